@@ -1,0 +1,44 @@
+"""Home: which backend is active, and the funnel per category (requested → … → published)."""
+
+import pandas as pd
+import streamlit as st
+
+from datagen import settings, stats
+from datagen.ui import backend_banner, db
+
+st.set_page_config(page_title="대화 데이터 스튜디오", page_icon="🛵", layout="wide")
+st.title("🛵 배달 앱 대화 데이터 스튜디오")
+st.caption("함수 호출 대화 생성 → 배치 → 검토 → 게시")
+backend_banner()
+
+STATE_KO = {
+    "requested": "요청",
+    "returned": "응답 수신",
+    "parsed": "파싱 성공",
+    "failed": "파싱 실패",
+    "accepted": "승인",
+    "rejected": "거절",
+    "skipped": "건너뜀",
+    "pending": "미검토",
+    "published": "게시됨",
+}
+
+funnel = stats.funnel(db())
+rows = [
+    {"종류": kind, "카테고리": cat, **{STATE_KO[s]: n for s, n in states.items()}}
+    for kind, cats in funnel.items()
+    for cat, states in cats.items()
+]
+
+st.subheader("카테고리별 진행 현황")
+if not rows:
+    st.info("아직 데이터가 없습니다. **생성** 페이지에서 배치를 만들거나 `python -m datagen.import_file`로 가져오세요.")
+else:
+    total = stats.totals(funnel)
+    cols = st.columns(6)
+    for col, key in zip(cols, ("requested", "returned", "parsed", "failed", "accepted", "published")):
+        col.metric(STATE_KO[key], f"{total[key]:,}")
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+
+with st.expander("설정"):
+    st.text(f"데이터베이스: {settings.db_path()}\n출력 폴더: {settings.output_dir()}\n배치 백엔드: {settings.backend_name()}")

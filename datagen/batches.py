@@ -1,0 +1,332 @@
+"""Submitting, watching, cancelling and downloading batches; every step recorded in the database.
+
+The seed 001 CLI steps ``submit_batch`` and ``retrieve_batch`` are thin wrappers over
+:func:`submit`, :func:`wait` and :func:`retrieve`. Raw output and error lines are stored
+(``raw_results``) before anything parses them (DESIGN.md, "Storage").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from pathlib import Path
+from typing import Callable
+
+import openai
+import sqlite_utils
+
+from . import jobs, settings
+from .backend import get_client
+from .store import dumps, insert_raw_lines, loads, now
+
+TERMINAL_STATUSES = ("completed", "failed", "expired", "cancelled")
+# Statuses whose finished lines can be downloaded (DESIGN.md, facts: expired and cancelled
+# batches still deliver the finished lines).
+DOWNLOADABLE_STATUSES = ("completed", "expired", "cancelled")
+STATUS_KO = {
+    "validating": "검증 중",
+    "failed": "실패",
+    "in_progress": "처리 중",
+    "finalizing": "마무리 중",
+    "completed": "완료",
+    "expired": "만료",
+    "cancelling": "취소 중",
+    "cancelled": "취소됨",
+}
+
+
+class BatchError(RuntimeError):
+    """A batch step that cannot go on; ``str(err)`` says why in one line."""
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _row_from_batch(b, **extra) -> dict:
+    counts = b.request_counts.model_dump() if b.request_counts else {"total": 0, "completed": 0, "failed": 0}
+    errors = b.errors.model_dump() if b.errors else None
+    return {
+        "id": b.id,
+        "input_file_id": b.input_file_id,
+        "output_file_id": b.output_file_id,
+        "error_file_id": b.error_file_id,
+        "status": b.status,
+        "request_counts": dumps(counts),
+        "errors": dumps(errors) if errors else None,
+        "updated_at": now(),
+        **extra,
+    }
+
+
+def write_status_file(path: str | Path, row: dict) -> None:
+    """Write seed 001's ``*_status.json`` (batch id, files, status, counts) for a batch row."""
+    Path(path).write_text(
+        json.dumps(
+            {
+                "batch_id": row["id"],
+                "job_id": row.get("job_id"),
+                "input_file": row.get("input_file"),
+                "input_file_id": row.get("input_file_id"),
+                "output_file_id": row.get("output_file_id"),
+                "error_file_id": row.get("error_file_id"),
+                "status": row.get("status"),
+                "request_counts": loads(row.get("request_counts"), {}),
+                "backend": row.get("backend"),
+                "submitted_at": row.get("created_at"),
+                "updated_at": row.get("updated_at"),
+            },
+            ensure_ascii=False,
+            indent=2,
+        ),
+        encoding="utf-8",
+    )
+
+
+def submit(
+    db: sqlite_utils.Database,
+    input_path: str | Path,
+    *,
+    status_path: str | Path | None = None,
+    client: openai.OpenAI | None = None,
+) -> dict:
+    """Upload a request JSONL and create a batch; idempotent for the same file content.
+
+    If a batch was already created from a file with the same SHA-256 and it has not failed, expired
+    or been cancelled, that batch is returned and nothing is sent (a double click or a rerun never
+    pays twice).
+
+    Args:
+        input_path: the request JSONL (``generate_batch`` output).
+        status_path: where to write the status JSON (default ``<input stem>_status.json`` beside it).
+        client: an ``openai.OpenAI`` client (default :func:`backend.get_client`).
+
+    Returns:
+        the ``batches`` row as a dict.
+
+    Raises:
+        BatchError: the file is missing or empty, or the API refused the upload or the batch.
+        ValueError: a line of the file is not JSON or has no custom_id (message names file and line).
+    """
+    input_path = Path(input_path)
+    if not input_path.exists():
+        raise BatchError(f"{input_path}: no such file (run generate_batch first)")
+    custom_ids = jobs.read_custom_ids(input_path)
+    if not custom_ids:
+        raise BatchError(f"{input_path}: the file has no requests")
+    digest = _sha256(input_path)
+    status_path = Path(status_path or input_path.with_name(input_path.stem + "_status.json"))
+    existing = db.execute(
+        "SELECT id FROM batches WHERE input_sha256 = ? AND status NOT IN ('failed', 'cancelled', 'expired') ORDER BY created_at DESC LIMIT 1",
+        [digest],
+    ).fetchone()
+    if existing:
+        row = db["batches"].get(existing[0])
+        write_status_file(status_path, row)
+        return row
+    client = client or get_client()
+    job_row = db.execute(
+        "SELECT job_id FROM requests WHERE custom_id = ?", [custom_ids[0]]
+    ).fetchone()
+    job_id = job_row[0] if job_row else None
+    try:
+        with input_path.open("rb") as fh:
+            file_obj = client.files.create(file=(input_path.name, fh), purpose="batch")
+        batch = client.batches.create(
+            input_file_id=file_obj.id,
+            endpoint=jobs.BATCH_ENDPOINT,
+            completion_window="24h",
+            metadata={"job_id": job_id or "", "input_file": input_path.name},
+        )
+    except openai.OpenAIError as exc:
+        raise BatchError(f"{input_path}: batch submission failed: {exc}") from exc
+    row = _row_from_batch(
+        batch,
+        job_id=job_id,
+        input_file=str(input_path),
+        input_sha256=digest,
+        backend=settings.backend_name(),
+        created_at=now(),
+        retrieved_at=None,
+        status_file=str(status_path),
+    )
+    with db.conn:
+        db["batches"].insert(row)
+    jobs.mark_requests(db, custom_ids, batch_id=batch.id, status="submitted")
+    write_status_file(status_path, row)
+    return db["batches"].get(batch.id)
+
+
+def refresh(db: sqlite_utils.Database, batch_id: str, *, client: openai.OpenAI | None = None) -> dict:
+    """Fetch a batch's status from the API, store it, rewrite its status file; returns the row.
+
+    Raises:
+        BatchError: the API does not know the batch or cannot be reached.
+    """
+    client = client or get_client()
+    try:
+        b = client.batches.retrieve(batch_id)
+    except openai.OpenAIError as exc:
+        raise BatchError(f"batch {batch_id}: status check failed: {exc}") from exc
+    row = _row_from_batch(b)
+    with db.conn:
+        db["batches"].upsert(row, pk="id")
+    full = db["batches"].get(batch_id)
+    if full.get("status_file"):
+        write_status_file(full["status_file"], full)
+    return full
+
+
+def wait(
+    db: sqlite_utils.Database,
+    batch_id: str,
+    *,
+    poll_interval: float = 30.0,
+    client: openai.OpenAI | None = None,
+    on_update: Callable[[dict], None] | None = None,
+    timeout: float | None = None,
+) -> dict:
+    """Poll until the batch reaches a terminal status (completed, failed, expired, cancelled).
+
+    Args:
+        poll_interval: seconds between status checks.
+        on_update: called with the row after every check (progress printing).
+        timeout: give up after this many seconds (``None``: wait as long as it takes).
+
+    Raises:
+        BatchError: status check failed, or ``timeout`` passed.
+    """
+    client = client or get_client()
+    started = time.monotonic()
+    while True:
+        row = refresh(db, batch_id, client=client)
+        if on_update:
+            on_update(row)
+        if row["status"] in TERMINAL_STATUSES:
+            return row
+        if timeout is not None and time.monotonic() - started > timeout:
+            raise BatchError(f"batch {batch_id}: still {row['status']} after {timeout:.0f}s")
+        time.sleep(poll_interval)
+
+
+def cancel(db: sqlite_utils.Database, batch_id: str, *, client: openai.OpenAI | None = None) -> dict:
+    """Ask the API to cancel a batch; returns the refreshed row.
+
+    Raises:
+        BatchError: the batch is already finished or the API refused.
+    """
+    client = client or get_client()
+    try:
+        client.batches.cancel(batch_id)
+    except openai.OpenAIError as exc:
+        raise BatchError(f"batch {batch_id}: cancel failed: {exc}") from exc
+    return refresh(db, batch_id, client=client)
+
+
+def _download_lines(client: openai.OpenAI, file_id: str):
+    """Stream a file's lines (constant memory): yields ``(line_no, text)``, line numbers from 1."""
+    with client.files.with_streaming_response.content(file_id) as resp:
+        no = 0
+        for line in resp.iter_lines():
+            if line.strip():
+                no += 1
+                yield no, line
+
+
+def retrieve(
+    db: sqlite_utils.Database,
+    batch_id: str,
+    *,
+    client: openai.OpenAI | None = None,
+    result_path: str | Path | None = None,
+) -> dict:
+    """Download a finished batch's output and error files into ``raw_results``; idempotent.
+
+    Also writes seed 001's ``result_lst.json`` (the output lines as one JSON list) when
+    ``result_path`` is given.
+
+    Returns:
+        ``{"batch_id", "status", "output_lines", "error_lines", "new_lines"}``.
+
+    Raises:
+        BatchError: the batch is not in a downloadable status, or a download failed.
+    """
+    client = client or get_client()
+    row = refresh(db, batch_id, client=client)
+    if row["status"] not in DOWNLOADABLE_STATUSES:
+        raise BatchError(f"batch {batch_id} is {row['status']}: nothing to download yet")
+    summary = {"batch_id": batch_id, "status": row["status"], "output_lines": 0, "error_lines": 0, "new_lines": 0}
+    try:
+        for key, file_id in (("output", row["output_file_id"]), ("error", row["error_file_id"])):
+            if not file_id:
+                continue
+            origin = f"batch:{batch_id}:{key}"
+            summary["new_lines"] += insert_raw_lines(db, origin, _download_lines(client, file_id))
+            summary[f"{key}_lines"] = db.execute(
+                "SELECT COUNT(*) FROM raw_results WHERE origin = ?", [origin]
+            ).fetchone()[0]
+    except openai.OpenAIError as exc:
+        raise BatchError(f"batch {batch_id}: download failed: {exc}") from exc
+    if result_path:
+        _write_result_list(
+            Path(result_path),
+            (r[0] for r in db.execute(
+                "SELECT line FROM raw_results WHERE origin = ? ORDER BY line_no", [f"batch:{batch_id}:output"]
+            )),
+        )
+    returned = [r[0] for r in db.execute(
+        "SELECT DISTINCT custom_id FROM raw_results WHERE origin LIKE ? AND custom_id IS NOT NULL",
+        [f"batch:{batch_id}:%"],
+    )]
+    jobs.mark_requests(db, returned, status="returned")
+    with db.conn:
+        db["batches"].update(batch_id, {"retrieved_at": now()})
+    return summary
+
+
+def _write_result_list(path: Path, texts) -> None:
+    """Write output lines as one JSON array (seed 001's ``result_lst.json``), streaming."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as fh:
+        fh.write("[\n")
+        first = True
+        for text in texts:
+            fh.write(("" if first else ",\n") + text)
+            first = False
+        fh.write("\n]\n")
+
+
+def load_status_file(path: str | Path) -> dict:
+    """Read a ``*_status.json`` written by :func:`submit`.
+
+    Raises:
+        BatchError: missing file, not JSON, or no ``batch_id``.
+    """
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BatchError(f"{path}: no such status file (run submit_batch first)") from None
+    except json.JSONDecodeError as exc:
+        raise BatchError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
+    if not isinstance(data, dict) or not data.get("batch_id"):
+        raise BatchError(f"{path}: no batch_id in the status file")
+    return data
+
+
+def list_batches(db: sqlite_utils.Database) -> list[dict]:
+    """All batch rows, newest first, with ``request_counts`` decoded and the job's kind attached."""
+    out = []
+    for d in db.query(
+        "SELECT b.*, j.kind AS kind, j.model AS model FROM batches b LEFT JOIN jobs j ON j.id = b.job_id "
+        "ORDER BY b.created_at DESC, b.rowid DESC"
+    ):
+        d["request_counts"] = loads(d["request_counts"], {"total": 0, "completed": 0, "failed": 0})
+        d["errors"] = loads(d["errors"])
+        out.append(d)
+    return out

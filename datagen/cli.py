@@ -1,0 +1,50 @@
+"""Shared plumbing for the ``python -m datagen.<step>`` commands.
+
+Each step parses its arguments, calls one library function and turns library errors into a clean
+one-line message and exit status 1 (the sqlite-utils ``cli.py`` pattern, DESIGN.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Callable
+
+from . import settings
+from .batches import BatchError
+from .dialogue import FormatError
+from .publish import PublishError
+from .review import ReviewError
+
+# Errors a user can fix; anything else is a bug and keeps its traceback.
+USER_ERRORS = (BatchError, FormatError, PublishError, ReviewError, ValueError, OSError)
+
+
+def parser(prog: str, description: str, example: str) -> argparse.ArgumentParser:
+    """An ArgumentParser whose help ends with a runnable example."""
+    return argparse.ArgumentParser(
+        prog=f"python -m datagen.{prog}",
+        description=description,
+        epilog=f"example:\n  {example}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
+def announce_backend() -> None:
+    """Say on stderr which batch backend is active (plainly, when it is the offline one)."""
+    if settings.backend_name() == "offline":
+        print(f"[offline] {settings.offline_notice()}", file=sys.stderr)
+    else:
+        print("[openai] OpenAI Batch API (OPENAI_BASE_URL가 있으면 그 서버) 사용", file=sys.stderr)
+
+
+def run(main: Callable[[list[str] | None], int], argv: list[str] | None = None) -> int:
+    """Run a step's ``main``; a user error becomes ``error: <reason>`` on stderr and exit 1."""
+    try:
+        return main(argv)
+    except USER_ERRORS as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,55 @@
+"""Step 1 (training): write the Batch API request JSONL for a scenario mix and record the job.
+
+    python -m datagen.generate_batch --count 400
+    python -m datagen.generate_batch --mix search=50,checkout=20 --seed 7
+
+Output: ``datagen/output/batch_input.jsonl`` (seed 001). No API call is made.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from . import config, scenarios, settings
+from .cli import parser, run
+from .jobs import create_job
+from .store import get_db
+
+
+def parse_mix(text: str) -> dict[str, int]:
+    """``"search=10,menu=5"`` → ``{"search": 10, "menu": 5}``.
+
+    Raises:
+        ValueError: an item is not ``category=count``, the category is unknown or the count negative.
+    """
+    mix: dict[str, int] = {}
+    for item in filter(None, (p.strip() for p in text.split(","))):
+        name, sep, value = item.partition("=")
+        if not sep or not value.strip().isdigit():
+            raise ValueError(f"--mix item {item!r} must look like category=count")
+        if name.strip() not in config.CATEGORIES:
+            raise ValueError(f"--mix: unknown category {name.strip()!r} (known: {', '.join(config.CATEGORIES)})")
+        mix[name.strip()] = int(value)
+    return mix
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = parser("generate_batch", "Write the training request JSONL (no API call).", "python -m datagen.generate_batch --count 400 --seed 42")
+    ap.add_argument("--count", type=int, default=400, help="total requests, spread over the categories (default 400)")
+    ap.add_argument("--mix", default="", help="explicit counts per category, e.g. search=10,cart=5 (overrides --count)")
+    ap.add_argument("--seed", type=int, default=42, help="sampling seed (default 42)")
+    ap.add_argument("--model", default=config.DEFAULT_MODEL, help=f"generator model (default {config.DEFAULT_MODEL})")
+    ap.add_argument("--temperature", type=float, default=config.DEFAULT_TEMPERATURE)
+    ap.add_argument("--output", default=None, help="request file (default datagen/output/batch_input.jsonl)")
+    args = ap.parse_args(argv)
+    if args.count < 0:
+        raise ValueError("--count must be >= 0")
+    counts = parse_mix(args.mix) if args.mix else scenarios.default_train_counts(args.count)
+    output = args.output or settings.output_dir() / "batch_input.jsonl"
+    job = create_job(get_db(), kind="train", counts=counts, seed=args.seed, model=args.model, temperature=args.temperature, input_path=output, backend=settings.backend_name())
+    print(f"job {job['id']}: {job['n_requests']} requests → {output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run(main))

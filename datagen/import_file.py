@@ -1,0 +1,35 @@
+"""Import dialogues made elsewhere from a JSONL file.
+
+    python -m datagen.import_file path/to/batch_output.jsonl
+    python -m datagen.import_file path/to/dataset.jsonl
+
+Accepts OpenAI-compatible batch output (chat.completions bodies), seed 001 ``dataset.jsonl`` records
+and OpenAI / Hugging Face messages records. Each line is stored raw, then parsed; a line that is not
+a dialogue is a failure with a reason, never a crash. The last stdout line is one JSON object
+``{"read", "imported", "failed", "errors": [{"line", "reason"}]}``. Exit status 0 when the file
+could be read, 1 with a one-line message when it could not.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from .cli import parser, run
+from .ingest import import_file
+from .store import get_db
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = parser("import_file", "Import dialogues from a JSONL file.", "python -m datagen.import_file datagen/output/dataset.jsonl")
+    ap.add_argument("path", help="JSONL file")
+    args = ap.parse_args(argv)
+    summary = import_file(get_db(), args.path)
+    for e in summary["errors"][:20]:
+        print(f"{args.path}:{e['line']}: {e['reason']}", file=sys.stderr)
+    print(json.dumps(summary, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run(main))

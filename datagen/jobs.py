@@ -1,0 +1,172 @@
+"""Jobs: a scenario mix turned into Batch API request lines, recorded in the database.
+
+A job is one generation run (kind, counts per category, model, temperature, seed). Creating it
+samples the scenarios (:func:`datagen.scenarios.make_scenarios`), writes the request JSONL
+(seed 001: ``datagen/output/batch_input.jsonl``) and stores one ``requests`` row per custom_id.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from pathlib import Path
+from typing import Iterable
+
+import sqlite_utils
+
+from . import config, prompts, scenarios, settings
+from .generator_schema import RESPONSE_FORMAT
+from .store import dumps, now
+
+BATCH_ENDPOINT = "/v1/chat/completions"
+_CUSTOM_ID_RE = re.compile(r"^(train|gold)-([a-z_]+)-(\d{5,})$")
+
+
+def parse_custom_id(custom_id: str) -> tuple[str, str, int] | None:
+    """``"gold-checkout-00007"`` → ``("gold", "checkout", 7)``; ``None`` when it is not of that form."""
+    m = _CUSTOM_ID_RE.match(custom_id or "")
+    return (m.group(1), m.group(2), int(m.group(3))) if m else None
+
+
+def build_request_line(scenario: dict, *, model: str, temperature: float) -> dict:
+    """One Batch API input line for a scenario.
+
+    The static part (generator instructions, tool specs, return formats) is the system message and
+    comes first; the scenario is the last message, so prompt caching applies across requests
+    (OpenAI prompt caching matches on the longest common prefix). The answer is forced into
+    :data:`generator_schema.RESPONSE_FORMAT` (Structured Outputs, strict).
+
+    Returns:
+        ``{"custom_id", "method": "POST", "url": "/v1/chat/completions", "body": {...}}``.
+    """
+    return {
+        "custom_id": scenario["custom_id"],
+        "method": "POST",
+        "url": BATCH_ENDPOINT,
+        "body": {
+            "model": model,
+            "temperature": temperature,
+            "messages": prompts.build_messages(scenario),
+            "response_format": RESPONSE_FORMAT,
+        },
+    }
+
+
+def next_seqs(db: sqlite_utils.Database, kind: str) -> dict[str, int]:
+    """Per category, the next free sequence number for ``kind`` (so custom_ids never repeat across jobs)."""
+    out: dict[str, int] = {}
+    for row in db.execute(
+        "SELECT category, MAX(CAST(substr(custom_id, length(kind) + length(category) + 3) AS INTEGER)) "
+        "FROM requests WHERE kind = ? GROUP BY category",
+        [kind],
+    ):
+        out[row[0]] = (row[1] or 0) + 1
+    return out
+
+
+def create_job(
+    db: sqlite_utils.Database,
+    *,
+    kind: str,
+    counts: dict[str, int],
+    seed: int = 42,
+    model: str = config.DEFAULT_MODEL,
+    temperature: float = config.DEFAULT_TEMPERATURE,
+    input_path: str | Path | None = None,
+    operator: str = "cli",
+    backend: str = "",
+) -> dict:
+    """Sample scenarios, write the request JSONL and record the job and its requests.
+
+    Args:
+        kind: ``train`` or ``gold``.
+        counts: requests per category key (``config.CATEGORIES``); zero counts are skipped.
+        seed: sampling seed (the same seed and counts give the same scenarios).
+        input_path: where to write the JSONL (overwritten); default ``<output dir>/jobs/<job id>.jsonl``.
+
+    Returns:
+        the job row as a dict, plus ``n_requests``.
+
+    Raises:
+        ValueError: unknown kind or category, negative count, or no request at all.
+    """
+    if kind not in ("train", "gold"):
+        raise ValueError(f"kind must be train or gold, not {kind!r}")
+    counts = {c: int(n) for c, n in counts.items() if int(n) != 0}
+    if not counts or sum(counts.values()) <= 0:
+        raise ValueError("the scenario mix has no requests: give at least one category a count > 0")
+    items = scenarios.make_scenarios(kind, counts, seed, start_seq=next_seqs(db, kind))
+    job_id = "job_" + now().replace(":", "").replace("-", "")[:15] + "_" + uuid.uuid4().hex[:6]
+    input_path = Path(input_path or settings.output_dir() / "jobs" / f"{job_id}.jsonl")
+    input_path.parent.mkdir(parents=True, exist_ok=True)
+    with input_path.open("w", encoding="utf-8") as fh:
+        for sc in items:
+            fh.write(json.dumps(build_request_line(sc, model=model, temperature=temperature), ensure_ascii=False) + "\n")
+    job = {
+        "id": job_id,
+        "kind": kind,
+        "created_at": now(),
+        "counts": dumps(counts),
+        "seed": seed,
+        "model": model,
+        "temperature": temperature,
+        "params": dumps({"tools_version": config.TOOLS_VERSION}),
+        "input_file": str(input_path),
+        "operator": operator,
+        "backend": backend,
+    }
+    with db.conn:
+        db["jobs"].insert(job)
+        db["requests"].insert_all(
+            (
+                {
+                    "custom_id": sc["custom_id"],
+                    "job_id": job_id,
+                    "batch_id": None,
+                    "kind": kind,
+                    "category": sc["category"],
+                    "scenario": dumps(sc),
+                    "status": "planned",
+                    "attempt": 1,
+                }
+                for sc in items
+            ),
+            batch_size=500,
+        )
+    return {**job, "n_requests": len(items)}
+
+
+def read_custom_ids(path: str | Path) -> list[str]:
+    """custom_ids of a request JSONL, in file order.
+
+    Raises:
+        ValueError: ``<file>:<line>: <reason>`` for a line that is not JSON or has no custom_id.
+    """
+    ids = []
+    with Path(path).open(encoding="utf-8") as fh:
+        for no, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{path}:{no}: not valid JSON ({exc.msg})") from None
+            cid = obj.get("custom_id") if isinstance(obj, dict) else None
+            if not isinstance(cid, str):
+                raise ValueError(f"{path}:{no}: no custom_id")
+            ids.append(cid)
+    return ids
+
+
+def mark_requests(db: sqlite_utils.Database, custom_ids: Iterable[str], **values) -> None:
+    """Update the ``requests`` rows of these custom_ids (in chunks, one transaction)."""
+    ids = list(custom_ids)
+    sets = ", ".join(f"{k} = ?" for k in values)
+    with db.conn:
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            db.execute(
+                f"UPDATE requests SET {sets} WHERE custom_id IN ({','.join('?' * len(chunk))})",
+                [*values.values(), *chunk],
+            )

@@ -1,0 +1,62 @@
+"""Step 5: render each ``dataset.jsonl`` record as Qwen2.5 chat-template text, one file per record.
+
+    python -m datagen.render_txt
+    python -m datagen.render_txt --input datagen/output/gold_dataset.jsonl --output-dir /tmp/gold_txt
+
+Output: ``datagen/output/samples/sample_0001.txt``, ``sample_0002.txt``, … (seed 001). A line that is
+not a record is reported as ``<file>:<line>: <reason>`` and skipped; the exit status is 1 then.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from . import settings
+from .cli import parser, run
+from .dialogue import FormatError, from_seed_record, render_qwen_text
+
+
+def render_file(input_path: Path, output_dir: Path) -> tuple[int, list[str]]:
+    """Render every record of a seed 001 JSONL; returns ``(files written, error lines)``.
+
+    Raises:
+        FileNotFoundError: the input file does not exist.
+    """
+    if not input_path.is_file():
+        raise FileNotFoundError(f"{input_path}: no such file (run preprocess first)")
+    output_dir.mkdir(parents=True, exist_ok=True)
+    for old in output_dir.glob("sample_*.txt"):
+        old.unlink()
+    written, errors = 0, []
+    with input_path.open(encoding="utf-8", errors="replace") as fh:
+        for no, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                d = from_seed_record(json.loads(line))
+            except (json.JSONDecodeError, FormatError) as exc:
+                errors.append(f"{input_path}:{no}: {exc}")
+                continue
+            written += 1
+            (output_dir / f"sample_{written:04d}.txt").write_text(render_qwen_text(d), encoding="utf-8")
+    return written, errors
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = parser("render_txt", "Render dataset.jsonl records as Qwen chat-template .txt files.", "python -m datagen.render_txt --input datagen/output/dataset.jsonl")
+    ap.add_argument("--input", default=None, help="seed 001 JSONL (default datagen/output/dataset.jsonl)")
+    ap.add_argument("--output-dir", default=None, help="folder (default datagen/output/samples)")
+    args = ap.parse_args(argv)
+    input_path = Path(args.input or settings.output_dir() / "dataset.jsonl")
+    out_dir = Path(args.output_dir or settings.output_dir() / "samples")
+    written, errors = render_file(input_path, out_dir)
+    for e in errors:
+        print(e, file=sys.stderr)
+    print(f"{written} files → {out_dir}" + (f"; {len(errors)} lines skipped" if errors else ""))
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(run(main))

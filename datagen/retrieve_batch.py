@@ -1,0 +1,37 @@
+"""Step 3: download a finished batch's output and error lines into the database.
+
+    python -m datagen.retrieve_batch
+    python -m datagen.retrieve_batch --status-file datagen/output/gold_batch_input_status.json
+
+Every line is stored raw before parsing; retrieving twice adds nothing. Also writes seed 001's
+``datagen/output/result_lst.json``. Expired and cancelled batches deliver their finished lines.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from . import settings
+from .batches import load_status_file, retrieve
+from .cli import announce_backend, parser, run
+from .store import get_db
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = parser("retrieve_batch", "Download a finished batch's results.", "python -m datagen.retrieve_batch --status-file datagen/output/batch_input_status.json")
+    ap.add_argument("--status-file", default=None, help="status JSON from submit_batch (default datagen/output/batch_input_status.json)")
+    ap.add_argument("--batch-id", default=None, help="batch id (instead of --status-file)")
+    ap.add_argument("--output", default=None, help="result list JSON (default datagen/output/result_lst.json)")
+    args = ap.parse_args(argv)
+    announce_backend()
+    batch_id = args.batch_id or load_status_file(args.status_file or settings.output_dir() / "batch_input_status.json")["batch_id"]
+    summary = retrieve(get_db(), batch_id, result_path=args.output or settings.output_dir() / "result_lst.json")
+    print(
+        f"batch {batch_id} ({summary['status']}): {summary['output_lines']} output lines, "
+        f"{summary['error_lines']} error lines, {summary['new_lines']} new"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run(main))

@@ -1,0 +1,271 @@
+"""The SQLite store (sqlite-utils, WAL): jobs, batches, requests, raw lines, samples, reviews, publishes.
+
+DESIGN.md, "Storage". Schema changes are named, ordered migrations recorded in ``_migrations``
+(the simonw/llm pattern). Every write that must not be half-done runs in a transaction
+(``with db.conn:``); connections use ``busy_timeout`` and WAL so several annotators and the batch
+poller can write at once.
+
+Tables:
+    jobs(id, kind, created_at, counts, seed, model, temperature, params, input_file, operator, backend)
+    batches(id, job_id, input_file, input_sha256, input_file_id, output_file_id, error_file_id, status,
+            request_counts, errors, backend, created_at, updated_at, retrieved_at, status_file)
+    requests(custom_id, job_id, batch_id, kind, category, scenario, status, attempt)
+    raw_results(id, origin, line_no, custom_id, line, status, reason, sample_uid, received_at)
+        origin = ``batch:<id>:output|error`` or ``import:<path>``; (origin, line_no) is unique, so
+        storing the same file twice adds nothing. status: ``new`` → ``parsed`` | ``failed``.
+    samples(uid, custom_id, kind, category, source, model, dialogue, usage, content_hash, created_at)
+    reviews(id, uid, annotator, decision, reasons, note, edited, seconds, created_at)  -- append-only
+    publishes(id, target, repo_id, revision, record_hash, format, counts, card, path, created_at, operator)
+    publish_items(publish_id, uid, split)
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import sqlite_utils
+
+from . import settings
+
+SQLITE_BUSY_TIMEOUT_S = 30.0
+
+
+def now() -> str:
+    """The current UTC time as ISO-8601 with seconds (``2026-11-21T12:00:00+00:00``)."""
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _m001_initial(db: sqlite_utils.Database) -> None:
+    db["jobs"].create(
+        {
+            "id": str,
+            "kind": str,
+            "created_at": str,
+            "counts": str,
+            "seed": int,
+            "model": str,
+            "temperature": float,
+            "params": str,
+            "input_file": str,
+            "operator": str,
+            "backend": str,
+        },
+        pk="id",
+    )
+    db["batches"].create(
+        {
+            "id": str,
+            "job_id": str,
+            "input_file": str,
+            "input_sha256": str,
+            "input_file_id": str,
+            "output_file_id": str,
+            "error_file_id": str,
+            "status": str,
+            "request_counts": str,
+            "errors": str,
+            "backend": str,
+            "created_at": str,
+            "updated_at": str,
+            "retrieved_at": str,
+            "status_file": str,
+        },
+        pk="id",
+    )
+    db["requests"].create(
+        {
+            "custom_id": str,
+            "job_id": str,
+            "batch_id": str,
+            "kind": str,
+            "category": str,
+            "scenario": str,
+            "status": str,
+            "attempt": int,
+        },
+        pk="custom_id",
+    )
+    db["requests"].create_index(["job_id"])
+    db["requests"].create_index(["batch_id"])
+    db["raw_results"].create(
+        {
+            "id": int,
+            "origin": str,
+            "line_no": int,
+            "custom_id": str,
+            "line": str,
+            "status": str,
+            "reason": str,
+            "sample_uid": str,
+            "received_at": str,
+        },
+        pk="id",
+    )
+    db["raw_results"].create_index(["origin", "line_no"], unique=True)
+    db["raw_results"].create_index(["status"])
+    db["raw_results"].create_index(["custom_id"])
+    db["samples"].create(
+        {
+            "uid": str,
+            "custom_id": str,
+            "kind": str,
+            "category": str,
+            "source": str,
+            "model": str,
+            "dialogue": str,
+            "usage": str,
+            "content_hash": str,
+            "created_at": str,
+        },
+        pk="uid",
+    )
+    db["samples"].create_index(["kind", "category"])
+    db["samples"].create_index(["custom_id"])
+    db["reviews"].create(
+        {
+            "id": int,
+            "uid": str,
+            "annotator": str,
+            "decision": str,
+            "reasons": str,
+            "note": str,
+            "edited": str,
+            "seconds": float,
+            "created_at": str,
+        },
+        pk="id",
+    )
+    db["reviews"].create_index(["uid", "id"])
+    db["reviews"].create_index(["annotator"])
+    db["publishes"].create(
+        {
+            "id": int,
+            "target": str,
+            "repo_id": str,
+            "revision": str,
+            "record_hash": str,
+            "format": str,
+            "counts": str,
+            "card": str,
+            "path": str,
+            "created_at": str,
+            "operator": str,
+        },
+        pk="id",
+    )
+    db["publish_items"].create({"publish_id": int, "uid": str, "split": str})
+    db["publish_items"].create_index(["uid"])
+    # The decision of a sample is its latest review (DESIGN.md, Storage).
+    db.create_view(
+        "latest_reviews",
+        "SELECT r.* FROM reviews r JOIN (SELECT uid, MAX(id) AS id FROM reviews GROUP BY uid) m ON r.id = m.id",
+    )
+
+
+MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
+    ("001_initial", _m001_initial),
+]
+
+_local = threading.local()
+
+
+def connect(path: str | Path | None = None) -> sqlite_utils.Database:
+    """Open (and migrate) the database at ``path`` (default :func:`settings.db_path`).
+
+    The connection has ``busy_timeout`` 30 s and WAL on. A new connection each call: use
+    :func:`get_db` for one cached connection per thread.
+
+    Raises:
+        sqlite3.DatabaseError: the file exists but is not a SQLite database.
+    """
+    path = Path(path or settings.db_path())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(str(path), timeout=SQLITE_BUSY_TIMEOUT_S, check_same_thread=False)
+    db = sqlite_utils.Database(conn)
+    db.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
+    if db.journal_mode != "wal":
+        db.enable_wal()
+    db.execute("PRAGMA synchronous = NORMAL")
+    migrate(db)
+    return db
+
+
+def migrate(db: sqlite_utils.Database) -> list[str]:
+    """Apply the pending :data:`MIGRATIONS` in order; returns the names applied now."""
+    db["_migrations"].create({"name": str, "applied_at": str}, pk="name", if_not_exists=True)
+    done = {r["name"] for r in db["_migrations"].rows}
+    applied = []
+    for name, fn in MIGRATIONS:
+        if name in done:
+            continue
+        with db.conn:
+            fn(db)
+            db["_migrations"].insert({"name": name, "applied_at": now()})
+        applied.append(name)
+    return applied
+
+
+def get_db(path: str | Path | None = None) -> sqlite_utils.Database:
+    """One cached connection per thread and path (sqlite3 connections are not shared across threads)."""
+    key = str(Path(path or settings.db_path()).resolve())
+    cache = getattr(_local, "dbs", None)
+    if cache is None:
+        cache = _local.dbs = {}
+    if key not in cache:
+        cache[key] = connect(key)
+    return cache[key]
+
+
+def dumps(value: Any) -> str:
+    """JSON text for a column (UTF-8 kept readable)."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def loads(text: str | None, default: Any = None) -> Any:
+    """Decode a JSON column; ``None`` or empty gives ``default``."""
+    return json.loads(text) if text else default
+
+
+def insert_raw_lines(db: sqlite_utils.Database, origin: str, lines: Iterable[tuple[int, str]]) -> int:
+    """Store raw lines as received, before any parsing; returns how many were new.
+
+    Args:
+        origin: ``batch:<id>:output``, ``batch:<id>:error`` or ``import:<path>``.
+        lines: ``(line_no, text)`` pairs, line numbers from 1.
+
+    Existing ``(origin, line_no)`` rows are left as they are (idempotent re-download).
+    """
+    before = db.execute("SELECT COUNT(*) FROM raw_results WHERE origin = ?", [origin]).fetchone()[0]
+    ts = now()
+    rows = (
+        {
+            "origin": origin,
+            "line_no": no,
+            "custom_id": _peek_custom_id(text),
+            "line": text,
+            "status": "new",
+            "reason": None,
+            "sample_uid": None,
+            "received_at": ts,
+        }
+        for no, text in lines
+    )
+    with db.conn:
+        db["raw_results"].insert_all(rows, ignore=True, batch_size=500)
+    after = db.execute("SELECT COUNT(*) FROM raw_results WHERE origin = ?", [origin]).fetchone()[0]
+    return after - before
+
+
+def _peek_custom_id(text: str) -> str | None:
+    """The custom_id of a batch line, if it is JSON with one (None otherwise; never raises)."""
+    try:
+        obj = json.loads(text)
+    except (ValueError, TypeError):
+        return None
+    cid = obj.get("custom_id") if isinstance(obj, dict) else None
+    return cid if isinstance(cid, str) else None
