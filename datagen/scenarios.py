@@ -1,0 +1,164 @@
+"""Scenario mix: which dialogues to ask the generator for.
+
+A scenario is a plain dict with exactly these keys::
+
+    {"custom_id": "train-search-00001",   # f"{kind}-{category}-{seq:05d}", seq from 1 per (kind, category)
+     "kind": "train",                     # "train" | "gold"
+     "category": "search",                # one of config.CATEGORIES
+     "topic": "동네 치킨집 찾기",           # QUESTION_TOPICS item (no_call: UNSUPPORTED_SCENARIOS item)
+     "persona": "바쁜 직장인, 짧고 급한 말투",
+     "user_id": "u_10234",
+     "date": "2026-11-21",
+     "user_turns": 3,
+     "system_prompt": "..."}              # prompts.render_system_prompt(user_id, date)
+
+The ``custom_id`` is the Batch API's request key and the join key through the whole pipeline.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+from datagen import config
+from datagen.prompts import render_system_prompt
+
+KINDS = ("train", "gold")
+
+TRAIN_WEIGHTS: dict[str, int] = {
+    "search": 20,
+    "menu": 15,
+    "cart": 15,
+    "order_status": 10,
+    "checkout": 10,
+    "multi_turn": 15,
+    "no_call": 8,
+    "edge_case": 7,
+}
+"""Default share of each category in a training mix, in percent (sums to 100)."""
+
+
+def _parse_date(value: str, what: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{what} must be a date 'YYYY-MM-DD', got {value!r}") from None
+
+
+def _topics(category: str) -> list[str]:
+    return config.UNSUPPORTED_SCENARIOS if category == "no_call" else config.QUESTION_TOPICS[category]
+
+
+def make_scenarios(
+    kind: str,
+    counts: dict[str, int],
+    seed: int,
+    *,
+    start_seq: dict[str, int] | None = None,
+    date_range: tuple[str, str] = ("2026-01-01", "2026-12-31"),
+    turn_range: tuple[int, int] = config.TURN_RANGE,
+) -> list[dict]:
+    """Draw scenarios for a mix of categories.
+
+    Each category has its own ``random.Random(f"{seed}:{kind}:{category}")``, so changing one
+    category's count never changes another's draws. Topics are dealt from a shuffled deck (every
+    topic once before any repeats); persona, user id, date and turn count are drawn per scenario.
+    With ``start_seq`` the stream is skipped ahead, so ``counts={"search": 5}`` followed by
+    ``counts={"search": 5}, start_seq={"search": 6}`` equals one call with ``{"search": 10}``.
+
+    Args:
+        kind: ``"train"`` or ``"gold"``.
+        counts: category key → number of scenarios (0 allowed), in any order; output follows
+            ``config.CATEGORIES`` order.
+        seed: any int; same arguments → same list.
+        start_seq: category → first seq number (default 1) to continue a previous job's numbering.
+        date_range: inclusive ``("YYYY-MM-DD", "YYYY-MM-DD")`` for the scenario date.
+        turn_range: inclusive (min, max) number of user turns.
+
+    Returns:
+        A list of scenario dicts (see the module docstring).
+
+    Raises:
+        ValueError: unknown kind or category, a count or start seq that is not a non-negative /
+            positive int, a malformed or reversed date range, or a bad turn range.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    unknown = sorted(set(counts) - set(config.CATEGORIES))
+    if unknown:
+        raise ValueError(f"unknown categor{'y' if len(unknown) == 1 else 'ies'} {unknown}; expected {config.CATEGORIES}")
+    for cat, n in counts.items():
+        if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+            raise ValueError(f"count for {cat!r} must be a non-negative int, got {n!r}")
+    start_seq = start_seq or {}
+    for cat, s in start_seq.items():
+        if cat not in config.CATEGORIES:
+            raise ValueError(f"start_seq names unknown category {cat!r}")
+        if not isinstance(s, int) or isinstance(s, bool) or s < 1:
+            raise ValueError(f"start_seq for {cat!r} must be an int >= 1, got {s!r}")
+    first, last = (_parse_date(d, "date_range") for d in date_range)
+    if last < first:
+        raise ValueError(f"date_range is reversed: {date_range}")
+    lo, hi = turn_range
+    if not (isinstance(lo, int) and isinstance(hi, int) and 1 <= lo <= hi):
+        raise ValueError(f"turn_range must be ints with 1 <= min <= max, got {turn_range!r}")
+    span = (last - first).days
+
+    scenarios = []
+    for category in config.CATEGORIES:
+        n = counts.get(category, 0)
+        if not n:
+            continue
+        rng = random.Random(f"{seed}:{kind}:{category}")
+        topics = _topics(category)
+        deck: list[str] = []
+        start = start_seq.get(category, 1)
+        for seq in range(1, start + n):
+            if not deck:
+                deck = rng.sample(topics, len(topics))
+            topic = deck.pop()
+            persona = rng.choice(config.PERSONAS)
+            user_id = rng.choice(config.USER_IDS)
+            date = (first + dt.timedelta(days=rng.randint(0, span))).isoformat()
+            user_turns = rng.randint(lo, hi)
+            if seq < start:
+                continue  # skip ahead: same stream as one longer call
+            scenarios.append(
+                {
+                    "custom_id": f"{kind}-{category}-{seq:05d}",
+                    "kind": kind,
+                    "category": category,
+                    "topic": topic,
+                    "persona": persona,
+                    "user_id": user_id,
+                    "date": date,
+                    "user_turns": user_turns,
+                    "system_prompt": render_system_prompt(user_id, date),
+                }
+            )
+    return scenarios
+
+
+def gold_counts() -> dict[str, int]:
+    """Return ``{category: config.GOLD_COUNT_PER_CATEGORY}`` for all 8 categories (seed 001: 80 in all)."""
+    return {cat: config.GOLD_COUNT_PER_CATEGORY for cat in config.CATEGORIES}
+
+
+def default_train_counts(total: int) -> dict[str, int]:
+    """Spread ``total`` over the categories by ``TRAIN_WEIGHTS``, summing to ``total`` exactly.
+
+    Largest-remainder (Hamilton) rounding: floor every share, then hand the leftover units to the
+    largest fractional parts (ties in ``config.CATEGORIES`` order).
+
+    Raises:
+        ValueError: ``total`` is not a non-negative int.
+    """
+    if not isinstance(total, int) or isinstance(total, bool) or total < 0:
+        raise ValueError(f"total must be a non-negative int, got {total!r}")
+    shares = {cat: divmod(total * TRAIN_WEIGHTS[cat], 100) for cat in config.CATEGORIES}  # exact integers
+    counts = {cat: q for cat, (q, _) in shares.items()}
+    leftover = total - sum(counts.values())
+    by_remainder = sorted(config.CATEGORIES, key=lambda c: (-shares[c][1], config.CATEGORIES.index(c)))
+    for cat in by_remainder[:leftover]:
+        counts[cat] += 1
+    return counts

@@ -1,0 +1,99 @@
+"""AppTest for every page: generate → batches → review → publish, on the offline backend."""
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from datagen import review
+from datagen.ingest import import_file
+from datagen.store import get_db
+
+ROOT = Path(__file__).resolve().parents[1]
+FIX = Path(__file__).parent / "fixtures"
+
+
+def _page(name: str) -> AppTest:
+    return AppTest.from_file(str(ROOT / name), default_timeout=60)
+
+
+def _button(at: AppTest, key: str):
+    return next(b for b in at.button if b.key == key)
+
+
+def test_home_on_an_empty_database_says_what_to_do():
+    at = _page("app.py").run()
+    assert not at.exception
+    assert any("오프라인 배치 백엔드" in w.value for w in at.warning)
+    assert any("아직 데이터가 없습니다" in i.value for i in at.info)
+
+
+def test_generate_then_batches_then_review_then_publish():
+    at = _page("pages/1_Generate.py").run()
+    assert not at.exception
+    assert any("오프라인" in w.value for w in at.warning)
+    _button(at, "gen_submit").click().run()
+    assert not at.exception
+    assert any("제출됨" in s.value for s in at.success), [e.value for e in at.error]
+    db = get_db()
+    assert db["batches"].count == 1 and db["requests"].count == 20
+
+    at = _page("pages/2_Batches.py").run()
+    assert not at.exception
+    _button(at, next(b.key for b in at.button if b.key.startswith("bat_get_"))).click().run()
+    assert not at.exception
+    assert any("파싱 성공" in s.value for s in at.success)
+    n = db["samples"].count
+    assert n > 0
+
+    at = _page("pages/3_Review.py").run()
+    assert not at.exception
+    assert _button(at, "rev_accept").disabled  # a name is required before deciding
+    at.sidebar.text_input(key="annotator").input("민지").run()
+    first = at.session_state["rev_uid"]
+    _button(at, "rev_accept").click().run()
+    second = at.session_state["rev_uid"]
+    assert second != first
+    at.multiselect(key="rev_reasons").set_value(["ungrounded_id", "unsaid_value"]).run()
+    _button(at, "rev_reject").click().run()
+    assert not at.exception
+    assert review.latest_decision(db, first)["decision"] == "accept"
+    rej = review.latest_decision(db, second)
+    assert rej["decision"] == "reject" and rej["reasons"] == ["ungrounded_id", "unsaid_value"] and rej["annotator"] == "민지"
+
+    at = _page("pages/4_Publish.py").run()
+    assert not at.exception
+    assert any(m.label == "train" and m.value == "1" for m in at.metric)
+    _button(at, "pub_export").click().run()
+    assert not at.exception
+    assert any("load_dataset" in s.value for s in at.success)
+    at.text_input(key="pub_repo").input("me/delivery").run()
+    _button(at, "pub_push").click().run()
+    assert any("HF_TOKEN" in e.value for e in at.error)  # no token: clear message, local export kept
+
+
+def test_review_shows_tool_calls_and_results_as_blocks(db):
+    import_file(db, FIX / "seed001_dataset.jsonl")
+    at = _page("pages/3_Review.py").run()
+    assert not at.exception
+    uid = at.session_state["rev_uid"]
+    d = review.get_dialogue(db, uid)
+    codes = [c.value for c in at.code]
+    for _, call in d.tool_calls():
+        assert call.name in codes
+    assert any("홍콩반점" in c for c in codes)  # tool response shown as a formatted block
+    assert "검토 완료 0 / 3" in at.get("progress")[0].proto.text
+
+
+def test_review_with_nothing_to_review_says_so():
+    at = _page("pages/3_Review.py").run()
+    assert not at.exception
+    assert any("해당하는 대화가 없습니다" in i.value for i in at.info)
+
+
+def test_publish_with_nothing_accepted_says_so(db):
+    import_file(db, FIX / "seed001_dataset.jsonl")
+    at = _page("pages/4_Publish.py").run()
+    assert not at.exception
+    assert any("승인된 레코드가 없습니다" in i.value for i in at.info)
+    assert _button(at, "pub_export").disabled
