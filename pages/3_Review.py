@@ -18,7 +18,7 @@ with st.sidebar:
     decision = st.selectbox("결정", ["pending", None, "accept", "reject", "skip"], format_func=lambda v: "전체" if v is None else review.DECISION_KO[v], key="rev_decision")
 
 flt = review.QueueFilter(kind=kind, category=category, decision=decision)
-done, total = review.progress(db(), flt)
+done, total = review.progress(db(), review.QueueFilter(kind=kind, category=category))
 st.progress(done / total if total else 0.0, text=f"검토 완료 {done} / {total}")
 
 if st.session_state.get("rev_flash"):

@@ -1,0 +1,95 @@
+"""One real-browser smoke test: Streamlit served for real, driven by Playwright in Debian's Chromium."""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from datagen.ingest import import_file
+from datagen.store import connect
+
+ROOT = Path(__file__).resolve().parents[1]
+FIX = Path(__file__).parent / "fixtures"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists() and not os.environ.get("CI"), reason="Debian chromium is not installed")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server(isolated_env):
+    """``streamlit run app.py`` on a free loopback port with the test's data folder; polls /_stcore/health."""
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                if urllib.request.urlopen(url + "/_stcore/health", timeout=1).read() == b"ok":
+                    break
+            except OSError:
+                time.sleep(0.25)
+        else:
+            pytest.fail("streamlit did not start")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_review_two_dialogues_with_the_keyboard(server, isolated_env):
+    from playwright.sync_api import expect, sync_playwright
+
+    db = connect(isolated_env / "output" / "datagen.db")
+    import_file(db, FIX / "seed001_dataset.jsonl")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(server + "/Review")
+        name = page.get_by_label("검토자 이름")
+        name.fill("민지")
+        name.press("Enter")
+        expect(page.get_by_text("검토 완료 0 / 3")).to_be_visible(timeout=20_000)
+        expect(page.get_by_role("button", name="승인 (A)")).to_be_enabled(timeout=20_000)
+        first = page.get_by_text("uid ").first.inner_text()
+        page.evaluate("document.activeElement && document.activeElement.blur()")
+        page.keyboard.press("a")  # accept
+        expect(page.get_by_text("검토 완료 1 / 3")).to_be_visible(timeout=20_000)
+        second = page.get_by_text("uid ").first.inner_text()
+        assert first != second
+        page.get_by_role("combobox", name="거절 사유").click()
+        page.keyboard.type("근거 없는")
+        page.keyboard.press("Enter")
+        page.keyboard.press("Escape")
+        page.evaluate("document.activeElement && document.activeElement.blur()")
+        page.keyboard.press("x")  # reject with the chosen reason
+        expect(page.get_by_text("검토 완료 2 / 3")).to_be_visible(timeout=20_000)
+        browser.close()
+    rows = list(db.query("SELECT uid, annotator, decision, reasons FROM reviews ORDER BY id"))
+    assert [(r["annotator"], r["decision"]) for r in rows] == [("민지", "accept"), ("민지", "reject")]
+    assert rows[1]["reasons"] == '["ungrounded_id"]'
+    assert rows[0]["uid"] in first and rows[1]["uid"] in second
