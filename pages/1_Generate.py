@@ -12,10 +12,15 @@ st.set_page_config(page_title="생성", page_icon="🧪", layout="wide")
 st.title("🧪 대화 생성")
 backend_banner()
 
+
+
+def _gold_preset() -> None:
+    st.session_state["gen_counts"] = scenarios.gold_counts()
+    st.session_state["gen_kind"] = "gold"
+
+
 kind = st.radio("종류", ["train", "gold"], format_func={"train": "학습용 (train)", "gold": "평가용 골드 (gold)"}.get, horizontal=True, key="gen_kind")
-if st.button("골드 프리셋: 8개 카테고리 × 10건", key="gen_gold_preset"):
-    st.session_state["gen_counts"] = {c: config.GOLD_COUNT_PER_CATEGORY for c in config.CATEGORIES}
-    st.session_state["gen_kind_preset"] = True
+st.button("골드 프리셋: 8개 카테고리 × 10건", key="gen_gold_preset", on_click=_gold_preset)
 counts0 = st.session_state.get("gen_counts") or scenarios.default_train_counts(20)
 table = pd.DataFrame(
     [{"category": c, "이름": config.GOLD_CATEGORIES[c]["name_ko"], "건수": int(counts0.get(c, 0))} for c in config.CATEGORIES]

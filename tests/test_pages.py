@@ -97,3 +97,11 @@ def test_publish_with_nothing_accepted_says_so(db):
     assert not at.exception
     assert any("승인된 레코드가 없습니다" in i.value for i in at.info)
     assert _button(at, "pub_export").disabled
+
+
+def test_gold_preset_sets_kind_and_eight_by_ten():
+    at = _page("pages/1_Generate.py").run()
+    _button(at, "gen_gold_preset").click().run()
+    assert not at.exception
+    assert at.radio(key="gen_kind").value == "gold"
+    assert any("총 **80**건" in m.value for m in at.markdown)
