@@ -99,7 +99,9 @@ def test_batch_in_progress_cannot_be_retrieved(isolated_env, monkeypatch):
     row = batches.submit(db, _out(isolated_env) / "batch_input.jsonl")
     with pytest.raises(batches.BatchError, match="nothing to download"):
         batches.retrieve(db, row["id"])
-    assert retrieve_batch.main(["--batch-id", row["id"]]) == 1
+    from datagen.cli import run
+
+    assert run(retrieve_batch.main, ["--batch-id", row["id"]]) == 1
 
 
 def test_invalid_input_file_fails_the_batch_with_line_errors(isolated_env):
