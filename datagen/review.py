@@ -103,6 +103,16 @@ def get_dialogue(db: sqlite_utils.Database, uid: str) -> Dialogue:
     return Dialogue.model_validate_json(row[0])
 
 
+def find_uid(db: sqlite_utils.Database, prefix: str) -> str | None:
+    """The uid equal to ``prefix``, else the first uid (by arrival) starting with it, else ``None``."""
+    row = db.execute(
+        "SELECT uid FROM samples WHERE uid = ? UNION ALL SELECT uid FROM "
+        "(SELECT uid FROM samples WHERE uid >= ? AND uid < ? ORDER BY uid LIMIT 1)",
+        [prefix, prefix, prefix + "\uffff"],
+    ).fetchone()
+    return row[0] if row else None
+
+
 def latest_decision(db: sqlite_utils.Database, uid: str) -> dict | None:
     """The latest review row of a sample (reasons decoded), or ``None`` when undecided."""
     rows = list(db.query("SELECT * FROM reviews WHERE uid = ? ORDER BY id DESC LIMIT 1", [uid]))

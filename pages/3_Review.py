@@ -10,12 +10,26 @@ from datagen.ui import annotator_input, db, render_dialogue
 st.set_page_config(page_title="검토", page_icon="✅", layout="wide")
 st.title("✅ 검토")
 
+
+def _jump() -> None:
+    found = review.find_uid(db(), (st.session_state.get("rev_jump") or "").strip())
+    if found:
+        st.session_state["rev_uid"] = found
+        st.session_state["rev_started"] = time.monotonic()
+        keys = ("rev_kind", "rev_category", "rev_decision")
+        st.session_state["rev_filter"] = tuple(st.session_state.get(k) for k in keys)
+    else:
+        st.session_state["rev_flash"] = "그런 uid가 없습니다."
+    st.session_state["rev_jump"] = ""
+
+
 annotator = annotator_input()
 with st.sidebar:
     st.subheader("필터")
     kind = st.selectbox("종류", [None, "train", "gold"], format_func=lambda v: "전체" if v is None else v, key="rev_kind")
     category = st.selectbox("카테고리", [None, *config.CATEGORIES], format_func=lambda v: "전체" if v is None else f"{v} ({config.GOLD_CATEGORIES[v]['name_ko']})", key="rev_category")
     decision = st.selectbox("결정", ["pending", None, "accept", "reject", "skip"], format_func=lambda v: "전체" if v is None else review.DECISION_KO[v], key="rev_decision")
+    st.text_input("uid로 이동", key="rev_jump", placeholder="uid 또는 앞부분", on_change=_jump)
 
 flt = review.QueueFilter(kind=kind, category=category, decision=decision)
 done, total = review.progress(db(), review.QueueFilter(kind=kind, category=category))
@@ -68,7 +82,7 @@ def decide(choice: str) -> None:
 
 if not annotator:
     st.warning("결정하려면 사이드바에 검토자 이름을 입력하세요.")
-cols = st.columns([1, 1, 1, 5])
+cols = st.columns([1.2, 1.2, 1.5, 5])
 cols[0].button("승인 (A)", type="primary", shortcut="A", on_click=decide, args=("accept",), key="rev_accept", disabled=not annotator)
 cols[1].button("거절 (X)", shortcut="X", on_click=decide, args=("reject",), key="rev_reject", disabled=not annotator)
 cols[2].button("건너뛰기 (S)", shortcut="S", on_click=decide, args=("skip",), key="rev_skip", disabled=not annotator)

@@ -105,3 +105,13 @@ def test_gold_preset_sets_kind_and_eight_by_ten():
     assert not at.exception
     assert at.radio(key="gen_kind").value == "gold"
     assert any("총 **80**건" in m.value for m in at.markdown)
+
+
+def test_review_jumps_to_a_uid_prefix(db):
+    import_file(db, FIX / "seed001_dataset.jsonl")
+    at = _page("pages/3_Review.py").run()
+    at.sidebar.text_input(key="rev_jump").input("5b0e2a4c-1111-4c1e-9d3a-2f1b7a9c0002").run()
+    assert not at.exception
+    assert at.session_state["rev_uid"] == "5b0e2a4c-1111-4c1e-9d3a-2f1b7a9c0002"
+    at.sidebar.text_input(key="rev_jump").input("zzz").run()
+    assert at.session_state["rev_uid"] == "5b0e2a4c-1111-4c1e-9d3a-2f1b7a9c0002"  # unknown uid: stays, says so
