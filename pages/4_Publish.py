@@ -12,6 +12,12 @@ from datagen.ui import db
 st.set_page_config(page_title="게시", page_icon="🚀", layout="wide")
 st.title("🚀 게시")
 
+
+
+def _counts(result: dict) -> str:
+    return ", ".join(f"{split} {n}건" for split, n in result["counts"].items())
+
+
 splits = publish.plan(db())
 counts = review.decision_counts(db())
 st.subheader("게시될 레코드 (승인된 것만)")
@@ -43,14 +49,14 @@ if c1.button("허브에 게시", type="primary", key="pub_push", disabled=not sp
     except publish.PublishError as exc:
         st.error(str(exc))
     else:
-        st.success(f"{repo_id}에 게시했습니다: {result['counts']} · revision {result['revision']}")
+        st.success(f"{repo_id}에 게시했습니다: {_counts(result)} · revision {result['revision']}")
 if c2.button("로컬로 내보내기", key="pub_export", disabled=not splits):
     try:
         result = publish.export_and_record(db(), operator=st.session_state.get("annotator") or "app")
     except publish.PublishError as exc:
         st.error(str(exc))
     else:
-        st.success(f"{result['counts']} → {result['path']} (datasets.load_dataset로 읽을 수 있습니다)")
+        st.success(f"{_counts(result)} → {result['path']} (datasets.load_dataset로 읽을 수 있습니다)")
 
 if splits:
     with st.expander("데이터셋 카드 미리보기"):
