@@ -17,6 +17,9 @@ Tables:
     reviews(id, uid, annotator, decision, reasons, note, edited, seconds, created_at)  -- append-only
     publishes(id, target, repo_id, revision, record_hash, format, counts, card, path, created_at, operator)
     publish_items(publish_id, uid, split)
+    findings(id, uid, check_id, severity, turn, reason, message, created_at)   -- per sample, replaced on re-check
+    duplicates(uid, cluster, kind, similarity)     -- kind exact | near; cluster = representative uid
+    contamination(uid, gold_uid, method, overlap, band, created_at)   -- band excluded | flagged
 """
 
 from __future__ import annotations
@@ -167,8 +170,36 @@ def _m001_initial(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m002_quality_gate(db: sqlite_utils.Database) -> None:
+    """Tables of the quality gate (:mod:`datagen.checks`): findings, duplicate clusters, contamination."""
+    db["findings"].create(
+        {
+            "id": int,
+            "uid": str,
+            "check_id": str,
+            "severity": str,
+            "turn": int,
+            "reason": str,
+            "message": str,
+            "created_at": str,
+        },
+        pk="id",
+    )
+    db["findings"].create_index(["uid"])
+    db["findings"].create_index(["check_id"])
+    db["duplicates"].create({"uid": str, "cluster": str, "kind": str, "similarity": float}, pk="uid")
+    db["duplicates"].create_index(["cluster"])
+    db["contamination"].create(
+        {"uid": str, "gold_uid": str, "method": str, "overlap": float, "band": str, "created_at": str},
+        pk=("uid", "gold_uid", "method"),
+    )
+    db["contamination"].create_index(["gold_uid"])
+    db["samples"].add_column("checked_at", str)
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("001_initial", _m001_initial),
+    ("002_quality_gate", _m002_quality_gate),
 ]
 
 _local = threading.local()

@@ -1,6 +1,7 @@
 """One real-browser smoke test: Streamlit served for real, driven by Playwright in Debian's Chromium."""
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -16,6 +17,7 @@ from datagen.store import connect
 
 ROOT = Path(__file__).resolve().parents[1]
 FIX = Path(__file__).parent / "fixtures"
+UID_LINE = re.compile(r"^uid [0-9a-f]{8}-")
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -74,12 +76,14 @@ def test_review_two_dialogues_with_the_keyboard(server, isolated_env):
         name.fill("민지")
         name.press("Enter")
         expect(page.get_by_text("검토 완료 0 / 3")).to_be_visible(timeout=20_000)
-        expect(page.get_by_role("button", name="승인 (A)")).to_be_enabled(timeout=20_000)
-        first = page.get_by_text("uid ").first.inner_text()
+        accept = page.get_by_role("button", name="승인 (A)")
+        expect(accept).to_have_count(1, timeout=20_000)  # no stale copy left from the rerun
+        expect(accept).to_be_enabled(timeout=20_000)
+        first = page.get_by_text(UID_LINE).first.inner_text()
         page.evaluate("document.activeElement && document.activeElement.blur()")
         page.keyboard.press("a")  # accept
         expect(page.get_by_text("검토 완료 1 / 3")).to_be_visible(timeout=20_000)
-        second = page.get_by_text("uid ").first.inner_text()
+        second = page.get_by_text(UID_LINE).first.inner_text()
         assert first != second
         page.get_by_role("combobox", name="거절 사유").click()
         page.keyboard.type("근거 없는")
