@@ -34,11 +34,12 @@ class PublishError(RuntimeError):
 
 
 def accepted_dialogues(db: sqlite_utils.Database, uids: set[str] | None = None) -> Iterator[Dialogue]:
-    """Dialogues whose latest decision is ``accept`` (only those in ``uids`` when given), the edited
-    version where one was saved."""
+    """Dialogues whose decision is ``accept`` (see :mod:`datagen.review` for gold's two votes),
+    only those in ``uids`` when given; the revision accepted where a reviewer edited the sample."""
     for uid, text, edited in db.execute(
-        "SELECT s.uid, s.dialogue, r.edited FROM samples s JOIN latest_reviews r ON r.uid = s.uid "
-        "WHERE r.decision = 'accept' ORDER BY s.kind, s.category, s.rowid"
+        "SELECT s.uid, s.dialogue, r.dialogue FROM sample_state st JOIN samples s ON s.uid = st.uid "
+        "LEFT JOIN revisions r ON r.id = st.accepted_revision_id "
+        "WHERE st.state = 'decided' AND st.decision = 'accept' ORDER BY st.kind, st.category, st.seq"
     ):
         if uids is None or uid in uids:
             yield Dialogue.model_validate_json(edited or text)
@@ -126,7 +127,8 @@ def dataset_card(db: sqlite_utils.Database, splits: dict[str, list[dict]], *, re
     per = Counter((split, r["category"]) for split, rows in splits.items() for r in rows)
     models = Counter(r["model"] or "unknown" for rows in splits.values() for r in rows)
     reviews = db.execute(
-        "SELECT COUNT(DISTINCT annotator), COUNT(*), SUM(decision = 'accept'), SUM(decision = 'reject') FROM latest_reviews"
+        "SELECT (SELECT COUNT(DISTINCT annotator) FROM reviews), COUNT(*), SUM(decision = 'accept'), "
+        "SUM(decision = 'reject') FROM sample_state WHERE state = 'decided'"
     ).fetchone()
     body = [
         "",

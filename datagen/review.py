@@ -1,23 +1,56 @@
-"""Review: the queue of samples to decide and the append-only decision log.
+"""Review: the queue of samples to decide, the append-only decision log, edits and adjudication.
 
-A decision is an appended ``reviews`` row (uid, annotator, decision, reasons, note, seconds); the
-latest row per uid is the sample's decision (DESIGN.md, Storage). Nothing is updated in place, so
-two annotators deciding at once lose nothing.
+Every decision, undo and edit is an appended row (``reviews``, ``revisions``); nothing is updated in
+place, so two annotators deciding at once lose nothing. What a sample's decision *is* follows from
+those rows by the rules of :func:`recompute_state`, and is materialised in ``sample_state`` (and
+``annotator_decisions``) in the same transaction as the row that changed it, so picking the next
+sample stays an index lookup at 100,000 samples.
+
+Rules (issue "Review workbench"):
+
+- a training sample's decision is the latest effective decision by anyone (accept / reject / skip);
+- a gold sample needs ``GOLD_REQUIRED_VOTES`` accept/reject votes from different annotators
+  (each annotator's latest effective vote counts once); agreeing votes decide it, disagreeing
+  votes make it ``disputed`` until an adjudicator decides (``adjudication`` rows win);
+- an ``undo`` row cancels the review it names; the one before it applies again;
+- accepting after an edit ships the revision that was current when accepting.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+import os
+import time
+from dataclasses import dataclass, field
 
 import sqlite_utils
 
 from .dialogue import Dialogue
-from .store import dumps, loads, now
+from .store import dumps, loads, now, write_transaction
 
 DECISIONS = ("accept", "reject", "skip")
-DECISION_KO = {"accept": "승인", "reject": "거절", "skip": "건너뜀", "pending": "미검토"}
+DECISION_KO = {
+    "accept": "승인",
+    "reject": "거절",
+    "skip": "건너뜀",
+    "pending": "미검토",
+    "disputed": "불일치(조정 필요)",
+    "partial": "추가 검토 필요",
+}
+STATE_KO = {
+    "pending": "미검토",
+    "partial": "추가 검토 필요",
+    "skipped": "건너뜀",
+    "disputed": "불일치",
+    "decided": "결정됨",
+}
 
-# The reject-reason taxonomy (issue "Review workbench"): stored by key, shown in Korean.
+# Gold samples need this many votes from different annotators (issue "Review workbench":
+# "gold samples need two decisions by different annotators (configurable)").
+GOLD_REQUIRED_VOTES = int(os.environ.get("DATAGEN_GOLD_REQUIRED_VOTES", "2"))
+
+# The reject-reason taxonomy (issue "Review workbench"): stored by key, shown in Korean, chosen by
+# number keys 1–9, 0 and O in this order.
 REJECT_REASONS: dict[str, str] = {
     "wrong_tool": "잘못된 도구",
     "bad_arguments": "잘못된 인자",
@@ -31,64 +64,249 @@ REJECT_REASONS: dict[str, str] = {
     "contamination": "평가셋 오염",
     "other": "기타",
 }
+REASON_KEYS = dict(zip(REJECT_REASONS, ["1", "2", "3", "4", "5", "6", "7", "8", "9", "0", "O"]))
 
 
 class ReviewError(ValueError):
     """A decision that cannot be recorded (no annotator, unknown uid, decision or reason)."""
 
 
+# ----------------------------------------------------------------------------- state
+
+
+def recompute_state(db: sqlite_utils.Database, uid: str) -> dict:
+    """Derive ``sample_state`` and ``annotator_decisions`` of one sample from its review rows.
+
+    Returns:
+        ``{"state", "decision", "n_votes"}`` with state one of pending, partial, skipped,
+        disputed, decided and decision one of None, accept, reject, skip.
+    """
+    rows = db.execute(
+        "SELECT id, annotator, decision, undoes, adjudication, revision_id FROM reviews WHERE uid = ? ORDER BY id",
+        [uid],
+    ).fetchall()
+    kind_row = db.execute("SELECT kind FROM sample_state WHERE uid = ?", [uid]).fetchone()
+    kind = kind_row[0] if kind_row else "train"
+    undone = {r[3] for r in rows if r[2] == "undo" and r[3] is not None}
+    effective = [r for r in rows if r[2] in DECISIONS and r[0] not in undone]
+    per_annotator: dict[str, tuple] = {}
+    for r in effective:
+        per_annotator[r[1]] = r
+    adjudicated = [r for r in effective if r[4]]
+    votes = [r for r in per_annotator.values() if r[2] in ("accept", "reject")]
+    final = None
+    if adjudicated:
+        final, state = adjudicated[-1], "decided"
+    elif kind != "gold" or GOLD_REQUIRED_VOTES <= 1:
+        if effective:
+            final = effective[-1]
+            state = "skipped" if final[2] == "skip" else "decided"
+        else:
+            state = "pending"
+    elif len({v[2] for v in votes}) > 1:
+        state = "disputed"
+    elif len(votes) >= GOLD_REQUIRED_VOTES:
+        final, state = max(votes, key=lambda v: v[0]), "decided"
+    elif votes:
+        state = "partial"
+    elif per_annotator:
+        final, state = effective[-1], "skipped"
+    else:
+        state = "pending"
+    decision = final[2] if final else None
+    accepted_revision = final[5] if final and final[2] == "accept" else None
+    with write_transaction(db):
+        db.execute(
+            "UPDATE sample_state SET state = ?, decision = ?, n_votes = ?, accepted_revision_id = ?, updated_at = ? "
+            "WHERE uid = ?",
+            [state, decision, len(votes), accepted_revision, now(), uid],
+        )
+        db.execute("DELETE FROM annotator_decisions WHERE uid = ?", [uid])
+        db.conn.executemany(
+            "INSERT INTO annotator_decisions (uid, annotator, decision, review_id) VALUES (?, ?, ?, ?)",
+            [(uid, a, r[2], r[0]) for a, r in per_annotator.items()],
+        )
+    return {"state": state, "decision": decision, "n_votes": len(votes)}
+
+
+# ----------------------------------------------------------------------------- queue
+
+
 @dataclass
 class QueueFilter:
-    """Which samples the queue shows.
+    """Which samples the queue shows, and in what order.
 
     Attributes:
         kind: ``train`` / ``gold`` / ``None`` (all).
         category: a category key or ``None``.
-        decision: ``pending`` (no decision yet), ``accept``, ``reject``, ``skip`` or ``None`` (all).
+        decision: ``todo`` (needs a decision from ``annotator``: undecided, partial gold, skipped,
+            minus what this annotator already decided), ``pending`` (no decision at all), ``accept``,
+            ``reject``, ``skip``, ``disputed``, or ``None`` (all).
+        annotator: whose queue it is (``todo`` hides what they decided); with ``decided_by`` only.
+        decided_by: only samples this annotator decided.
+        batch_id / job_id: only samples of this batch / job.
+        check_id: only samples with a finding of this check (``"error"``: any error finding).
+        text: full-text search over turns (FTS5 trigram; 1–2 characters fall back to LIKE).
+        order: ``queue`` (undecided first, then by arrival), ``findings`` (error findings first),
+            ``underfilled`` (categories furthest below their target first).
     """
 
     kind: str | None = None
     category: str | None = None
-    decision: str | None = None
+    decision: str | None = "todo"
+    annotator: str | None = None
+    decided_by: str | None = None
+    batch_id: str | None = None
+    job_id: str | None = None
+    check_id: str | None = None
+    text: str | None = None
+    order: str = "queue"
+    targets: dict[str, int] = field(default_factory=dict)
 
-    def sql(self) -> tuple[str, list]:
-        """``(WHERE clause, params)`` over ``samples s LEFT JOIN latest_reviews r``."""
-        clauses, params = [], []
-        if self.kind:
-            clauses.append("s.kind = ?")
-            params.append(self.kind)
-        if self.category:
-            clauses.append("s.category = ?")
-            params.append(self.category)
-        if self.decision == "pending":
-            clauses.append("r.decision IS NULL")
-        elif self.decision:
-            clauses.append("r.decision = ?")
-            params.append(self.decision)
-        return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+    def where(self) -> tuple[str, list]:
+        """``(WHERE clause, params)`` over ``sample_state st``."""
+        c: list[str] = []
+        p: list = []
+        for col in ("kind", "category", "batch_id", "job_id"):
+            v = getattr(self, col)
+            if v:
+                c.append(f"st.{col} = ?")
+                p.append(v)
+        d = self.decision
+        if d == "todo":
+            c.append("st.state IN ('pending', 'partial', 'skipped')")
+            if self.annotator:
+                c.append(
+                    "NOT EXISTS (SELECT 1 FROM annotator_decisions ad WHERE ad.uid = st.uid AND ad.annotator = ? "
+                    "AND ad.decision IN ('accept', 'reject'))"
+                )
+                p.append(self.annotator)
+        elif d == "pending":
+            c.append("st.state = 'pending'")
+        elif d == "disputed":
+            c.append("st.state = 'disputed'")
+        elif d in DECISIONS:
+            c.append("st.decision = ?")
+            p.append(d)
+        if self.decided_by:
+            c.append("EXISTS (SELECT 1 FROM annotator_decisions ad2 WHERE ad2.uid = st.uid AND ad2.annotator = ?)")
+            p.append(self.decided_by)
+        if self.check_id == "error":
+            c.append("EXISTS (SELECT 1 FROM findings f WHERE f.uid = st.uid AND f.severity = 'error')")
+        elif self.check_id:
+            c.append("EXISTS (SELECT 1 FROM findings f WHERE f.uid = st.uid AND f.check_id = ?)")
+            p.append(self.check_id)
+        text = (self.text or "").strip()
+        if len(text) >= 3:
+            c.append("st.uid IN (SELECT uid FROM samples_fts WHERE samples_fts MATCH ?)")
+            p.append('"' + text.replace('"', '""') + '"')
+        elif text:
+            c.append("st.uid IN (SELECT uid FROM samples WHERE dialogue LIKE ?)")
+            p.append(f"%{text}%")
+        return (" WHERE " + " AND ".join(c)) if c else "", p
+
+    def order_by(self) -> tuple[str, list]:
+        """``(ORDER BY clause, params)``."""
+        keys = ["CASE st.state WHEN 'pending' THEN 0 WHEN 'partial' THEN 0 WHEN 'skipped' THEN 1 WHEN 'disputed' THEN 2 ELSE 3 END"]
+        params: list = []
+        if self.order == "findings":
+            keys.insert(0, "(SELECT COUNT(*) FROM findings f WHERE f.uid = st.uid AND f.severity = 'error') DESC")
+        elif self.order == "underfilled" and self.targets:
+            ranked = sorted(self.targets, key=lambda c: -self.targets[c])
+            keys.insert(0, "CASE st.category " + " ".join("WHEN ? THEN ?" for _ in ranked) + " ELSE 999999 END")
+            for i, cat in enumerate(ranked):
+                params += [cat, i]
+        return " ORDER BY " + ", ".join(keys) + ", st.seq", params
 
 
-_BASE = "FROM samples s LEFT JOIN latest_reviews r ON r.uid = s.uid"
+def queue(db: sqlite_utils.Database, flt: QueueFilter | None = None, *, limit: int = 1000, offset: int = 0) -> list[str]:
+    """uids in review order for a filter (see :class:`QueueFilter`)."""
+    flt = flt or QueueFilter(decision=None)
+    where, params = flt.where()
+    order, oparams = flt.order_by()
+    sql = f"SELECT st.uid FROM sample_state st{where}{order} LIMIT ? OFFSET ?"
+    return [r[0] for r in db.execute(sql, [*params, *oparams, limit, offset])]
 
 
-def queue(db: sqlite_utils.Database, flt: QueueFilter | None = None, *, limit: int = 1000) -> list[str]:
-    """uids in review order for a filter: undecided first, then skipped, then decided; then by arrival."""
-    where, params = (flt or QueueFilter()).sql()
-    sql = (
-        f"SELECT s.uid {_BASE}{where} ORDER BY CASE WHEN r.decision IS NULL THEN 0 "
-        f"WHEN r.decision = 'skip' THEN 1 ELSE 2 END, s.rowid LIMIT ?"
-    )
-    return [row[0] for row in db.execute(sql, [*params, limit])]
+def next_uid(db: sqlite_utils.Database, flt: QueueFilter, *, exclude: str | None = None) -> str | None:
+    """The first uid of the queue other than ``exclude`` (the one just decided), or ``None``."""
+    for uid in queue(db, flt, limit=2):
+        if uid != exclude:
+            return uid
+    return None
+
+
+def neighbour(db: sqlite_utils.Database, uid: str, flt: QueueFilter, step: int) -> str | None:
+    """The sample before (``step=-1``) or after (``step=1``) ``uid`` in arrival order within the
+    filter's kind / category / batch (previous / next navigation, independent of decisions)."""
+    nav = QueueFilter(kind=flt.kind, category=flt.category, batch_id=flt.batch_id, job_id=flt.job_id, decision=None)
+    where, params = nav.where()
+    seq = db.execute("SELECT seq FROM sample_state WHERE uid = ?", [uid]).fetchone()
+    if not seq:
+        return None
+    cmp, direction = (">", "ASC") if step > 0 else ("<", "DESC")
+    clause = (where + " AND " if where else " WHERE ") + f"st.seq {cmp} ?"
+    row = db.execute(f"SELECT st.uid FROM sample_state st{clause} ORDER BY st.seq {direction} LIMIT 1", [*params, seq[0]]).fetchone()
+    return row[0] if row else None
+
+
+def count(db: sqlite_utils.Database, flt: QueueFilter) -> int:
+    """How many samples match a filter."""
+    where, params = flt.where()
+    return db.execute(f"SELECT COUNT(*) FROM sample_state st{where}", params).fetchone()[0]
 
 
 def progress(db: sqlite_utils.Database, flt: QueueFilter | None = None) -> tuple[int, int]:
-    """``(decided, total)`` for a filter; a skip does not count as decided."""
-    where, params = (flt or QueueFilter()).sql()
+    """``(decided, total)`` over the filter's kind / category / batch / job (decision filter ignored):
+    decided = state ``decided`` (accepted or rejected, gold with its votes or adjudicated)."""
+    flt = flt or QueueFilter()
+    scope = QueueFilter(kind=flt.kind, category=flt.category, batch_id=flt.batch_id, job_id=flt.job_id, decision=None)
+    where, params = scope.where()
     row = db.execute(
-        f"SELECT SUM(CASE WHEN r.decision IN ('accept', 'reject') THEN 1 ELSE 0 END), COUNT(*) {_BASE}{where}",
+        f"SELECT SUM(st.state = 'decided' AND st.decision IN ('accept', 'reject')), COUNT(*) FROM sample_state st{where}",
         params,
     ).fetchone()
     return int(row[0] or 0), int(row[1] or 0)
+
+
+def category_progress(db: sqlite_utils.Database, kind: str | None = None) -> list[dict]:
+    """Per (kind, category): accepted, rejected, decided, total and the target count.
+
+    The target is the number of requests generated for that kind and category (the PM's mix), or
+    the sample count when nothing was requested (imports).
+    """
+    where = "WHERE st.kind = ?" if kind else ""
+    params = [kind] if kind else []
+    rows = db.query(
+        f"""SELECT st.kind, st.category, COUNT(*) AS total,
+                   SUM(st.decision = 'accept' AND st.state = 'decided') AS accepted,
+                   SUM(st.decision = 'reject' AND st.state = 'decided') AS rejected,
+                   (SELECT COUNT(*) FROM requests q WHERE q.kind = st.kind AND q.category = st.category) AS requested
+            FROM sample_state st {where} GROUP BY st.kind, st.category ORDER BY st.kind, st.category""",
+        params,
+    )
+    out = []
+    for r in rows:
+        r["target"] = r.pop("requested") or r["total"]
+        r["accepted"] = r["accepted"] or 0
+        r["rejected"] = r["rejected"] or 0
+        out.append(r)
+    return out
+
+
+def find_uid(db: sqlite_utils.Database, prefix: str) -> str | None:
+    """The uid equal to ``prefix``, else the first uid (by arrival) starting with it, else ``None``."""
+    if not prefix:
+        return None
+    row = db.execute(
+        "SELECT uid FROM samples WHERE uid = ? UNION ALL SELECT uid FROM "
+        "(SELECT uid FROM samples WHERE uid >= ? AND uid < ? ORDER BY uid LIMIT 1)",
+        [prefix, prefix, prefix + "\uffff"],
+    ).fetchone()
+    return row[0] if row else None
+
+
+# ----------------------------------------------------------------------------- samples and revisions
 
 
 def get_dialogue(db: sqlite_utils.Database, uid: str) -> Dialogue:
@@ -103,29 +321,77 @@ def get_dialogue(db: sqlite_utils.Database, uid: str) -> Dialogue:
     return Dialogue.model_validate_json(row[0])
 
 
-def find_uid(db: sqlite_utils.Database, prefix: str) -> str | None:
-    """The uid equal to ``prefix``, else the first uid (by arrival) starting with it, else ``None``."""
-    row = db.execute(
-        "SELECT uid FROM samples WHERE uid = ? UNION ALL SELECT uid FROM "
-        "(SELECT uid FROM samples WHERE uid >= ? AND uid < ? ORDER BY uid LIMIT 1)",
-        [prefix, prefix, prefix + "\uffff"],
-    ).fetchone()
-    return row[0] if row else None
+def current_revision(db: sqlite_utils.Database, uid: str) -> tuple[int | None, Dialogue]:
+    """``(revision id, dialogue)``: the latest saved edit, or ``(None, original)``."""
+    row = db.execute("SELECT id, dialogue FROM revisions WHERE uid = ? ORDER BY id DESC LIMIT 1", [uid]).fetchone()
+    if row:
+        return row[0], Dialogue.model_validate_json(row[1])
+    return None, get_dialogue(db, uid)
+
+
+def save_revision(
+    db: sqlite_utils.Database, uid: str, edited: Dialogue, *, annotator: str, note: str = "", seconds: float | None = None
+) -> int:
+    """Append an edited version of a sample; returns the revision id. The original stays as it was.
+
+    Raises:
+        ReviewError: blank annotator, unknown uid, the uid of ``edited`` differs, or nothing changed.
+    """
+    annotator = _require_annotator(annotator)
+    _, current = current_revision(db, uid)
+    if edited.uid != uid:
+        raise ReviewError(f"edited dialogue has uid {edited.uid}, expected {uid}")
+    if edited.model_dump() == current.model_dump():
+        raise ReviewError("nothing changed")
+    with write_transaction(db):
+        cur = db.execute(
+            "INSERT INTO revisions (uid, annotator, dialogue, note, seconds, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            [uid, annotator, edited.model_dump_json(), note, seconds, now()],
+        )
+        rid = cur.lastrowid
+        db.execute("UPDATE sample_state SET revision_id = ?, updated_at = ? WHERE uid = ?", [rid, now(), uid])
+    return rid
+
+
+def edit_pairs(db: sqlite_utils.Database):
+    """Yield ``(original, edited)`` Dialogues for every sample with a saved edit (latest edit)."""
+    for uid, text in db.execute(
+        "SELECT s.uid, r.dialogue FROM samples s JOIN revisions r ON r.id = "
+        "(SELECT MAX(id) FROM revisions WHERE uid = s.uid) ORDER BY s.rowid"
+    ):
+        yield get_dialogue(db, uid), Dialogue.model_validate_json(text)
+
+
+# ----------------------------------------------------------------------------- decisions
+
+
+def _require_annotator(annotator: str) -> str:
+    annotator = (annotator or "").strip()
+    if not annotator:
+        raise ReviewError("annotator name is required before deciding")
+    return annotator
+
+
+def state_of(db: sqlite_utils.Database, uid: str) -> dict | None:
+    """The ``sample_state`` row of a sample (``state``, ``decision``, ``n_votes``, …) or ``None``."""
+    rows = list(db.query("SELECT * FROM sample_state WHERE uid = ?", [uid]))
+    return rows[0] if rows else None
 
 
 def latest_decision(db: sqlite_utils.Database, uid: str) -> dict | None:
-    """The latest review row of a sample (reasons decoded), or ``None`` when undecided."""
-    rows = list(db.query("SELECT * FROM reviews WHERE uid = ? ORDER BY id DESC LIMIT 1", [uid]))
+    """The latest effective (not undone) decision row of a sample, reasons decoded; ``None`` if none."""
+    rows = list(
+        db.query(
+            "SELECT * FROM reviews r WHERE uid = ? AND decision IN ('accept', 'reject', 'skip') AND NOT EXISTS "
+            "(SELECT 1 FROM reviews u WHERE u.uid = r.uid AND u.decision = 'undo' AND u.undoes = r.id) "
+            "ORDER BY id DESC LIMIT 1",
+            [uid],
+        )
+    )
     if not rows:
         return None
-    row = rows[0]
-    row["reasons"] = loads(row["reasons"], [])
-    return row
-
-
-def history(db: sqlite_utils.Database, uid: str) -> list[dict]:
-    """Every review row of a sample, oldest first."""
-    return list(db.query("SELECT * FROM reviews WHERE uid = ? ORDER BY id", [uid]))
+    rows[0]["reasons"] = loads(rows[0]["reasons"], [])
+    return rows[0]
 
 
 def record_decision(
@@ -137,49 +403,185 @@ def record_decision(
     reasons: list[str] | tuple[str, ...] = (),
     note: str = "",
     seconds: float | None = None,
-    edited: Dialogue | None = None,
+    adjudication: bool = False,
 ) -> int:
-    """Append one decision; returns the new review id.
+    """Append one decision and update the sample's state in the same transaction; returns its id.
 
     Args:
         annotator: who decided (required, non-blank).
         decision: ``accept`` / ``reject`` / ``skip``.
         reasons: keys of :data:`REJECT_REASONS` (rejections).
         seconds: time spent on the sample, in seconds.
-        edited: the corrected Dialogue when the annotator edited the sample.
+        adjudication: an adjudicator's final word on a disputed gold sample.
 
     Raises:
         ReviewError: blank annotator, unknown decision or reason, or unknown uid.
     """
-    annotator = (annotator or "").strip()
-    if not annotator:
-        raise ReviewError("annotator name is required before deciding")
+    annotator = _require_annotator(annotator)
     if decision not in DECISIONS:
         raise ReviewError(f"decision must be one of {', '.join(DECISIONS)}, not {decision!r}")
     unknown = [r for r in reasons if r not in REJECT_REASONS]
     if unknown:
         raise ReviewError(f"unknown reject reason(s): {', '.join(unknown)}")
-    if not db.execute("SELECT 1 FROM samples WHERE uid = ?", [uid]).fetchone():
-        raise ReviewError(f"no sample with uid {uid}")
-    with db.conn:
-        cur = db["reviews"].insert(
-            {
-                "uid": uid,
-                "annotator": annotator,
-                "decision": decision,
-                "reasons": dumps(list(reasons)),
-                "note": note or "",
-                "edited": edited.model_dump_json() if edited else None,
-                "seconds": seconds,
-                "created_at": now(),
-            }
+    with write_transaction(db):
+        row = db.execute("SELECT revision_id FROM sample_state WHERE uid = ?", [uid]).fetchone()
+        if not row:
+            raise ReviewError(f"no sample with uid {uid}")
+        cur = db.execute(
+            "INSERT INTO reviews (uid, annotator, decision, reasons, note, edited, seconds, created_at, revision_id, adjudication) "
+            "VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, ?)",
+            [uid, annotator, decision, dumps(list(reasons)), note or "", seconds, now(), row[0], int(adjudication)],
         )
-    return cur.last_pk
+        rid = cur.lastrowid
+        recompute_state(db, uid)
+    return rid
+
+
+def undo(db: sqlite_utils.Database, *, annotator: str, uid: str | None = None) -> dict | None:
+    """Undo this annotator's latest effective decision (on ``uid``, or on any sample); appends an
+    ``undo`` row. Returns the undone review row, or ``None`` when there is nothing to undo.
+
+    Raises:
+        ReviewError: blank annotator.
+    """
+    annotator = _require_annotator(annotator)
+    with write_transaction(db):
+        sql = (
+            "SELECT * FROM reviews r WHERE annotator = ? AND decision IN ('accept', 'reject', 'skip') "
+            + ("AND uid = ? " if uid else "")
+            + "AND NOT EXISTS (SELECT 1 FROM reviews u WHERE u.decision = 'undo' AND u.undoes = r.id) "
+            "ORDER BY id DESC LIMIT 1"
+        )
+        rows = list(db.query(sql, [annotator, uid] if uid else [annotator]))
+        if not rows:
+            return None
+        target = rows[0]
+        db.execute(
+            "INSERT INTO reviews (uid, annotator, decision, reasons, note, seconds, created_at, undoes) "
+            "VALUES (?, ?, 'undo', '[]', '', NULL, ?, ?)",
+            [target["uid"], annotator, now(), target["id"]],
+        )
+        recompute_state(db, target["uid"])
+    return target
+
+
+def history(db: sqlite_utils.Database, uid: str) -> list[dict]:
+    """Every decision, undo and edit of a sample, oldest first:
+    ``[{"at", "who", "what", "reasons", "note", "seconds", "id"}]`` (``what``: accept, reject, skip,
+    undo, edit; adjudications are marked ``adjudicate:<decision>``)."""
+    events = []
+    for r in db.query("SELECT * FROM reviews WHERE uid = ? ORDER BY id", [uid]):
+        what = r["decision"] if not r["adjudication"] else f"adjudicate:{r['decision']}"
+        events.append(
+            {"at": r["created_at"], "who": r["annotator"], "what": what, "reasons": loads(r["reasons"], []),
+             "note": (r["note"] or "") + (f" (#{r['undoes']} 취소)" if r["undoes"] else ""), "seconds": r["seconds"], "id": r["id"]}
+        )
+    for r in db.query("SELECT id, annotator, note, seconds, created_at FROM revisions WHERE uid = ? ORDER BY id", [uid]):
+        events.append({"at": r["created_at"], "who": r["annotator"], "what": "edit", "reasons": [], "note": r["note"] or "", "seconds": r["seconds"], "id": f"rev{r['id']}"})
+    return sorted(events, key=lambda e: e["at"])
+
+
+def votes(db: sqlite_utils.Database, uid: str) -> list[dict]:
+    """Each annotator's effective decision on a sample, with reasons and note (adjudication view)."""
+    return [
+        {**r, "reasons": loads(r["reasons"], [])}
+        for r in db.query(
+            "SELECT ad.annotator, ad.decision, r.reasons, r.note, r.created_at, r.adjudication FROM annotator_decisions ad "
+            "JOIN reviews r ON r.id = ad.review_id WHERE ad.uid = ? ORDER BY r.id",
+            [uid],
+        )
+    ]
 
 
 def decision_counts(db: sqlite_utils.Database) -> dict[str, int]:
-    """Samples per current decision: ``{"accept", "reject", "skip", "pending"}``."""
-    out = {"accept": 0, "reject": 0, "skip": 0, "pending": 0}
-    for decision, n in db.execute(f"SELECT COALESCE(r.decision, 'pending'), COUNT(*) {_BASE} GROUP BY 1"):
-        out[decision] = n
+    """Samples per state bucket: ``{"accept", "reject", "skip", "pending", "disputed"}`` (partial gold
+    counts as pending)."""
+    out = {"accept": 0, "reject": 0, "skip": 0, "pending": 0, "disputed": 0}
+    for state, decision, n in db.execute("SELECT state, decision, COUNT(*) FROM sample_state GROUP BY 1, 2"):
+        if state == "decided":
+            out[decision] += n
+        elif state == "skipped":
+            out["skip"] += n
+        elif state == "disputed":
+            out["disputed"] += n
+        else:
+            out["pending"] += n
     return out
+
+
+def findings_for(db: sqlite_utils.Database, uid: str) -> list[dict]:
+    """The stored check findings of a sample (``check_id``, ``severity``, ``turn``, ``reason``,
+    ``message``), errors first, then by turn."""
+    return list(
+        db.query(
+            "SELECT check_id, severity, turn, reason, message FROM findings WHERE uid = ? "
+            "ORDER BY severity = 'warning', turn, check_id",
+            [uid],
+        )
+    )
+
+
+def finding_checks(db: sqlite_utils.Database) -> list[str]:
+    """Check ids that have at least one stored finding (filter options), sorted."""
+    return [r[0] for r in db.execute("SELECT DISTINCT check_id FROM findings ORDER BY 1")]
+
+
+# ----------------------------------------------------------------------------- team statistics
+
+
+def agreement(db: sqlite_utils.Database) -> list[dict]:
+    """Inter-annotator agreement on gold samples per category: the first two annotators' votes.
+
+    Returns ``[{"category", "pairs", "percent", "kappa"}]``; kappa is Cohen's kappa (Cohen 1960,
+    κ = (p_o − p_e) / (1 − p_e), p_e from each rater's marginal accept rate); ``None`` when
+    undefined (fewer than 2 pairs, or p_e = 1).
+    """
+    pairs: dict[str, list[tuple[str, str]]] = {}
+    for uid, category, decisions in db.execute(
+        "SELECT st.uid, st.category, (SELECT json_group_array(decision) FROM (SELECT ad.decision FROM annotator_decisions ad "
+        "WHERE ad.uid = st.uid AND ad.decision IN ('accept', 'reject') ORDER BY ad.review_id LIMIT 2)) "
+        "FROM sample_state st WHERE st.kind = 'gold' AND st.n_votes >= 2"
+    ):
+        d = json.loads(decisions)
+        if len(d) == 2:
+            pairs.setdefault(category, []).append((d[0], d[1]))
+    out = []
+    for category, ps in sorted(pairs.items()):
+        n = len(ps)
+        po = sum(a == b for a, b in ps) / n
+        pa = sum(a == "accept" for a, _ in ps) / n
+        pb = sum(b == "accept" for _, b in ps) / n
+        pe = pa * pb + (1 - pa) * (1 - pb)
+        kappa = (po - pe) / (1 - pe) if n >= 2 and pe < 1 else None
+        out.append({"category": category, "pairs": n, "percent": round(100 * po, 1), "kappa": None if kappa is None else round(kappa, 3)})
+    return out
+
+
+def throughput(db: sqlite_utils.Database) -> list[dict]:
+    """Decisions per annotator: total, active hours (clock hours with a decision), decisions per
+    active hour, median seconds per decision. ``[{"annotator", "decisions", "hours", "per_hour",
+    "median_seconds"}]``, busiest first."""
+    out = []
+    for annotator, n, hours in db.execute(
+        "SELECT annotator, COUNT(*), COUNT(DISTINCT substr(created_at, 1, 13)) FROM reviews "
+        "WHERE decision IN ('accept', 'reject', 'skip') GROUP BY annotator ORDER BY 2 DESC"
+    ):
+        secs = sorted(s for (s,) in db.execute(
+            "SELECT seconds FROM reviews WHERE annotator = ? AND seconds IS NOT NULL AND decision IN ('accept', 'reject', 'skip')",
+            [annotator],
+        ))
+        median = secs[len(secs) // 2] if secs else None
+        out.append({"annotator": annotator, "decisions": n, "hours": hours, "per_hour": round(n / hours, 1) if hours else None, "median_seconds": median})
+    return out
+
+
+class Stopwatch:
+    """Seconds spent on the sample on screen (monotonic clock); ``lap()`` returns and restarts."""
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+
+    def lap(self) -> float:
+        t = time.monotonic()
+        spent, self.started = t - self.started, t
+        return round(spent, 2)

@@ -48,12 +48,13 @@ def funnel(db: sqlite_utils.Database) -> dict[str, dict[str, dict[str, int]]]:
         "LEFT JOIN requests q ON q.custom_id = r.custom_id WHERE r.status = 'failed' GROUP BY 1, 2",
         "failed",
     )
-    for kind, category, decision, n in db.execute(
-        "SELECT s.kind, s.category, COALESCE(r.decision, 'pending'), COUNT(*) FROM samples s "
-        "LEFT JOIN latest_reviews r ON r.uid = s.uid GROUP BY 1, 2, 3"
+    for kind, category, state, decision, n in db.execute(
+        "SELECT kind, category, state, decision, COUNT(*) FROM sample_state GROUP BY 1, 2, 3, 4"
     ):
-        state = {"accept": "accepted", "reject": "rejected", "skip": "skipped"}.get(decision, "pending")
-        out[kind][category][state] += n
+        bucket = {"accept": "accepted", "reject": "rejected"}.get(decision, "pending") if state == "decided" else (
+            "skipped" if state == "skipped" else "pending"
+        )
+        out[kind][category][bucket] += n
     add(
         "SELECT s.kind, s.category, COUNT(DISTINCT s.uid) FROM samples s JOIN publish_items p ON p.uid = s.uid GROUP BY 1, 2",
         "published",

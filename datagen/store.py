@@ -20,6 +20,11 @@ Tables:
     findings(id, uid, check_id, severity, turn, reason, message, created_at)   -- per sample, replaced on re-check
     duplicates(uid, cluster, kind, similarity)     -- kind exact | near; cluster = representative uid
     contamination(uid, gold_uid, method, overlap, band, created_at)   -- band excluded | flagged
+    revisions(id, uid, annotator, dialogue, note, seconds, created_at)   -- edits, append-only
+    sample_state(uid, seq, kind, category, batch_id, job_id, state, decision, n_votes, revision_id,
+                 accepted_revision_id, updated_at)   -- derived from reviews, see datagen.review
+    annotator_decisions(uid, annotator, decision, review_id)   -- each annotator's effective decision
+    samples_fts(uid, text)   -- FTS5 (trigram) over turn texts and tool calls
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -39,8 +45,8 @@ SQLITE_BUSY_TIMEOUT_S = 30.0
 
 
 def now() -> str:
-    """The current UTC time as ISO-8601 with seconds (``2026-11-21T12:00:00+00:00``)."""
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    """The current UTC time as ISO-8601 with milliseconds (``2026-11-21T12:00:00.000+00:00``)."""
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
 def _m001_initial(db: sqlite_utils.Database) -> None:
@@ -197,9 +203,77 @@ def _m002_quality_gate(db: sqlite_utils.Database) -> None:
     db["samples"].add_column("checked_at", str)
 
 
+_STATE_FROM_SAMPLE = """
+    SELECT s.uid, s.rowid, s.kind, s.category,
+           CASE WHEN s.source LIKE 'batch:%' THEN substr(s.source, 7, instr(substr(s.source, 7), ':') - 1) END,
+           (SELECT q.job_id FROM requests q WHERE q.custom_id = s.custom_id),
+           'pending'
+    FROM samples s
+"""
+_FTS_TEXT = """
+    (SELECT group_concat(coalesce(json_extract(t.value, '$.content'), '') || ' ' ||
+                         coalesce(json_extract(t.value, '$.tool_calls'), ''), char(10))
+     FROM json_each({src}, '$.turns') t)
+"""
+
+
+def _m003_review_workbench(db: sqlite_utils.Database) -> None:
+    """Review workbench: undo / revisions / adjudication columns, the materialised per-sample state
+    (kept current in the same transaction as every review), per-annotator decisions, FTS5 search."""
+    db["reviews"].add_column("undoes", int)
+    db["reviews"].add_column("revision_id", int)
+    db["reviews"].add_column("adjudication", int)
+    db["revisions"].create(
+        {"id": int, "uid": str, "annotator": str, "dialogue": str, "note": str, "seconds": float, "created_at": str},
+        pk="id",
+    )
+    db["revisions"].create_index(["uid", "id"])
+    db.execute(
+        """CREATE TABLE sample_state (
+            uid TEXT PRIMARY KEY, seq INTEGER NOT NULL, kind TEXT, category TEXT, batch_id TEXT, job_id TEXT,
+            state TEXT NOT NULL DEFAULT 'pending', decision TEXT, n_votes INTEGER NOT NULL DEFAULT 0,
+            revision_id INTEGER, accepted_revision_id INTEGER, updated_at TEXT)"""
+    )
+    db.execute("CREATE INDEX idx_state_state_seq ON sample_state(state, seq)")
+    db.execute("CREATE INDEX idx_state_filter ON sample_state(kind, category, state, seq)")
+    db.execute("CREATE INDEX idx_state_decision ON sample_state(decision, seq)")
+    db.execute("CREATE INDEX idx_state_batch ON sample_state(batch_id)")
+    db.execute(
+        """CREATE TABLE annotator_decisions (
+            uid TEXT NOT NULL, annotator TEXT NOT NULL, decision TEXT NOT NULL, review_id INTEGER NOT NULL,
+            PRIMARY KEY (uid, annotator))"""
+    )
+    db.execute("CREATE INDEX idx_annotator_decisions ON annotator_decisions(annotator, uid)")
+    db.execute(
+        "INSERT INTO sample_state (uid, seq, kind, category, batch_id, job_id, state) " + _STATE_FROM_SAMPLE
+    )
+    db.execute(
+        "CREATE TRIGGER samples_state_ai AFTER INSERT ON samples BEGIN "
+        "INSERT OR IGNORE INTO sample_state (uid, seq, kind, category, batch_id, job_id, state) "
+        + _STATE_FROM_SAMPLE.replace("FROM samples s", "FROM samples s WHERE s.rowid = new.rowid")
+        + "; END"
+    )
+    db.execute("CREATE VIRTUAL TABLE samples_fts USING fts5(uid UNINDEXED, text, tokenize = 'trigram')")
+    db.execute("INSERT INTO samples_fts (uid, text) SELECT uid, " + _FTS_TEXT.format(src="dialogue") + " FROM samples")
+    db.execute(
+        "CREATE TRIGGER samples_fts_ai AFTER INSERT ON samples BEGIN "
+        "INSERT INTO samples_fts (uid, text) VALUES (new.uid, " + _FTS_TEXT.format(src="new.dialogue") + "); END"
+    )
+    db.execute("DROP VIEW latest_reviews")
+    # Kept for readers of "the decision per uid": now the materialised state (see datagen.review).
+    db.execute(
+        "CREATE VIEW latest_reviews AS SELECT uid, decision, state FROM sample_state WHERE decision IS NOT NULL"
+    )
+    from .review import recompute_state  # the rules live in one place
+
+    for (uid,) in db.execute("SELECT DISTINCT uid FROM reviews").fetchall():
+        recompute_state(db, uid)
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("001_initial", _m001_initial),
     ("002_quality_gate", _m002_quality_gate),
+    ("003_review_workbench", _m003_review_workbench),
 ]
 
 _local = threading.local()
@@ -239,6 +313,25 @@ def migrate(db: sqlite_utils.Database) -> list[str]:
             db["_migrations"].insert({"name": name, "applied_at": now()})
         applied.append(name)
     return applied
+
+
+@contextmanager
+def write_transaction(db: sqlite_utils.Database):
+    """``BEGIN IMMEDIATE`` … ``COMMIT`` (rollback on error): takes the write lock up front, so
+    concurrent writers wait on ``busy_timeout`` instead of failing on a lock upgrade. Nested use
+    joins the open transaction. Use raw ``db.execute`` inside (sqlite-utils' own ``with conn``
+    would commit early)."""
+    conn = db.conn
+    if conn.in_transaction:
+        yield db
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        conn.rollback()
+        raise
+    conn.commit()
 
 
 def get_db(path: str | Path | None = None) -> sqlite_utils.Database:

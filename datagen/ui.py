@@ -1,21 +1,27 @@
-"""Streamlit pieces shared by the pages: the database handle, the backend banner, dialogue rendering.
+"""Streamlit pieces shared by the pages: the database handle, the backend banner, dialogue rendering,
+the schema-driven argument editor.
 
-Model-written text is data, never markup: it is shown with ``st.text`` / ``st.code`` only, never
-``st.markdown`` or HTML (DESIGN.md, Habits). Labels built here are fixed Korean strings; names and
-values that come from a dialogue go into code blocks.
+Model-written text is data, never markup: it is shown with ``st.text``, ``st.code``, ``st.json`` or
+inside dataframes only, never ``st.markdown`` or HTML (DESIGN.md, Habits). Markdown is used only for
+fixed Korean labels written here.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
+from typing import Any
 
+import pandas as pd
 import streamlit as st
 
 from . import settings
-from .dialogue import Dialogue, Turn, tool_by_name
+from .dialogue import Dialogue, ToolCall, Turn, tool_by_name
 from .store import get_db
 
 ROLE_KO = {"user": "고객", "assistant": "상담사", "tool": "도구 결과"}
+SEVERITY_ICON = {"error": "⛔", "warning": "⚠️"}
+_JSON_TYPES = {str: "string", bool: "boolean", int: "integer", float: "number", list: "array", dict: "object", type(None): "null"}
 
 
 def db():
@@ -37,27 +43,66 @@ def annotator_input() -> str:
     return (name or "").strip()
 
 
-def _pretty(text: str) -> tuple[str, str]:
-    """Tool result text as pretty JSON when it parses (``("json", ...)``), else as is (``("text", ...)``)."""
-    try:
-        return "json", json.dumps(json.loads(text), ensure_ascii=False, indent=2)
-    except (ValueError, TypeError):
-        return "text", text
+def _json_type(value: Any) -> str:
+    return _JSON_TYPES.get(type(value), type(value).__name__)
 
 
-def render_dialogue(d: Dialogue) -> None:
-    """Show a dialogue: system prompt and tools folded; turns as chat messages; each tool call and
-    each tool response its own bordered block, calls numbered so a response names the call it answers."""
+def argument_rows(call: ToolCall, spec: dict | None) -> list[dict]:
+    """Rows of the argument table: name, value (JSON text), type, expected type, and a status that
+    marks arguments outside the schema, missing required ones and type mismatches."""
+    params = (spec or {}).get("parameters") or {}
+    props = params.get("properties") or {}
+    required = set(params.get("required") or [])
+    rows = []
+    for name, value in call.arguments.items():
+        expected = props.get(name, {}).get("type")
+        status = ""
+        if spec is not None and name not in props:
+            status = "⚠️ 스키마에 없는 인자"
+        elif expected:
+            kinds = expected if isinstance(expected, list) else [expected]
+            actual = _json_type(value)
+            if actual not in kinds and not (actual == "integer" and "number" in kinds):
+                status = f"⚠️ 타입 불일치 (기대: {'/'.join(kinds)})"
+            elif "enum" in props[name] and value not in props[name]["enum"]:
+                status = "⚠️ 허용되지 않은 값"
+        rows.append({"인자": name, "값": json.dumps(value, ensure_ascii=False), "타입": _json_type(value), "상태": status})
+    for name in sorted(required - set(call.arguments)):
+        rows.append({"인자": name, "값": "", "타입": "", "상태": "⛔ 필수 인자 누락"})
+    return rows
+
+
+def _findings_by_turn(findings: list[dict]) -> dict[int | None, list[dict]]:
+    out: dict[int | None, list[dict]] = {}
+    for f in findings:
+        out.setdefault(f.get("turn"), []).append(f)
+    return out
+
+
+def render_findings(items: list[dict]) -> None:
+    """Findings as one fixed-format line each (icon, check id, message as plain text)."""
+    for f in items:
+        st.text(f"{SEVERITY_ICON.get(f.get('severity'), '•')} [{f.get('check_id') or f.get('check')}] {f.get('message') or ''}")
+
+
+def render_dialogue(d: Dialogue, findings: list[dict] | None = None) -> None:
+    """Show a dialogue: system prompt and tools folded; turns as chat messages; each tool call a
+    card (name, argument table with types and flags, raw JSON on demand, the tool's schema one click
+    away); each tool response a distinct card naming the call it answers; findings next to the turn
+    they concern."""
     known = tool_by_name(d.tools)
+    by_turn = _findings_by_turn(findings or [])
     with st.expander("시스템 프롬프트", expanded=False):
         st.text(d.system_prompt or "(없음)")
     with st.expander(f"도구 목록 ({len(d.tools)}개)", expanded=False):
         st.code(json.dumps(d.tools, ensure_ascii=False, indent=2), language="json")
+    if by_turn.get(None):
+        render_findings(by_turn[None])
     call_no: dict[str, int] = {}
     n = 0
     for i, t in enumerate(d.turns):
         if t.role == "tool":
-            _render_tool_response(i, t, call_no)
+            _render_tool_response(i, t, call_no, by_turn.get(i, []))
             continue
         with st.chat_message("user" if t.role == "user" else "assistant", avatar="🙂" if t.role == "user" else "🛵"):
             st.caption(f"#{i} {ROLE_KO[t.role]}")
@@ -67,15 +112,31 @@ def render_dialogue(d: Dialogue) -> None:
                 n += 1
                 if c.id:
                     call_no[c.id] = n
-                with st.container(border=True):
-                    flag = "" if c.name in known else "  ⚠️ 알 수 없는 도구"
-                    st.markdown(f":orange-badge[🔧 도구 호출 {n}]{flag}")
-                    st.code(c.name, language=None)
-                    st.code(json.dumps(c.arguments, ensure_ascii=False, indent=2), language="json")
+                _render_call(i, n, c, known.get(c.name))
+            if by_turn.get(i):
+                render_findings(by_turn[i])
 
 
-def _render_tool_response(i: int, t: Turn, call_no: dict[str, int]) -> None:
-    """One tool response block, labelled with the number of the call it answers."""
+def _render_call(turn: int, n: int, c: ToolCall, spec: dict | None) -> None:
+    with st.container(border=True):
+        head = st.columns([4, 1])
+        head[0].markdown(f":orange-badge[🔧 도구 호출 {n}]" + ("" if spec else " :red-badge[⛔ 알 수 없는 도구]"))
+        if spec:
+            with head[1].popover("도구 설명"):
+                st.text(spec.get("description") or "")
+                st.code(json.dumps(spec.get("parameters") or {}, ensure_ascii=False, indent=2), language="json")
+        st.code(c.name, language=None)
+        rows = argument_rows(c, spec)
+        if rows:
+            st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key=f"args_{turn}_{n}")
+        else:
+            st.caption("인자 없음")
+        with st.expander("원본 JSON"):
+            st.code(json.dumps({"name": c.name, "arguments": c.arguments}, ensure_ascii=False, indent=2), language="json")
+
+
+def _render_tool_response(i: int, t: Turn, call_no: dict[str, int], findings: list[dict]) -> None:
+    """One tool response card, labelled with the number of the call it answers; JSON folded."""
     with st.chat_message("tool", avatar="📦"):
         with st.container(border=True):
             no = call_no.get(t.tool_call_id or "")
@@ -83,5 +144,130 @@ def _render_tool_response(i: int, t: Turn, call_no: dict[str, int]) -> None:
             st.caption(f"#{i}")
             if t.name:
                 st.code(t.name, language=None)
-            kind, body = _pretty(t.content)
-            st.code(body, language="json" if kind == "json" else None)
+            try:
+                data = json.loads(t.content)
+            except (ValueError, TypeError):
+                st.code(t.content, language=None)
+            else:
+                st.json(data, expanded=2)
+            if findings:
+                render_findings(findings)
+
+
+# ----------------------------------------------------------------------------- editing
+
+
+def argument_form(call: ToolCall, spec: dict | None, key: str) -> dict:
+    """Widgets for a call's arguments built from the tool's JSON Schema; returns the new arguments.
+
+    string → text input (select box when ``enum``); integer / number → number input; boolean →
+    select (보내지 않음 / true / false); anything else (arrays, objects, unknown arguments) → JSON
+    text. Optional arguments can be left out ("보내지 않음" / empty); required ones are marked *.
+    Invalid JSON in a JSON field keeps the old value and shows an error.
+    """
+    params = (spec or {}).get("parameters") or {}
+    props = dict(params.get("properties") or {})
+    required = set(params.get("required") or [])
+    for extra in call.arguments:
+        props.setdefault(extra, {})
+    out: dict = {}
+    for name, schema in props.items():
+        label = f"{name}{' *' if name in required else ''}"
+        current = call.arguments.get(name)
+        present = name in call.arguments
+        typ = schema.get("type")
+        wkey = f"{key}_{name}"
+        if "enum" in schema:
+            options = ["(보내지 않음)", *schema["enum"]]
+            idx = options.index(current) if present and current in options else 0
+            v = st.selectbox(label, options, index=idx, key=wkey)
+            if v != "(보내지 않음)":
+                out[name] = v
+        elif typ == "string":
+            v = st.text_input(label, value=current if isinstance(current, str) else "", key=wkey, help="비우면 보내지 않습니다")
+            if v != "" or (present and name in required):
+                out[name] = v
+        elif typ in ("integer", "number"):
+            send = st.checkbox(f"{label} 보내기", value=present, key=wkey + "_on")
+            if send:
+                step = 1 if typ == "integer" else 0.1
+                num = current if isinstance(current, (int, float)) and not isinstance(current, bool) else 0
+                v = st.number_input(label, value=int(num) if typ == "integer" else float(num), step=step, key=wkey, label_visibility="collapsed")
+                out[name] = int(v) if typ == "integer" else float(v)
+        elif typ == "boolean":
+            options = ["(보내지 않음)", "true", "false"]
+            idx = 0 if not present else (1 if current else 2)
+            v = st.selectbox(label, options, index=idx, key=wkey)
+            if v != "(보내지 않음)":
+                out[name] = v == "true"
+        else:
+            text = st.text_area(label + " (JSON)", value=json.dumps(current, ensure_ascii=False) if present else "", key=wkey, height=68)
+            if text.strip():
+                try:
+                    out[name] = json.loads(text)
+                except json.JSONDecodeError as exc:
+                    st.error(f"{name}: JSON이 올바르지 않습니다 ({exc.msg}); 원래 값을 유지합니다.")
+                    if present:
+                        out[name] = current
+    return out
+
+
+def edit_dialogue(d: Dialogue, key: str) -> Dialogue:
+    """An edit form for every turn (text) and every tool call (schema form); returns the edited copy."""
+    known = tool_by_name(d.tools)
+    edited = d.model_copy(deep=True)
+    for i, t in enumerate(edited.turns):
+        with st.container(border=True):
+            st.caption(f"#{i} {ROLE_KO[t.role]}")
+            if t.role != "assistant" or t.content or not t.tool_calls:
+                t.content = st.text_area("내용", value=t.content, key=f"{key}_t{i}", label_visibility="collapsed")
+            for j, c in enumerate(t.tool_calls):
+                st.code(c.name, language=None)
+                c.arguments = argument_form(c, known.get(c.name), key=f"{key}_t{i}_c{j}")
+    return edited
+
+
+def diff_text(before: Dialogue, after: Dialogue) -> str:
+    """A unified diff of two versions' turns (pretty JSON, one line per field)."""
+    def lines(d: Dialogue) -> list[str]:
+        return json.dumps([t.model_dump(exclude_defaults=True) for t in d.turns], ensure_ascii=False, indent=1).splitlines()
+
+    return "\n".join(difflib.unified_diff(lines(before), lines(after), "원본", "수정본", lineterm="", n=1))
+
+
+# ----------------------------------------------------------------------------- keyboard
+
+
+_KEY_SCRIPT = """<script>
+(function () {
+  window.__datagenKeyMap = %s;
+  if (window.__datagenKeysInstalled) return;
+  window.__datagenKeysInstalled = true;
+  document.addEventListener("keydown", function (e) {
+    if (e.ctrlKey || e.metaKey || e.altKey || e.repeat) return;
+    if (/^[a-z0-9]$/i.test(e.key)) return;  /* Streamlit's own shortcut handles Latin keys */
+    var t = e.target;
+    if (t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.tagName === "SELECT" || t.isContentEditable)) return;
+    var label = (window.__datagenKeyMap || {})[e.code];
+    if (!label) return;
+    var buttons = document.querySelectorAll("button");
+    for (var i = 0; i < buttons.length; i++) {
+      var b = buttons[i];
+      if (!b.disabled && b.innerText.trim().indexOf(label) === 0) { e.preventDefault(); b.click(); return; }
+    }
+  }, true);
+})();
+</script>"""
+
+
+def physical_key_shortcuts(mapping: dict[str, str]) -> None:
+    """Make button shortcuts work whatever the keyboard layout (Korean 2-set, IME on).
+
+    Streamlit's ``shortcut=`` matches the typed character, which is ``ㅁ`` or ``Process`` (IME)
+    instead of ``a`` while the Korean layout is active. This installs one document-level listener
+    that maps the *physical* key (``KeyboardEvent.code``, e.g. ``KeyA``) to the enabled button whose
+    label starts with the given text, and only for non-Latin key values, so Latin keys still go
+    through Streamlit alone (no double trigger). ``mapping``: ``{"KeyA": "승인", ...}`` (static text
+    written here, never model output).
+    """
+    st.html(_KEY_SCRIPT % json.dumps(mapping, ensure_ascii=False), unsafe_allow_javascript=True)

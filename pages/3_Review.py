@@ -1,93 +1,200 @@
-"""Review: one dialogue at a time; accept (A) / reject (X) / skip (S), stored with the annotator's name."""
+"""Review: one dialogue at a time. A accept · X reject (reasons 1–9, 0, O) · S skip · U undo ·
+J/K previous/next; edit turns and arguments in place; adjudicate disputed gold samples."""
 
 import time
 
+import pandas as pd
 import streamlit as st
 
 from datagen import config, review
-from datagen.ui import annotator_input, db, render_dialogue
+from datagen.ui import annotator_input, db, diff_text, edit_dialogue, physical_key_shortcuts, render_dialogue
 
 st.set_page_config(page_title="검토", page_icon="✅", layout="wide")
 st.title("✅ 검토")
 
+ss = st.session_state
+ss.setdefault("rev_reasons", [])
+ss.setdefault("rev_started", time.monotonic())
+
+
+def _show(uid: str | None) -> None:
+    ss["rev_uid"] = uid
+    ss["rev_started"] = time.monotonic()
+    ss["rev_reasons"] = []
+    ss["rev_editing"] = False
+
 
 def _jump() -> None:
-    found = review.find_uid(db(), (st.session_state.get("rev_jump") or "").strip())
+    found = review.find_uid(db(), (ss.get("rev_jump") or "").strip())
     if found:
-        st.session_state["rev_uid"] = found
-        st.session_state["rev_started"] = time.monotonic()
-        keys = ("rev_kind", "rev_category", "rev_decision")
-        st.session_state["rev_filter"] = tuple(st.session_state.get(k) for k in keys)
+        _show(found)
+        ss["rev_pinned"] = True
     else:
-        st.session_state["rev_flash"] = "그런 uid가 없습니다."
-    st.session_state["rev_jump"] = ""
+        ss["rev_flash"] = "그런 uid가 없습니다."
+    ss["rev_jump"] = ""
 
 
 annotator = annotator_input()
 with st.sidebar:
     st.subheader("필터")
     kind = st.selectbox("종류", [None, "train", "gold"], format_func=lambda v: "전체" if v is None else v, key="rev_kind")
-    category = st.selectbox("카테고리", [None, *config.CATEGORIES], format_func=lambda v: "전체" if v is None else f"{v} ({config.GOLD_CATEGORIES[v]['name_ko']})", key="rev_category")
-    decision = st.selectbox("결정", ["pending", None, "accept", "reject", "skip"], format_func=lambda v: "전체" if v is None else review.DECISION_KO[v], key="rev_decision")
+    category = st.selectbox(
+        "카테고리", [None, *config.CATEGORIES, "imported"],
+        format_func=lambda v: "전체" if v is None else f"{v} ({config.GOLD_CATEGORIES[v]['name_ko']})" if v in config.GOLD_CATEGORIES else v,
+        key="rev_category",
+    )
+    decision = st.selectbox(
+        "결정", ["todo", None, "pending", "accept", "reject", "skip", "disputed"],
+        format_func={"todo": "내가 검토할 것", None: "전체", "pending": "미검토", "accept": "승인", "reject": "거절", "skip": "건너뜀", "disputed": "불일치 (조정)"}.get,
+        key="rev_decision",
+    )
+    checks = review.finding_checks(db())
+    check_id = st.selectbox("검사 결과", [None, "error", *checks], format_func=lambda v: "전체" if v is None else "오류 있음" if v == "error" else v, key="rev_check") if checks else None
+    batch_ids = [r[0] for r in db().execute("SELECT DISTINCT batch_id FROM sample_state WHERE batch_id IS NOT NULL ORDER BY 1")]
+    batch_id = st.selectbox("배치", [None, *batch_ids], format_func=lambda v: "전체" if v is None else v, key="rev_batch") if batch_ids else None
+    annotators = [r[0] for r in db().execute("SELECT DISTINCT annotator FROM annotator_decisions ORDER BY 1")]
+    decided_by = st.selectbox("검토자", [None, *annotators], format_func=lambda v: "전체" if v is None else v, key="rev_by") if annotators else None
+    text = st.text_input("대화 내용 검색", key="rev_text", placeholder="예: 짜장면")
+    order = st.selectbox("순서", ["queue", "findings", "underfilled"], format_func={"queue": "미검토 먼저", "findings": "오류 많은 것 먼저", "underfilled": "목표 미달 카테고리 먼저"}.get, key="rev_order")
     st.text_input("uid로 이동", key="rev_jump", placeholder="uid 또는 앞부분", on_change=_jump)
 
-flt = review.QueueFilter(kind=kind, category=category, decision=decision)
-done, total = review.progress(db(), review.QueueFilter(kind=kind, category=category))
-st.progress(done / total if total else 0.0, text=f"검토 완료 {done} / {total}")
+targets = {}
+if order == "underfilled":
+    targets = {r["category"]: r["target"] - r["accepted"] for r in review.category_progress(db(), kind)}
+flt = review.QueueFilter(
+    kind=kind, category=category, decision=decision, annotator=annotator or None, decided_by=decided_by,
+    batch_id=batch_id, check_id=check_id, text=text, order=order, targets=targets,
+)
+signature = (kind, category, decision, check_id, batch_id, decided_by, text, order, annotator)
+done, total = review.progress(db(), flt)
+st.progress(done / total if total else 0.0, text=f"검토 완료 {done} / {total} · 이 필터 {review.count(db(), flt)}건")
+with st.expander("카테고리별 진행 (승인 / 목표)"):
+    st.dataframe(pd.DataFrame(review.category_progress(db(), kind)), hide_index=True)
 
-if st.session_state.get("rev_flash"):
-    st.toast(st.session_state.pop("rev_flash"))
+if ss.get("rev_flash"):
+    st.toast(ss.pop("rev_flash"))
 
-uids = review.queue(db(), flt, limit=1)
-current = st.session_state.get("rev_uid")
-if current is None or st.session_state.get("rev_filter") != (kind, category, decision):
-    current = uids[0] if uids else None
-    st.session_state["rev_uid"] = current
-    st.session_state["rev_filter"] = (kind, category, decision)
-    st.session_state["rev_started"] = time.monotonic()
-
+if ss.get("rev_signature") != signature and not ss.get("rev_pinned"):
+    ss["rev_signature"] = signature
+    _show(review.next_uid(db(), flt))
+ss["rev_pinned"] = False
+ss["rev_signature"] = signature
+current = ss.get("rev_uid")
 if current is None:
-    st.info("이 필터에 해당하는 대화가 없습니다.")
+    st.info("이 필터에 해당하는 대화가 없습니다." if decision != "todo" else "검토할 대화가 없습니다. 필터를 바꾸거나 새 배치를 가져오세요.")
     st.stop()
 
-d = review.get_dialogue(db(), current)
-last = review.latest_decision(db(), current)
-st.caption(f"uid {d.uid} · {d.kind} · {d.category} · {d.custom_id or ''} · 현재 결정: {review.DECISION_KO[last['decision']] if last else review.DECISION_KO['pending']}")
+revision_id, d = review.current_revision(db(), current)
+state = review.state_of(db(), current) or {}
+st.caption(
+    f"uid {d.uid} · {d.kind} · {d.category} · {d.custom_id or d.source} · 상태: {review.STATE_KO.get(state.get('state'), '')}"
+    + (f" ({review.DECISION_KO.get(state.get('decision'), '')})" if state.get("decision") else "")
+    + (" · 수정본" if revision_id else "")
+)
 
 
-def decide(choice: str) -> None:
+def _decide(choice: str, adjudication: bool = False) -> None:
     if not annotator:
-        st.session_state["rev_flash"] = "먼저 사이드바에 검토자 이름을 입력하세요."
+        ss["rev_flash"] = "먼저 사이드바에 검토자 이름을 입력하세요."
         return
-    reasons = st.session_state.get("rev_reasons") or [] if choice == "reject" else []
+    reasons = list(ss.get("rev_reasons") or []) if choice == "reject" else []
     if choice == "reject" and not reasons:
-        st.session_state["rev_flash"] = "거절 사유를 하나 이상 고르세요."
+        ss["rev_flash"] = "거절 사유를 하나 이상 고르세요 (숫자 키 1–9, 0, O)."
         return
     review.record_decision(
-        db(),
-        current,
-        annotator=annotator,
-        decision=choice,
-        reasons=reasons,
-        note=st.session_state.get("rev_note") or "",
-        seconds=round(time.monotonic() - st.session_state.get("rev_started", time.monotonic()), 2),
+        db(), current, annotator=annotator, decision=choice, reasons=reasons, note=ss.get("rev_note") or "",
+        seconds=round(time.monotonic() - ss.get("rev_started", time.monotonic()), 2), adjudication=adjudication,
     )
-    st.session_state["rev_flash"] = f"{review.DECISION_KO[choice]}: {current[:8]}"
-    st.session_state["rev_reasons"] = []
-    st.session_state["rev_note"] = ""
-    nxt = [u for u in review.queue(db(), flt, limit=2) if u != current]
-    st.session_state["rev_uid"] = nxt[0] if nxt else None
-    st.session_state["rev_started"] = time.monotonic()
+    ss["rev_note"] = ""
+    ss["rev_flash"] = f"{review.DECISION_KO[choice]}: {current[:8]}"
+    _show(review.next_uid(db(), flt, exclude=current))
+    ss["rev_pinned"] = True
+
+
+def _undo() -> None:
+    if not annotator:
+        ss["rev_flash"] = "먼저 사이드바에 검토자 이름을 입력하세요."
+        return
+    undone = review.undo(db(), annotator=annotator)
+    if undone is None:
+        ss["rev_flash"] = "되돌릴 결정이 없습니다."
+        return
+    ss["rev_flash"] = f"되돌림: {review.DECISION_KO[undone['decision']]} {undone['uid'][:8]}"
+    _show(undone["uid"])
+    ss["rev_pinned"] = True
+
+
+def _toggle_reason(key: str) -> None:
+    chosen = list(ss.get("rev_reasons") or [])
+    ss["rev_reasons"] = [r for r in chosen if r != key] if key in chosen else [*chosen, key]
+
+
+def _save_edit() -> None:
+    try:
+        edited = review.Dialogue.model_validate_json(ss["rev_pending_edit"])
+        review.save_revision(db(), current, edited, annotator=annotator, seconds=round(time.monotonic() - ss["rev_started"], 2))
+    except review.ReviewError as exc:
+        ss["rev_flash"] = f"저장하지 못했습니다: {exc}"
+        return
+    ss["rev_flash"] = "수정본을 저장했습니다. 승인하면 수정본이 게시됩니다."
+    ss["rev_editing"] = False
+    ss["rev_pinned"] = True
+
+
+def _step(delta: int) -> None:
+    target = review.neighbour(db(), current, flt, delta)
+    if target:
+        _show(target)
+        ss["rev_pinned"] = True
 
 
 if not annotator:
     st.warning("결정하려면 사이드바에 검토자 이름을 입력하세요.")
-cols = st.columns([1.2, 1.2, 1.5, 5])
-cols[0].button("승인 (A)", type="primary", shortcut="A", on_click=decide, args=("accept",), key="rev_accept", disabled=not annotator)
-cols[1].button("거절 (X)", shortcut="X", on_click=decide, args=("reject",), key="rev_reject", disabled=not annotator)
-cols[2].button("건너뛰기 (S)", shortcut="S", on_click=decide, args=("skip",), key="rev_skip", disabled=not annotator)
-with cols[3]:
-    st.multiselect("거절 사유", list(review.REJECT_REASONS), format_func=lambda k: f"{review.REJECT_REASONS[k]} ({k})", key="rev_reasons")
-    st.text_input("메모", key="rev_note")
+disabled = not annotator
+bar = st.columns([1.2, 1.2, 1.5, 1.3, 1, 1, 3])
+bar[0].button("승인 (A)", type="primary", shortcut="A", on_click=_decide, args=("accept",), key="rev_accept", disabled=disabled)
+bar[1].button("거절 (X)", shortcut="X", on_click=_decide, args=("reject",), key="rev_reject", disabled=disabled)
+bar[2].button("건너뛰기 (S)", shortcut="S", on_click=_decide, args=("skip",), key="rev_skip", disabled=disabled)
+bar[3].button("되돌리기 (U)", shortcut="U", on_click=_undo, key="rev_undo", disabled=disabled)
+bar[4].button("이전 (J)", shortcut="J", on_click=_step, args=(-1,), key="rev_prev")
+bar[5].button("다음 (K)", shortcut="K", on_click=_step, args=(1,), key="rev_next")
+physical_key_shortcuts({"KeyA": "승인 (A)", "KeyX": "거절 (X)", "KeyS": "건너뛰기 (S)", "KeyU": "되돌리기 (U)", "KeyJ": "이전 (J)", "KeyK": "다음 (K)",
+                        **{("Digit" + k if k.isdigit() else "Key" + k): f"{k} " for k in review.REASON_KEYS.values()}})
 
-render_dialogue(d)
+st.caption("거절 사유 (숫자 키로 선택/해제한 뒤 X)")
+reason_cols = st.columns(len(review.REJECT_REASONS))
+for col, (rkey, label) in zip(reason_cols, review.REJECT_REASONS.items()):
+    k = review.REASON_KEYS[rkey]
+    col.button(f"{k} {label}", key=f"rev_reason_{rkey}", shortcut=k, on_click=_toggle_reason, args=(rkey,),
+               type="primary" if rkey in ss["rev_reasons"] else "secondary", width="stretch")
+st.text_input("메모 (선택)", key="rev_note")
+
+if state.get("state") == "disputed" or decision == "disputed":
+    with st.container(border=True):
+        st.markdown("**⚖️ 조정: 검토자 의견이 다릅니다**")
+        st.dataframe(pd.DataFrame(review.votes(db(), current)), hide_index=True)
+        a1, a2, _ = st.columns([1, 1, 4])
+        a1.button("조정: 승인", key="rev_adj_accept", on_click=_decide, args=("accept", True), disabled=disabled)
+        a2.button("조정: 거절", key="rev_adj_reject", on_click=_decide, args=("reject", True), disabled=disabled)
+
+findings = review.findings_for(db(), current)
+if findings:
+    n_err = sum(f["severity"] == "error" for f in findings)
+    st.error(f"자동 검사: 오류 {n_err}건, 경고 {len(findings) - n_err}건 (해당 턴 옆에 표시)") if n_err else st.warning(f"자동 검사: 경고 {len(findings)}건")
+
+st.toggle("편집 모드", key="rev_editing", disabled=disabled)
+if ss.get("rev_editing"):
+    edited = edit_dialogue(d, key=f"rev_edit_{current}_{revision_id}")
+    diff = diff_text(d, edited)
+    st.code(diff or "(변경 없음)", language="diff")
+    ss["rev_pending_edit"] = edited.model_dump_json()
+    st.button("수정본 저장", key="rev_save", disabled=not diff, on_click=_save_edit)
+else:
+    render_dialogue(d, findings)
+
+with st.expander("이력"):
+    events = review.history(db(), current)
+    if events:
+        st.dataframe(pd.DataFrame(events), hide_index=True)
+    else:
+        st.caption("아직 이력이 없습니다.")

@@ -85,11 +85,9 @@ def test_review_two_dialogues_with_the_keyboard(server, isolated_env):
         expect(page.get_by_text("검토 완료 1 / 3")).to_be_visible(timeout=20_000)
         second = page.get_by_text(UID_LINE).first.inner_text()
         assert first != second
-        page.get_by_role("combobox", name="거절 사유").click()
-        page.keyboard.type("근거 없는")
-        page.keyboard.press("Enter")
-        page.keyboard.press("Escape")
         page.evaluate("document.activeElement && document.activeElement.blur()")
+        page.keyboard.press("4")  # reason 4: ungrounded_id
+        expect(page.locator("[data-testid='stBaseButton-primary']", has_text="근거 없는 ID")).to_have_count(1, timeout=20_000)
         page.keyboard.press("x")  # reject with the chosen reason
         expect(page.get_by_text("검토 완료 2 / 3")).to_be_visible(timeout=20_000)
         browser.close()

@@ -1,5 +1,6 @@
 """AppTest for every page: generate → batches → review → publish, on the offline backend."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -54,7 +55,8 @@ def test_generate_then_batches_then_review_then_publish():
     _button(at, "rev_accept").click().run()
     second = at.session_state["rev_uid"]
     assert second != first
-    at.multiselect(key="rev_reasons").set_value(["ungrounded_id", "unsaid_value"]).run()
+    _button(at, "rev_reason_ungrounded_id").click().run()
+    _button(at, "rev_reason_unsaid_value").click().run()
     _button(at, "rev_reject").click().run()
     assert not at.exception
     assert review.latest_decision(db, first)["decision"] == "accept"
@@ -81,14 +83,14 @@ def test_review_shows_tool_calls_and_results_as_blocks(db):
     codes = [c.value for c in at.code]
     for _, call in d.tool_calls():
         assert call.name in codes
-    assert any("홍콩반점" in c for c in codes)  # tool response shown as a formatted block
+    assert any("홍콩반점" in json.dumps(json.loads(j.value), ensure_ascii=False) for j in at.json)  # tool response shown as a JSON block
     assert "검토 완료 0 / 3" in at.get("progress")[0].proto.text
 
 
 def test_review_with_nothing_to_review_says_so():
     at = _page("pages/3_Review.py").run()
     assert not at.exception
-    assert any("해당하는 대화가 없습니다" in i.value for i in at.info)
+    assert any("검토할 대화가 없습니다" in i.value for i in at.info)
 
 
 def test_publish_with_nothing_accepted_says_so(db):

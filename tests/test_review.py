@@ -1,19 +1,29 @@
-"""Review decisions: validation, append-only history, latest decision wins, queue order."""
+"""Review: decisions, undo, edits, gold double annotation and adjudication, queue filters, statistics."""
 
+import threading
 from pathlib import Path
 
 import pytest
 
-from datagen import review
+from datagen import publish, review
 from datagen.ingest import import_file
+from datagen.store import connect
 
 FIX = Path(__file__).parent / "fixtures"
+ALL = review.QueueFilter(decision=None)
 
 
 @pytest.fixture
 def loaded(db):
     import_file(db, FIX / "seed001_dataset.jsonl")
     return db
+
+
+def _as_gold(db, uids):
+    with db.conn:
+        for u in uids:
+            db.execute("UPDATE samples SET kind = 'gold' WHERE uid = ?", [u])
+            db.execute("UPDATE sample_state SET kind = 'gold' WHERE uid = ?", [u])
 
 
 def test_decision_needs_annotator_known_uid_and_reasons(loaded):
@@ -34,18 +44,129 @@ def test_latest_decision_wins_and_history_is_kept(loaded):
     review.record_decision(loaded, uid, annotator="민지", decision="reject", reasons=["ungrounded_id", "unsaid_value"], note="ID 근거 없음", seconds=3.5)
     review.record_decision(loaded, uid, annotator="준호", decision="accept")
     assert review.latest_decision(loaded, uid)["decision"] == "accept"
+    assert review.state_of(loaded, uid)["decision"] == "accept"
     hist = review.history(loaded, uid)
-    assert [h["decision"] for h in hist] == ["reject", "accept"]
-    assert hist[0]["seconds"] == 3.5 and hist[0]["annotator"] == "민지"
-    assert review.decision_counts(loaded) == {"accept": 1, "reject": 0, "skip": 0, "pending": 2}
+    assert [(h["who"], h["what"]) for h in hist] == [("민지", "reject"), ("준호", "accept")]
+    assert hist[0]["seconds"] == 3.5 and hist[0]["reasons"] == ["ungrounded_id", "unsaid_value"]
+    assert review.decision_counts(loaded) == {"accept": 1, "reject": 0, "skip": 0, "pending": 2, "disputed": 0}
 
 
-def test_queue_puts_undecided_first_and_filters(loaded):
-    first, second, third = review.queue(loaded)
+def test_undo_restores_the_previous_decision_and_is_logged(loaded):
+    uid = review.queue(loaded)[0]
+    review.record_decision(loaded, uid, annotator="민지", decision="reject", reasons=["other"])
+    review.record_decision(loaded, uid, annotator="민지", decision="accept")
+    undone = review.undo(loaded, annotator="민지")
+    assert undone["decision"] == "accept"
+    assert review.state_of(loaded, uid)["decision"] == "reject"
+    review.undo(loaded, annotator="민지")
+    assert review.state_of(loaded, uid)["state"] == "pending"
+    assert review.undo(loaded, annotator="민지") is None
+    assert [h["what"] for h in review.history(loaded, uid)] == ["reject", "accept", "undo", "undo"]
+    assert loaded["reviews"].count == 4  # appended, never deleted
+
+
+def test_queue_todo_hides_what_the_annotator_decided(loaded):
+    first, second, third = review.queue(loaded, ALL)
     review.record_decision(loaded, first, annotator="a", decision="accept")
     review.record_decision(loaded, second, annotator="a", decision="skip")
-    assert review.queue(loaded) == [third, second, first]
-    assert review.queue(loaded, review.QueueFilter(decision="pending")) == [third]
+    assert review.queue(loaded, review.QueueFilter(annotator="a")) == [third, second]  # undecided, then skipped
+    assert review.queue(loaded, ALL) == [third, second, first]
     assert review.queue(loaded, review.QueueFilter(decision="accept")) == [first]
+    assert review.queue(loaded, review.QueueFilter(decision=None, decided_by="a")) == [second, first]
     assert review.progress(loaded) == (1, 3)
-    assert review.queue(loaded, review.QueueFilter(kind="gold")) == []
+
+
+def test_gold_needs_two_annotators_and_disputes_go_to_adjudication(loaded):
+    a, b, c = review.queue(loaded, ALL)
+    _as_gold(loaded, [a, b])
+    review.record_decision(loaded, a, annotator="민지", decision="accept")
+    assert review.state_of(loaded, a)["state"] == "partial"
+    # the same annotator again does not count twice; someone else still sees it
+    review.record_decision(loaded, a, annotator="민지", decision="accept")
+    assert review.state_of(loaded, a)["state"] == "partial"
+    assert a not in review.queue(loaded, review.QueueFilter(annotator="민지"))
+    assert a in review.queue(loaded, review.QueueFilter(annotator="준호"))
+    review.record_decision(loaded, a, annotator="준호", decision="accept")
+    assert review.state_of(loaded, a) | {} and review.state_of(loaded, a)["decision"] == "accept"
+    review.record_decision(loaded, b, annotator="민지", decision="accept")
+    review.record_decision(loaded, b, annotator="준호", decision="reject", reasons=["unnatural_korean"])
+    assert review.state_of(loaded, b)["state"] == "disputed"
+    assert review.queue(loaded, review.QueueFilter(decision="disputed")) == [b]
+    assert {v["annotator"]: v["decision"] for v in review.votes(loaded, b)} == {"민지": "accept", "준호": "reject"}
+    assert {r.uid for r in publish.accepted_dialogues(loaded)} == {a}  # disputed gold never ships
+    review.record_decision(loaded, b, annotator="서연", decision="reject", reasons=["unnatural_korean"], adjudication=True)
+    assert review.state_of(loaded, b)["decision"] == "reject" and review.state_of(loaded, b)["state"] == "decided"
+
+
+def test_agreement_percent_and_kappa(loaded):
+    uids = review.queue(loaded, ALL)
+    _as_gold(loaded, uids)
+    for uid, (x, y) in zip(uids, [("accept", "accept"), ("reject", "reject"), ("accept", "reject")]):
+        review.record_decision(loaded, uid, annotator="a", decision=x, reasons=["other"] if x == "reject" else [])
+        review.record_decision(loaded, uid, annotator="b", decision=y, reasons=["other"] if y == "reject" else [])
+    (row,) = review.agreement(loaded)
+    assert row["pairs"] == 3 and row["percent"] == pytest.approx(66.7)
+    # p_o = 2/3, p_a = 2/3, p_b = 1/3 → p_e = 2/9 + 2/9 = 4/9 → kappa = (2/3 - 4/9) / (5/9) = 0.4
+    assert row["kappa"] == pytest.approx(0.4)
+
+
+def test_edit_then_accept_ships_the_edited_version_and_keeps_the_original(loaded):
+    uid = "5b0e2a4c-1111-4c1e-9d3a-2f1b7a9c0002"
+    original = review.get_dialogue(loaded, uid)
+    edited = original.model_copy(deep=True)
+    edited.turns[1].tool_calls[0].arguments = {"order_id": "O20261121"}
+    edited.turns[-1].content = "주문하신 음식이 배달 중입니다."
+    with pytest.raises(review.ReviewError, match="nothing changed"):
+        review.save_revision(loaded, uid, original, annotator="민지")
+    rid = review.save_revision(loaded, uid, edited, annotator="민지", note="주문번호 수정")
+    assert review.current_revision(loaded, uid) == (rid, edited)
+    review.record_decision(loaded, uid, annotator="민지", decision="accept")
+    (shipped,) = list(publish.accepted_dialogues(loaded))
+    assert shipped.turns[1].tool_calls[0].arguments == {"order_id": "O20261121"}
+    assert review.get_dialogue(loaded, uid) == original
+    assert [(o.uid, e.turns[-1].content) for o, e in review.edit_pairs(loaded)] == [(uid, "주문하신 음식이 배달 중입니다.")]
+    assert [h["what"] for h in review.history(loaded, uid)] == ["edit", "accept"]
+
+
+def test_full_text_search_and_short_queries(loaded):
+    assert review.queue(loaded, review.QueueFilter(decision=None, text="페퍼로니")) == ["5b0e2a4c-1111-4c1e-9d3a-2f1b7a9c0001"]
+    assert review.queue(loaded, review.QueueFilter(decision=None, text="피자")) == ["5b0e2a4c-1111-4c1e-9d3a-2f1b7a9c0001"]
+    assert review.queue(loaded, review.QueueFilter(decision=None, text="없는말입니다")) == []
+
+
+def test_previous_and_next_follow_arrival_order(loaded):
+    a, b, c = review.queue(loaded, ALL)
+    assert review.neighbour(loaded, b, ALL, 1) == c and review.neighbour(loaded, b, ALL, -1) == a
+    assert review.neighbour(loaded, c, ALL, 1) is None
+
+
+def test_category_progress_and_throughput(loaded):
+    uid = review.queue(loaded)[0]
+    review.record_decision(loaded, uid, annotator="민지", decision="accept", seconds=2.0)
+    (row,) = review.category_progress(loaded)
+    assert (row["category"], row["accepted"], row["total"], row["target"]) == ("imported", 1, 3, 3)
+    (t,) = review.throughput(loaded)
+    assert t["annotator"] == "민지" and t["decisions"] == 1 and t["median_seconds"] == 2.0
+
+
+def test_two_annotators_at_the_same_moment_lose_nothing(loaded, isolated_env):
+    uids = review.queue(loaded, ALL)
+    path = isolated_env / "output" / "datagen.db"
+    errors = []
+
+    def work(name):
+        db = connect(path)
+        try:
+            for i in range(60):
+                review.record_decision(db, uids[i % 3], annotator=name, decision=("accept", "reject", "skip")[i % 3], reasons=["other"] if i % 3 == 1 else [])
+        except Exception as exc:  # collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(f"a{k}",)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert loaded["reviews"].count == 240
+    assert loaded.execute("SELECT COUNT(*) FROM annotator_decisions").fetchone()[0] == 12
