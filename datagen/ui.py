@@ -271,3 +271,20 @@ def physical_key_shortcuts(mapping: dict[str, str]) -> None:
     written here, never model output).
     """
     st.html(_KEY_SCRIPT % json.dumps(mapping, ensure_ascii=False), unsafe_allow_javascript=True)
+
+
+_FOCUS_SCRIPT = """<script>
+(function () {
+  var tries = 0;
+  var t = setInterval(function () {
+    var el = document.querySelector("section.main textarea, [data-testid='stMain'] textarea");
+    if (el || ++tries > 40) { clearInterval(t); if (el && document.activeElement !== el) el.focus(); }
+  }, 50);
+})();
+</script>"""
+
+
+def focus_first_field() -> None:
+    """Put the keyboard focus in the first text area of the main area (edit mode opened by a key),
+    so editing needs no mouse: Tab moves on, Ctrl+S saves."""
+    st.html(_FOCUS_SCRIPT, unsafe_allow_javascript=True)

@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from datagen import config, review
-from datagen.ui import annotator_input, db, diff_text, edit_dialogue, physical_key_shortcuts, render_dialogue
+from datagen.ui import annotator_input, db, diff_text, edit_dialogue, focus_first_field, physical_key_shortcuts, render_dialogue
 
 st.set_page_config(page_title="검토", page_icon="✅", layout="wide")
 st.title("✅ 검토")
@@ -151,22 +151,22 @@ def _step(delta: int) -> None:
 if not annotator:
     st.warning("결정하려면 사이드바에 검토자 이름을 입력하세요.")
 disabled = not annotator
-bar = st.columns([1.2, 1.2, 1.5, 1.3, 1, 1, 3])
-bar[0].button("승인 (A)", type="primary", shortcut="A", on_click=_decide, args=("accept",), key="rev_accept", disabled=disabled)
-bar[1].button("거절 (X)", shortcut="X", on_click=_decide, args=("reject",), key="rev_reject", disabled=disabled)
-bar[2].button("건너뛰기 (S)", shortcut="S", on_click=_decide, args=("skip",), key="rev_skip", disabled=disabled)
-bar[3].button("되돌리기 (U)", shortcut="U", on_click=_undo, key="rev_undo", disabled=disabled)
-bar[4].button("이전 (J)", shortcut="J", on_click=_step, args=(-1,), key="rev_prev")
-bar[5].button("다음 (K)", shortcut="K", on_click=_step, args=(1,), key="rev_next")
-physical_key_shortcuts({"KeyA": "승인 (A)", "KeyX": "거절 (X)", "KeyS": "건너뛰기 (S)", "KeyU": "되돌리기 (U)", "KeyJ": "이전 (J)", "KeyK": "다음 (K)",
+bar = st.container(horizontal=True)
+bar.button("승인 (A)", type="primary", shortcut="A", on_click=_decide, args=("accept",), key="rev_accept", disabled=disabled)
+bar.button("거절 (X)", shortcut="X", on_click=_decide, args=("reject",), key="rev_reject", disabled=disabled)
+bar.button("건너뛰기 (S)", shortcut="S", on_click=_decide, args=("skip",), key="rev_skip", disabled=disabled)
+bar.button("되돌리기 (U)", shortcut="U", on_click=_undo, key="rev_undo", disabled=disabled)
+bar.button("이전 (J)", shortcut="J", on_click=_step, args=(-1,), key="rev_prev")
+bar.button("다음 (K)", shortcut="K", on_click=_step, args=(1,), key="rev_next")
+physical_key_shortcuts({"KeyA": "승인 (A)", "KeyX": "거절 (X)", "KeyS": "건너뛰기 (S)", "KeyU": "되돌리기 (U)", "KeyJ": "이전 (J)", "KeyK": "다음 (K)", "KeyE": "편집",
                         **{("Digit" + k if k.isdigit() else "Key" + k): f"{k} " for k in review.REASON_KEYS.values()}})
 
 st.caption("거절 사유 (숫자 키로 선택/해제한 뒤 X)")
-reason_cols = st.columns(len(review.REJECT_REASONS))
-for col, (rkey, label) in zip(reason_cols, review.REJECT_REASONS.items()):
+reason_row = st.container(horizontal=True)
+for rkey, label in review.REJECT_REASONS.items():
     k = review.REASON_KEYS[rkey]
-    col.button(f"{k} {label}", key=f"rev_reason_{rkey}", shortcut=k, on_click=_toggle_reason, args=(rkey,),
-               type="primary" if rkey in ss["rev_reasons"] else "secondary", width="stretch")
+    reason_row.button(f"{k} {label}", key=f"rev_reason_{rkey}", shortcut=k, on_click=_toggle_reason, args=(rkey,),
+                      type="primary" if rkey in ss["rev_reasons"] else "secondary")
 st.text_input("메모 (선택)", key="rev_note")
 
 if state.get("state") == "disputed" or decision == "disputed":
@@ -182,13 +182,21 @@ if findings:
     n_err = sum(f["severity"] == "error" for f in findings)
     st.error(f"자동 검사: 오류 {n_err}건, 경고 {len(findings) - n_err}건 (해당 턴 옆에 표시)") if n_err else st.warning(f"자동 검사: 경고 {len(findings)}건")
 
-st.toggle("편집 모드", key="rev_editing", disabled=disabled)
+def _toggle_edit() -> None:
+    ss["rev_editing"] = not ss.get("rev_editing")
+    ss["rev_focus"] = ss["rev_editing"]
+
+
+st.button("편집 닫기 (E)" if ss.get("rev_editing") else "편집 (E)", key="rev_edit", shortcut="E", on_click=_toggle_edit, disabled=disabled)
 if ss.get("rev_editing"):
     edited = edit_dialogue(d, key=f"rev_edit_{current}_{revision_id}")
     diff = diff_text(d, edited)
     st.code(diff or "(변경 없음)", language="diff")
     ss["rev_pending_edit"] = edited.model_dump_json()
-    st.button("수정본 저장", key="rev_save", disabled=not diff, on_click=_save_edit)
+    st.caption("Tab으로 이동, Ctrl+Enter로 입력 적용, Ctrl+S로 저장")
+    st.button("수정본 저장 (Ctrl+S)", key="rev_save", shortcut="Ctrl+S", on_click=_save_edit, type="primary")
+    if ss.pop("rev_focus", False):
+        focus_first_field()
 else:
     render_dialogue(d, findings)
 

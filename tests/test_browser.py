@@ -95,3 +95,76 @@ def test_review_two_dialogues_with_the_keyboard(server, isolated_env):
     assert [(r["annotator"], r["decision"]) for r in rows] == [("민지", "accept"), ("민지", "reject")]
     assert rows[1]["reasons"] == '["ungrounded_id"]'
     assert rows[0]["uid"] in first and rows[1]["uid"] in second
+
+
+def _press(page, key: str) -> None:
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    page.keyboard.press(key)
+
+
+def _press_korean_layout(page, code: str, hangul: str) -> None:
+    """A key press as Chromium reports it while the Korean IME is on: key 'Process'/jamo, keyCode 229."""
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    cdp = page.context.new_cdp_session(page)
+    for kind in ("keyDown", "keyUp"):
+        cdp.send("Input.dispatchKeyEvent", {"type": kind, "key": hangul, "code": code, "windowsVirtualKeyCode": 229, "nativeVirtualKeyCode": 229})
+
+
+def test_five_dialogues_keyboard_only_with_edit_and_korean_layout(server, isolated_env):
+    from playwright.sync_api import expect, sync_playwright
+
+    db = connect(isolated_env / "output" / "datagen.db")
+    import_file(db, FIX / "seed001_dataset.jsonl")
+    import_file(db, FIX / "messages_dataset.jsonl")
+    uids = [r[0] for r in db.execute("SELECT uid FROM samples ORDER BY rowid")]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(server + "/Review")
+        name = page.get_by_label("검토자 이름")
+        name.fill("민지")
+        name.press("Enter")
+        accept = page.get_by_role("button", name="승인 (A)")
+        expect(accept).to_have_count(1, timeout=20_000)
+        expect(accept).to_be_enabled(timeout=20_000)
+
+        def done(n):
+            expect(page.get_by_text(f"검토 완료 {n} / 5")).to_be_visible(timeout=20_000)
+
+        _press(page, "a")  # 1: accept
+        done(1)
+        _press_korean_layout(page, "KeyA", "ㅁ")  # 2: accept with the Korean layout on
+        done(2)
+        _press(page, "4")  # 3: reject with two reasons (4 ungrounded_id, 3 unsaid_value)
+        expect(page.locator("[data-testid='stBaseButton-primary']", has_text="근거 없는 ID")).to_have_count(1, timeout=20_000)
+        _press(page, "3")
+        expect(page.locator("[data-testid='stBaseButton-primary']", has_text="사용자가 말하지 않은 값")).to_have_count(1, timeout=20_000)
+        _press(page, "x")
+        done(3)
+        _press(page, "e")  # 4: edit the first turn, save, accept
+        expect(page.get_by_role("button", name="수정본 저장 (Ctrl+S)")).to_be_visible(timeout=20_000)
+        page.wait_for_function("document.activeElement && document.activeElement.tagName === 'TEXTAREA'", timeout=20_000)
+        page.keyboard.press("Control+a")
+        page.keyboard.type("장바구니에 뭐 담겨 있는지 알려주세요")
+        page.keyboard.press("Control+Enter")
+        expect(page.get_by_text("+  \"content\": \"장바구니에 뭐 담겨 있는지 알려주세요\"", exact=False)).to_be_visible(timeout=20_000)
+        page.keyboard.press("Control+s")
+        expect(page.get_by_text("수정본", exact=False).first).to_be_visible(timeout=20_000)
+        expect(page.get_by_role("button", name="편집 (E)")).to_be_visible(timeout=20_000)
+        _press(page, "a")
+        done(4)
+        _press(page, "a")  # 5: accept
+        done(5)
+        browser.close()
+    rows = list(db.query("SELECT uid, decision, reasons, revision_id FROM reviews ORDER BY id"))
+    assert [r["decision"] for r in rows] == ["accept", "accept", "reject", "accept", "accept"]
+    assert [r["uid"] for r in rows] == uids
+    assert rows[2]["reasons"] == '["ungrounded_id", "unsaid_value"]'
+    (rev,) = list(db.query("SELECT id, uid, dialogue FROM revisions"))
+    assert rev["uid"] == uids[3] and rows[3]["revision_id"] == rev["id"]
+    assert "장바구니에 뭐 담겨 있는지 알려주세요" in rev["dialogue"]
+    from datagen import publish
+
+    shipped = {d.uid: d for d in publish.accepted_dialogues(db)}
+    assert set(shipped) == {uids[0], uids[1], uids[3], uids[4]}
+    assert shipped[uids[3]].turns[0].content == "장바구니에 뭐 담겨 있는지 알려주세요"
