@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from datagen import settings, stats
+from datagen import review, settings, stats
 from datagen.ui import backend_banner, db
 
 st.set_page_config(page_title="대화 데이터 스튜디오", page_icon="🛵", layout="wide")
@@ -39,6 +39,26 @@ else:
     for col, key in zip(cols, ("requested", "returned", "parsed", "failed", "accepted", "published")):
         col.metric(STATE_KO[key], f"{total[key]:,}")
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+
+st.subheader("검토자 일치도 (골드, 카테고리별)")
+agreement = review.agreement(db())
+if agreement:
+    st.dataframe(
+        pd.DataFrame(agreement).rename(columns={"category": "카테고리", "pairs": "쌍", "percent": "일치율 %", "kappa": "Cohen's κ"}),
+        hide_index=True,
+    )
+else:
+    st.caption("두 명 이상이 검토한 골드 샘플이 아직 없습니다.")
+
+st.subheader("검토 속도")
+speed = review.throughput(db())
+if speed:
+    st.dataframe(
+        pd.DataFrame(speed).rename(columns={"annotator": "검토자", "decisions": "결정 수", "hours": "활동 시간(시)", "per_hour": "시간당 결정", "median_seconds": "결정당 중앙값(초)"}),
+        hide_index=True,
+    )
+else:
+    st.caption("아직 결정이 없습니다.")
 
 with st.expander("설정"):
     st.text(f"데이터베이스: {settings.db_path()}\n출력 폴더: {settings.output_dir()}\n배치 백엔드: {settings.backend_name()}")

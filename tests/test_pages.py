@@ -117,3 +117,70 @@ def test_review_jumps_to_a_uid_prefix(db):
     assert at.session_state["rev_uid"] == "5b0e2a4c-1111-4c1e-9d3a-2f1b7a9c0002"
     at.sidebar.text_input(key="rev_jump").input("zzz").run()
     assert at.session_state["rev_uid"] == "5b0e2a4c-1111-4c1e-9d3a-2f1b7a9c0002"  # unknown uid: stays, says so
+
+
+def test_home_shows_agreement_and_speed(db):
+    import_file(db, FIX / "seed001_dataset.jsonl")
+    uids = review.queue(db, review.QueueFilter(decision=None))
+    with db.conn:
+        db.execute("UPDATE sample_state SET kind = 'gold'")
+    for uid in uids:
+        review.record_decision(db, uid, annotator="a", decision="accept", seconds=4)
+        review.record_decision(db, uid, annotator="b", decision="accept", seconds=6)
+    at = _page("app.py").run()
+    assert not at.exception
+    agreement = at.dataframe[1].value
+    assert list(agreement["일치율 %"]) == [100.0]
+    speed = at.dataframe[2].value
+    assert sorted(speed["검토자"]) == ["a", "b"] and list(speed["결정 수"]) == [3, 3]
+
+
+def test_review_undo_edit_and_adjudication_in_the_page(db):
+    import_file(db, FIX / "seed001_dataset.jsonl")
+    at = _page("pages/3_Review.py").run()
+    at.sidebar.text_input(key="annotator").input("민지").run()
+    first = at.session_state["rev_uid"]
+    _button(at, "rev_accept").click().run()
+    assert at.session_state["rev_uid"] != first
+    _button(at, "rev_undo").click().run()
+    assert not at.exception
+    assert at.session_state["rev_uid"] == first and review.state_of(db, first)["state"] == "pending"
+    # edit: change the first turn's text, save, accept → the revision ships
+    _button(at, "rev_edit").click().run()
+    area = next(t for t in at.text_area if t.key and t.key.endswith("_t0"))
+    area.input("짬뽕 맛있는 집 찾아주세요").run()
+    assert any("+" in c.value and "짬뽕" in c.value for c in at.code if c.language == "diff")
+    _button(at, "rev_save").click().run()
+    assert not at.exception
+    _button(at, "rev_accept").click().run()
+    from datagen import publish
+
+    (shipped,) = list(publish.accepted_dialogues(db))
+    assert shipped.uid == first and shipped.turns[0].content == "짬뽕 맛있는 집 찾아주세요"
+    # adjudication of a disputed gold sample
+    second = review.queue(db, review.QueueFilter(decision=None))[0]
+    with db.conn:
+        db.execute("UPDATE sample_state SET kind = 'gold' WHERE uid = ?", [second])
+    review.record_decision(db, second, annotator="a", decision="accept")
+    review.record_decision(db, second, annotator="b", decision="reject", reasons=["other"])
+    at = _page("pages/3_Review.py").run()
+    at.sidebar.text_input(key="annotator").input("서연").run()
+    at.sidebar.selectbox(key="rev_decision").set_value("disputed").run()
+    assert at.session_state["rev_uid"] == second
+    _button(at, "rev_adj_accept").click().run()
+    assert not at.exception
+    assert review.state_of(db, second)["decision"] == "accept"
+
+
+def test_review_filters_by_text_and_findings(db):
+    import_file(db, FIX / "seed001_dataset.jsonl")
+    with db.conn:
+        db.execute("INSERT INTO findings (uid, check_id, severity, turn, reason, message) VALUES (?, 'ungrounded_id', 'error', 1, 'ungrounded_id', '근거 없는 주문 ID')", ["5b0e2a4c-1111-4c1e-9d3a-2f1b7a9c0002"])
+    at = _page("pages/3_Review.py").run()
+    at.sidebar.text_input(key="rev_text").input("페퍼로니").run()
+    assert at.session_state["rev_uid"] == "5b0e2a4c-1111-4c1e-9d3a-2f1b7a9c0001"
+    at.sidebar.text_input(key="rev_text").input("").run()
+    at.sidebar.selectbox(key="rev_check").set_value("error").run()
+    assert not at.exception
+    assert at.session_state["rev_uid"] == "5b0e2a4c-1111-4c1e-9d3a-2f1b7a9c0002"
+    assert any("ungrounded_id" in t.value and "근거 없는 주문 ID" in t.value for t in at.text)
