@@ -73,6 +73,9 @@ class ReviewError(ValueError):
 
 # ----------------------------------------------------------------------------- state
 
+# Queue order of the states (sample_state.rank): what needs a decision first.
+_RANK = {"pending": 0, "partial": 0, "skipped": 1, "disputed": 2, "decided": 3}
+
 
 def recompute_state(db: sqlite_utils.Database, uid: str) -> dict:
     """Derive ``sample_state`` and ``annotator_decisions`` of one sample from its review rows.
@@ -114,12 +117,13 @@ def recompute_state(db: sqlite_utils.Database, uid: str) -> dict:
     else:
         state = "pending"
     decision = final[2] if final else None
+    rank = _RANK[state]
     accepted_revision = final[5] if final and final[2] == "accept" else None
     with write_transaction(db):
         db.execute(
-            "UPDATE sample_state SET state = ?, decision = ?, n_votes = ?, accepted_revision_id = ?, updated_at = ? "
-            "WHERE uid = ?",
-            [state, decision, len(votes), accepted_revision, now(), uid],
+            "UPDATE sample_state SET state = ?, rank = ?, decision = ?, n_votes = ?, accepted_revision_id = ?, "
+            "updated_at = ? WHERE uid = ?",
+            [state, rank, decision, len(votes), accepted_revision, now(), uid],
         )
         db.execute("DELETE FROM annotator_decisions WHERE uid = ?", [uid])
         db.conn.executemany(
@@ -174,7 +178,7 @@ class QueueFilter:
                 p.append(v)
         d = self.decision
         if d == "todo":
-            c.append("st.state IN ('pending', 'partial', 'skipped')")
+            c.append("st.rank <= 1")
             if self.annotator:
                 c.append(
                     "NOT EXISTS (SELECT 1 FROM annotator_decisions ad WHERE ad.uid = st.uid AND ad.annotator = ? "
@@ -207,7 +211,7 @@ class QueueFilter:
 
     def order_by(self) -> tuple[str, list]:
         """``(ORDER BY clause, params)``."""
-        keys = ["CASE st.state WHEN 'pending' THEN 0 WHEN 'partial' THEN 0 WHEN 'skipped' THEN 1 WHEN 'disputed' THEN 2 ELSE 3 END"]
+        keys = ["st.rank"]
         params: list = []
         if self.order == "findings":
             keys.insert(0, "(SELECT COUNT(*) FROM findings f WHERE f.uid = st.uid AND f.severity = 'error') DESC")
@@ -404,6 +408,7 @@ def record_decision(
     note: str = "",
     seconds: float | None = None,
     adjudication: bool = False,
+    findings_seen: list[str] | None = None,
 ) -> int:
     """Append one decision and update the sample's state in the same transaction; returns its id.
 
@@ -413,6 +418,8 @@ def record_decision(
         reasons: keys of :data:`REJECT_REASONS` (rejections).
         seconds: time spent on the sample, in seconds.
         adjudication: an adjudicator's final word on a disputed gold sample.
+        findings_seen: error-level check ids that were on screen when deciding (an accept then
+            counts as a person overriding those findings; see :func:`datagen.publish`).
 
     Raises:
         ReviewError: blank annotator, unknown decision or reason, or unknown uid.
@@ -428,9 +435,10 @@ def record_decision(
         if not row:
             raise ReviewError(f"no sample with uid {uid}")
         cur = db.execute(
-            "INSERT INTO reviews (uid, annotator, decision, reasons, note, edited, seconds, created_at, revision_id, adjudication) "
-            "VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, ?)",
-            [uid, annotator, decision, dumps(list(reasons)), note or "", seconds, now(), row[0], int(adjudication)],
+            "INSERT INTO reviews (uid, annotator, decision, reasons, note, edited, seconds, created_at, revision_id, "
+            "adjudication, findings_seen) VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?)",
+            [uid, annotator, decision, dumps(list(reasons)), note or "", seconds, now(), row[0], int(adjudication),
+             dumps(sorted(set(findings_seen or [])))],
         )
         rid = cur.lastrowid
         recompute_state(db, uid)

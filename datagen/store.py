@@ -14,14 +14,15 @@ Tables:
         origin = ``batch:<id>:output|error`` or ``import:<path>``; (origin, line_no) is unique, so
         storing the same file twice adds nothing. status: ``new`` → ``parsed`` | ``failed``.
     samples(uid, custom_id, kind, category, source, model, dialogue, usage, content_hash, created_at)
-    reviews(id, uid, annotator, decision, reasons, note, edited, seconds, created_at)  -- append-only
+    reviews(id, uid, annotator, decision, reasons, note, edited, seconds, created_at, undoes, revision_id,
+            adjudication, findings_seen)  -- append-only
     publishes(id, target, repo_id, revision, record_hash, format, counts, card, path, created_at, operator)
     publish_items(publish_id, uid, split)
     findings(id, uid, check_id, severity, turn, reason, message, created_at)   -- per sample, replaced on re-check
     duplicates(uid, cluster, kind, similarity)     -- kind exact | near; cluster = representative uid
     contamination(uid, gold_uid, method, overlap, band, created_at)   -- band excluded | flagged
     revisions(id, uid, annotator, dialogue, note, seconds, created_at)   -- edits, append-only
-    sample_state(uid, seq, kind, category, batch_id, job_id, state, decision, n_votes, revision_id,
+    sample_state(uid, seq, kind, category, batch_id, job_id, state, rank, decision, n_votes, revision_id,
                  accepted_revision_id, updated_at)   -- derived from reviews, see datagen.review
     annotator_decisions(uid, annotator, decision, review_id)   -- each annotator's effective decision
     samples_fts(uid, text)   -- FTS5 (trigram) over turn texts and tool calls
@@ -45,8 +46,8 @@ SQLITE_BUSY_TIMEOUT_S = 30.0
 
 
 def now() -> str:
-    """The current UTC time as ISO-8601 with milliseconds (``2026-11-21T12:00:00.000+00:00``)."""
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    """The current UTC time as ISO-8601 with microseconds (``2026-11-21T12:00:00.000000+00:00``)."""
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
 
 
 def _m001_initial(db: sqlite_utils.Database) -> None:
@@ -231,11 +232,16 @@ def _m003_review_workbench(db: sqlite_utils.Database) -> None:
     db.execute(
         """CREATE TABLE sample_state (
             uid TEXT PRIMARY KEY, seq INTEGER NOT NULL, kind TEXT, category TEXT, batch_id TEXT, job_id TEXT,
-            state TEXT NOT NULL DEFAULT 'pending', decision TEXT, n_votes INTEGER NOT NULL DEFAULT 0,
+            state TEXT NOT NULL DEFAULT 'pending', rank INTEGER NOT NULL DEFAULT 0, decision TEXT,
+            n_votes INTEGER NOT NULL DEFAULT 0,
             revision_id INTEGER, accepted_revision_id INTEGER, updated_at TEXT)"""
     )
-    db.execute("CREATE INDEX idx_state_state_seq ON sample_state(state, seq)")
-    db.execute("CREATE INDEX idx_state_filter ON sample_state(kind, category, state, seq)")
+    # rank orders the queue (0 needs a decision, 1 skipped, 2 disputed, 3 decided): the queue is an
+    # index range scan in (rank, seq) order whatever the filter on kind / category.
+    db.execute("CREATE INDEX idx_state_rank ON sample_state(rank, seq)")
+    db.execute("CREATE INDEX idx_state_kind ON sample_state(kind, rank, seq)")
+    db.execute("CREATE INDEX idx_state_category ON sample_state(category, rank, seq)")
+    db.execute("CREATE INDEX idx_state_filter ON sample_state(kind, category, rank, seq)")
     db.execute("CREATE INDEX idx_state_decision ON sample_state(decision, seq)")
     db.execute("CREATE INDEX idx_state_batch ON sample_state(batch_id)")
     db.execute(
@@ -270,10 +276,17 @@ def _m003_review_workbench(db: sqlite_utils.Database) -> None:
         recompute_state(db, uid)
 
 
+def _m004_findings_seen(db: sqlite_utils.Database) -> None:
+    """``reviews.findings_seen``: the error-level check ids shown to the person when deciding, so
+    publishing can tell an accept that overrode a finding from one made before it existed."""
+    db["reviews"].add_column("findings_seen", str)
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("001_initial", _m001_initial),
     ("002_quality_gate", _m002_quality_gate),
     ("003_review_workbench", _m003_review_workbench),
+    ("004_findings_seen", _m004_findings_seen),
 ]
 
 _local = threading.local()

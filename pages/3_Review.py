@@ -104,6 +104,7 @@ def _decide(choice: str, adjudication: bool = False) -> None:
     review.record_decision(
         db(), current, annotator=annotator, decision=choice, reasons=reasons, note=ss.get("rev_note") or "",
         seconds=round(time.monotonic() - ss.get("rev_started", time.monotonic()), 2), adjudication=adjudication,
+        findings_seen=[f["check_id"] for f in review.findings_for(db(), current) if f["severity"] == "error"],
     )
     ss["rev_note"] = ""
     ss["rev_flash"] = f"{review.DECISION_KO[choice]}: {current[:8]}"
