@@ -84,14 +84,16 @@ def main() -> None:
     ap.add_argument("--page-rounds", type=int, default=40, help="AppTest page runs timed")
     ap.add_argument("--threads", type=int, default=8)
     ap.add_argument("--per-thread", type=int, default=1000)
+    ap.add_argument("--keep", default=None, help="build the database at this path once and reuse it")
     args = ap.parse_args()
     print(f"machine: {machine()}")
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["DATAGEN_OUTPUT_DIR"] = tmp
         os.environ["DATAGEN_BACKEND"] = "offline"
-        path = Path(tmp) / "bench.db"
-        built = build_db(path, args.n)
-        print(f"built {args.n:,} samples in {built:.1f} s")
+        path = Path(args.keep) if args.keep else Path(tmp) / "bench.db"
+        if not path.exists():
+            built = build_db(path, args.n)
+            print(f"built {args.n:,} samples in {built:.1f} s")
         lib = bench_library(path, args.rounds)
         print(f"next sample + decision: p50 {percentile(lib, 50):.2f} ms, p95 {percentile(lib, 95):.2f} ms (target ≤ 10 ms), n={len(lib)}")
         page = bench_page(path, args.page_rounds)

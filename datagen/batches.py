@@ -7,7 +7,6 @@ The seed 001 CLI steps ``submit_batch`` and ``retrieve_batch`` are thin wrappers
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from pathlib import Path
@@ -18,7 +17,7 @@ import sqlite_utils
 
 from . import jobs, settings
 from .backend import get_client
-from .store import dumps, insert_raw_lines, loads, now
+from .store import dumps, insert_raw_lines, loads, now, write_transaction
 
 TERMINAL_STATUSES = ("completed", "failed", "expired", "cancelled")
 # Statuses whose finished lines can be downloaded (DESIGN.md, facts: expired and cancelled
@@ -38,14 +37,6 @@ STATUS_KO = {
 
 class BatchError(RuntimeError):
     """A batch step that cannot go on; ``str(err)`` says why in one line."""
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _row_from_batch(b, **extra) -> dict:
@@ -119,7 +110,7 @@ def submit(
     custom_ids = jobs.read_custom_ids(input_path)
     if not custom_ids:
         raise BatchError(f"{input_path}: the file has no requests")
-    digest = _sha256(input_path)
+    digest = jobs.file_sha256(input_path)
     status_path = Path(status_path or input_path.with_name(input_path.stem + "_status.json"))
     existing = db.execute(
         "SELECT id FROM batches WHERE input_sha256 = ? AND status NOT IN ('failed', 'cancelled', 'expired') ORDER BY created_at DESC LIMIT 1",
@@ -135,13 +126,9 @@ def submit(
     ).fetchone()
     job_id = job_row[0] if job_row else None
     try:
-        with input_path.open("rb") as fh:
-            file_obj = client.files.create(file=(input_path.name, fh), purpose="batch")
-        batch = client.batches.create(
-            input_file_id=file_obj.id,
-            endpoint=jobs.BATCH_ENDPOINT,
-            completion_window="24h",
-            metadata={"job_id": job_id or "", "input_file": input_path.name},
+        file_id = _upload(client, input_path)
+        batch = _create_idempotent(
+            client, key=f"file:{digest}", file_id=file_id, metadata={"job_id": job_id or "", "input_file": input_path.name}
         )
     except openai.OpenAIError as exc:
         raise BatchError(f"{input_path}: batch submission failed: {exc}") from exc
@@ -160,6 +147,153 @@ def submit(
     jobs.mark_requests(db, custom_ids, batch_id=batch.id, status="submitted")
     write_status_file(status_path, row)
     return db["batches"].get(batch.id)
+
+
+# Seconds to wait before each retry of a batch create that failed in transit (then the batch list
+# is checked for our submission key before trying again).
+RETRY_BACKOFF_S = (1.0, 2.0, 4.0, 8.0, 16.0)
+TRANSIENT_ERRORS = (openai.APITimeoutError, openai.APIConnectionError, openai.RateLimitError, openai.InternalServerError)
+
+
+def _upload(client: openai.OpenAI, path: Path) -> str:
+    """Upload a request file (purpose batch); the SDK retries transient failures. Returns the file id."""
+    with path.open("rb") as fh:
+        return client.files.create(file=(path.name, fh), purpose="batch").id
+
+
+def find_submitted(client: openai.OpenAI, key: str, *, pages: int = 5):
+    """The batch whose ``metadata.submission_key`` is ``key`` among the newest ``pages`` × 100, or None."""
+    page = client.batches.list(limit=100)
+    for _ in range(pages):
+        for b in page.data:
+            if (b.metadata or {}).get("submission_key") == key:
+                return b
+        if not page.has_next_page():
+            return None
+        page = page.get_next_page()
+    return None
+
+
+def _create_idempotent(client: openai.OpenAI, *, key: str, file_id: str, metadata: dict, resume: bool = False, on_attempt=None):
+    """Create a batch at most once for ``key``.
+
+    The create call itself is never retried blindly: the SDK's retries are off for it, and after a
+    timeout, connection error, 429 or 5xx the batch list is searched for ``metadata.submission_key
+    == key`` (the create may have succeeded with the answer lost) before trying again, waiting
+    :data:`RETRY_BACKOFF_S` between attempts.
+
+    Raises:
+        openai.OpenAIError: a non-transient refusal, or still failing after every attempt.
+    """
+    if resume:
+        found = find_submitted(client, key)
+        if found:
+            return found
+    once = client.with_options(max_retries=0)
+    last: Exception | None = None
+    for attempt, wait_s in enumerate((0.0, *RETRY_BACKOFF_S)):
+        if attempt:
+            time.sleep(wait_s)
+            found = find_submitted(client, key)
+            if found:
+                return found
+        if on_attempt:
+            on_attempt()
+        try:
+            return once.batches.create(
+                input_file_id=file_id,
+                endpoint=jobs.BATCH_ENDPOINT,
+                completion_window="24h",
+                metadata={**metadata, "submission_key": key},
+            )
+        except TRANSIENT_ERRORS as exc:
+            last = exc
+    raise last  # type: ignore[misc]
+
+
+STALE_CLAIM_S = 120.0
+
+
+def submit_job(
+    db: sqlite_utils.Database,
+    job_id: str,
+    *,
+    client: openai.OpenAI | None = None,
+    max_requests: int = jobs.MAX_REQUESTS_PER_BATCH,
+    max_bytes: int = jobs.MAX_BYTES_PER_BATCH,
+) -> list[dict]:
+    """Split a job under the Batch API limits and submit every part not yet submitted; idempotent.
+
+    Every id is written to the database before the next API call (file id after the upload, each
+    create attempt before the create, the batch id after it), so a crash at any point resumes
+    without a second batch: a part whose create was attempted is first looked up by its submission
+    key (``<job id>:<part>``). A part claimed by another run less than :data:`STALE_CLAIM_S` ago is
+    left alone (double click).
+
+    Returns:
+        the ``batches`` rows of the job's parts, in part order (parts still being submitted by
+        another run are missing).
+
+    Raises:
+        BatchError: the API refused a part, or kept failing after the retries.
+    """
+    client = client or get_client()
+    parts = jobs.split_job(db, job_id, max_requests=max_requests, max_bytes=max_bytes)
+    for part in parts:
+        if part["batch_id"]:
+            continue
+        with write_transaction(db):
+            claimed = db.execute(
+                "UPDATE job_parts SET status = 'submitting', created_at = ? WHERE job_id = ? AND part = ? AND batch_id IS NULL "
+                "AND (status != 'submitting' OR created_at < ?)",
+                [now(), job_id, part["part"], _ago(STALE_CLAIM_S)],
+            ).rowcount
+        if not claimed:
+            continue
+        _submit_part(db, client, job_id, part["part"])
+    return [
+        db["batches"].get(r[0])
+        for r in db.execute("SELECT batch_id FROM job_parts WHERE job_id = ? AND batch_id IS NOT NULL ORDER BY part", [job_id])
+    ]
+
+
+def _ago(seconds: float) -> str:
+    from datetime import datetime, timedelta, timezone
+
+    return (datetime.now(timezone.utc) - timedelta(seconds=seconds)).isoformat(timespec="microseconds")
+
+
+def _submit_part(db: sqlite_utils.Database, client: openai.OpenAI, job_id: str, part_no: int) -> dict:
+    part = next(db.query("SELECT * FROM job_parts WHERE job_id = ? AND part = ?", [job_id, part_no]))
+    path = Path(part["path"])
+    key = f"{job_id}:{part_no}"
+    try:
+        if not part["file_id"]:
+            part["file_id"] = _upload(client, path)
+            with db.conn:
+                db.execute("UPDATE job_parts SET file_id = ? WHERE job_id = ? AND part = ?", [part["file_id"], job_id, part_no])
+
+        def attempted() -> None:
+            with db.conn:
+                db.execute("UPDATE job_parts SET create_attempts = create_attempts + 1 WHERE job_id = ? AND part = ?", [job_id, part_no])
+
+        batch = _create_idempotent(
+            client, key=key, file_id=part["file_id"], metadata={"job_id": job_id, "part": str(part_no)},
+            resume=part["create_attempts"] > 0, on_attempt=attempted,
+        )
+    except openai.OpenAIError as exc:
+        with db.conn:
+            db.execute("UPDATE job_parts SET status = 'error' WHERE job_id = ? AND part = ?", [job_id, part_no])
+        raise BatchError(f"{path}: batch submission failed: {exc}") from exc
+    row = _row_from_batch(
+        batch, job_id=job_id, input_file=str(path), input_sha256=part["sha256"], backend=settings.backend_name(),
+        created_at=now(), retrieved_at=None, status_file=None,
+    )
+    with db.conn:
+        db["batches"].upsert(row, pk="id")
+        db.execute("UPDATE job_parts SET batch_id = ?, status = 'submitted' WHERE job_id = ? AND part = ?", [batch.id, job_id, part_no])
+    jobs.mark_requests(db, jobs.read_custom_ids(path), batch_id=batch.id, status="submitted")
+    return row
 
 
 def refresh(db: sqlite_utils.Database, batch_id: str, *, client: openai.OpenAI | None = None) -> dict:
@@ -329,4 +463,75 @@ def list_batches(db: sqlite_utils.Database) -> list[dict]:
         d["request_counts"] = loads(d["request_counts"], {"total": 0, "completed": 0, "failed": 0})
         d["errors"] = loads(d["errors"])
         out.append(d)
+    return out
+
+
+def retry_candidates(db: sqlite_utils.Database, job_id: str) -> list[str]:
+    """custom_ids of a job to resubmit: their line failed (HTTP error, expired, cancelled,
+    unparseable) or never came back from a finished batch. Requests whose results are downloaded
+    but not parsed yet are not candidates (run preprocess first)."""
+    return [
+        r[0]
+        for r in db.execute(
+            "SELECT q.custom_id FROM requests q LEFT JOIN batches b ON b.id = q.batch_id WHERE q.job_id = ? AND "
+            "(q.status = 'failed' OR (q.status = 'submitted' AND b.status IN ('completed', 'expired', 'cancelled', 'failed') "
+            "AND (b.retrieved_at IS NOT NULL OR b.status = 'failed'))) ORDER BY q.custom_id",
+            [job_id],
+        )
+    ]
+
+
+def retry_failed(db: sqlite_utils.Database, job_id: str, *, client: openai.OpenAI | None = None) -> dict | None:
+    """Resubmit exactly the failed, expired or unparseable requests of a job as a new batch.
+
+    The new part (``<job input stem>_retry<N>.jsonl``) keeps the custom_ids, is linked to the
+    batches it retries (``job_parts.retry_of``), and each request's ``attempt`` goes up by one.
+
+    Returns:
+        the new batch row, or ``None`` when nothing needs a retry.
+
+    Raises:
+        BatchError: unknown job, or the submission failed (the part stays recorded for a resume).
+    """
+    job = db.execute("SELECT input_file, model, temperature FROM jobs WHERE id = ?", [job_id]).fetchone()
+    if not job:
+        raise BatchError(f"no job {job_id}")
+    ids = retry_candidates(db, job_id)
+    if not ids:
+        return None
+    client = client or get_client()
+    part_no = (db.execute("SELECT MAX(part) FROM job_parts WHERE job_id = ?", [job_id]).fetchone()[0] or 0) + 1
+    src = Path(job[0])
+    path = src.with_name(f"{src.stem}_retry{part_no:03d}.jsonl")
+    old_batches = sorted({r[0] for r in db.execute(
+        f"SELECT DISTINCT batch_id FROM requests WHERE custom_id IN ({','.join('?' * len(ids))}) AND batch_id IS NOT NULL", ids)})
+    with path.open("w", encoding="utf-8") as fh:
+        for (scenario,) in db.execute(
+            f"SELECT scenario FROM requests WHERE custom_id IN ({','.join('?' * len(ids))}) ORDER BY custom_id", ids
+        ):
+            fh.write(json.dumps(jobs.build_request_line(loads(scenario), model=job[1], temperature=job[2]), ensure_ascii=False) + "\n")
+    with db.conn:
+        db["job_parts"].insert({
+            "job_id": job_id, "part": part_no, "path": str(path), "sha256": jobs.file_sha256(path), "n_requests": len(ids),
+            "bytes": path.stat().st_size, "file_id": None, "batch_id": None, "create_attempts": 0,
+            "retry_of": ",".join(old_batches), "status": "submitting", "created_at": now(),
+        })
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            db.execute(f"UPDATE requests SET attempt = attempt + 1 WHERE custom_id IN ({','.join('?' * len(chunk))})", chunk)
+    return _submit_part(db, client, job_id, part_no)
+
+
+def job_summary(db: sqlite_utils.Database) -> list[dict]:
+    """Jobs, newest first: id, kind, model, created_at, requests, parts, batches and their statuses,
+    requests to retry."""
+    out = []
+    for j in db.query("SELECT id, kind, model, created_at, operator FROM jobs ORDER BY created_at DESC"):
+        j["requests"] = db["requests"].count_where("job_id = ?", [j["id"]])
+        statuses = [r[0] for r in db.execute(
+            "SELECT b.status FROM job_parts p LEFT JOIN batches b ON b.id = p.batch_id WHERE p.job_id = ? ORDER BY p.part", [j["id"]])]
+        j["parts"] = len(statuses)
+        j["statuses"] = statuses
+        j["to_retry"] = len(retry_candidates(db, j["id"]))
+        out.append(j)
     return out

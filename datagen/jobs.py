@@ -76,6 +76,10 @@ def create_job(
     input_path: str | Path | None = None,
     operator: str = "cli",
     backend: str = "",
+    date_range: tuple[str, str] | None = None,
+    turn_range: tuple[int, int] | None = None,
+    personas: list[str] | None = None,
+    idempotency_key: str | None = None,
 ) -> dict:
     """Sample scenarios, write the request JSONL and record the job and its requests.
 
@@ -84,6 +88,9 @@ def create_job(
         counts: requests per category key (``config.CATEGORIES``); zero counts are skipped.
         seed: sampling seed (the same seed and counts give the same scenarios).
         input_path: where to write the JSONL (overwritten); default ``<output dir>/jobs/<job id>.jsonl``.
+        date_range / turn_range / personas: scenario options (:func:`scenarios.make_scenarios`).
+        idempotency_key: a key of the user's action (e.g. one per rendered form); a second call
+            with the same key returns the first job and creates nothing (double click, rerun).
 
     Returns:
         the job row as a dict, plus ``n_requests``.
@@ -91,12 +98,23 @@ def create_job(
     Raises:
         ValueError: unknown kind or category, negative count, or no request at all.
     """
+    if idempotency_key:
+        existing = list(db.query("SELECT * FROM jobs WHERE idempotency_key = ?", [idempotency_key]))
+        if existing:
+            job = existing[0]
+            job["n_requests"] = db["requests"].count_where("job_id = ?", [job["id"]])
+            return job
     if kind not in ("train", "gold"):
         raise ValueError(f"kind must be train or gold, not {kind!r}")
     counts = {c: int(n) for c, n in counts.items() if int(n) != 0}
     if not counts or sum(counts.values()) <= 0:
         raise ValueError("the scenario mix has no requests: give at least one category a count > 0")
-    items = scenarios.make_scenarios(kind, counts, seed, start_seq=next_seqs(db, kind))
+    options = {
+        k: v
+        for k, v in {"date_range": tuple(date_range) if date_range else None, "turn_range": tuple(turn_range) if turn_range else None, "personas": personas}.items()
+        if v
+    }
+    items = scenarios.make_scenarios(kind, counts, seed, start_seq=next_seqs(db, kind), **options)
     job_id = "job_" + now().replace(":", "").replace("-", "")[:15] + "_" + uuid.uuid4().hex[:6]
     input_path = Path(input_path or settings.output_dir() / "jobs" / f"{job_id}.jsonl")
     input_path.parent.mkdir(parents=True, exist_ok=True)
@@ -111,10 +129,11 @@ def create_job(
         "seed": seed,
         "model": model,
         "temperature": temperature,
-        "params": dumps({"tools_version": config.TOOLS_VERSION}),
+        "params": dumps({"tools_version": config.TOOLS_VERSION, **options}),
         "input_file": str(input_path),
         "operator": operator,
         "backend": backend,
+        "idempotency_key": idempotency_key,
     }
     with db.conn:
         db["jobs"].insert(job)
@@ -170,3 +189,83 @@ def mark_requests(db: sqlite_utils.Database, custom_ids: Iterable[str], **values
                 f"UPDATE requests SET {sets} WHERE custom_id IN ({','.join('?' * len(chunk))})",
                 [*values.values(), *chunk],
             )
+
+
+# OpenAI Batch API limits per input file (DESIGN.md facts: ≤ 50,000 requests and ≤ 200 MB).
+MAX_REQUESTS_PER_BATCH = 50_000
+MAX_BYTES_PER_BATCH = 200 * 1024 * 1024
+
+
+def split_job(
+    db: sqlite_utils.Database,
+    job_id: str,
+    *,
+    max_requests: int = MAX_REQUESTS_PER_BATCH,
+    max_bytes: int = MAX_BYTES_PER_BATCH,
+) -> list[dict]:
+    """Split a job's request file into parts under the Batch API limits; idempotent.
+
+    Parts are ``<input stem>_part001.jsonl``, … beside the input file, recorded in ``job_parts``.
+    Calling again returns the recorded parts unchanged.
+
+    Args:
+        max_requests / max_bytes: per-part limits (lower than the API's may be set).
+
+    Returns:
+        the ``job_parts`` rows, in part order.
+
+    Raises:
+        ValueError: unknown job, a limit below 1, or one request line larger than ``max_bytes``.
+    """
+    existing = list(db.query("SELECT * FROM job_parts WHERE job_id = ? ORDER BY part", [job_id]))
+    if existing:
+        return existing
+    job = db.execute("SELECT input_file FROM jobs WHERE id = ?", [job_id]).fetchone()
+    if not job:
+        raise ValueError(f"no job {job_id}")
+    if max_requests < 1 or max_bytes < 1:
+        raise ValueError("split limits must be at least 1")
+    src = Path(job[0])
+    parts: list[dict] = []
+    out = None
+
+    def close() -> None:
+        if out is not None:
+            out.close()
+            p = parts[-1]
+            p["sha256"] = file_sha256(Path(p["path"]))
+
+    with src.open("rb") as fh:
+        n = size = 0
+        for line in fh:
+            if not line.strip():
+                continue
+            if len(line) > max_bytes:
+                raise ValueError(f"{src}: one request line is {len(line)} bytes, over the {max_bytes}-byte limit")
+            if out is None or n >= max_requests or size + len(line) > max_bytes:
+                close()
+                path = src.with_name(f"{src.stem}_part{len(parts) + 1:03d}.jsonl")
+                out = path.open("wb")
+                parts.append({"job_id": job_id, "part": len(parts) + 1, "path": str(path), "sha256": "", "n_requests": 0, "bytes": 0,
+                              "file_id": None, "batch_id": None, "create_attempts": 0, "retry_of": None, "status": "planned", "created_at": now()})
+                n = size = 0
+            out.write(line)
+            n += 1
+            size += len(line)
+            parts[-1]["n_requests"] = n
+            parts[-1]["bytes"] = size
+        close()
+    with db.conn:
+        db["job_parts"].insert_all(parts)
+    return parts
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 hex of a file, read in 1 MiB chunks."""
+    import hashlib
+
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()

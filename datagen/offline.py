@@ -35,7 +35,7 @@ import re
 import threading
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx2
@@ -57,6 +57,12 @@ class OfflineOptions:
         error_rate: share of lines answered with an HTTP error (0–1).
         truncation_rate: share of lines cut at ``finish_reason: "length"`` (0–1).
         expire_after_s: seconds after which an unfinished batch expires (``None``: never).
+        faults: injected failures, each ``{"method": "POST", "path": "/files", "status": 429 | 500 |
+            "timeout", "times": 1, "after": false}``: the next ``times`` matching requests fail with that
+            status (or a read timeout); with ``"after": true`` the request is carried out first and
+            only the answer is lost (the case where a retry could create a duplicate). ``path`` is
+            matched as a prefix after ``/v1``, e.g. ``/files``, ``/batches``, ``/files/`` (content).
+            ``DATAGEN_OFFLINE_FAULTS`` takes the list as JSON.
     """
 
     validate_s: float = 1.0
@@ -65,6 +71,7 @@ class OfflineOptions:
     error_rate: float = 0.02
     truncation_rate: float = 0.02
     expire_after_s: float | None = None
+    faults: list[dict] = field(default_factory=list)
 
     @classmethod
     def from_env(cls) -> "OfflineOptions":
@@ -75,6 +82,12 @@ class OfflineOptions:
             ValueError: a variable is not a number.
         """
         opts = cls()
+        raw_faults = os.environ.get("DATAGEN_OFFLINE_FAULTS")
+        if raw_faults:
+            try:
+                opts.faults = list(json.loads(raw_faults))
+            except (ValueError, TypeError):
+                raise ValueError(f"DATAGEN_OFFLINE_FAULTS is not a JSON list: {raw_faults[:80]!r}") from None
         for field in ("validate_s", "seconds_per_request", "defect_rate", "error_rate", "truncation_rate", "expire_after_s"):
             raw = os.environ.get(f"DATAGEN_OFFLINE_{field.upper()}")
             if raw not in (None, ""):
@@ -230,6 +243,29 @@ class OfflineTransport(httpx2.MockTransport):
         """Route one request; unknown paths answer 404 like the real API."""
         path = request.url.path
         path = path[path.index("/v1") + 3 :] if "/v1" in path else path
+        fault = self._take_fault(request.method, path)
+        if fault and not fault.get("after"):
+            return self._fail(fault)
+        response = self._route(request, path)
+        if fault:
+            return self._fail(fault)
+        return response
+
+    def _take_fault(self, method: str, path: str) -> dict | None:
+        """The first injected fault matching this request with uses left (its count is decremented)."""
+        for f in self.options.faults:
+            if f.get("times", 1) > 0 and f.get("method", method) == method and path.startswith(f.get("path", "")):
+                f["times"] = f.get("times", 1) - 1
+                return f
+        return None
+
+    def _fail(self, fault: dict) -> httpx2.Response:
+        if fault.get("status") == "timeout":
+            raise httpx2.ReadTimeout("offline backend: injected timeout")
+        status = int(fault.get("status", 500))
+        return self._json(status, {"error": {"message": f"offline backend: injected HTTP {status}", "type": "server_error", "param": None, "code": None}})
+
+    def _route(self, request: httpx2.Request, path: str) -> httpx2.Response:
         parts = [p for p in path.split("/") if p]
         with _lock:
             if parts == ["files"] and request.method == "POST":

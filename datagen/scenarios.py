@@ -57,6 +57,7 @@ def make_scenarios(
     start_seq: dict[str, int] | None = None,
     date_range: tuple[str, str] = ("2026-01-01", "2026-12-31"),
     turn_range: tuple[int, int] = config.TURN_RANGE,
+    personas: list[str] | None = None,
 ) -> list[dict]:
     """Draw scenarios for a mix of categories.
 
@@ -74,6 +75,7 @@ def make_scenarios(
         start_seq: category → first seq number (default 1) to continue a previous job's numbering.
         date_range: inclusive ``("YYYY-MM-DD", "YYYY-MM-DD")`` for the scenario date.
         turn_range: inclusive (min, max) number of user turns.
+        personas: customer personas / tones to draw from (default ``config.PERSONAS``).
 
     Returns:
         A list of scenario dicts (see the module docstring).
@@ -117,7 +119,7 @@ def make_scenarios(
             if not deck:
                 deck = rng.sample(topics, len(topics))
             topic = deck.pop()
-            persona = rng.choice(config.PERSONAS)
+            persona = rng.choice(personas or config.PERSONAS)
             user_id = rng.choice(config.USER_IDS)
             date = (first + dt.timedelta(days=rng.randint(0, span))).isoformat()
             user_turns = rng.randint(lo, hi)

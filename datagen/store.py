@@ -26,6 +26,9 @@ Tables:
                  accepted_revision_id, updated_at)   -- derived from reviews, see datagen.review
     annotator_decisions(uid, annotator, decision, review_id)   -- each annotator's effective decision
     samples_fts(uid, text)   -- FTS5 (trigram) over turn texts and tool calls
+    job_parts(job_id, part, path, sha256, n_requests, bytes, file_id, batch_id, create_attempts,
+              retry_of, status, created_at)   -- a job's input split under the Batch API limits
+    presets(id, name, config, created_at, author)   -- scenario-mix presets; newest row per name wins
 """
 
 from __future__ import annotations
@@ -282,11 +285,30 @@ def _m004_findings_seen(db: sqlite_utils.Database) -> None:
     db["reviews"].add_column("findings_seen", str)
 
 
+def _m005_batches_at_scale(db: sqlite_utils.Database) -> None:
+    """Jobs split into parts under the API limits, each submitted idempotently; job idempotency keys;
+    scenario-mix presets with history."""
+    db["jobs"].add_column("idempotency_key", str)
+    db["jobs"].add_column("retry_of", str)
+    db.execute("CREATE UNIQUE INDEX idx_jobs_idem ON jobs(idempotency_key) WHERE idempotency_key IS NOT NULL")
+    db.execute(
+        """CREATE TABLE job_parts (
+            job_id TEXT NOT NULL, part INTEGER NOT NULL, path TEXT NOT NULL, sha256 TEXT NOT NULL,
+            n_requests INTEGER NOT NULL, bytes INTEGER NOT NULL, file_id TEXT, batch_id TEXT,
+            create_attempts INTEGER NOT NULL DEFAULT 0, retry_of TEXT, status TEXT NOT NULL DEFAULT 'planned',
+            created_at TEXT, PRIMARY KEY (job_id, part))"""
+    )
+    db["requests"].create_index(["job_id", "status"])
+    db["presets"].create({"id": int, "name": str, "config": str, "created_at": str, "author": str}, pk="id")
+    db["presets"].create_index(["name", "id"])
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("001_initial", _m001_initial),
     ("002_quality_gate", _m002_quality_gate),
     ("003_review_workbench", _m003_review_workbench),
     ("004_findings_seen", _m004_findings_seen),
+    ("005_batches_at_scale", _m005_batches_at_scale),
 ]
 
 _local = threading.local()

@@ -68,7 +68,7 @@ flt = review.QueueFilter(
 signature = (kind, category, decision, check_id, batch_id, decided_by, text, order, annotator)
 done, total = review.progress(db(), flt)
 st.progress(done / total if total else 0.0, text=f"검토 완료 {done} / {total} · 이 필터 {review.count(db(), flt)}건")
-with st.expander("카테고리별 진행 (승인 / 목표)"):
+if st.toggle("카테고리별 진행 (승인 / 목표) 보기", key="rev_show_progress"):
     st.dataframe(pd.DataFrame(review.category_progress(db(), kind)), hide_index=True)
 
 if ss.get("rev_flash"):

@@ -1,0 +1,181 @@
+"""Batches at scale: splitting, idempotent submission under injected faults, resumable retrieval,
+retry of failed requests, cost estimate and yield — all on the offline backend."""
+
+import json
+
+import pytest
+
+from datagen import batches, jobs, pricing, yields
+from datagen.backend import get_client
+from datagen.ingest import preprocess
+from datagen.offline import OfflineOptions
+from datagen.review import record_decision
+
+
+@pytest.fixture(autouse=True)
+def no_backoff(monkeypatch):
+    monkeypatch.setattr(batches, "RETRY_BACKOFF_S", (0.0, 0.0, 0.0))
+
+
+def _client(**opts):
+    """An offline client: instant, no random HTTP errors, plus the given options (faults…)."""
+    return get_client(options=OfflineOptions(**{"validate_s": 0, "seconds_per_request": 0, "error_rate": 0, "truncation_rate": 0, **opts}))
+
+
+def _job(db, n=12, **kw):
+    per = {"search": n // 2, "menu": n - n // 2}
+    return jobs.create_job(db, kind="train", counts=per, seed=1, **kw)
+
+
+def _n_batches(client):
+    return len(client.batches.list(limit=100).data)
+
+
+def test_split_respects_request_and_byte_limits(db):
+    job = _job(db, n=12)
+    parts = jobs.split_job(db, job["id"], max_requests=5)
+    assert [p["n_requests"] for p in parts] == [5, 5, 2]
+    assert jobs.split_job(db, job["id"], max_requests=2) == parts  # idempotent
+    job2 = _job(db, n=6)
+    size = max(len(l) for l in open(job2["input_file"], "rb"))
+    parts2 = jobs.split_job(db, job2["id"], max_bytes=size * 2 + 1)
+    assert all(p["bytes"] <= size * 2 + 1 for p in parts2) and sum(p["n_requests"] for p in parts2) == 6
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"method": "POST", "path": "/files", "status": 429, "times": 2},
+        {"method": "POST", "path": "/files", "status": "timeout", "times": 1},
+        {"method": "POST", "path": "/batches", "status": 500, "times": 2},
+        {"method": "POST", "path": "/batches", "status": 429, "times": 1},
+        {"method": "POST", "path": "/batches", "status": "timeout", "times": 1, "after": True},
+        {"method": "POST", "path": "/batches", "status": 500, "times": 1, "after": True},
+    ],
+    ids=["upload-429", "upload-timeout", "create-500", "create-429", "create-timeout-after-success", "create-500-after-success"],
+)
+def test_faults_on_submit_are_retried_and_never_duplicate_a_batch(db, fault):
+    client = _client(faults=[fault])
+    job = _job(db)
+    rows = batches.submit_job(db, job["id"], client=client, max_requests=5)
+    assert len(rows) == 3 and len({r["id"] for r in rows}) == 3
+    assert _n_batches(client) == 3  # the provider holds exactly one batch per part
+    assert fault["times"] == 0  # the fault really happened
+    assert batches.submit_job(db, job["id"], client=client) == rows  # again: nothing new
+    assert _n_batches(client) == 3
+
+
+def test_crash_after_create_before_recording_resumes_without_a_second_batch(db, monkeypatch):
+    client = _client()
+    job = _job(db, n=4)
+    real = batches._create_idempotent
+
+    def crash(*a, **kw):
+        real(*a, **kw)  # the provider created the batch...
+        raise KeyboardInterrupt  # ...and the process died before writing its id
+
+    monkeypatch.setattr(batches, "_create_idempotent", crash)
+    with pytest.raises(KeyboardInterrupt):
+        batches.submit_job(db, job["id"], client=client)
+    monkeypatch.setattr(batches, "_create_idempotent", real)
+    monkeypatch.setattr(batches, "STALE_CLAIM_S", 0.0)
+    rows = batches.submit_job(db, job["id"], client=client)
+    assert len(rows) == 1 and _n_batches(client) == 1
+
+
+def test_double_click_makes_one_job_and_one_batch(db):
+    client = _client()
+    a = _job(db, idempotency_key="form-123")
+    b = _job(db, idempotency_key="form-123")
+    assert a["id"] == b["id"] and db["jobs"].count == 1
+    batches.submit_job(db, a["id"], client=client)
+    batches.submit_job(db, b["id"], client=client)
+    assert _n_batches(client) == 1
+
+
+def test_faults_on_status_and_download_are_retried(db):
+    client = _client(faults=[
+        {"method": "GET", "path": "/batches/", "status": 500, "times": 1},
+        {"method": "GET", "path": "/files/", "status": 429, "times": 1},
+    ])
+    job = _job(db, n=6)
+    (row,) = batches.submit_job(db, job["id"], client=client)
+    row = batches.wait(db, row["id"], poll_interval=0, client=client)
+    got = batches.retrieve(db, row["id"], client=client)
+    assert got["output_lines"] == 6
+
+
+def test_crash_between_download_and_ingest_resumes_with_no_duplicates(db):
+    client = _client()
+    job = _job(db, n=6)
+    (row,) = batches.submit_job(db, job["id"], client=client)
+    batches.wait(db, row["id"], poll_interval=0, client=client)
+    batches.retrieve(db, row["id"], client=client)  # downloaded; the process dies before preprocess
+    again = batches.retrieve(db, row["id"], client=client)  # resumed: nothing new stored
+    assert again["new_lines"] == 0
+    first = preprocess(db)
+    second = preprocess(db)
+    assert first["imported"] == 6 and second["read"] == 0
+    assert db["samples"].count == 6 and db["raw_results"].count == 6
+
+
+def test_expired_batch_keeps_finished_lines_and_the_rest_is_retried(db):
+    slow = _client(seconds_per_request=1.0, expire_after_s=3.5)
+    job = _job(db, n=8)
+    (row,) = batches.submit_job(db, job["id"], client=slow)
+    import time
+
+    time.sleep(3.6)
+    row = batches.refresh(db, row["id"], client=slow)
+    assert row["status"] == "expired"
+    got = batches.retrieve(db, row["id"], client=slow)
+    assert got["output_lines"] == 3 and got["error_lines"] == 5
+    summary = preprocess(db)
+    assert summary["imported"] == 3 and summary["failed"] == 5
+    assert len(batches.retry_candidates(db, job["id"])) == 5
+    fast = _client()
+    retry = batches.retry_failed(db, job["id"], client=fast)
+    part = next(db.query("SELECT * FROM job_parts WHERE batch_id = ?", [retry["id"]]))
+    assert part["retry_of"] == row["id"] and part["n_requests"] == 5
+    batches.wait(db, retry["id"], poll_interval=0, client=fast)
+    batches.retrieve(db, retry["id"], client=fast)
+    preprocess(db)
+    assert db["samples"].count == 8 and batches.retry_candidates(db, job["id"]) == []
+    assert batches.retry_failed(db, job["id"], client=fast) is None
+    assert {r[0] for r in db.execute("SELECT attempt FROM requests WHERE status = 'parsed'")} == {1, 2}
+
+
+def test_cost_estimate_counts_tokens_and_applies_discounts(db):
+    job = _job(db, n=4)
+    lines = [json.loads(l) for l in open(job["input_file"], encoding="utf-8")]
+    est = pricing.estimate(lines, "gpt-4.1-mini")
+    total = est["total"]
+    assert total["requests"] == 4 and total["input_tokens"] > 4 * 1000  # the static prefix is long
+    assert 0 < total["cached_tokens"] < total["input_tokens"]
+    p = pricing.PRICES["gpt-4.1-mini"]
+    expected = ((total["input_tokens"] - total["cached_tokens"]) * p["input"] + total["cached_tokens"] * p["cached_input"]
+                + total["output_tokens"] * p["output"]) / 1e6 * pricing.BATCH_DISCOUNT
+    assert total["cost_usd"] == pytest.approx(expected, rel=1e-3)
+    assert est["output_source"] == "default" and total["output_tokens"] == 4 * pricing.DEFAULT_OUTPUT_TOKENS
+    with pytest.raises(pricing.PricingError, match="no price"):
+        pricing.estimate(lines, "mystery-model")
+
+
+def test_yield_and_top_up(db):
+    client = _client()
+    job = _job(db, n=4)  # search 2, menu 2
+    (row,) = batches.submit_job(db, job["id"], client=client)
+    batches.wait(db, row["id"], poll_interval=0, client=client)
+    batches.retrieve(db, row["id"], client=client)
+    preprocess(db)
+    uids = {c: [r[0] for r in db.execute("SELECT uid FROM samples WHERE category = ? ORDER BY rowid", [c])] for c in ("search", "menu")}
+    record_decision(db, uids["search"][0], annotator="a", decision="accept")
+    record_decision(db, uids["search"][1], annotator="a", decision="reject", reasons=["other"])
+    record_decision(db, uids["menu"][0], annotator="a", decision="accept")
+    record_decision(db, uids["menu"][1], annotator="a", decision="accept")
+    rows = {r["category"]: r for r in yields.yield_table(db)}
+    assert rows["search"]["requested"] == 2 and rows["search"]["accepted"] == 1 and rows["search"]["yield"] == 0.5
+    assert rows["menu"]["accept_rate"] == 1.0 and rows["menu"]["cost_usd"] > 0
+    assert rows["menu"]["cost_per_accepted"] == pytest.approx(rows["menu"]["cost_usd"] / 2, rel=1e-3)
+    # target 5 accepted each: search needs (5 - 1) / 0.5 = 8, menu (5 - 2) / 1.0 = 3
+    assert yields.top_up_counts(db, "train", {"search": 5, "menu": 5, "cart": 2}) == {"search": 8, "menu": 3, "cart": 2}
