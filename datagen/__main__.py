@@ -10,6 +10,8 @@ STEPS = [
     ("push_to_hub", "Step 6: publish accepted records"),
     ("import_file", "import dialogues made elsewhere"),
     ("stats", "counts per kind, category and state"),
+    ("retry_failed", "resubmit a job's failed requests"),
+    ("validate", "re-run all checks, duplicates, decontamination"),
 ]
 
 if __name__ == "__main__":

@@ -80,6 +80,7 @@ def create_job(
     turn_range: tuple[int, int] | None = None,
     personas: list[str] | None = None,
     idempotency_key: str | None = None,
+    estimate: dict | None = None,
 ) -> dict:
     """Sample scenarios, write the request JSONL and record the job and its requests.
 
@@ -91,6 +92,8 @@ def create_job(
         date_range / turn_range / personas: scenario options (:func:`scenarios.make_scenarios`).
         idempotency_key: a key of the user's action (e.g. one per rendered form); a second call
             with the same key returns the first job and creates nothing (double click, rerun).
+        estimate: the cost estimate shown before submitting (:func:`pricing.estimate`), kept with
+            the job to compare with the actual usage later.
 
     Returns:
         the job row as a dict, plus ``n_requests``.
@@ -129,7 +132,7 @@ def create_job(
         "seed": seed,
         "model": model,
         "temperature": temperature,
-        "params": dumps({"tools_version": config.TOOLS_VERSION, **options}),
+        "params": dumps({"tools_version": config.TOOLS_VERSION, **options, **({"estimate": estimate} if estimate else {})}),
         "input_file": str(input_path),
         "operator": operator,
         "backend": backend,
@@ -269,3 +272,34 @@ def file_sha256(path: Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def save_preset(db: sqlite_utils.Database, name: str, config_: dict, *, author: str = "") -> int:
+    """Store a scenario-mix preset under ``name`` (a new row each time: the history is kept).
+
+    Raises:
+        ValueError: blank name.
+    """
+    if not name.strip():
+        raise ValueError("preset name is required")
+    with db.conn:
+        return db["presets"].insert({"name": name.strip(), "config": dumps(config_), "created_at": now(), "author": author}).last_pk
+
+
+def presets(db: sqlite_utils.Database) -> dict[str, dict]:
+    """Latest config per preset name: ``{name: {"config", "created_at", "author", "versions"}}``."""
+    out: dict[str, dict] = {}
+    for r in db.query("SELECT name, config, created_at, author FROM presets ORDER BY id"):
+        versions = out.get(r["name"], {}).get("versions", 0) + 1
+        out[r["name"]] = {"config": json.loads(r["config"]), "created_at": r["created_at"], "author": r["author"], "versions": versions}
+    return out
+
+
+def preview_lines(kind: str, counts: dict[str, int], seed: int, *, model: str, temperature: float, start_seq: dict[str, int] | None = None,
+                  sample_per_category: int = 500, **options) -> tuple[list[dict], dict[str, float]]:
+    """Request lines for at most ``sample_per_category`` scenarios per category (for previews and the
+    cost estimate of large mixes), and the scale factor per category to the full count."""
+    sampled = {c: min(n, sample_per_category) for c, n in counts.items() if n > 0}
+    items = scenarios.make_scenarios(kind, sampled, seed, start_seq=start_seq, **{k: v for k, v in options.items() if v})
+    lines = [build_request_line(sc, model=model, temperature=temperature) for sc in items]
+    return lines, {c: counts[c] / n for c, n in sampled.items()}

@@ -165,6 +165,17 @@ def estimate(lines, model: str, *, history: dict[str, float] | None = None, cach
     return {"rows": rows, "total": total, "output_source": "history" if history else "default", "model": model}
 
 
+def scale(est: dict, factors: dict[str, float]) -> dict:
+    """An :func:`estimate` computed on a sample, scaled per category by ``factors`` (full / sampled)."""
+    rows = []
+    for r in est["rows"]:
+        f = factors.get(r["category"], 1.0)
+        rows.append({k: (round(v * f) if k not in ("category", "cost_usd") else v) for k, v in r.items()} | {"cost_usd": round(r["cost_usd"] * f, 6)})
+    total = {k: sum(r[k] for r in rows) for k in ("requests", "input_tokens", "cached_tokens", "output_tokens")}
+    total["cost_usd"] = round(sum(r["cost_usd"] for r in rows), 6)
+    return {**est, "rows": rows, "total": total, "sampled": any(f != 1.0 for f in factors.values())}
+
+
 def usage_cost(usage: dict | None, model: str) -> float:
     """Actual USD cost of one response's ``usage`` at batch prices (0 when usage is missing).
 

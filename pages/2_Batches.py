@@ -1,20 +1,70 @@
-"""Batches: every batch with its status and progress (refreshing by itself), retrieve and cancel."""
+"""Batches: jobs and their batches with live progress and ETA (st.fragment), retrieve, cancel,
+retry failed requests, and the yield per category with cost per accepted dialogue and top-up."""
 
+from datetime import datetime, timezone
+
+import pandas as pd
 import streamlit as st
 
-from datagen import batches, ingest
+from datagen import batches, ingest, jobs, settings, yields
 from datagen.ui import backend_banner, db
 
 st.set_page_config(page_title="배치", page_icon="📦", layout="wide")
 st.title("📦 배치")
 backend_banner()
+ss = st.session_state
+ss.setdefault("bat_seen", {})
+
+STATUS_COLOR = {"validating": "gray", "in_progress": "blue", "finalizing": "blue", "completed": "green",
+                "failed": "red", "expired": "orange", "cancelling": "orange", "cancelled": "gray"}
 
 
 def _progress(row: dict) -> tuple[float, str]:
     c = row["request_counts"] or {}
     total = c.get("total") or 0
     done = (c.get("completed") or 0) + (c.get("failed") or 0)
-    return (done / total if total else 0.0), f"{done}/{total} (실패 {c.get('failed') or 0})"
+    return (done / total if total else 0.0), f"{done:,}/{total:,} (실패 {c.get('failed') or 0:,})"
+
+
+def _eta(row: dict) -> str:
+    """Remaining time from the rate so far (completed requests since the batch was created)."""
+    c = row["request_counts"] or {}
+    total, done = c.get("total") or 0, (c.get("completed") or 0) + (c.get("failed") or 0)
+    if row["status"] != "in_progress" or not done or done >= total:
+        return ""
+    try:
+        started = datetime.fromisoformat(row["created_at"])
+    except (TypeError, ValueError):
+        return ""
+    elapsed = (datetime.now(timezone.utc) - started).total_seconds()
+    remaining = elapsed / done * (total - done)
+    return f" · 남은 시간 약 {remaining / 60:.0f}분" if remaining >= 90 else f" · 남은 시간 약 {remaining:.0f}초"
+
+
+def _retrieve(batch_id: str) -> None:
+    try:
+        got = batches.retrieve(db(), batch_id)
+        parsed = ingest.preprocess(db(), batch_id=batch_id)
+    except batches.BatchError as exc:
+        ss["bat_msg"] = ("error", str(exc))
+    else:
+        ss["bat_msg"] = ("success", f"출력 {got['output_lines']:,}줄, 오류 {got['error_lines']:,}줄 수신 · 파싱 성공 {parsed['imported']:,}건, 실패 {parsed['failed']:,}건")
+
+
+def _cancel(batch_id: str) -> None:
+    try:
+        batches.cancel(db(), batch_id)
+    except batches.BatchError as exc:
+        ss["bat_msg"] = ("error", str(exc))
+
+
+def _retry(job_id: str) -> None:
+    try:
+        row = batches.retry_failed(db(), job_id)
+    except batches.BatchError as exc:
+        ss["bat_msg"] = ("error", str(exc))
+    else:
+        ss["bat_msg"] = ("success", f"재시도 배치 {row['id']} 제출됨" if row else "재시도할 요청이 없습니다.")
 
 
 @st.fragment(run_every=2)
@@ -30,33 +80,71 @@ def batch_list() -> None:
                 row.update(status=fresh["status"], request_counts=batches.loads(fresh["request_counts"], {}))
             except batches.BatchError as exc:
                 st.error(str(exc))
+        before = ss["bat_seen"].get(row["id"])
+        if before and before not in batches.TERMINAL_STATUSES and row["status"] in batches.TERMINAL_STATUSES:
+            st.toast(f"배치 {row['id'][:16]}… {batches.STATUS_KO.get(row['status'])}", icon="📦")
+        ss["bat_seen"][row["id"]] = row["status"]
         with st.container(border=True):
             top = st.columns([3, 2, 2])
             top[0].code(row["id"], language=None)
-            top[1].write(f"**{batches.STATUS_KO.get(row['status'], row['status'])}** · {row.get('kind') or ''}")
-            top[2].caption(f"제출 {row['created_at']}")
+            top[1].badge(batches.STATUS_KO.get(row["status"], row["status"]), color=STATUS_COLOR.get(row["status"], "gray"))
+            top[2].caption(f"{row.get('kind') or ''} · {row.get('job_id') or ''} · 제출 {row['created_at']}")
             frac, label = _progress(row)
-            st.progress(frac, text=label)
+            st.progress(frac, text=label + _eta(row))
             if row.get("errors") and row["status"] == "failed":
-                for e in (row["errors"].get("data") or [])[:5]:
-                    st.text(f"line {e.get('line')}: {e.get('code')}: {e.get('message')}")
+                with st.expander(f"오류 {len(row['errors'].get('data') or [])}건", expanded=True):
+                    st.dataframe(pd.DataFrame(row["errors"].get("data") or []), hide_index=True)
             b1, b2, _ = st.columns([1, 1, 4])
             if row["status"] in batches.DOWNLOADABLE_STATUSES:
                 label = "다시 가져오기" if row.get("retrieved_at") else "결과 가져오기"
-                if b1.button(label, key=f"bat_get_{row['id']}", type="secondary" if row.get("retrieved_at") else "primary"):
-                    try:
-                        got = batches.retrieve(db(), row["id"])
-                        parsed = ingest.preprocess(db(), batch_id=row["id"])
-                    except batches.BatchError as exc:
-                        st.error(str(exc))
-                    else:
-                        st.success(f"출력 {got['output_lines']}줄, 오류 {got['error_lines']}줄 수신 · 파싱 성공 {parsed['imported']}건, 실패 {parsed['failed']}건")
+                b1.button(label, key=f"bat_get_{row['id']}", type="secondary" if row.get("retrieved_at") else "primary",
+                          on_click=_retrieve, args=(row["id"],))
             if row["status"] in ("validating", "in_progress"):
-                if b2.button("취소", key=f"bat_cancel_{row['id']}"):
-                    try:
-                        batches.cancel(db(), row["id"])
-                    except batches.BatchError as exc:
-                        st.error(str(exc))
+                b2.button("취소", key=f"bat_cancel_{row['id']}", on_click=_cancel, args=(row["id"],))
 
 
+msg = ss.pop("bat_msg", None)
+if msg:
+    (st.success if msg[0] == "success" else st.error)(msg[1])
+
+st.subheader("배치")
 batch_list()
+
+st.subheader("작업")
+job_rows = batches.job_summary(db())
+if not job_rows:
+    st.caption("아직 작업이 없습니다.")
+for j in job_rows:
+    with st.container(border=True):
+        cols = st.columns([3, 2, 2, 1])
+        cols[0].code(j["id"], language=None)
+        cols[1].write(f"{j['kind']} · {j['model']} · 요청 {j['requests']:,}건")
+        cols[2].write(f"배치 {j['parts']}개: " + ", ".join(batches.STATUS_KO.get(s or '', s or '미제출') for s in j["statuses"]))
+        cols[3].button(f"실패 {j['to_retry']:,}건 재시도", key=f"bat_retry_{j['id']}", disabled=not j["to_retry"], on_click=_retry, args=(j["id"],))
+        report = yields.token_report(db(), j["id"])
+        if any(r["actual_input"] for r in report):
+            with st.expander("예상 대비 실제 토큰"):
+                st.dataframe(pd.DataFrame(report).rename(columns={"category": "카테고리", "est_input": "예상 입력", "actual_input": "실제 입력", "est_output": "예상 출력", "actual_output": "실제 출력"}), hide_index=True)
+
+st.subheader("수율 (카테고리별)")
+table = yields.yield_table(db())
+if table:
+    df = pd.DataFrame(table).rename(columns={
+        "kind": "종류", "category": "카테고리", "requested": "요청", "returned": "응답", "parsed": "파싱", "passed_checks": "검사 통과",
+        "accepted": "승인", "rejected": "거절", "accept_rate": "승인율", "yield": "수율", "cost_usd": "비용 USD", "cost_per_accepted": "승인 1건당 USD"})
+    st.dataframe(df, hide_index=True)
+    kind = st.radio("보충할 종류", ["train", "gold"], horizontal=True, key="bat_topup_kind")
+    targets = {r["category"]: r["requested"] for r in table if r["kind"] == kind}
+    need = yields.top_up_counts(db(), kind, targets)
+    st.caption("목표 = 처음 요청한 건수만큼 승인. 관찰된 수율로 필요한 추가 요청 수를 계산합니다: " + (", ".join(f"{c} {n}건" for c, n in need.items()) or "모두 목표 달성"))
+    if st.button("보충 작업 만들고 제출", key="bat_topup", disabled=not need):
+        try:
+            job = jobs.create_job(db(), kind=kind, counts=need, seed=int(datetime.now().timestamp()) % 100_000, operator=ss.get("annotator") or "app",
+                                  backend=settings.backend_name(), idempotency_key=f"topup:{kind}:{sorted(need.items())}:{len(job_rows)}")
+            batches.submit_job(db(), job["id"])
+        except (ValueError, batches.BatchError) as exc:
+            st.error(f"보충 작업을 만들지 못했습니다: {exc}")
+        else:
+            st.success(f"보충 작업 {job['id']}: {job['n_requests']:,}건 제출됨")
+else:
+    st.caption("요청 기록이 없습니다.")

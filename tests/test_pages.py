@@ -184,3 +184,51 @@ def test_review_filters_by_text_and_findings(db):
     assert not at.exception
     assert at.session_state["rev_uid"] == "5b0e2a4c-1111-4c1e-9d3a-2f1b7a9c0002"
     assert any("ungrounded_id" in t.value and "근거 없는 주문 ID" in t.value for t in at.text)
+
+
+def test_generate_shows_cost_before_submit_and_presets_round_trip():
+    at = _page("pages/1_Generate.py").run()
+    assert not at.exception
+    assert any(m.label.startswith("총 예상 비용") and m.value.startswith("$") for m in at.metric)
+    assert any("토큰으로 가정" in c.value for c in at.caption)  # no history yet: the stated default
+    at.text_input(key="gen_preset_name").input("11월 믹스").run()
+    _button(at, "gen_save_preset").click().run()
+    assert not at.exception
+    at = _page("pages/1_Generate.py").run()
+    _button(at, "gen_gold_preset").click().run()
+    assert any("총 **80**건" in m.value for m in at.markdown)
+    at.sidebar.selectbox(key="gen_preset").set_value("11월 믹스").run()
+    _button(at, "gen_load").click().run()
+    assert at.radio(key="gen_kind").value == "train"
+    assert any("총 **20**건" in m.value for m in at.markdown)
+
+
+def test_generate_rerun_with_the_same_form_makes_one_job():
+    at = _page("pages/1_Generate.py").run()
+    nonce = at.session_state["gen_nonce"]
+    from datagen import jobs
+
+    db = get_db()
+    # a double click: the same form submitted twice before the page rotated its key
+    jobs.create_job(db, kind="train", counts={"search": 2}, idempotency_key=nonce)
+    _button(at, "gen_submit").click().run()
+    assert not at.exception
+    assert db["jobs"].count == 1 and at.session_state["gen_nonce"] != nonce
+
+
+def test_batches_page_retries_failed_requests_and_shows_yield(monkeypatch):
+    monkeypatch.setenv("DATAGEN_OFFLINE_ERROR_RATE", "0.3")
+    at = _page("pages/1_Generate.py").run()
+    _button(at, "gen_submit").click().run()
+    at = _page("pages/2_Batches.py").run()
+    _button(at, next(b.key for b in at.button if b.key.startswith("bat_get_"))).click().run()
+    assert not at.exception
+    retry = next(b for b in at.button if b.key.startswith("bat_retry_"))
+    assert not retry.disabled and "재시도" in retry.label
+    monkeypatch.setenv("DATAGEN_OFFLINE_ERROR_RATE", "0")
+    retry.click().run()
+    assert not at.exception
+    assert any("재시도 배치" in s.value for s in at.success)
+    assert get_db()["batches"].count == 2
+    yield_df = next(d.value for d in at.dataframe if "수율" in d.value.columns)
+    assert yield_df["요청"].sum() == 20
