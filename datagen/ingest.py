@@ -26,6 +26,7 @@ import sqlite_utils
 
 from . import config, jobs
 from .dialogue import Dialogue, FormatError, from_generator_output, from_seed_record, to_seed_record
+from .quality import check_samples
 from .store import dumps, insert_raw_lines, loads, now
 
 MAX_REPORTED_ERRORS = 100
@@ -144,6 +145,7 @@ def process_raw(db: sqlite_utils.Database, *, origin_like: str, source: str | No
         } if ids else {}
         samples, updates, req_status = [], [], {}
         seen_uids: set[str] = set()
+        parsed: list[tuple[dict, Dialogue | None, dict | None, str | None]] = []
         for r in rows:
             summary["read"] += 1
             try:
@@ -157,9 +159,12 @@ def process_raw(db: sqlite_utils.Database, *, origin_like: str, source: str | No
                     reason = None
                 except (FormatError, ValueError) as exc:
                     d, reason = None, str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            parsed.append((r, d, usage if d is not None else None, reason))
+        known = _existing_uids(db, [d.uid for _, d, _, _ in parsed if d is not None])
+        for r, d, usage, reason in parsed:
             if d is not None:
                 d.source = source or r["origin"]
-                if d.uid in seen_uids or db["samples"].count_where("uid = ?", [d.uid]):
+                if d.uid in seen_uids or d.uid in known:
                     d, reason = None, f"uid {d.uid} is already in the database"
             if d is None:
                 summary["failed"] += 1
@@ -199,6 +204,17 @@ def process_raw(db: sqlite_utils.Database, *, origin_like: str, source: str | No
                         f"UPDATE requests SET status = ? WHERE custom_id IN ({','.join('?' * len(chunk))})",
                         [status, *chunk],
                     )
+        if samples:  # the quality gate runs as results arrive
+            check_samples(db, uids=[s["uid"] for s in samples])
+
+
+def _existing_uids(db: sqlite_utils.Database, uids: list[str]) -> set[str]:
+    """Which of these uids are already stored (one query per 500)."""
+    found: set[str] = set()
+    for i in range(0, len(uids), 500):
+        chunk = uids[i : i + 500]
+        found.update(r[0] for r in db.execute(f"SELECT uid FROM samples WHERE uid IN ({','.join('?' * len(chunk))})", chunk))
+    return found
 
 
 def preprocess(db: sqlite_utils.Database, *, batch_id: str | None = None) -> dict:

@@ -150,7 +150,8 @@ class QueueFilter:
         decided_by: only samples this annotator decided.
         batch_id / job_id: only samples of this batch / job.
         check_id: only samples with a finding of this check (``"error"``: any error finding).
-        text: full-text search over turns (FTS5 trigram; 1–2 characters fall back to LIKE).
+        text: full-text search over user and assistant turns (FTS5; every word is a prefix query,
+            so 짜장면 finds 짜장면을; all words must occur).
         order: ``queue`` (undecided first, then by arrival), ``findings`` (error findings first),
             ``underfilled`` (categories furthest below their target first).
     """
@@ -200,13 +201,10 @@ class QueueFilter:
         elif self.check_id:
             c.append("EXISTS (SELECT 1 FROM findings f WHERE f.uid = st.uid AND f.check_id = ?)")
             p.append(self.check_id)
-        text = (self.text or "").strip()
-        if len(text) >= 3:
+        words = (self.text or "").split()
+        if words:
             c.append("st.uid IN (SELECT uid FROM samples_fts WHERE samples_fts MATCH ?)")
-            p.append('"' + text.replace('"', '""') + '"')
-        elif text:
-            c.append("st.uid IN (SELECT uid FROM samples WHERE dialogue LIKE ?)")
-            p.append(f"%{text}%")
+            p.append(" ".join('"' + w.replace('"', '""') + '"*' for w in words))
         return (" WHERE " + " AND ".join(c)) if c else "", p
 
     def order_by(self) -> tuple[str, list]:

@@ -25,7 +25,7 @@ Tables:
     sample_state(uid, seq, kind, category, batch_id, job_id, state, rank, decision, n_votes, revision_id,
                  accepted_revision_id, updated_at)   -- derived from reviews, see datagen.review
     annotator_decisions(uid, annotator, decision, review_id)   -- each annotator's effective decision
-    samples_fts(uid, text)   -- FTS5 (trigram) over turn texts and tool calls
+    samples_fts(uid, text)   -- FTS5 (unicode61, prefix queries) over user and assistant turn texts
     job_parts(job_id, part, path, sha256, n_requests, bytes, file_id, batch_id, create_attempts,
               retry_of, status, created_at)   -- a job's input split under the Batch API limits
     presets(id, name, config, created_at, author)   -- scenario-mix presets; newest row per name wins
@@ -214,10 +214,11 @@ _STATE_FROM_SAMPLE = """
            'pending'
     FROM samples s
 """
+# What full-text search covers: the text of user and assistant turns (tool results and call
+# arguments are JSON, large, and searched better through the findings and analytics).
 _FTS_TEXT = """
-    (SELECT group_concat(coalesce(json_extract(t.value, '$.content'), '') || ' ' ||
-                         coalesce(json_extract(t.value, '$.tool_calls'), ''), char(10))
-     FROM json_each({src}, '$.turns') t)
+    (SELECT group_concat(json_extract(t.value, '$.content'), char(10))
+     FROM json_each({src}, '$.turns') t WHERE json_extract(t.value, '$.role') != 'tool')
 """
 
 
@@ -262,7 +263,9 @@ def _m003_review_workbench(db: sqlite_utils.Database) -> None:
         + _STATE_FROM_SAMPLE.replace("FROM samples s", "FROM samples s WHERE s.rowid = new.rowid")
         + "; END"
     )
-    db.execute("CREATE VIRTUAL TABLE samples_fts USING fts5(uid UNINDEXED, text, tokenize = 'trigram')")
+    # unicode61 word tokens: Korean particles are suffixes, so a prefix query ("짜장면"*) finds
+    # 짜장면을 / 짜장면이; far cheaper to index than trigrams.
+    db.execute("CREATE VIRTUAL TABLE samples_fts USING fts5(uid UNINDEXED, text, tokenize = 'unicode61')")
     db.execute("INSERT INTO samples_fts (uid, text) SELECT uid, " + _FTS_TEXT.format(src="dialogue") + " FROM samples")
     db.execute(
         "CREATE TRIGGER samples_fts_ai AFTER INSERT ON samples BEGIN "

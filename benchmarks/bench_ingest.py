@@ -1,0 +1,102 @@
+"""Batch-scale figures (issue "Batches at scale"):
+
+1. ingest of an N-line batch output file with realistic dialogues (store raw, parse, check, store):
+   seconds, lines/s, peak memory of the ingesting process, and the ratio to a bare json.loads loop
+   over the same file (target: 100,000 lines ≤ 30 s, peak ≤ 500 MB);
+2. building and splitting the input for M requests (target: 120,000 ≤ 20 s).
+
+    python benchmarks/bench_ingest.py --n 100000 --requests 120000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from _fixtures import machine  # noqa: E402
+
+
+def write_output_file(path: Path, n: int) -> None:
+    """N output lines: offline-backend answers for 400 distinct scenarios, custom_ids made unique."""
+    from datagen import config, jobs, scenarios
+    from datagen.offline import OfflineOptions, complete_request
+
+    opts = OfflineOptions(error_rate=0.02, truncation_rate=0.02)
+    per = 50
+    base = scenarios.make_scenarios("train", {c: per for c in config.CATEGORIES}, 7)
+    lines = [complete_request(sc["custom_id"], jobs.build_request_line(sc, model="gpt-4.1-mini", temperature=0.9)["body"], opts) for sc in base]
+    with path.open("w", encoding="utf-8") as fh:
+        for i in range(n):
+            line = dict(lines[i % len(lines)])
+            cat = line["custom_id"].split("-")[1]
+            line["custom_id"] = f"train-{cat}-{i + 1:06d}"
+            fh.write(json.dumps(line, ensure_ascii=False) + "\n")
+
+
+def ingest_child(path: str) -> None:
+    """Run in a child process so that its peak RSS is the ingest's own."""
+    from datagen.ingest import import_file
+    from datagen.store import connect
+
+    db = connect(Path(os.environ["DATAGEN_OUTPUT_DIR"]) / "ingest.db")
+    t = time.perf_counter()
+    summary = import_file(db, path)
+    secs = time.perf_counter() - t
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"seconds": secs, "peak_mb": peak_mb, "imported": summary["imported"], "failed": summary["failed"], "read": summary["read"]}))
+
+
+def main() -> None:
+    if len(sys.argv) == 3 and sys.argv[1] == "--child":
+        ingest_child(sys.argv[2])
+        return
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n", type=int, default=100_000, help="output lines to ingest")
+    ap.add_argument("--requests", type=int, default=120_000, help="requests to build and split")
+    args = ap.parse_args()
+    print(f"machine: {machine()}")
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["DATAGEN_OUTPUT_DIR"] = tmp
+        os.environ["DATAGEN_BACKEND"] = "offline"
+        out = Path(tmp) / "output.jsonl"
+        write_output_file(out, args.n)
+        size_mb = out.stat().st_size / 1e6
+        t = time.perf_counter()
+        with out.open(encoding="utf-8") as fh:
+            for line in fh:
+                json.loads(line)
+        bare = time.perf_counter() - t
+        proc = subprocess.run([sys.executable, __file__, "--child", str(out)], capture_output=True, text=True, env=os.environ.copy())
+        if proc.returncode:
+            sys.exit(proc.stderr)
+        r = json.loads(proc.stdout.strip().splitlines()[-1])
+        print(f"ingest {r['read']:,} lines ({size_mb:.0f} MB): {r['seconds']:.1f} s ({r['read'] / r['seconds']:,.0f} lines/s), "
+              f"{r['imported']:,} parsed, {r['failed']:,} failed, peak RSS {r['peak_mb']:.0f} MB (targets ≤ 30 s, ≤ 500 MB); "
+              f"bare json.loads loop {bare:.2f} s → ratio {r['seconds'] / bare:.1f}×")
+
+        from datagen import jobs, scenarios
+        from datagen.store import connect
+
+        db = connect(Path(tmp) / "build.db")
+        t = time.perf_counter()
+        job = jobs.create_job(db, kind="train", counts=scenarios.default_train_counts(args.requests), seed=3)
+        built = time.perf_counter() - t
+        t = time.perf_counter()
+        parts = jobs.split_job(db, job["id"])
+        split = time.perf_counter() - t
+        print(f"build {job['n_requests']:,} requests: {built:.1f} s; split into {len(parts)} batch files "
+              f"({', '.join(str(p['n_requests']) for p in parts)}): {split:.1f} s; total {built + split:.1f} s (target ≤ 20 s)")
+
+
+if __name__ == "__main__":
+    main()
