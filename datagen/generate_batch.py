@@ -47,7 +47,13 @@ def main(argv: list[str] | None = None) -> int:
     counts = parse_mix(args.mix) if args.mix else scenarios.default_train_counts(args.count)
     output = args.output or settings.output_dir() / "batch_input.jsonl"
     job = create_job(get_db(), kind="train", counts=counts, seed=args.seed, model=args.model, temperature=args.temperature, input_path=output, backend=settings.backend_name())
-    print(f"job {job['id']}: {job['n_requests']} requests → {output}")
+    parts = [r[0] for r in get_db().execute("SELECT path FROM job_parts WHERE job_id = ? ORDER BY part", [job["id"]])]
+    if parts:
+        print(f"job {job['id']}: {job['n_requests']} requests, over one batch's limits → {len(parts)} files:")
+        for path in parts:
+            print(f"  {path}   (python -m datagen.submit_batch --input {path})")
+    else:
+        print(f"job {job['id']}: {job['n_requests']} requests → {output}")
     return 0
 
 

@@ -140,7 +140,8 @@ if st.button("생성하고 제출", type="primary", key="gen_submit", disabled=n
     try:
         job = jobs.create_job(db(), kind=kind, counts=counts, seed=seed, model=model, temperature=temperature,
                               operator=ss.get("annotator") or "app", backend=settings.backend_name(),
-                              idempotency_key=ss["gen_nonce"], estimate=estimate, **{k: v for k, v in options.items() if v})
+                              idempotency_key=ss["gen_nonce"], estimate=estimate, max_requests=max_per_batch,
+                              **{k: v for k, v in options.items() if v})
         rows = batches.submit_job(db(), job["id"], max_requests=max_per_batch)
     except (ValueError, batches.BatchError) as exc:
         st.error(f"제출하지 못했습니다: {exc}")

@@ -179,3 +179,26 @@ def test_yield_and_top_up(db):
     assert rows["menu"]["cost_per_accepted"] == pytest.approx(rows["menu"]["cost_usd"] / 2, rel=1e-3)
     # target 5 accepted each: search needs (5 - 1) / 0.5 = 8, menu (5 - 2) / 1.0 = 3
     assert yields.top_up_counts(db, "train", {"search": 5, "menu": 5, "cart": 2}) == {"search": 8, "menu": 3, "cart": 2}
+
+
+def test_fast_line_encoder_is_byte_identical_to_the_reference(db):
+    from datagen import scenarios
+
+    for sc in scenarios.make_scenarios("train", {"search": 3, "no_call": 2}, 9):
+        fast = jobs.line_encoder(model="gpt-4.1-mini", temperature=0.7)(sc)
+        assert fast == json.dumps(jobs.build_request_line(sc, model="gpt-4.1-mini", temperature=0.7), ensure_ascii=False)
+
+
+def test_a_job_that_fits_one_batch_is_not_copied(db):
+    job = _job(db, n=4)
+    (part,) = jobs.split_job(db, job["id"])
+    assert part["path"] == job["input_file"] and part["n_requests"] == 4
+
+
+def test_a_big_job_is_written_straight_into_parts(db):
+    job = jobs.create_job(db, kind="train", counts={"search": 7}, seed=2, max_requests=3)
+    parts = jobs.split_job(db, job["id"])
+    assert [p["n_requests"] for p in parts] == [3, 3, 1]
+    assert all(p["sha256"] == jobs.file_sha256(__import__("pathlib").Path(p["path"])) for p in parts)
+    rows = batches.submit_job(db, job["id"], client=_client())
+    assert len(rows) == 3
