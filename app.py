@@ -3,13 +3,19 @@
 import pandas as pd
 import streamlit as st
 
-from datagen import review, settings, stats
-from datagen.ui import backend_banner, db
+import os
+
+from datagen import auth, review, settings, stats
+from datagen.ui import backend_banner, db, identity
 
 st.set_page_config(page_title="대화 데이터 스튜디오", page_icon="🛵", layout="wide")
 st.title("🛵 배달 앱 대화 데이터 스튜디오")
 st.caption("함수 호출 대화 생성 → 배치 → 검토 → 게시")
 backend_banner()
+_roles_file = os.environ.get("DATAGEN_ROLES_FILE", ".streamlit/roles.toml")
+if os.path.exists(_roles_file) and auth.open_mode(db()):
+    auth.seed_from_toml(db(), _roles_file)  # first start: the team's roles from the TOML file
+identity()
 
 STATE_KO = {
     "requested": "요청",

@@ -15,7 +15,7 @@ from typing import Callable
 import openai
 import sqlite_utils
 
-from . import jobs, settings
+from . import auth, jobs, settings
 from .backend import get_client
 from .store import dumps, insert_raw_lines, loads, now, write_transaction
 
@@ -85,6 +85,7 @@ def submit(
     *,
     status_path: str | Path | None = None,
     client: openai.OpenAI | None = None,
+    actor: str | None = None,
 ) -> dict:
     """Upload a request JSONL and create a batch; idempotent for the same file content.
 
@@ -103,7 +104,9 @@ def submit(
     Raises:
         BatchError: the file is missing or empty, or the API refused the upload or the batch.
         ValueError: a line of the file is not JSON or has no custom_id (message names file and line).
+        auth.PermissionDenied: roles are in force and ``actor`` is not a pm.
     """
+    auth.require(db, actor, "pm")
     input_path = Path(input_path)
     if not input_path.exists():
         raise BatchError(f"{input_path}: no such file (run generate_batch first)")
@@ -221,6 +224,7 @@ def submit_job(
     client: openai.OpenAI | None = None,
     max_requests: int = jobs.MAX_REQUESTS_PER_BATCH,
     max_bytes: int = jobs.MAX_BYTES_PER_BATCH,
+    actor: str | None = None,
 ) -> list[dict]:
     """Split a job under the Batch API limits and submit every part not yet submitted; idempotent.
 
@@ -236,7 +240,9 @@ def submit_job(
 
     Raises:
         BatchError: the API refused a part, or kept failing after the retries.
+        auth.PermissionDenied: roles are in force and ``actor`` is not a pm.
     """
+    auth.require(db, actor, "pm")
     client = client or get_client()
     parts = jobs.split_job(db, job_id, max_requests=max_requests, max_bytes=max_bytes)
     for part in parts:
@@ -348,12 +354,14 @@ def wait(
         time.sleep(poll_interval)
 
 
-def cancel(db: sqlite_utils.Database, batch_id: str, *, client: openai.OpenAI | None = None) -> dict:
+def cancel(db: sqlite_utils.Database, batch_id: str, *, client: openai.OpenAI | None = None, actor: str | None = None) -> dict:
     """Ask the API to cancel a batch; returns the refreshed row.
 
     Raises:
         BatchError: the batch is already finished or the API refused.
+        auth.PermissionDenied: roles are in force and ``actor`` is not a pm.
     """
+    auth.require(db, actor, "pm")
     client = client or get_client()
     try:
         client.batches.cancel(batch_id)
@@ -481,7 +489,7 @@ def retry_candidates(db: sqlite_utils.Database, job_id: str) -> list[str]:
     ]
 
 
-def retry_failed(db: sqlite_utils.Database, job_id: str, *, client: openai.OpenAI | None = None) -> dict | None:
+def retry_failed(db: sqlite_utils.Database, job_id: str, *, client: openai.OpenAI | None = None, actor: str | None = None) -> dict | None:
     """Resubmit exactly the failed, expired or unparseable requests of a job as a new batch.
 
     The new part (``<job input stem>_retry<N>.jsonl``) keeps the custom_ids, is linked to the
@@ -492,7 +500,9 @@ def retry_failed(db: sqlite_utils.Database, job_id: str, *, client: openai.OpenA
 
     Raises:
         BatchError: unknown job, or the submission failed (the part stays recorded for a resume).
+        auth.PermissionDenied: roles are in force and ``actor`` is not a pm.
     """
+    auth.require(db, actor, "pm")
     job = db.execute("SELECT input_file, model, temperature FROM jobs WHERE id = ?", [job_id]).fetchone()
     if not job:
         raise BatchError(f"no job {job_id}")

@@ -11,13 +11,14 @@ import sys
 from typing import Callable
 
 from . import settings
+from .auth import PermissionDenied
 from .batches import BatchError
 from .dialogue import FormatError
 from .publish import PublishError
 from .review import ReviewError
 
 # Errors a user can fix; anything else is a bug and keeps its traceback.
-USER_ERRORS = (BatchError, FormatError, PublishError, ReviewError, ValueError, OSError)
+USER_ERRORS = (BatchError, FormatError, PublishError, ReviewError, PermissionDenied, ValueError, OSError)
 
 
 def parser(prog: str, description: str, example: str) -> argparse.ArgumentParser:
@@ -28,6 +29,12 @@ def parser(prog: str, description: str, example: str) -> argparse.ArgumentParser
         epilog=f"example:\n  {example}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+
+
+def add_operator(ap: argparse.ArgumentParser) -> None:
+    """``--operator NAME``: who the CLI acts as (default ``DATAGEN_OPERATOR``); recorded, and checked
+    against the roles when roles are in force (datagen.auth)."""
+    ap.add_argument("--operator", default=None, help="acting identity (default: $DATAGEN_OPERATOR)")
 
 
 def announce_backend() -> None:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import sys
 
 from . import config, scenarios, settings
-from .cli import parser, run
+from .auth import cli_operator
+from .cli import add_operator, parser, run
 from .jobs import create_job
 from .store import get_db
 
@@ -41,12 +42,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", default=config.DEFAULT_MODEL, help=f"generator model (default {config.DEFAULT_MODEL})")
     ap.add_argument("--temperature", type=float, default=config.DEFAULT_TEMPERATURE)
     ap.add_argument("--output", default=None, help="request file (default datagen/output/batch_input.jsonl)")
+    add_operator(ap)
     args = ap.parse_args(argv)
     if args.count < 0:
         raise ValueError("--count must be >= 0")
     counts = parse_mix(args.mix) if args.mix else scenarios.default_train_counts(args.count)
     output = args.output or settings.output_dir() / "batch_input.jsonl"
-    job = create_job(get_db(), kind="train", counts=counts, seed=args.seed, model=args.model, temperature=args.temperature, input_path=output, backend=settings.backend_name())
+    job = create_job(get_db(), kind="train", counts=counts, seed=args.seed, model=args.model, temperature=args.temperature, input_path=output,
+                     backend=settings.backend_name(), operator=cli_operator(args.operator) or "cli")
     parts = [r[0] for r in get_db().execute("SELECT path FROM job_parts WHERE job_id = ? ORDER BY part", [job["id"]])]
     if parts:
         print(f"job {job['id']}: {job['n_requests']} requests, over one batch's limits → {len(parts)} files:")

@@ -10,7 +10,8 @@ from __future__ import annotations
 import sys
 
 from . import config, settings
-from .cli import parser, run
+from .auth import cli_operator
+from .cli import add_operator, parser, run
 from .jobs import create_job
 from .store import get_db
 
@@ -22,10 +23,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", default=config.DEFAULT_MODEL)
     ap.add_argument("--temperature", type=float, default=config.DEFAULT_TEMPERATURE)
     ap.add_argument("--output", default=None, help="request file (default datagen/output/gold_batch_input.jsonl)")
+    add_operator(ap)
     args = ap.parse_args(argv)
     output = args.output or settings.output_dir() / "gold_batch_input.jsonl"
     counts = {c: args.per_category for c in config.CATEGORIES}
-    job = create_job(get_db(), kind="gold", counts=counts, seed=args.seed, model=args.model, temperature=args.temperature, input_path=output, backend=settings.backend_name())
+    job = create_job(get_db(), kind="gold", counts=counts, seed=args.seed, model=args.model, temperature=args.temperature, input_path=output,
+                     backend=settings.backend_name(), operator=cli_operator(args.operator) or "cli")
     print(f"job {job['id']}: {job['n_requests']} gold requests → {output}")
     return 0
 

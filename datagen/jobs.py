@@ -15,7 +15,7 @@ from typing import Iterable
 
 import sqlite_utils
 
-from . import config, prompts, scenarios, settings
+from . import auth, config, prompts, scenarios, settings
 from .generator_schema import RESPONSE_FORMAT
 from .store import dumps, now
 
@@ -178,6 +178,7 @@ def create_job(
 
     Raises:
         ValueError: unknown kind or category, negative count, or no request at all.
+        auth.PermissionDenied: roles are in force and ``operator`` is not a pm.
     """
     if idempotency_key:
         existing = list(db.query("SELECT * FROM jobs WHERE idempotency_key = ?", [idempotency_key]))
@@ -185,6 +186,7 @@ def create_job(
             job = existing[0]
             job["n_requests"] = db["requests"].count_where("job_id = ?", [job["id"]])
             return job
+    auth.require(db, operator, "pm")
     if kind not in ("train", "gold"):
         raise ValueError(f"kind must be train or gold, not {kind!r}")
     counts = {c: int(n) for c, n in counts.items() if int(n) != 0}
@@ -376,7 +378,9 @@ def save_preset(db: sqlite_utils.Database, name: str, config_: dict, *, author: 
 
     Raises:
         ValueError: blank name.
+        auth.PermissionDenied: roles are in force and ``author`` is not a pm.
     """
+    auth.require(db, author, "pm")
     if not name.strip():
         raise ValueError("preset name is required")
     with db.conn:

@@ -12,7 +12,8 @@ from __future__ import annotations
 import sys
 
 from .batches import retry_failed, wait
-from .cli import announce_backend, parser, run
+from .auth import cli_operator
+from .cli import add_operator, announce_backend, parser, run
 from .store import get_db
 
 
@@ -21,10 +22,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--job-id", required=True, help="the job (see the Batches page or the jobs table)")
     ap.add_argument("--wait", action="store_true", help="poll until the new batch is finished")
     ap.add_argument("--poll-interval", type=float, default=30.0)
+    add_operator(ap)
     args = ap.parse_args(argv)
     announce_backend()
     db = get_db()
-    row = retry_failed(db, args.job_id)
+    row = retry_failed(db, args.job_id, actor=cli_operator(args.operator))
     if row is None:
         print(f"job {args.job_id}: nothing to retry")
         return 0

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 import sqlite_utils
 
+from . import auth
 from .dialogue import Dialogue
 from .store import dumps, loads, now, write_transaction
 
@@ -353,8 +354,10 @@ def save_revision(
 
     Raises:
         ReviewError: blank annotator, unknown uid, the uid of ``edited`` differs, or nothing changed.
+        auth.PermissionDenied: roles are in force and the annotator is not an annotator.
     """
     annotator = _require_annotator(annotator)
+    auth.require(db, annotator, "annotator")
     _, current = current_revision(db, uid)
     if edited.uid != uid:
         raise ReviewError(f"edited dialogue has uid {edited.uid}, expected {uid}")
@@ -436,8 +439,11 @@ def record_decision(
 
     Raises:
         ReviewError: blank annotator, unknown decision or reason, or unknown uid.
+        auth.PermissionDenied: roles are in force and the annotator lacks the role (annotator, or
+            adjudicator for an adjudication).
     """
     annotator = _require_annotator(annotator)
+    auth.require(db, annotator, "adjudicator" if adjudication else "annotator")
     if decision not in DECISIONS:
         raise ReviewError(f"decision must be one of {', '.join(DECISIONS)}, not {decision!r}")
     unknown = [r for r in reasons if r not in REJECT_REASONS]
@@ -466,6 +472,7 @@ def undo(db: sqlite_utils.Database, *, annotator: str, uid: str | None = None) -
         ReviewError: blank annotator.
     """
     annotator = _require_annotator(annotator)
+    auth.require(db, annotator, "annotator")
     with write_transaction(db):
         sql = (
             "SELECT * FROM reviews r WHERE annotator = ? AND decision IN ('accept', 'reject', 'skip') "

@@ -29,6 +29,7 @@ Tables:
     job_parts(job_id, part, path, sha256, n_requests, bytes, file_id, batch_id, create_attempts,
               retry_of, status, created_at)   -- a job's input split under the Batch API limits
     presets(id, name, config, created_at, author)   -- scenario-mix presets; newest row per name wins
+    roles(user, role, granted_by, granted_at); role_log(id, user, role, action, actor, at)   -- datagen.auth
 """
 
 from __future__ import annotations
@@ -306,12 +307,19 @@ def _m005_batches_at_scale(db: sqlite_utils.Database) -> None:
     db["presets"].create_index(["name", "id"])
 
 
+def _m006_roles(db: sqlite_utils.Database) -> None:
+    """Roles of the team (see :mod:`datagen.auth`) and the append-only log of grants and revokes."""
+    db.execute("CREATE TABLE roles (user TEXT NOT NULL, role TEXT NOT NULL, granted_by TEXT, granted_at TEXT, PRIMARY KEY (user, role))")
+    db["role_log"].create({"id": int, "user": str, "role": str, "action": str, "actor": str, "at": str}, pk="id")
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("001_initial", _m001_initial),
     ("002_quality_gate", _m002_quality_gate),
     ("003_review_workbench", _m003_review_workbench),
     ("004_findings_seen", _m004_findings_seen),
     ("005_batches_at_scale", _m005_batches_at_scale),
+    ("006_roles", _m006_roles),
 ]
 
 _local = threading.local()

@@ -14,7 +14,8 @@ import sys
 
 from . import settings
 from .batches import STATUS_KO, submit, wait
-from .cli import announce_backend, parser, run
+from .auth import cli_operator
+from .cli import add_operator, announce_backend, parser, run
 from .store import get_db, loads
 
 
@@ -32,11 +33,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--output", default=None, help="status JSON (default <input>_status.json)")
     ap.add_argument("--wait", action="store_true", help="poll until the batch is finished")
     ap.add_argument("--poll-interval", type=float, default=30.0, help="seconds between status checks (default 30)")
+    add_operator(ap)
     args = ap.parse_args(argv)
     announce_backend()
     input_path = args.input or settings.output_dir() / "batch_input.jsonl"
     db = get_db()
-    row = submit(db, input_path, status_path=args.output)
+    row = submit(db, input_path, status_path=args.output, actor=cli_operator(args.operator))
     print(f"batch {row['id']} ({row['status']}) from {input_path}; status file {row['status_file']}")
     if args.wait:
         row = wait(db, row["id"], poll_interval=args.poll_interval, on_update=_progress)

@@ -37,10 +37,51 @@ def backend_banner() -> None:
         st.info("OpenAI Batch API 사용 중 (OPENAI_BASE_URL이 설정되어 있으면 해당 호환 서버).", icon="🔑")
 
 
-def annotator_input() -> str:
-    """The annotator name, typed once per session (kept in ``st.session_state["annotator"]``)."""
-    name = st.sidebar.text_input("검토자 이름", key="annotator", placeholder="이름을 입력하세요")
-    return (name or "").strip()
+def oidc_configured() -> bool:
+    """True when ``.streamlit/secrets.toml`` has an ``[auth]`` section (Streamlit's built-in OIDC login)."""
+    try:
+        return "auth" in st.secrets
+    except Exception:  # no secrets file at all
+        return False
+
+
+def identity() -> str:
+    """Who is using the page: the logged-in user (``st.user``, OIDC) when ``[auth]`` is configured —
+    the page stops at a login button until then — or, in the local single-team mode, a name typed
+    once per session (``st.session_state["annotator"]``). The sidebar says which mode is active and
+    which roles the person has."""
+    if oidc_configured():
+        if not st.user.is_logged_in:
+            st.info("로그인이 필요합니다.")
+            st.button("로그인", on_click=st.login, key="login")
+            st.stop()
+        name = str(st.user.get("email") or st.user.get("name") or "")
+        st.sidebar.caption(f"로그인: {name}")
+        st.sidebar.button("로그아웃", on_click=st.logout, key="logout")
+        st.session_state["annotator"] = name
+    else:
+        name = (st.sidebar.text_input("검토자 이름", key="annotator", placeholder="이름을 입력하세요") or "").strip()
+        st.sidebar.caption("로컬 단일 팀 모드: 로그인 없이 입력한 이름으로 기록합니다.")
+    _roles_caption(name)
+    return name
+
+
+def _roles_caption(name: str) -> None:
+    from . import auth
+
+    if auth.open_mode(db()):
+        st.sidebar.caption("권한이 아직 설정되지 않아 누구나 모든 작업을 할 수 있습니다 (관리 페이지에서 설정).")
+    elif name:
+        roles = sorted(auth.roles_of(db(), name))
+        st.sidebar.caption("권한: " + (", ".join(auth.ROLE_KO[r] for r in roles) or "없음"))
+
+
+def can(role: str) -> bool:
+    """Whether the current identity holds ``role`` (for disabling buttons; the library checks again)."""
+    from . import auth
+
+    return role in auth.roles_of(db(), st.session_state.get("annotator"))
+
 
 
 def _json_type(value: Any) -> str:

@@ -9,12 +9,14 @@ import pandas as pd
 import streamlit as st
 
 from datagen import batches, config, jobs, pricing, scenarios, settings
-from datagen.ui import backend_banner, db
+from datagen.auth import PermissionDenied
+from datagen.ui import backend_banner, can, db, identity
 
 st.set_page_config(page_title="생성", page_icon="🧪", layout="wide")
 st.title("🧪 대화 생성")
 backend_banner()
 ss = st.session_state
+operator = identity()
 ss.setdefault("gen_nonce", uuid.uuid4().hex)
 ss.setdefault("gen_counts", scenarios.default_train_counts(20))
 
@@ -130,20 +132,26 @@ if estimate:
 
 b1, b2 = st.columns([1, 3])
 name = b2.text_input("프리셋 이름", key="gen_preset_name", placeholder="예: 11월 학습 믹스")
-if b1.button("프리셋 저장", key="gen_save_preset", disabled=not name.strip()):
-    jobs.save_preset(db(), name, {"kind": kind, "counts": counts, "model": model, "temperature": temperature, "seed": seed,
-                                  "personas": personas, "turn_range": list(turn_range), "date_range": list(options["date_range"])},
-                     author=ss.get("annotator") or "")
-    st.toast(f"프리셋 '{name.strip()}' 저장됨")
+if b1.button("프리셋 저장", key="gen_save_preset", disabled=not name.strip() or not can("pm")):
+    try:
+        jobs.save_preset(db(), name, {"kind": kind, "counts": counts, "model": model, "temperature": temperature, "seed": seed,
+                                      "personas": personas, "turn_range": list(turn_range), "date_range": list(options["date_range"])},
+                         author=operator)
+    except PermissionDenied as exc:
+        st.error(str(exc))
+    else:
+        st.toast(f"프리셋 '{name.strip()}' 저장됨")
 
-if st.button("생성하고 제출", type="primary", key="gen_submit", disabled=n_total == 0):
+if not can("pm"):
+    st.caption("배치를 만들고 제출하려면 PM 권한이 필요합니다.")
+if st.button("생성하고 제출", type="primary", key="gen_submit", disabled=n_total == 0 or not can("pm")):
     try:
         job = jobs.create_job(db(), kind=kind, counts=counts, seed=seed, model=model, temperature=temperature,
-                              operator=ss.get("annotator") or "app", backend=settings.backend_name(),
+                              operator=operator, backend=settings.backend_name(),
                               idempotency_key=ss["gen_nonce"], estimate=estimate, max_requests=max_per_batch,
                               **{k: v for k, v in options.items() if v})
-        rows = batches.submit_job(db(), job["id"], max_requests=max_per_batch)
-    except (ValueError, batches.BatchError) as exc:
+        rows = batches.submit_job(db(), job["id"], max_requests=max_per_batch, actor=operator)
+    except (ValueError, batches.BatchError, PermissionDenied) as exc:
         st.error(f"제출하지 못했습니다: {exc}")
     else:
         ss["gen_nonce"] = uuid.uuid4().hex  # the next click is a new job

@@ -7,13 +7,16 @@ import pandas as pd
 import streamlit as st
 
 from datagen import batches, ingest, jobs, settings, yields
-from datagen.ui import backend_banner, db
+from datagen.auth import PermissionDenied
+from datagen.ui import backend_banner, can, db, identity
 
 st.set_page_config(page_title="배치", page_icon="📦", layout="wide")
 st.title("📦 배치")
 backend_banner()
 ss = st.session_state
 ss.setdefault("bat_seen", {})
+operator = identity()
+is_pm = can("pm")
 
 STATUS_COLOR = {"validating": "gray", "in_progress": "blue", "finalizing": "blue", "completed": "green",
                 "failed": "red", "expired": "orange", "cancelling": "orange", "cancelled": "gray"}
@@ -53,15 +56,15 @@ def _retrieve(batch_id: str) -> None:
 
 def _cancel(batch_id: str) -> None:
     try:
-        batches.cancel(db(), batch_id)
-    except batches.BatchError as exc:
+        batches.cancel(db(), batch_id, actor=operator)
+    except (batches.BatchError, PermissionDenied) as exc:
         ss["bat_msg"] = ("error", str(exc))
 
 
 def _retry(job_id: str) -> None:
     try:
-        row = batches.retry_failed(db(), job_id)
-    except batches.BatchError as exc:
+        row = batches.retry_failed(db(), job_id, actor=operator)
+    except (batches.BatchError, PermissionDenied) as exc:
         ss["bat_msg"] = ("error", str(exc))
     else:
         ss["bat_msg"] = ("success", f"재시도 배치 {row['id']} 제출됨" if row else "재시도할 요청이 없습니다.")
@@ -100,7 +103,7 @@ def batch_list() -> None:
                 b1.button(label, key=f"bat_get_{row['id']}", type="secondary" if row.get("retrieved_at") else "primary",
                           on_click=_retrieve, args=(row["id"],))
             if row["status"] in ("validating", "in_progress"):
-                b2.button("취소", key=f"bat_cancel_{row['id']}", on_click=_cancel, args=(row["id"],))
+                b2.button("취소", key=f"bat_cancel_{row['id']}", on_click=_cancel, args=(row["id"],), disabled=not is_pm)
 
 
 msg = ss.pop("bat_msg", None)
@@ -120,7 +123,7 @@ for j in job_rows:
         cols[0].code(j["id"], language=None)
         cols[1].write(f"{j['kind']} · {j['model']} · 요청 {j['requests']:,}건")
         cols[2].write(f"배치 {j['parts']}개: " + ", ".join(batches.STATUS_KO.get(s or '', s or '미제출') for s in j["statuses"]))
-        cols[3].button(f"실패 {j['to_retry']:,}건 재시도", key=f"bat_retry_{j['id']}", disabled=not j["to_retry"], on_click=_retry, args=(j["id"],))
+        cols[3].button(f"실패 {j['to_retry']:,}건 재시도", key=f"bat_retry_{j['id']}", disabled=not j["to_retry"] or not is_pm, on_click=_retry, args=(j["id"],))
         report = yields.token_report(db(), j["id"])
         if any(r["actual_input"] for r in report):
             with st.expander("예상 대비 실제 토큰"):
@@ -137,12 +140,12 @@ if table:
     targets = {r["category"]: r["requested"] for r in table if r["kind"] == kind}
     need = yields.top_up_counts(db(), kind, targets)
     st.caption("목표 = 처음 요청한 건수만큼 승인. 관찰된 수율로 필요한 추가 요청 수를 계산합니다: " + (", ".join(f"{c} {n}건" for c, n in need.items()) or "모두 목표 달성"))
-    if st.button("보충 작업 만들고 제출", key="bat_topup", disabled=not need):
+    if st.button("보충 작업 만들고 제출", key="bat_topup", disabled=not need or not is_pm):
         try:
-            job = jobs.create_job(db(), kind=kind, counts=need, seed=int(datetime.now().timestamp()) % 100_000, operator=ss.get("annotator") or "app",
+            job = jobs.create_job(db(), kind=kind, counts=need, seed=int(datetime.now().timestamp()) % 100_000, operator=operator,
                                   backend=settings.backend_name(), idempotency_key=f"topup:{kind}:{sorted(need.items())}:{len(job_rows)}")
-            batches.submit_job(db(), job["id"])
-        except (ValueError, batches.BatchError) as exc:
+            batches.submit_job(db(), job["id"], actor=operator)
+        except (ValueError, batches.BatchError, PermissionDenied) as exc:
             st.error(f"보충 작업을 만들지 못했습니다: {exc}")
         else:
             st.success(f"보충 작업 {job['id']}: {job['n_requests']:,}건 제출됨")

@@ -7,7 +7,8 @@ import pandas as pd
 import streamlit as st
 
 from datagen import config, review
-from datagen.ui import annotator_input, db, diff_text, edit_dialogue, focus_first_field, physical_key_shortcuts, render_dialogue
+from datagen.auth import PermissionDenied
+from datagen.ui import can, db, identity, diff_text, edit_dialogue, focus_first_field, physical_key_shortcuts, render_dialogue
 
 st.set_page_config(page_title="검토", page_icon="✅", layout="wide")
 st.title("✅ 검토")
@@ -34,7 +35,7 @@ def _jump() -> None:
     ss["rev_jump"] = ""
 
 
-annotator = annotator_input()
+annotator = identity()
 with st.sidebar:
     st.subheader("필터")
     kind = st.selectbox("종류", [None, "train", "gold"], format_func=lambda v: "전체" if v is None else v, key="rev_kind")
@@ -101,11 +102,15 @@ def _decide(choice: str, adjudication: bool = False) -> None:
     if choice == "reject" and not reasons:
         ss["rev_flash"] = "거절 사유를 하나 이상 고르세요 (숫자 키 1–9, 0, O)."
         return
-    review.record_decision(
-        db(), current, annotator=annotator, decision=choice, reasons=reasons, note=ss.get("rev_note") or "",
-        seconds=round(time.monotonic() - ss.get("rev_started", time.monotonic()), 2), adjudication=adjudication,
-        findings_seen=[f["check_id"] for f in review.findings_for(db(), current) if f["severity"] == "error"],
-    )
+    try:
+        review.record_decision(
+            db(), current, annotator=annotator, decision=choice, reasons=reasons, note=ss.get("rev_note") or "",
+            seconds=round(time.monotonic() - ss.get("rev_started", time.monotonic()), 2), adjudication=adjudication,
+            findings_seen=[f["check_id"] for f in review.findings_for(db(), current) if f["severity"] == "error"],
+        )
+    except PermissionDenied as exc:
+        ss["rev_flash"] = str(exc)
+        return
     ss["rev_note"] = ""
     ss["rev_flash"] = f"{review.DECISION_KO[choice]}: {current[:8]}"
     _show(review.next_uid(db(), flt, exclude=current))
@@ -116,7 +121,11 @@ def _undo() -> None:
     if not annotator:
         ss["rev_flash"] = "먼저 사이드바에 검토자 이름을 입력하세요."
         return
-    undone = review.undo(db(), annotator=annotator)
+    try:
+        undone = review.undo(db(), annotator=annotator)
+    except PermissionDenied as exc:
+        ss["rev_flash"] = str(exc)
+        return
     if undone is None:
         ss["rev_flash"] = "되돌릴 결정이 없습니다."
         return
@@ -134,7 +143,7 @@ def _save_edit() -> None:
     try:
         edited = review.Dialogue.model_validate_json(ss["rev_pending_edit"])
         review.save_revision(db(), current, edited, annotator=annotator, seconds=round(time.monotonic() - ss["rev_started"], 2))
-    except review.ReviewError as exc:
+    except (review.ReviewError, PermissionDenied) as exc:
         ss["rev_flash"] = f"저장하지 못했습니다: {exc}"
         return
     ss["rev_flash"] = "수정본을 저장했습니다. 승인하면 수정본이 게시됩니다."
@@ -151,7 +160,7 @@ def _step(delta: int) -> None:
 
 if not annotator:
     st.warning("결정하려면 사이드바에 검토자 이름을 입력하세요.")
-disabled = not annotator
+disabled = not annotator or not can("annotator")
 bar = st.container(horizontal=True)
 bar.button("승인 (A)", type="primary", shortcut="A", on_click=_decide, args=("accept",), key="rev_accept", disabled=disabled)
 bar.button("거절 (X)", shortcut="X", on_click=_decide, args=("reject",), key="rev_reject", disabled=disabled)
@@ -175,8 +184,9 @@ if state.get("state") == "disputed" or decision == "disputed":
         st.markdown("**⚖️ 조정: 검토자 의견이 다릅니다**")
         st.dataframe(pd.DataFrame(review.votes(db(), current)), hide_index=True)
         a1, a2, _ = st.columns([1, 1, 4])
-        a1.button("조정: 승인", key="rev_adj_accept", on_click=_decide, args=("accept", True), disabled=disabled)
-        a2.button("조정: 거절", key="rev_adj_reject", on_click=_decide, args=("reject", True), disabled=disabled)
+        no_adj = disabled or not can("adjudicator")
+        a1.button("조정: 승인", key="rev_adj_accept", on_click=_decide, args=("accept", True), disabled=no_adj)
+        a2.button("조정: 거절", key="rev_adj_reject", on_click=_decide, args=("reject", True), disabled=no_adj)
 
 findings = review.findings_for(db(), current)
 if findings:

@@ -1,0 +1,139 @@
+"""Who may do what: roles kept in the database, checked in the library (not only by hiding buttons).
+
+Roles (issue "Team use"):
+
+    annotator    review: accept / reject / skip / edit
+    adjudicator  resolve disputed gold samples
+    pm           edit the scenario mix; create, submit, cancel and retry batches (spends money)
+    publisher    push to the Hub (publishes data)
+    admin        grant and revoke roles; implies every other role
+
+Modes: while no role has been granted at all, the studio runs in the local single-team mode
+(anyone may do anything; the UI says so). The first grant must make an admin (or the table is
+seeded from a TOML file, :func:`seed_from_toml`); from then on every guarded action needs the role.
+Every grant and revoke is an appended ``role_log`` row.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+
+import sqlite_utils
+
+from .store import now, write_transaction
+
+ROLES = ("annotator", "adjudicator", "pm", "publisher", "admin")
+ROLE_KO = {"annotator": "검토자", "adjudicator": "조정자", "pm": "PM", "publisher": "게시자", "admin": "관리자"}
+
+
+class PermissionDenied(PermissionError):
+    """The actor lacks the role an action needs; ``str(err)`` names both (Korean, shown to users)."""
+
+
+def cli_operator(explicit: str | None = None) -> str | None:
+    """The CLI's acting identity: ``--operator`` or ``DATAGEN_OPERATOR`` (None when neither is set)."""
+    return (explicit or os.environ.get("DATAGEN_OPERATOR") or "").strip() or None
+
+
+def open_mode(db: sqlite_utils.Database) -> bool:
+    """True while no role is granted (local single-team mode: nothing is guarded)."""
+    return db.execute("SELECT COUNT(*) FROM roles").fetchone()[0] == 0
+
+
+def roles_of(db: sqlite_utils.Database, user: str | None) -> set[str]:
+    """The roles of a user (admin implies all); every role in open mode."""
+    if open_mode(db):
+        return set(ROLES)
+    if not user:
+        return set()
+    got = {r[0] for r in db.execute("SELECT role FROM roles WHERE user = ?", [user.strip()])}
+    return set(ROLES) if "admin" in got else got
+
+
+def require(db: sqlite_utils.Database, user: str | None, role: str) -> None:
+    """Raise unless ``user`` holds ``role`` (or admin), or the studio is in open mode.
+
+    Raises:
+        PermissionDenied: the user lacks the role, or no user was given while roles are in force.
+        ValueError: unknown role.
+    """
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}")
+    if role in roles_of(db, user):
+        return
+    who = user or "(이름 없음)"
+    raise PermissionDenied(f"{who}: '{ROLE_KO[role]}'({role}) 권한이 필요합니다.")
+
+
+def grant(db: sqlite_utils.Database, user: str, role: str, *, by: str | None) -> None:
+    """Give ``user`` a role. The first grant of all must be an admin (bootstrap, by anyone).
+
+    Raises:
+        PermissionDenied: ``by`` is not an admin (outside the bootstrap).
+        ValueError: unknown role, blank user, or a first grant that is not admin.
+    """
+    user = (user or "").strip()
+    if not user or role not in ROLES:
+        raise ValueError(f"grant needs a user and one of {', '.join(ROLES)}")
+    if open_mode(db):
+        if role != "admin":
+            raise ValueError("the first role granted must be admin (otherwise nobody could manage roles)")
+    else:
+        require(db, by, "admin")
+    with write_transaction(db):
+        db.execute("INSERT OR IGNORE INTO roles (user, role, granted_by, granted_at) VALUES (?, ?, ?, ?)", [user, role, by or "", now()])
+        db.execute("INSERT INTO role_log (user, role, action, actor, at) VALUES (?, ?, 'grant', ?, ?)", [user, role, by or "", now()])
+
+
+def revoke(db: sqlite_utils.Database, user: str, role: str, *, by: str | None) -> None:
+    """Take a role away. The last admin cannot be removed.
+
+    Raises:
+        PermissionDenied: ``by`` is not an admin.
+        ValueError: it would remove the last admin.
+    """
+    require(db, by, "admin")
+    if role == "admin" and db.execute("SELECT COUNT(*) FROM roles WHERE role = 'admin' AND user != ?", [user]).fetchone()[0] == 0:
+        raise ValueError("the last admin cannot be removed")
+    with write_transaction(db):
+        db.execute("DELETE FROM roles WHERE user = ? AND role = ?", [user, role])
+        db.execute("INSERT INTO role_log (user, role, action, actor, at) VALUES (?, ?, 'revoke', ?, ?)", [user, role, by or "", now()])
+
+
+def members(db: sqlite_utils.Database) -> list[dict]:
+    """``[{"user", "roles": [..]}]`` sorted by user."""
+    out: dict[str, list[str]] = {}
+    for user, role in db.execute("SELECT user, role FROM roles ORDER BY user, role"):
+        out.setdefault(user, []).append(role)
+    return [{"user": u, "roles": r} for u, r in out.items()]
+
+
+def seed_from_toml(db: sqlite_utils.Database, path: str | Path) -> int:
+    """Grant the roles listed in a TOML file (``[roles]`` table: ``admin = ["a@x.com"]``, …) when no
+    role exists yet; returns how many grants were made (0 when roles already exist).
+
+    Raises:
+        ValueError: ``<file>: <reason>`` for unreadable TOML, an unknown role, or no admin.
+    """
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8")).get("roles", {})
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ValueError(f"{path}: cannot read roles ({exc})") from None
+    unknown = set(data) - set(ROLES)
+    if unknown:
+        raise ValueError(f"{path}: unknown role(s) {', '.join(sorted(unknown))}")
+    if not data.get("admin"):
+        raise ValueError(f"{path}: at least one admin is required")
+    if not open_mode(db):
+        return 0
+    n = 0
+    with write_transaction(db):
+        for role in ROLES:
+            for user in data.get(role, []):
+                db.execute("INSERT OR IGNORE INTO roles (user, role, granted_by, granted_at) VALUES (?, ?, ?, ?)", [user, role, f"seed:{path.name}", now()])
+                db.execute("INSERT INTO role_log (user, role, action, actor, at) VALUES (?, ?, 'grant', ?, ?)", [user, role, f"seed:{path.name}", now()])
+                n += 1
+    return n

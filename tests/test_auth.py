@@ -1,0 +1,108 @@
+"""Roles: allowed and refused in the library calls behind every guarded button, and in the pages."""
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from datagen import auth, batches, jobs, review
+from datagen.ingest import import_file
+from datagen.store import get_db
+
+ROOT = Path(__file__).resolve().parents[1]
+FIX = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture
+def team(db):
+    auth.grant(db, "관리자", "admin", by=None)  # bootstrap: the first grant is an admin
+    auth.grant(db, "민지", "annotator", by="관리자")
+    auth.grant(db, "서연", "adjudicator", by="관리자")
+    auth.grant(db, "pm", "pm", by="관리자")
+    auth.grant(db, "게시", "publisher", by="관리자")
+    import_file(db, FIX / "seed001_dataset.jsonl")
+    return db
+
+
+def test_open_mode_until_the_first_grant_which_must_be_admin(db):
+    assert auth.open_mode(db) and auth.roles_of(db, "anyone") == set(auth.ROLES)
+    with pytest.raises(ValueError, match="admin"):
+        auth.grant(db, "x", "pm", by=None)
+    auth.grant(db, "boss", "admin", by=None)
+    assert not auth.open_mode(db)
+    with pytest.raises(auth.PermissionDenied):
+        auth.grant(db, "x", "pm", by="nobody")
+    with pytest.raises(ValueError, match="last admin"):
+        auth.revoke(db, "boss", "admin", by="boss")
+    assert [r["action"] for r in db.query("SELECT action FROM role_log")] == ["grant"]
+
+
+def test_spending_needs_pm(team):
+    with pytest.raises(auth.PermissionDenied, match="pm"):
+        jobs.create_job(team, kind="train", counts={"search": 1}, operator="민지")
+    job = jobs.create_job(team, kind="train", counts={"search": 1}, operator="pm")
+    with pytest.raises(auth.PermissionDenied):
+        batches.submit_job(team, job["id"], actor="민지")
+    (row,) = batches.submit_job(team, job["id"], actor="pm")
+    with pytest.raises(auth.PermissionDenied):
+        batches.cancel(team, row["id"], actor=None)
+    with pytest.raises(auth.PermissionDenied):
+        batches.retry_failed(team, job["id"], actor="게시")
+    assert team["jobs"].get(job["id"])["operator"] == "pm"
+
+
+def test_deciding_needs_annotator_and_adjudicating_needs_adjudicator(team):
+    uid = review.queue(team)[0]
+    with pytest.raises(auth.PermissionDenied, match="annotator"):
+        review.record_decision(team, uid, annotator="pm", decision="accept")
+    review.record_decision(team, uid, annotator="민지", decision="accept")
+    with pytest.raises(auth.PermissionDenied, match="adjudicator"):
+        review.record_decision(team, uid, annotator="민지", decision="accept", adjudication=True)
+    review.record_decision(team, uid, annotator="서연", decision="reject", reasons=["other"], adjudication=True)
+    with pytest.raises(auth.PermissionDenied):
+        review.undo(team, annotator="pm")
+    assert auth.roles_of(team, "관리자") == set(auth.ROLES)  # admin implies every role
+
+
+def test_roles_seeded_from_toml(db, tmp_path):
+    f = tmp_path / "roles.toml"
+    f.write_text('[roles]\nadmin = ["a@x.com"]\nannotator = ["b@x.com", "c@x.com"]\n', encoding="utf-8")
+    assert auth.seed_from_toml(db, f) == 3
+    assert auth.roles_of(db, "b@x.com") == {"annotator"}
+    assert auth.seed_from_toml(db, f) == 0  # only when no role exists yet
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[roles]\nwizard = ["z"]\n', encoding="utf-8")
+    with pytest.raises(ValueError, match="unknown role"):
+        auth.seed_from_toml(db, bad)
+
+
+def _page(name):
+    return AppTest.from_file(str(ROOT / name), default_timeout=60)
+
+
+def test_pages_allow_and_refuse_by_role(team):
+    at = _page("pages/3_Review.py").run()
+    at.sidebar.text_input(key="annotator").input("pm").run()
+    accept = next(b for b in at.button if b.key == "rev_accept")
+    assert accept.disabled  # a pm is not an annotator
+    at.sidebar.text_input(key="annotator").input("민지").run()
+    accept = next(b for b in at.button if b.key == "rev_accept")
+    assert not accept.disabled
+    accept.click().run()
+    assert team["reviews"].count == 1
+
+    at = _page("pages/1_Generate.py").run()
+    at.sidebar.text_input(key="annotator").input("민지").run()
+    assert next(b for b in at.button if b.key == "gen_submit").disabled
+    at.sidebar.text_input(key="annotator").input("pm").run()
+    next(b for b in at.button if b.key == "gen_submit").click().run()
+    assert not at.exception and team["jobs"].count == 1
+
+    at = _page("pages/6_Admin.py").run()
+    at.sidebar.text_input(key="annotator").input("민지").run()
+    at.text_input(key="adm_user").input("새사람").run()
+    next(b for b in at.button if b.key == "adm_grant").click().run()
+    assert any("admin" in e.value for e in at.error)
+    at.sidebar.text_input(key="annotator").input("관리자").run()
+    next(b for b in at.button if b.key == "adm_grant").click().run()
+    assert auth.roles_of(get_db(), "새사람") == {"annotator"}
