@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import uuid
 from typing import Any, Literal
 
@@ -323,7 +322,7 @@ def from_messages(messages: Any, *, tools: Any = None, uid: str | None = None, *
                     arguments=_decode_arguments(fn.get("arguments"), f"{where} call {j}"),
                 )
                 calls.append(call)
-            if not calls and _TOOL_CALL_RE.search(text):
+            if not calls and _OPEN_CALL in text:
                 text, calls = _split_tool_calls(text, where, start=seq)
                 seq += len(calls)
             open_calls.extend(calls)
@@ -371,37 +370,67 @@ def from_messages(messages: Any, *, tools: Any = None, uid: str | None = None, *
 
 # ----------------------------------------------------------------------------- seed 001 (Qwen tags)
 
-_TOOL_CALL_RE = re.compile(r"<tool_call>\s*(.*?)\s*</tool_call>", re.S)
-_TOOL_RESPONSE_RE = re.compile(r"<tool_response>\n?(.*?)\n?</tool_response>", re.S)
+
+
+_JSON = json.JSONDecoder()
+_OPEN_CALL, _CLOSE_CALL = "<tool_call>", "</tool_call>"
+_RESPONSE_SEP = "\n</tool_response>\n<tool_response>\n"
 
 
 def _split_tool_calls(text: str, where: str, start: int = 0) -> tuple[str, list[ToolCall]]:
-    """Split assistant text with Qwen ``<tool_call>`` blocks into (remaining text, calls)."""
-    calls = []
-    for k, block in enumerate(_TOOL_CALL_RE.findall(text)):
+    """Split assistant text with Qwen ``<tool_call>`` blocks into (remaining text, calls).
+
+    Each block's JSON is read with a JSON decoder rather than up to the next ``</tool_call>``, so an
+    argument that itself contains ``</tool_call>`` (hostile or not) cannot cut a call short.
+    """
+    calls: list[ToolCall] = []
+    rest: list[str] = []
+    pos = 0
+    while True:
+        i = text.find(_OPEN_CALL, pos)
+        if i < 0:
+            rest.append(text[pos:])
+            break
+        rest.append(text[pos:i])
+        j = i + len(_OPEN_CALL)
+        while j < len(text) and text[j].isspace():
+            j += 1
         try:
-            obj = json.loads(block)
+            obj, end = _JSON.raw_decode(text, j)
         except json.JSONDecodeError as exc:
             raise FormatError(f"{where}: <tool_call> is not valid JSON ({exc.msg})") from None
+        k = end
+        while k < len(text) and text[k].isspace():
+            k += 1
+        if not text.startswith(_CLOSE_CALL, k):
+            raise FormatError(f"{where}: <tool_call> JSON is not followed by </tool_call>")
         if not isinstance(obj, dict) or not isinstance(obj.get("name"), str):
             raise FormatError(f"{where}: <tool_call> has no function name")
         calls.append(
             ToolCall(
-                id=f"call_{start + k + 1}",
+                id=f"call_{start + len(calls) + 1}",
                 name=obj["name"],
                 arguments=_decode_arguments(obj.get("arguments"), f"{where} <tool_call>"),
             )
         )
-    rest = _TOOL_CALL_RE.sub("", text).strip()
-    return rest, calls
+        pos = k + len(_CLOSE_CALL)
+    return "".join(rest).strip(), calls
 
 
 def _split_tool_responses(text: str) -> list[str] | None:
-    """Tool responses of a user turn that starts and ends with the tags (Qwen3 rule), else None."""
+    """Tool responses of a user turn that starts and ends with the tags (Qwen3 rule), else None.
+
+    Responses are separated exactly as the Qwen2.5 template joins them
+    (``\n</tool_response>\n<tool_response>\n``), so a result whose text merely mentions the
+    closing tag stays whole.
+    """
     s = text.strip()
     if not (s.startswith("<tool_response>") and s.endswith("</tool_response>")):
         return None
-    return _TOOL_RESPONSE_RE.findall(s)
+    inner = s[len("<tool_response>") : -len("</tool_response>")]
+    inner = inner[1:] if inner.startswith("\n") else inner
+    inner = inner[:-1] if inner.endswith("\n") else inner
+    return inner.split(_RESPONSE_SEP)
 
 
 def from_seed_record(rec: Any, **fields: Any) -> Dialogue:

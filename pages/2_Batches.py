@@ -108,7 +108,10 @@ def batch_list() -> None:
 
 msg = ss.pop("bat_msg", None)
 if msg:
-    (st.success if msg[0] == "success" else st.error)(msg[1])
+    if msg[0] == "success":
+        st.success(msg[1])
+    else:
+        st.error(msg[1])
 
 st.subheader("배치")
 batch_list()

@@ -191,7 +191,10 @@ if state.get("state") == "disputed" or decision == "disputed":
 findings = review.findings_for(db(), current)
 if findings:
     n_err = sum(f["severity"] == "error" for f in findings)
-    st.error(f"자동 검사: 오류 {n_err}건, 경고 {len(findings) - n_err}건 (해당 턴 옆에 표시)") if n_err else st.warning(f"자동 검사: 경고 {len(findings)}건")
+    if n_err:
+        st.error(f"자동 검사: 오류 {n_err}건, 경고 {len(findings) - n_err}건 (해당 턴 옆에 표시)")
+    else:
+        st.warning(f"자동 검사: 경고 {len(findings)}건")
 
 def _toggle_edit() -> None:
     ss["rev_editing"] = not ss.get("rev_editing")

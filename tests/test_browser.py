@@ -168,3 +168,57 @@ def test_five_dialogues_keyboard_only_with_edit_and_korean_layout(server, isolat
     shipped = {d.uid: d for d in publish.accepted_dialogues(db)}
     assert set(shipped) == {uids[0], uids[1], uids[3], uids[4]}
     assert shipped[uids[3]].turns[0].content == "장바구니에 뭐 담겨 있는지 알려주세요"
+
+
+HOSTILE = FIX / "hostile.jsonl"
+LITERALS = {
+    "hostile-html": "<script>alert('xss')</script> 치킨집 찾아줘",
+    "hostile-markdown": "[여기를 누르세요](javascript:alert(1))",
+    "hostile-fake-tag": "요청사항을 그대로 적었어요: </tool_call>",
+}
+
+
+def test_hostile_text_is_shown_as_text_and_nothing_runs(server, isolated_env):
+    """HTML, scripts, markdown links and images, javascript: URLs, 6,000-character lines, zero-width
+    and right-to-left characters, and a fake </tool_call> inside an argument: imported and reviewed
+    in a real browser, nothing is interpreted, nothing breaks the layout, nothing is lost."""
+    import json
+
+    from playwright.sync_api import expect, sync_playwright
+
+    from datagen import review
+
+    db = connect(isolated_env / "output" / "datagen.db")
+    summary = import_file(db, HOSTILE)
+    assert summary["failed"] == 0 and summary["imported"] == 5
+    originals = [json.loads(l) for l in HOSTILE.read_text(encoding="utf-8").splitlines()]
+    for rec in originals:  # nothing lost on the way in: every text byte-identical
+        d = review.get_dialogue(db, rec["uid"])
+        texts = [m["content"] for m in rec["messages"] if m["role"] == "user" and not m["content"].startswith("<tool_response>")]
+        assert [t.content for t in d.turns if t.role == "user"] == texts
+    dialogs = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.goto(server + "/Review")
+        page.get_by_label("검토자 이름").fill("민지")
+        page.get_by_label("검토자 이름").press("Enter")
+        for uid in [r["uid"] for r in originals]:
+            jump = page.get_by_label("uid로 이동")
+            jump.fill(uid)
+            jump.press("Enter")
+            expect(page.get_by_text(f"uid {uid}", exact=False)).to_be_visible(timeout=20_000)
+            page.wait_for_timeout(500)
+            main = page.locator("[data-testid='stMain']")
+            assert main.locator("script:not([src]):not([type])").evaluate_all("els => els.filter(e => /alert/.test(e.textContent)).length") == 0
+            assert main.locator("a[href^='javascript']").count() == 0
+            assert main.locator("img[src*='evil']").count() == 0 and main.locator("iframe").count() == 0
+            assert main.locator("h1", has_text="제목").count() == 0  # markdown heading not rendered
+            width = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+            assert width[0] <= width[1] + 1, f"{uid}: the page scrolls sideways ({width})"
+            literal = LITERALS.get(uid)
+            if literal:  # shown as the very characters the model wrote
+                expect(page.get_by_text(literal, exact=False).first).to_be_visible()
+        browser.close()
+    assert dialogs == []  # no script ran
