@@ -63,22 +63,33 @@ def server(isolated_env):
         proc.wait(timeout=10)
 
 
+def _open_review(p, server: str, name: str = "민지", on_dialog=None):
+    """A Chromium page on Review with the annotator name entered and the decision buttons live;
+    ``on_dialog`` is attached before the first load."""
+    from playwright.sync_api import expect
+
+    browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    if on_dialog:
+        page.on("dialog", on_dialog)
+    page.goto(server + "/Review")
+    field = page.get_by_label("검토자 이름")
+    field.fill(name)
+    field.press("Enter")
+    accept = page.get_by_role("button", name="승인 (A)")
+    expect(accept).to_have_count(1, timeout=20_000)  # no stale copy left from the rerun
+    expect(accept).to_be_enabled(timeout=20_000)
+    return browser, page
+
+
 def test_review_two_dialogues_with_the_keyboard(server, isolated_env):
     from playwright.sync_api import expect, sync_playwright
 
     db = connect(isolated_env / "output" / "datagen.db")
     import_file(db, FIX / "seed001_dataset.jsonl")
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(server + "/Review")
-        name = page.get_by_label("검토자 이름")
-        name.fill("민지")
-        name.press("Enter")
+        browser, page = _open_review(p, server)
         expect(page.get_by_text("검토 완료 0 / 3")).to_be_visible(timeout=20_000)
-        accept = page.get_by_role("button", name="승인 (A)")
-        expect(accept).to_have_count(1, timeout=20_000)  # no stale copy left from the rerun
-        expect(accept).to_be_enabled(timeout=20_000)
         first = page.get_by_text(UID_LINE).first.inner_text()
         page.evaluate("document.activeElement && document.activeElement.blur()")
         page.keyboard.press("a")  # accept
@@ -118,15 +129,7 @@ def test_five_dialogues_keyboard_only_with_edit_and_korean_layout(server, isolat
     import_file(db, FIX / "messages_dataset.jsonl")
     uids = [r[0] for r in db.execute("SELECT uid FROM samples ORDER BY rowid")]
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(server + "/Review")
-        name = page.get_by_label("검토자 이름")
-        name.fill("민지")
-        name.press("Enter")
-        accept = page.get_by_role("button", name="승인 (A)")
-        expect(accept).to_have_count(1, timeout=20_000)
-        expect(accept).to_be_enabled(timeout=20_000)
+        browser, page = _open_review(p, server)
 
         def done(n):
             expect(page.get_by_text(f"검토 완료 {n} / 5")).to_be_visible(timeout=20_000)
@@ -198,12 +201,7 @@ def test_hostile_text_is_shown_as_text_and_nothing_runs(server, isolated_env):
         assert [t.content for t in d.turns if t.role == "user"] == texts
     dialogs = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-        page.goto(server + "/Review")
-        page.get_by_label("검토자 이름").fill("민지")
-        page.get_by_label("검토자 이름").press("Enter")
+        browser, page = _open_review(p, server, on_dialog=lambda d: (dialogs.append(d.message), d.dismiss()))
         for uid in [r["uid"] for r in originals]:
             jump = page.get_by_label("uid로 이동")
             jump.fill(uid)
