@@ -1,0 +1,219 @@
+"""Consistency: a tool response agrees with its call; the assistant names only what tools returned.
+
+Source: the original pipeline's post-mortems (DESIGN.md): ``only_open: true`` yet closed restaurants
+listed; assistant text claiming things no tool said. Seed 001's gold rule "검색 결과에 없는 가게·평점·
+배달비를 지어내지 않는다" (``config.GOLD_CATEGORIES["search"]``).
+"""
+
+from __future__ import annotations
+
+import re
+
+from .core import NOT_JSON, View, check
+from .grounding import appears
+
+# Filters whose result field uses another vocabulary: argument value → result values that satisfy it.
+FILTER_EQUIVALENTS: dict[str, dict[str, set[str]]] = {
+    "status": {
+        "in_progress": {"pending", "accepted", "cooking", "delivering"},
+        "delivered": {"delivered"},
+        "cancelled": {"cancelled"},
+    }
+}
+_SKIP_KEYS = frozenset({"query", "page", "page_size", "sort", "limit", "offset"})
+
+
+def _objects(r) -> list[tuple[str, dict]]:
+    """``(where, object)`` for the result, its dict children and the dicts in its list children."""
+    if isinstance(r, list):
+        return [(f"[{n}]", x) for n, x in enumerate(r) if isinstance(x, dict)]
+    if not isinstance(r, dict):
+        return []
+    out = [("", r)]
+    for k, x in r.items():
+        if isinstance(x, dict):
+            out.append((k, x))
+        elif isinstance(x, list):
+            out.extend((f"{k}[{n}]", y) for n, y in enumerate(x) if isinstance(y, dict))
+    return out
+
+
+def _label(obj: dict) -> str:
+    name = obj.get("name") or obj.get("restaurant_name")
+    return f" ({name})" if isinstance(name, str) else ""
+
+
+def _contradiction(args: dict, r) -> str | None:
+    """The first way result ``r`` contradicts ``args``, as a Korean phrase, or None."""
+    if isinstance(r, dict) and (r.get("error") not in (None, False, "", {})):
+        return None
+    objs = _objects(r)
+    if not objs:
+        return None
+    for key, value in args.items():
+        if key in _SKIP_KEYS or value is None:
+            continue
+        if key.startswith("only_") and value is True:
+            field = key[5:]
+            for where, o in objs:
+                for f in (f"is_{field}", field):
+                    if o.get(f) is False:
+                        return f"{key}=true인데 결과 {where}{_label(o)}의 {f}가 false입니다"
+            continue
+        if key.startswith(("min_", "max_")) and isinstance(value, (int, float)) and not isinstance(value, bool):
+            field = key[4:]
+            for where, o in objs:
+                x = o.get(field)
+                if isinstance(x, (int, float)) and not isinstance(x, bool):
+                    if (key[:3] == "min" and x < value) or (key[:3] == "max" and x > value):
+                        return f"{key}={value}인데 결과 {where}{_label(o)}의 {field}={x}입니다"
+            continue
+        if isinstance(value, (dict,)):
+            continue
+        allowed = FILTER_EQUIVALENTS.get(key, {}).get(value) if isinstance(value, str) else None
+        for where, o in objs:
+            if key not in o:
+                continue
+            x = o[key]
+            if allowed is not None:
+                if x not in allowed:
+                    return f"{key}={value!r}로 걸렀는데 결과 {where}{_label(o)}의 {key}={x!r}입니다"
+            elif x != value and not (isinstance(value, list) and isinstance(x, list) and sorted(map(str, x)) == sorted(map(str, value))):
+                return f"{key}={value!r}로 호출했는데 결과 {where}{_label(o)}의 {key}={x!r}입니다"
+    return None
+
+
+@check("result_contradicts_call", "error", "result_contradicts_call", "호출과 모순된 결과", "consistency")
+def result_contradicts_call(v: View):
+    """A response field contradicting an argument of its call: the same key with another value
+    (``category``, ``quantity``, ``payment_method``, ids…), ``only_X=true`` with ``is_X=false``,
+    ``min_X`` / ``max_X`` violated, a status filter with other statuses."""
+    answer = v.pairing[0]
+    for k, (i, c) in enumerate(v.calls):
+        turn = answer.get(k)
+        args = c.get("arguments")
+        if turn is None or not isinstance(args, dict) or not args:
+            continue
+        r = v.result(turn)
+        if r is NOT_JSON:
+            continue
+        problem = _contradiction(args, r)
+        if problem:
+            yield turn, f"{c.get('name')}: {problem}."
+
+
+_DIGITS = frozenset("0123456789,")
+
+
+def prices(text: str) -> list[tuple[str, float]]:
+    """``(as written, amount)`` for each ``12,000원`` / ``5000 원`` in ``text``."""
+    out = []
+    pos = text.find("원")
+    while pos != -1:
+        j = pos
+        while j > 0 and text[j - 1] == " ":
+            j -= 1
+        k = j
+        while k > 0 and text[k - 1] in _DIGITS:
+            k -= 1
+        digits = text[k:j].strip(",")
+        if digits and digits[0] != "," and (k == 0 or text[k - 1] != "."):
+            out.append((text[k : pos + 1], float(digits.replace(",", ""))))
+        pos = text.find("원", pos + 1)
+    return out
+
+_RATING = re.compile(r"(?:평점|별점)\s*(\d(?:\.\d)?)(?!\d)")
+_LIST_ITEM = re.compile(r"(?:\d{1,2}[.)]|[-•*·])[ \t]*(.+)$")
+_BRACKET = re.compile(r"\[([^\]\n]{2,30})\]")
+_LABELS = ("상품", "배달비", "배달료", "총", "합계", "할인", "쿠폰", "결제", "배송지", "요청사항", "주문", "최소", "예상", "도착",
+           "영업", "옵션", "가격", "수량", "메뉴", "가게")
+_LIST_START = frozenset("-•*·0123456789")
+
+
+_MARKS = "*_`\"'“”‘’「」『』<>"
+
+
+def _name_candidates(text: str) -> list[str]:
+    """Shop or menu names in listing lines that carry figures (``1. 이름 (평점 4.5…``, ``- 이름 12,000원``)
+    and in ``[이름]``; markdown emphasis and quotes around a name are ignored."""
+    out = [m.group(1).strip() for m in _BRACKET.finditer(text)] if "[" in text else []
+    if "\n" in text or text.lstrip()[:1] in _LIST_START:
+        for raw in text.split("\n"):
+            line = raw.lstrip()
+            if not line or line[0] not in _LIST_START or ("(" not in line and "원" not in line):
+                continue
+            if not any(d in line for d in "0123456789"):
+                continue  # an option list ("- 가게 찾기 (검색)"), not a shop or a priced item
+            m = _LIST_ITEM.match(line)
+            if m is None:
+                continue
+            name = _before_figures(m.group(1))
+            if name is not None:
+                out.append(name)
+    names = [n.strip(_MARKS + " ") for n in out]
+    return [n for n in names if len(n.replace(" ", "")) >= 2 and not n.startswith(_LABELS)]
+
+
+def _before_figures(line: str) -> str | None:
+    """The text of a listing line before its first ``(`` or price; None for ``label: value`` lines."""
+    cut = len(line)
+    for ch in "(:：":
+        k = line.find(ch)
+        if k != -1 and k < cut:
+            cut = k
+    if cut < len(line) and line[cut] in ":：":
+        return None
+    p = line.find("원")
+    if p != -1 and p < cut:
+        j = p
+        while j > 0 and line[j - 1] == " ":
+            j -= 1
+        k = j
+        while k > 0 and line[k - 1] in _DIGITS:
+            k -= 1
+        if k < j:
+            cut = k
+    return line[:cut].strip()
+
+
+def _number_forms(n: float) -> tuple[str, ...]:
+    return (str(int(n)), f"{n:.1f}") if n.is_integer() else (repr(n),)
+
+
+@check("ungrounded_mention", "warning", "result_contradicts_call", "결과에 없는 가게·메뉴·가격", "consistency")
+def ungrounded_mention(v: View):
+    """An assistant turn naming a price (``…원``), a rating (``평점 4.5``) or, in a listing, a shop or
+    menu name that no earlier tool response (or, for numbers, the customer) gave."""
+    for i, role, text in v.texts:
+        if role != "assistant":
+            continue
+        if "원" in text:
+            for written, n in prices(text):
+                if n and not _number_in_results(v, i, n, multiples=True) and n not in v.user_numbers_before(i):
+                    yield i, f"도구 결과에 없는 가격 {written}을(를) 말했습니다."
+                    break
+        if "평점" in text or "별점" in text:
+            for m in _RATING.finditer(text):
+                n = float(m.group(1))
+                if not _number_in_results(v, i, n) and n not in v.user_numbers_before(i):
+                    yield i, f"도구 결과에 없는 평점 {m.group(1)}을(를) 말했습니다."
+                    break
+        names = _name_candidates(text)
+        if names:
+            seen = v.tool_text_before(i, squashed=True)
+            for name in names:
+                if name.replace(" ", "") not in seen:
+                    yield i, f"도구 결과에 없는 가게·메뉴 이름 {name!r}을(를) 말했습니다."
+                    break
+
+
+def _number_in_results(v: View, turn: int, n: float, multiples: bool = False) -> bool:
+    """``n`` appears in an earlier tool response (with ``multiples``: or ``n / k`` does for a
+    quantity k = 2…10 the customer said: a price times that quantity, worked out by the assistant)."""
+    text = v.tool_text_before(turn)
+    if any(appears(f, text) for f in _number_forms(n)):
+        return True
+    if multiples and n.is_integer():
+        ks = [int(k) for k in v.user_numbers_before(turn) if k.is_integer() and 2 <= k <= 10]
+        return any(int(n) % k == 0 and appears(str(int(n) // k), text) for k in ks)
+    return False

@@ -1,0 +1,161 @@
+"""Values the customer never said: quantities, numbers from vague words, free text, optional flags.
+
+Source: the original pipeline's post-mortems (DESIGN.md): ``only_open=true`` in 77 of 90 search
+calls, vague "평점 높은 곳" turned into ``min_rating: 4.5`` in 60 calls, ``page`` / ``page_size`` sent
+for no reason; and the tool specs' own rules (``config.TOOLS``: "사용자가 말한 경우에만 넣으세요").
+Only customer turns *before* the call count as having said something.
+"""
+
+from __future__ import annotations
+
+import re
+
+from . import text as tx
+from .core import View, check
+
+QUANTITY_ARGS = frozenset({"quantity", "qty", "count", "quantities"})
+PAGE_ARGS = frozenset({"page"})
+TEXT_ARG = re.compile(r"(?:^|_)(?:request|requests|note|notes|memo|comment|comments|message|instruction|instructions)$")
+CODE_ARG = re.compile(r"(?:^|_)(?:coupon|promo|promotion)_?code$|^code$")
+
+# Optional arguments and the words that justify them. Scalar value → pattern, or value → pattern.
+OPTION_WORDS: dict[str, object] = {
+    "only_open": r"영업|문\s*(?:을\s*)?(?:연|열|여는)|열려|열린|열었|오픈|운영\s*중|지금\s*(?:하는|되는|주문|시킬|배달)|안\s*닫|닫지\s*않",
+    "is_default": r"기본|평소|늘\s*쓰는|자주\s*쓰는|메인",
+    "sort": {
+        "rating": r"평점|별점|리뷰|평가|후기|인기",
+        "eta": r"빨리|빠르|빠른|금방|급해|급하|일찍|오래\s*(?:안|걸리지)|시간",
+        "distance": r"가까|거리|근처",
+        "delivery_fee": r"배달\s*(?:비|료|팁)|배송비",
+        "recommended": r"추천|인기|아무|무난",
+    },
+    "status": {
+        "in_progress": r"진행|배달\s*중|오고|조리|아직|지금|오는|현재|안\s*왔",
+        "delivered": r"배달\s*완료|받은|도착한|완료|지난|예전|어제",
+        "cancelled": r"취소",
+    },
+}
+_OPTION_RX = {
+    k: ({v: re.compile(p) for v, p in words.items()} if isinstance(words, dict) else re.compile(words))
+    for k, words in OPTION_WORDS.items()
+}
+_MORE = re.compile(r"더|다음|다른|또|\d+\s*페이지|넘겨")
+_FIRST = re.compile(r"첫|처음|1\s*페이지")
+
+
+def _is_number(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def _result_quantities(v: View, turn: int) -> set[float]:
+    """``quantity`` values in tool responses before ``turn`` (e.g. the cart line being replaced)."""
+    out: set[float] = set()
+    for k, (i, c) in enumerate(v.calls):
+        if i >= turn:
+            break
+        _walk_quantities(v.call_result(k), out)
+    return out
+
+
+def _walk_quantities(r, out: set[float], depth: int = 0) -> None:
+    if depth > 4:
+        return
+    if isinstance(r, dict):
+        for k, x in r.items():
+            if k in QUANTITY_ARGS and _is_number(x):
+                out.add(float(x))
+            elif isinstance(x, (dict, list)):
+                _walk_quantities(x, out, depth + 1)
+    elif isinstance(r, list):
+        for x in r:
+            _walk_quantities(x, out, depth + 1)
+
+
+@check("unsaid_quantity", "warning", "unsaid_value", "말하지 않은 수량", "values")
+def unsaid_quantity(v: View):
+    """A quantity other than 1 that the customer never said and no earlier tool response holds
+    (1 is the tool spec's stated default: "말하지 않았으면 1")."""
+    for i, c in v.calls:
+        args = c.get("arguments")
+        if not isinstance(args, dict):
+            continue
+        for key in QUANTITY_ARGS.intersection(args):
+            q = args[key]
+            if not _is_number(q) or q == 1:
+                continue
+            if float(q) in v.user_numbers_before(i) or float(q) in _result_quantities(v, i):
+                continue
+            yield i, f"{c.get('name')}의 {key}={q}: 고객이 이 수량을 말한 적이 없습니다."
+
+
+@check("unsaid_number", "warning", "unsaid_value", "말하지 않은 숫자 조건", "values")
+def unsaid_number(v: View):
+    """A numeric argument (``min_rating``, ``max_delivery_fee``, ``page_size``, …; not quantities or
+    ``page``) whose value the customer never said: e.g. vague "평점 높은 곳" → ``min_rating: 4.5``."""
+    for i, c in v.calls:
+        args = c.get("arguments")
+        if not isinstance(args, dict):
+            continue
+        props = v.properties(c.get("name"))
+        for key, value in args.items():
+            if key in QUANTITY_ARGS or key in PAGE_ARGS or not _is_number(value):
+                continue
+            if key in props and props[key].get("type") not in ("number", "integer", None):
+                continue
+            if float(value) in v.user_numbers_before(i) or float(value) in _system_numbers(v):
+                continue
+            hint = " ('평점 높은 곳' 같은 모호한 말은 정렬(sort)로 처리)" if key == "min_rating" else ""
+            yield i, f"{c.get('name')}의 {key}={value}: 고객이 이 숫자를 말한 적이 없습니다{hint}."
+
+
+def _system_numbers(v: View) -> set[float]:
+    cached = v.__dict__.get("_sys_num")
+    if cached is None:
+        cached = v.__dict__["_sys_num"] = tx.said_numbers(v.system_evidence)
+    return cached
+
+
+@check("unsaid_option", "warning", "unsaid_value", "요청하지 않은 옵션", "values")
+def unsaid_option(v: View):
+    """Optional flags set without the customer asking: ``only_open``, ``sort``, ``is_default``,
+    ``status`` filters and ``page`` (page 1 is never needed; page ≥ 2 needs "더 보여줘")."""
+    for i, c in v.calls:
+        args = c.get("arguments")
+        if not isinstance(args, dict):
+            continue
+        for key, value in args.items():
+            said = None
+            if key in PAGE_ARGS and _is_number(value):
+                said = (_MORE if value >= 2 else _FIRST).search(v.user_before(i)) is not None
+            else:
+                rx = _OPTION_RX.get(key)
+                if rx is None:
+                    continue
+                if isinstance(rx, dict):
+                    pattern = rx.get(value) if isinstance(value, str) else None
+                    if pattern is None:
+                        continue
+                    said = pattern.search(v.user_before(i)) is not None
+                else:
+                    said = rx.search(v.user_before(i)) is not None
+            if not said:
+                yield i, f"{c.get('name')}의 {key}={value!r}: 고객이 요청하지 않은 옵션입니다."
+
+
+@check("unsaid_text", "warning", "unsaid_value", "말하지 않은 요청사항·코드", "values")
+def unsaid_text(v: View):
+    """Free text (``special_request``, ``delivery_note``, …: most of its character bigrams must be in
+    the customer's words) or a coupon code (verbatim) that the customer never said."""
+    for i, c in v.calls:
+        args = c.get("arguments")
+        if not isinstance(args, dict):
+            continue
+        for key, value in args.items():
+            if not isinstance(value, str) or not value.strip():
+                continue
+            if CODE_ARG.search(key):
+                if tx.squash(value) not in v.user_squashed_before(i):
+                    yield i, f"{c.get('name')}의 {key}={value!r}: 고객이 말한 적 없는 코드입니다."
+            elif TEXT_ARG.search(key):
+                if tx.bigram_coverage(value, v.user_squashed_before(i)) < 0.6:
+                    yield i, f"{c.get('name')}의 {key}={value!r}: 고객이 말하지 않은 요청사항입니다."

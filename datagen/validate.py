@@ -1,0 +1,75 @@
+"""Re-run the quality gate on every stored sample and print what it found.
+
+    python -m datagen.validate                 # counts per check (a table)
+    python -m datagen.validate --json          # one JSON line per sample
+    python -m datagen.validate --workers 2     # check with two processes
+
+Runs, in order: every per-dialogue check and the repeated-closing-line check
+(:func:`datagen.quality.check_samples`), duplicates within the training set
+(:func:`~datagen.quality.find_duplicates`) and decontamination against the gold set
+(:func:`~datagen.quality.decontaminate`); all findings are stored in the database (``findings``).
+
+Output: a table ``check  severity  reason  samples  title`` and a summary line; with ``--json``, one
+line per sample ``{"uid": ..., "findings": [{"check", "severity", "turn", "reason", "message"}]}``
+(``turn`` is the 0-based index into the dialogue's turns, or null) and the summary on stderr.
+Exit status 0 (findings are data, not failures); 1 with a one-line message when the database
+cannot be used.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from . import quality
+from .checks import CHECKS
+from .cli import parser, run
+from .store import get_db
+
+
+def _json_lines(db) -> None:
+    by_uid: dict[str, list[dict]] = {}
+    for uid, check_id, severity, turn, reason, message in db.execute(
+        "SELECT uid, check_id, severity, turn, reason, message FROM findings "
+        "ORDER BY uid, turn IS NULL, turn, CASE severity WHEN 'error' THEN 0 ELSE 1 END, id"
+    ):
+        by_uid.setdefault(uid, []).append({"check": check_id, "severity": severity, "turn": turn, "reason": reason, "message": message})
+    out = sys.stdout
+    for (uid,) in db.execute("SELECT uid FROM samples ORDER BY rowid"):
+        out.write(json.dumps({"uid": uid, "findings": by_uid.get(uid, [])}, ensure_ascii=False) + "\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = parser("validate", "Re-run all checks, duplicates and decontamination; print counts per check.", "python -m datagen.validate --json")
+    ap.add_argument("--json", action="store_true", help="one JSON line per sample with its findings")
+    ap.add_argument("--workers", type=int, default=1, help="processes for the per-dialogue checks (default 1)")
+    ap.add_argument("--no-duplicates", action="store_true", help="skip duplicate detection")
+    ap.add_argument("--no-decontamination", action="store_true", help="skip the comparison with the gold set")
+    args = ap.parse_args(argv)
+    if args.workers < 1:
+        raise ValueError("--workers must be at least 1")
+    db = get_db()
+    summary = {"checks": quality.check_samples(db, workers=args.workers)}
+    if not args.no_duplicates:
+        summary["duplicates"] = quality.find_duplicates(db)
+    if not args.no_decontamination:
+        summary["decontamination"] = quality.decontaminate(db)
+    counts = quality.finding_counts(db)
+    errors = len(quality.uids_with_errors(db))
+    line = (
+        f"checked {summary['checks']['checked']:,} samples in {summary['checks']['seconds']:.1f} s: "
+        f"{errors:,} with an error-level finding"
+    )
+    if args.json:
+        _json_lines(db)
+        print(line, file=sys.stderr)
+        return 0
+    print(f"{'check':28} {'severity':8} {'reason':24} {'samples':>8}  title")
+    for check_id, spec in CHECKS.items():
+        print(f"{check_id:28} {spec.severity:8} {spec.reason:24} {counts.get(check_id, 0):>8,}  {spec.title}")
+    print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run(main))
