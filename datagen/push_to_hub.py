@@ -1,23 +1,30 @@
-"""Step 6: publish the accepted records to a Hugging Face Hub dataset repo (private by default).
+"""Step 6: publish the records that ship to a Hugging Face Hub dataset repo (private by default).
 
     python -m datagen.push_to_hub --repo-id your-hf-account/delivery-dataset
-    python -m datagen.push_to_hub --input datagen/output/dataset.jsonl --repo-id your-hf-account/delivery-dataset
+    python -m datagen.push_to_hub --repo-id me/ds --format openai --public
+    python -m datagen.push_to_hub --input datagen/output/dataset.jsonl --repo-id me/ds
     python -m datagen.push_to_hub --repo-id me/ds --dry-run     # export locally only
 
-Only records whose latest review is *accept* ship. ``--input`` (seed 001) limits the upload to the
-records of that file, still accepted ones only; the rest are counted as left out. The token is read
-from ``HF_TOKEN`` and never stored. Without a token or a reachable Hub the local export is kept and
-its path printed.
+What ships is decided by :func:`datagen.publish.shipping_status` (accepted, and not decontaminated,
+a non-representative duplicate, or carrying an error finding nobody accepted); what is left out is
+printed with its reason, and so is the change since the last publish. ``--input`` (seed 001) limits
+the upload to the records of that file. The token is read from ``HF_TOKEN`` and never stored or
+printed. When roles are in force (:mod:`datagen.auth`) ``--operator`` (or ``DATAGEN_OPERATOR``) must
+be a publisher to push; a dry run needs no role. Pushing the record set that was last pushed to the
+repo again makes no commit. Without a token or a reachable Hub the local folder is kept and its path
+printed.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+from collections import Counter
 from pathlib import Path
 
-from .cli import parser, run
-from .publish import export_and_record, publish_to_hub
+from .auth import cli_operator
+from .cli import add_operator, parser, run
+from .publish import FORMATS, LEFT_OUT, Release, check_repo_id, export_and_record, publish_to_hub
 from .store import get_db
 
 
@@ -38,28 +45,59 @@ def _file_uids(path: Path) -> set[str]:
     return uids
 
 
+def _summary(release: Release) -> list[str]:
+    """Lines: what is left out and why, and the change since the previous publish."""
+    lines = []
+    left = release.left_out()
+    if left or release.missing:
+        parts = [f"{r} {n}" for r, n in left.items()] + ([f"not_in_database {len(release.missing)}"] if release.missing else [])
+        lines.append("left out: " + ", ".join(parts) + "  (" + "; ".join(f"{r}: {LEFT_OUT[r]}" for r in left) + ")")
+    diff = release.diff
+    if diff.base is None:
+        lines.append(f"changes: first version, {release.total} records")
+    else:
+        name = diff.base["tag"] or f"publish #{diff.base['id']}"
+        changed = len(diff.changed) if diff.exact else "unknown"
+        reasons = Counter(diff.removed_reasons.values())
+        why = f" ({', '.join(f'{r} {n}' for r, n in sorted(reasons.items()))})" if reasons else ""
+        lines.append(f"changes since {name}: added {len(diff.added)}, removed {len(diff.removed)}{why}, changed {changed}")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
-    ap = parser("push_to_hub", "Publish accepted records to the Hub (or export them locally).", "python -m datagen.push_to_hub --repo-id me/delivery-dataset --dry-run")
+    ap = parser("push_to_hub", "Publish the records that ship to the Hub (or export them locally).", "python -m datagen.push_to_hub --repo-id me/delivery-dataset --dry-run")
     ap.add_argument("--repo-id", required=True, help="owner/name of the dataset repo")
-    ap.add_argument("--input", default=None, help="limit to the records of this dataset.jsonl (accepted ones only)")
-    ap.add_argument("--format", default="qwen", choices=["qwen"], help="record format (default qwen: seed 001 records)")
+    ap.add_argument("--input", default=None, help="limit to the records of this dataset.jsonl (the rules still apply)")
+    ap.add_argument("--format", default="qwen", choices=list(FORMATS), help="qwen: seed 001 records with Qwen tags (default); openai: messages for HF chat templates")
     vis = ap.add_mutually_exclusive_group()
     vis.add_argument("--private", dest="private", action="store_true", default=True, help="create the repo private (default)")
     vis.add_argument("--public", dest="private", action="store_false", help="create the repo public")
-    ap.add_argument("--dry-run", action="store_true", help="export locally, push nothing")
-    ap.add_argument("--export-dir", default=None, help="local dataset folder (default datagen/output/export)")
+    ap.add_argument("--dry-run", action="store_true", help="export locally and record it, push nothing")
+    add_operator(ap)
+    ap.add_argument("--export-dir", default=None, help="local dataset folder (default datagen/output/export; hub pushes: datagen/output/hub/<owner>__<name>)")
     args = ap.parse_args(argv)
+    repo_id = check_repo_id(args.repo_id)
+    operator = cli_operator(args.operator) or "cli"
     uids = _file_uids(Path(args.input)) if args.input else None
     db = get_db()
     if args.dry_run:
-        result = export_and_record(db, args.export_dir, fmt=args.format, operator="cli", uids=uids)
-        print(f"dry run: {result['counts']} → {result['path']}")
+        release = export_and_record(db, args.export_dir, fmt=args.format, operator=operator, uids=uids, repo_id=repo_id)
+        print(f"dry run: {release.counts} ({args.format}) → {release.path}; would be {release.tag} of {repo_id}, "
+              f"{'private' if args.private else 'public'} when created")
     else:
-        result = publish_to_hub(db, args.repo_id, private=args.private, fmt=args.format, operator="cli", folder=args.export_dir, uids=uids)
-        print(f"pushed {result['counts']} to {args.repo_id} at {result['revision']}")
+        release = publish_to_hub(db, repo_id, private=args.private, fmt=args.format, operator=operator, folder=args.export_dir, uids=uids)
+        if release.skipped:
+            print(f"unchanged: the same record set as {release.tag} (commit {release.revision}); nothing pushed")
+        else:
+            print(f"pushed {release.counts} ({args.format}) to {repo_id} at {release.revision} (tag {release.tag})")
+            if release.tag_error:
+                print(f"warning: {release.tag_error}", file=sys.stderr)
+            if release.float_drift:
+                print(f"note: {len(release.float_drift)} records have float arguments that datasets' Json decoder may change in the last digit", file=sys.stderr)
+    for line in _summary(release):
+        print(line)
     if uids is not None:
-        shipped = sum(result["counts"].values())
-        print(f"{len(uids) - shipped} records of {args.input} left out (not accepted)")
+        print(f"{len(uids) - release.total} records of {args.input} left out")
     return 0
 
 
