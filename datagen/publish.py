@@ -957,7 +957,7 @@ def _review_section(db: sqlite_utils.Database) -> list[str]:
 
 def _checks_section(db: sqlite_utils.Database) -> list[str]:
     checked = db.execute(
-        "SELECT COUNT(*) FROM samples WHERE checked_at IS NOT NULL OR uid IN (SELECT uid FROM findings)"
+        "SELECT COUNT(*) FROM sample_state WHERE checked_at IS NOT NULL OR uid IN (SELECT uid FROM findings)"
     ).fetchone()[0]
     lines = ["## 자동 검사", ""]
     if not checked:

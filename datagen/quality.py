@@ -153,7 +153,7 @@ def check_samples(
     """Run every per-dialogue check on the given samples (default: all) and store the findings.
 
     For each chunk of :data:`CHUNK` samples, in one transaction: their findings of the per-dialogue
-    checks are replaced and ``samples.checked_at`` is set. Then, when ``corpus`` is true, the
+    checks are replaced and ``sample_state.checked_at`` is set. Then, when ``corpus`` is true, the
     corpus-level check ``repeated_closing`` is recomputed over all samples of the kinds involved
     (a line can cross the threshold because of new samples, flagging older ones).
 
@@ -198,7 +198,7 @@ def check_samples(
             _replace_findings(db, chunk_uids, PER_SAMPLE, rows)
             ts = now()
             for part in _chunks(chunk_uids, 500):
-                db.execute(f"UPDATE samples SET checked_at = ? WHERE uid IN ({','.join('?' * len(part))})", [ts, *part])
+                db.execute(f"UPDATE sample_state SET checked_at = ? WHERE uid IN ({','.join('?' * len(part))})", [ts, *part])
 
     try:
         pending = None  # with workers: chunk k+1 is checked while chunk k is written
@@ -755,12 +755,17 @@ def decontaminate(
     }
 
 
-def contamination_report(db: sqlite_utils.Database, *, band: str | None = None) -> list[dict]:
+def contamination_report(db: sqlite_utils.Database, *, band: str | None = None, uid: str | None = None) -> list[dict]:
     """Stored overlaps: ``[{"uid", "gold_uid", "method", "overlap", "band", "created_at"}]``, highest
-    overlap first (optionally one band: ``excluded`` or ``flagged``)."""
+    overlap first (optionally one band: ``excluded`` or ``flagged``, and / or one training sample)."""
     sql = "SELECT uid, gold_uid, method, overlap, band, created_at FROM contamination"
-    params: list = []
+    clauses, params = [], []
     if band:
-        sql += " WHERE band = ?"
+        clauses.append("band = ?")
         params.append(band)
+    if uid:
+        clauses.append("uid = ?")
+        params.append(uid)
+    if clauses:
+        sql += " WHERE " + " AND ".join(clauses)
     return list(db.query(sql + " ORDER BY overlap DESC, uid, gold_uid, method", params))

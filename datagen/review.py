@@ -370,6 +370,9 @@ def save_revision(
         )
         rid = cur.lastrowid
         db.execute("UPDATE sample_state SET revision_id = ?, updated_at = ? WHERE uid = ?", [rid, now(), uid])
+    from .quality import check_samples  # the checks judge the version that would ship
+
+    check_samples(db, uids=[uid], corpus=False)
     return rid
 
 
@@ -535,23 +538,6 @@ def decision_counts(db: sqlite_utils.Database) -> dict[str, int]:
         else:
             out["pending"] += n
     return out
-
-
-def findings_for(db: sqlite_utils.Database, uid: str) -> list[dict]:
-    """The stored check findings of a sample (``check_id``, ``severity``, ``turn``, ``reason``,
-    ``message``), errors first, then by turn."""
-    return list(
-        db.query(
-            "SELECT check_id, severity, turn, reason, message FROM findings WHERE uid = ? "
-            "ORDER BY severity = 'warning', turn, check_id",
-            [uid],
-        )
-    )
-
-
-def finding_checks(db: sqlite_utils.Database) -> list[str]:
-    """Check ids that have at least one stored finding (filter options), sorted."""
-    return [r[0] for r in db.execute("SELECT DISTINCT check_id FROM findings ORDER BY 1")]
 
 
 # ----------------------------------------------------------------------------- team statistics

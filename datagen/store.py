@@ -23,7 +23,8 @@ Tables:
     contamination(uid, gold_uid, method, overlap, band, created_at)   -- band excluded | flagged
     revisions(id, uid, annotator, dialogue, note, seconds, created_at)   -- edits, append-only
     sample_state(uid, seq, kind, category, batch_id, job_id, state, rank, decision, n_votes, revision_id,
-                 accepted_revision_id, updated_at)   -- derived from reviews, see datagen.review
+                 accepted_revision_id, updated_at, checked_at)   -- derived from reviews (datagen.review);
+                 checked_at: when the quality gate last ran on the sample (a small row, cheap to update)
     annotator_decisions(uid, annotator, decision, review_id)   -- each annotator's effective decision
     samples_fts(uid, text)   -- FTS5 (unicode61, prefix queries) over user and assistant turn texts
     job_parts(job_id, part, path, sha256, n_requests, bytes, file_id, batch_id, create_attempts,
@@ -182,7 +183,8 @@ def _m001_initial(db: sqlite_utils.Database) -> None:
 
 
 def _m002_quality_gate(db: sqlite_utils.Database) -> None:
-    """Tables of the quality gate (:mod:`datagen.checks`): findings, duplicate clusters, contamination."""
+    """Tables of the quality gate (:mod:`datagen.checks`): findings, duplicate clusters, contamination
+    (``sample_state.checked_at``, in 003, records when a sample was last checked)."""
     db["findings"].create(
         {
             "id": int,
@@ -205,7 +207,6 @@ def _m002_quality_gate(db: sqlite_utils.Database) -> None:
         pk=("uid", "gold_uid", "method"),
     )
     db["contamination"].create_index(["gold_uid"])
-    db["samples"].add_column("checked_at", str)
 
 
 _STATE_FROM_SAMPLE = """
@@ -239,7 +240,7 @@ def _m003_review_workbench(db: sqlite_utils.Database) -> None:
             uid TEXT PRIMARY KEY, seq INTEGER NOT NULL, kind TEXT, category TEXT, batch_id TEXT, job_id TEXT,
             state TEXT NOT NULL DEFAULT 'pending', rank INTEGER NOT NULL DEFAULT 0, decision TEXT,
             n_votes INTEGER NOT NULL DEFAULT 0,
-            revision_id INTEGER, accepted_revision_id INTEGER, updated_at TEXT)"""
+            revision_id INTEGER, accepted_revision_id INTEGER, updated_at TEXT, checked_at TEXT)"""
     )
     # rank orders the queue (0 needs a decision, 1 skipped, 2 disputed, 3 decided): the queue is an
     # index range scan in (rank, seq) order whatever the filter on kind / category.

@@ -6,7 +6,7 @@ import time
 import pandas as pd
 import streamlit as st
 
-from datagen import config, review
+from datagen import config, quality, review
 from datagen.auth import PermissionDenied
 from datagen.ui import can, db, identity, diff_text, edit_dialogue, focus_first_field, physical_key_shortcuts, render_dialogue
 
@@ -49,7 +49,7 @@ with st.sidebar:
         format_func={"todo": "내가 검토할 것", None: "전체", "pending": "미검토", "accept": "승인", "reject": "거절", "skip": "건너뜀", "disputed": "불일치 (조정)"}.get,
         key="rev_decision",
     )
-    checks = review.finding_checks(db())
+    checks = sorted(quality.finding_counts(db()))
     check_id = st.selectbox("검사 결과", [None, "error", *checks], format_func=lambda v: "전체" if v is None else "오류 있음" if v == "error" else v, key="rev_check") if checks else None
     batch_ids = [r[0] for r in db().execute("SELECT DISTINCT batch_id FROM sample_state WHERE batch_id IS NOT NULL ORDER BY 1")]
     batch_id = st.selectbox("배치", [None, *batch_ids], format_func=lambda v: "전체" if v is None else v, key="rev_batch") if batch_ids else None
@@ -106,7 +106,7 @@ def _decide(choice: str, adjudication: bool = False) -> None:
         review.record_decision(
             db(), current, annotator=annotator, decision=choice, reasons=reasons, note=ss.get("rev_note") or "",
             seconds=round(time.monotonic() - ss.get("rev_started", time.monotonic()), 2), adjudication=adjudication,
-            findings_seen=[f["check_id"] for f in review.findings_for(db(), current) if f["severity"] == "error"],
+            findings_seen=[f["check_id"] for f in quality.findings_for(db(), current) if f["severity"] == "error"],
         )
     except PermissionDenied as exc:
         ss["rev_flash"] = str(exc)
@@ -188,7 +188,7 @@ if state.get("state") == "disputed" or decision == "disputed":
         a1.button("조정: 승인", key="rev_adj_accept", on_click=_decide, args=("accept", True), disabled=no_adj)
         a2.button("조정: 거절", key="rev_adj_reject", on_click=_decide, args=("reject", True), disabled=no_adj)
 
-findings = review.findings_for(db(), current)
+findings = quality.findings_for(db(), current)
 if findings:
     n_err = sum(f["severity"] == "error" for f in findings)
     if n_err:
@@ -200,6 +200,15 @@ def _toggle_edit() -> None:
     ss["rev_editing"] = not ss.get("rev_editing")
     ss["rev_focus"] = ss["rev_editing"]
 
+
+cluster = quality.duplicate_cluster(db(), current)
+if cluster:
+    with st.expander(f"중복 묶음 {cluster[0]['cluster'][:8]}… ({len(cluster)}건, 첫 번째가 남길 대표)"):
+        st.dataframe(pd.DataFrame(cluster).rename(columns={"uid": "uid", "kind": "종류", "similarity": "유사도"}), hide_index=True)
+overlaps = quality.contamination_report(db(), uid=current)
+if overlaps:
+    with st.expander(f"평가셋(골드) 겹침 {len(overlaps)}건"):
+        st.dataframe(pd.DataFrame(overlaps)[["gold_uid", "method", "overlap", "band"]], hide_index=True)
 
 st.button("편집 닫기 (E)" if ss.get("rev_editing") else "편집 (E)", key="rev_edit", shortcut="E", on_click=_toggle_edit, disabled=disabled)
 if ss.get("rev_editing"):

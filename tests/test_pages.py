@@ -232,3 +232,18 @@ def test_batches_page_retries_failed_requests_and_shows_yield(monkeypatch):
     assert get_db()["batches"].count == 2
     yield_df = next(d.value for d in at.dataframe if "수율" in d.value.columns)
     assert yield_df["요청"].sum() == 20
+
+
+def test_review_shows_the_duplicate_cluster_and_gold_overlap(db):
+    import_file(db, FIX / "seed001_dataset.jsonl")
+    uids = review.queue(db, review.QueueFilter(decision=None))
+    with db.conn:
+        db["duplicates"].insert_all([{"uid": uids[0], "cluster": uids[0], "kind": "near", "similarity": 1.0},
+                                     {"uid": uids[1], "cluster": uids[0], "kind": "near", "similarity": 0.91}])
+        db["contamination"].insert({"uid": uids[1], "gold_uid": "g-1", "method": "char8_ko", "overlap": 0.62, "band": "excluded", "created_at": "t"})
+    at = _page("pages/3_Review.py").run()
+    at.sidebar.text_input(key="rev_jump").input(uids[1]).run()
+    assert not at.exception
+    labels = [e.label for e in at.expander]
+    assert any(l.startswith("중복 묶음") and "2건" in l for l in labels)
+    assert any(l.startswith("평가셋(골드) 겹침 1건") for l in labels)

@@ -167,7 +167,7 @@ def test_the_card_has_what_the_issue_asks_for(decided):
     db, uids = decided
     add_finding(db, uids[1], "ungrounded_id")
     with db.conn:
-        db.execute("UPDATE samples SET checked_at = 'x'")
+        db.execute("UPDATE sample_state SET checked_at = 'x'")
         db.execute("INSERT INTO contamination (uid, gold_uid, method, overlap, band, created_at) VALUES (?, 'g', 'char8_ko', 0.3, 'flagged', 'x')", [uids[0]])
         db.execute("INSERT INTO jobs (id, kind, created_at, counts, seed, model, temperature, params, input_file, operator, backend) "
                    "VALUES ('job_1', 'train', '2026-11-20T00:00:00', '{}', 7, 'gpt-4.1-mini', 0.8, '{\"tools_version\": \"v3\"}', 'f', 'pm', 'offline')")

@@ -41,7 +41,7 @@ def checks_of(db, uid):
 def test_importing_a_seed001_dataset_stores_its_findings_as_results_arrive(db):
     summary = import_file(db, SEED)
     assert summary["imported"] == 3
-    assert db.execute("SELECT COUNT(*) FROM samples WHERE checked_at IS NOT NULL").fetchone()[0] == 3
+    assert db.execute("SELECT COUNT(*) FROM sample_state WHERE checked_at IS NOT NULL").fetchone()[0] == 3
     found = quality.findings_for(db, RECORD_3)
     assert [f["check_id"] for f in found] == ["ungrounded_id", "handoff_promise"]  # ordered by turn
     assert found[0]["turn"] == 1 and found[0]["severity"] == "error" and "ORD-12345" in found[0]["message"]
