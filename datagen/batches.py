@@ -538,8 +538,9 @@ def job_summary(db: sqlite_utils.Database) -> list[dict]:
     out = []
     for j in db.query("SELECT id, kind, model, created_at, operator FROM jobs ORDER BY created_at DESC"):
         j["requests"] = db["requests"].count_where("job_id = ?", [j["id"]])
-        statuses = [r[0] for r in db.execute(
-            "SELECT b.status FROM job_parts p LEFT JOIN batches b ON b.id = p.batch_id WHERE p.job_id = ? ORDER BY p.part", [j["id"]])]
+        statuses = [r[0] for r in db.execute("SELECT status FROM batches WHERE job_id = ? ORDER BY created_at", [j["id"]])]
+        waiting = db.execute("SELECT COUNT(*) FROM job_parts WHERE job_id = ? AND batch_id IS NULL", [j["id"]]).fetchone()[0]
+        statuses += [None] * waiting  # parts not submitted yet
         j["parts"] = len(statuses)
         j["statuses"] = statuses
         j["to_retry"] = len(retry_candidates(db, j["id"]))

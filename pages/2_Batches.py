@@ -122,11 +122,11 @@ if not job_rows:
     st.caption("아직 작업이 없습니다.")
 for j in job_rows:
     with st.container(border=True):
-        cols = st.columns([3, 2, 2, 1])
+        cols = st.columns([3, 3])
         cols[0].code(j["id"], language=None)
-        cols[1].write(f"{j['kind']} · {j['model']} · 요청 {j['requests']:,}건")
-        cols[2].write(f"배치 {j['parts']}개: " + ", ".join(batches.STATUS_KO.get(s or '', s or '미제출') for s in j["statuses"]))
-        cols[3].button(f"실패 {j['to_retry']:,}건 재시도", key=f"bat_retry_{j['id']}", disabled=not j["to_retry"] or not is_pm, on_click=_retry, args=(j["id"],))
+        cols[1].write(f"{j['kind']} · {j['model']} · 요청 {j['requests']:,}건 · 배치 {j['parts']}개: "
+                      + ", ".join(batches.STATUS_KO.get(s or '', s or '미제출') for s in j["statuses"]))
+        st.button(f"실패한 요청 {j['to_retry']:,}건 재시도", key=f"bat_retry_{j['id']}", disabled=not j["to_retry"] or not is_pm, on_click=_retry, args=(j["id"],))
         report = yields.token_report(db(), j["id"])
         if any(r["actual_input"] for r in report):
             with st.expander("예상 대비 실제 토큰"):
@@ -138,7 +138,9 @@ if table:
     df = pd.DataFrame(table).rename(columns={
         "kind": "종류", "category": "카테고리", "requested": "요청", "returned": "응답", "parsed": "파싱", "passed_checks": "검사 통과",
         "accepted": "승인", "rejected": "거절", "accept_rate": "승인율", "yield": "수율", "cost_usd": "비용 USD", "cost_per_accepted": "승인 1건당 USD"})
-    st.dataframe(df, hide_index=True)
+    st.dataframe(df, hide_index=True, column_config={
+        "승인율": st.column_config.NumberColumn(format="percent"), "수율": st.column_config.NumberColumn(format="percent"),
+        "비용 USD": st.column_config.NumberColumn(format="$%.4f"), "승인 1건당 USD": st.column_config.NumberColumn(format="$%.4f")})
     kind = st.radio("보충할 종류", ["train", "gold"], horizontal=True, key="bat_topup_kind")
     targets = {r["category"]: r["requested"] for r in table if r["kind"] == kind}
     need = yields.top_up_counts(db(), kind, targets)

@@ -73,3 +73,12 @@ def test_cli_unreadable_file_exits_nonzero_with_one_line(isolated_env):
     proc = _cli(isolated_env / "missing.jsonl", isolated_env)
     assert proc.returncode == 1
     assert proc.stderr.strip().count("\n") == 0 and "missing.jsonl" in proc.stderr
+
+
+def test_vllm_run_batch_output_goes_through_the_same_path(db):
+    """vLLM's run_batch writes OpenAI-shaped lines (ids vllm-…, tool_calls: [], stop_reason)."""
+    s = import_file(db, FIX / "vllm_run_batch_output.jsonl")
+    assert (s["imported"], s["failed"]) == (1, 0)
+    (row,) = list(db.query("SELECT kind, category, model, usage FROM samples"))
+    assert (row["kind"], row["category"], row["model"]) == ("train", "search", "Qwen/Qwen2.5-72B-Instruct")
+    assert '"completion_tokens": 1181' in row["usage"]
