@@ -20,22 +20,24 @@ if members:
 st.subheader("권한 부여 / 회수")
 c1, c2 = st.columns(2)
 user = c1.text_input("사용자 (로그인 이메일 또는 이름)", key="adm_user")
-role = c2.selectbox("권한", auth.ROLES, format_func=lambda r: f"{auth.ROLE_KO[r]} ({r})", key="adm_role")
+role = c2.selectbox("권한", auth.ROLES, index=auth.ROLES.index("admin") if auth.open_mode(db()) else 0,
+                    format_func=lambda r: f"{auth.ROLE_KO[r]} ({r})", key="adm_role")
+
+
+def _apply(action, verb: str) -> None:
+    try:
+        action(db(), user, role, by=me)
+    except (auth.PermissionDenied, ValueError) as exc:
+        st.error(str(exc))
+    else:
+        st.success(f"{user}: {auth.ROLE_KO[role]} {verb}")
+
+
 b1, b2, _ = st.columns([1, 1, 4])
 if b1.button("부여", key="adm_grant", disabled=not user.strip()):
-    try:
-        auth.grant(db(), user, role, by=me)
-    except (auth.PermissionDenied, ValueError) as exc:
-        st.error(str(exc))
-    else:
-        st.success(f"{user}: {auth.ROLE_KO[role]} 부여")
+    _apply(auth.grant, "부여")
 if b2.button("회수", key="adm_revoke", disabled=not user.strip()):
-    try:
-        auth.revoke(db(), user, role, by=me)
-    except (auth.PermissionDenied, ValueError) as exc:
-        st.error(str(exc))
-    else:
-        st.success(f"{user}: {auth.ROLE_KO[role]} 회수")
+    _apply(auth.revoke, "회수")
 
 with st.expander("변경 이력"):
     st.dataframe(pd.DataFrame(list(db().query("SELECT at, actor, action, user, role FROM role_log ORDER BY id DESC LIMIT 500"))), hide_index=True)
