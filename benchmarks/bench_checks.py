@@ -108,7 +108,7 @@ def main(argv=None) -> int:
 
         with tempfile.TemporaryDirectory() as tmp:
             db = connect(Path(tmp) / "bench.db")
-            t_ins, _ = timed(lambda: _insert(db, lines))
+            t_ins, _ = timed(lambda: corpus.insert_samples(db, lines))
             print(f"db: inserted {len(lines):,} samples in {t_ins:.1f} s")
             for w in sorted({1, args.workers}):
                 stats = quality.check_samples(db, workers=w)
@@ -117,17 +117,6 @@ def main(argv=None) -> int:
     return 0
 
 
-def _insert(db, lines) -> None:
-    rows = []
-    for s in lines:
-        d = json.loads(s)
-        rows.append((d["uid"], d["custom_id"], d["kind"], d["category"], d["source"], d["model"], s, None, "", "2026-11-21T00:00:00+00:00"))
-    with db.conn:
-        db.conn.executemany(
-            "INSERT INTO samples (uid, custom_id, kind, category, source, model, dialogue, usage, content_hash, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            rows,
-        )
 
 
 if __name__ == "__main__":

@@ -26,17 +26,6 @@ from datagen import config, quality  # noqa: E402
 from datagen.store import connect  # noqa: E402
 
 
-def insert(db, lines) -> None:
-    rows = []
-    for s in lines:
-        d = json.loads(s)
-        rows.append((d["uid"], d["custom_id"], d["kind"], d["category"], d["source"], d["model"], s, None, "", "2026-11-21T00:00:00+00:00"))
-    with db.conn:
-        db.conn.executemany(
-            "INSERT INTO samples (uid, custom_id, kind, category, source, model, dialogue, usage, content_hash, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            rows,
-        )
 
 
 def main(argv=None) -> int:
@@ -53,8 +42,8 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         db = connect(Path(tmp) / "bench.db")
         t = time.perf_counter()
-        insert(db, gold)
-        insert(db, train)
+        corpus.insert_samples(db, gold)
+        corpus.insert_samples(db, train)
         print(f"db: {len(train):,} train + {len(gold)} gold samples inserted in {time.perf_counter() - t:.1f} s")
         stats = quality.decontaminate(db)
         print(f"decontaminate       {stats['seconds']:8.2f} s  {stats['train'] / stats['seconds']:10,.0f} train samples/s  "

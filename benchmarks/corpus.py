@@ -67,3 +67,20 @@ def machine() -> str:
 def versions() -> str:
     """Installed versions of the libraries measured."""
     return " ".join(f"{p}={version(p)}" for p in ("jsonschema", "pydantic", "datasketch"))
+
+
+def insert_samples(db, lines) -> None:
+    """Insert stored-Dialogue JSON lines as ``samples`` rows in one transaction (raw executemany:
+    the benchmark data is already in the stored shape)."""
+    import json
+
+    rows = []
+    for s in lines:
+        d = json.loads(s)
+        rows.append((d["uid"], d["custom_id"], d["kind"], d["category"], d["source"], d["model"], s, None, "", "2026-11-21T00:00:00+00:00"))
+    with db.conn:
+        db.conn.executemany(
+            "INSERT INTO samples (uid, custom_id, kind, category, source, model, dialogue, usage, content_hash, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
