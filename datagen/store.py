@@ -26,7 +26,8 @@ Tables:
                  accepted_revision_id, updated_at, checked_at)   -- derived from reviews (datagen.review);
                  checked_at: when the quality gate last ran on the sample (a small row, cheap to update)
     annotator_decisions(uid, annotator, decision, review_id)   -- each annotator's effective decision
-    samples_fts(uid, text)   -- FTS5 (unicode61, prefix queries) over user and assistant turn texts
+    samples_fts(uid, text)   -- FTS5 (unicode61, prefix queries) over user and assistant turn texts,
+                                written by ingest (store.index_for_search)
     job_parts(job_id, part, path, sha256, n_requests, bytes, file_id, batch_id, create_attempts,
               retry_of, status, created_at)   -- a job's input split under the Batch API limits
     presets(id, name, config, created_at, author)   -- scenario-mix presets; newest row per name wins
@@ -209,19 +210,28 @@ def _m002_quality_gate(db: sqlite_utils.Database) -> None:
     db["contamination"].create_index(["gold_uid"])
 
 
-_STATE_FROM_SAMPLE = """
-    SELECT s.uid, s.rowid, s.kind, s.category,
-           CASE WHEN s.source LIKE 'batch:%' THEN substr(s.source, 7, instr(substr(s.source, 7), ':') - 1) END,
-           (SELECT q.job_id FROM requests q WHERE q.custom_id = s.custom_id),
-           'pending'
-    FROM samples s
-"""
-# What full-text search covers: the text of user and assistant turns (tool results and call
-# arguments are JSON, large, and searched better through the findings and analytics).
-_FTS_TEXT = """
-    (SELECT group_concat(json_extract(t.value, '$.content'), char(10))
-     FROM json_each({src}, '$.turns') t WHERE json_extract(t.value, '$.role') != 'tool')
-"""
+_STATE_COLUMNS = "uid, seq, kind, category, batch_id, job_id, state"
+
+
+def _state_values(s: str) -> str:
+    """The sample_state values of a samples row named ``s`` (``s`` or ``new`` in the trigger)."""
+    return (
+        f"{s}.uid, {s}.rowid, {s}.kind, {s}.category, "
+        f"CASE WHEN {s}.source LIKE 'batch:%' THEN substr({s}.source, 7, instr(substr({s}.source, 7), ':') - 1) END, "
+        f"(SELECT q.job_id FROM requests q WHERE q.custom_id = {s}.custom_id), 'pending'"
+    )
+
+
+def search_text(turns: list[dict]) -> str:
+    """What full-text search covers: the text of user and assistant turns (tool results and call
+    arguments are JSON, large, and better searched through findings and analytics)."""
+    return "\n".join(t.get("content") or "" for t in turns if t.get("role") != "tool")
+
+
+def index_for_search(db: sqlite_utils.Database, rows: list[tuple[str, str]]) -> None:
+    """Add ``(uid, text)`` rows to the FTS index (the caller holds the transaction). Ingest does this
+    for every sample it stores; samples inserted another way are simply not searchable."""
+    db.conn.executemany("INSERT INTO samples_fts (uid, text) VALUES (?, ?)", rows)
 
 
 def _m003_review_workbench(db: sqlite_utils.Database) -> None:
@@ -256,23 +266,16 @@ def _m003_review_workbench(db: sqlite_utils.Database) -> None:
             PRIMARY KEY (uid, annotator))"""
     )
     db.execute("CREATE INDEX idx_annotator_decisions ON annotator_decisions(annotator, uid)")
+    db.execute(f"INSERT INTO sample_state ({_STATE_COLUMNS}) SELECT {_state_values('s')} FROM samples s")
+    # Every stored sample gets its state row, whatever code inserts it (no re-read of the row).
     db.execute(
-        "INSERT INTO sample_state (uid, seq, kind, category, batch_id, job_id, state) " + _STATE_FROM_SAMPLE
-    )
-    db.execute(
-        "CREATE TRIGGER samples_state_ai AFTER INSERT ON samples BEGIN "
-        "INSERT OR IGNORE INTO sample_state (uid, seq, kind, category, batch_id, job_id, state) "
-        + _STATE_FROM_SAMPLE.replace("FROM samples s", "FROM samples s WHERE s.rowid = new.rowid")
-        + "; END"
+        f"CREATE TRIGGER samples_state_ai AFTER INSERT ON samples BEGIN "
+        f"INSERT OR IGNORE INTO sample_state ({_STATE_COLUMNS}) VALUES ({_state_values('new')}); END"
     )
     # unicode61 word tokens: Korean particles are suffixes, so a prefix query ("짜장면"*) finds
     # 짜장면을 / 짜장면이; far cheaper to index than trigrams.
     db.execute("CREATE VIRTUAL TABLE samples_fts USING fts5(uid UNINDEXED, text, tokenize = 'unicode61')")
-    db.execute("INSERT INTO samples_fts (uid, text) SELECT uid, " + _FTS_TEXT.format(src="dialogue") + " FROM samples")
-    db.execute(
-        "CREATE TRIGGER samples_fts_ai AFTER INSERT ON samples BEGIN "
-        "INSERT INTO samples_fts (uid, text) VALUES (new.uid, " + _FTS_TEXT.format(src="new.dialogue") + "); END"
-    )
+    index_for_search(db, [(uid, search_text(json.loads(text)["turns"])) for uid, text in db.execute("SELECT uid, dialogue FROM samples")])
     db.execute("DROP VIEW latest_reviews")
     # Kept for readers of "the decision per uid": now the materialised state (see datagen.review).
     db.execute(

@@ -76,10 +76,23 @@ def _open_review(p, server: str, name: str = "민지", on_dialog=None):
     field = page.get_by_label("검토자 이름")
     field.fill(name)
     field.press("Enter")
-    accept = page.get_by_role("button", name="승인 (A)")
-    expect(accept).to_have_count(1, timeout=20_000)  # no stale copy left from the rerun
-    expect(accept).to_be_enabled(timeout=20_000)
+    _wait_decision_buttons(page)
     return browser, page
+
+
+ONE_LIVE_ACCEPT = """() => {
+  const b = [...document.querySelectorAll('button')].filter(x => x.innerText.trim().startsWith('승인 (A)'));
+  return b.length === 1 && !b[0].disabled;
+}"""
+
+
+def _wait_decision_buttons(page) -> None:
+    """Wait until the rerun has settled: exactly one accept button (no stale copy), enabled, twice
+    in a row 300 ms apart."""
+    for _ in range(2):
+        page.wait_for_function(ONE_LIVE_ACCEPT, timeout=20_000)
+        page.wait_for_timeout(300)
+    page.wait_for_function(ONE_LIVE_ACCEPT, timeout=20_000)
 
 
 def test_review_two_dialogues_with_the_keyboard(server, isolated_env):
