@@ -184,7 +184,7 @@ if state.get("state") == "disputed" or decision == "disputed":
         st.markdown("**⚖️ 조정: 검토자 의견이 다릅니다**")
         st.dataframe(pd.DataFrame(review.votes(db(), current)), hide_index=True)
         a1, a2, _ = st.columns([1, 1, 4])
-        no_adj = disabled or not can("adjudicator")
+        no_adj = not annotator or not can("adjudicator")
         a1.button("조정: 승인", key="rev_adj_accept", on_click=_decide, args=("accept", True), disabled=no_adj)
         a2.button("조정: 거절", key="rev_adj_reject", on_click=_decide, args=("reject", True), disabled=no_adj)
 

@@ -106,3 +106,36 @@ def test_pages_allow_and_refuse_by_role(team):
     at.sidebar.text_input(key="annotator").input("관리자").run()
     next(b for b in at.button if b.key == "adm_grant").click().run()
     assert auth.roles_of(get_db(), "새사람") == {"annotator"}
+
+
+def test_adjudication_and_batch_buttons_follow_roles(team, monkeypatch):
+    uid = review.queue(team, review.QueueFilter(decision=None))[0]
+    with team.conn:
+        team.execute("UPDATE sample_state SET kind = 'gold' WHERE uid = ?", [uid])
+    auth.grant(team, "준호", "annotator", by="관리자")
+    review.record_decision(team, uid, annotator="민지", decision="accept")
+    review.record_decision(team, uid, annotator="준호", decision="reject", reasons=["other"])
+    at = _page("pages/3_Review.py").run()
+    at.sidebar.selectbox(key="rev_decision").set_value("disputed").run()
+    at.sidebar.text_input(key="annotator").input("민지").run()
+    assert next(b for b in at.button if b.key == "rev_adj_accept").disabled  # annotators cannot adjudicate
+    at.sidebar.text_input(key="annotator").input("서연").run()
+    next(b for b in at.button if b.key == "rev_adj_accept").click().run()
+    assert review.state_of(team, uid)["decision"] == "accept"
+
+    monkeypatch.setenv("DATAGEN_OFFLINE_ERROR_RATE", "0.5")
+    job = jobs.create_job(team, kind="train", counts={"search": 6}, operator="pm")
+    (row,) = batches.submit_job(team, job["id"], actor="pm")
+    batches.wait(team, row["id"], poll_interval=0)
+    batches.retrieve(team, row["id"])
+    from datagen.ingest import preprocess
+
+    preprocess(team)
+    assert batches.retry_candidates(team, job["id"])
+    at = _page("pages/2_Batches.py").run()
+    at.sidebar.text_input(key="annotator").input("민지").run()
+    retry = next(b for b in at.button if b.key.startswith("bat_retry_"))
+    assert retry.disabled  # only a pm may spend
+    at.sidebar.text_input(key="annotator").input("pm").run()
+    next(b for b in at.button if b.key.startswith("bat_retry_")).click().run()
+    assert team["batches"].count == 2
