@@ -140,6 +140,7 @@ def submit(
         job_id=job_id,
         input_file=str(input_path),
         input_sha256=digest,
+        submitted_by=actor or "",
         backend=settings.backend_name(),
         created_at=now(),
         retrieved_at=None,
@@ -256,7 +257,7 @@ def submit_job(
             ).rowcount
         if not claimed:
             continue
-        _submit_part(db, client, job_id, part["part"])
+        _submit_part(db, client, job_id, part["part"], actor=actor)
     return [
         db["batches"].get(r[0])
         for r in db.execute("SELECT batch_id FROM job_parts WHERE job_id = ? AND batch_id IS NOT NULL ORDER BY part", [job_id])
@@ -269,7 +270,7 @@ def _ago(seconds: float) -> str:
     return (datetime.now(timezone.utc) - timedelta(seconds=seconds)).isoformat(timespec="microseconds")
 
 
-def _submit_part(db: sqlite_utils.Database, client: openai.OpenAI, job_id: str, part_no: int) -> dict:
+def _submit_part(db: sqlite_utils.Database, client: openai.OpenAI, job_id: str, part_no: int, *, actor: str | None = None) -> dict:
     part = next(db.query("SELECT * FROM job_parts WHERE job_id = ? AND part = ?", [job_id, part_no]))
     path = Path(part["path"])
     key = f"{job_id}:{part_no}"
@@ -292,7 +293,7 @@ def _submit_part(db: sqlite_utils.Database, client: openai.OpenAI, job_id: str, 
             db.execute("UPDATE job_parts SET status = 'error' WHERE job_id = ? AND part = ?", [job_id, part_no])
         raise BatchError(f"{path}: batch submission failed: {exc}") from exc
     row = _row_from_batch(
-        batch, job_id=job_id, input_file=str(path), input_sha256=part["sha256"], backend=settings.backend_name(),
+        batch, job_id=job_id, input_file=str(path), input_sha256=part["sha256"], backend=settings.backend_name(), submitted_by=actor or "",
         created_at=now(), retrieved_at=None, status_file=None,
     )
     with db.conn:
@@ -529,7 +530,7 @@ def retry_failed(db: sqlite_utils.Database, job_id: str, *, client: openai.OpenA
         for i in range(0, len(ids), 500):
             chunk = ids[i : i + 500]
             db.execute(f"UPDATE requests SET attempt = attempt + 1 WHERE custom_id IN ({','.join('?' * len(chunk))})", chunk)
-    return _submit_part(db, client, job_id, part_no)
+    return _submit_part(db, client, job_id, part_no, actor=actor)
 
 
 def job_summary(db: sqlite_utils.Database) -> list[dict]:

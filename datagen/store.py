@@ -312,9 +312,11 @@ def _m005_batches_at_scale(db: sqlite_utils.Database) -> None:
 
 
 def _m006_roles(db: sqlite_utils.Database) -> None:
-    """Roles of the team (see :mod:`datagen.auth`) and the append-only log of grants and revokes."""
+    """Roles of the team (see :mod:`datagen.auth`), the append-only log of grants and revokes, and
+    the identity that submitted each batch."""
     db.execute("CREATE TABLE roles (user TEXT NOT NULL, role TEXT NOT NULL, granted_by TEXT, granted_at TEXT, PRIMARY KEY (user, role))")
     db["role_log"].create({"id": int, "user": str, "role": str, "action": str, "actor": str, "at": str}, pk="id")
+    db["batches"].add_column("submitted_by", str)  # who spent: the identity behind every submit
 
 
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [

@@ -44,6 +44,7 @@ def test_spending_needs_pm(team):
     with pytest.raises(auth.PermissionDenied):
         batches.submit_job(team, job["id"], actor="민지")
     (row,) = batches.submit_job(team, job["id"], actor="pm")
+    assert row["submitted_by"] == "pm"
     with pytest.raises(auth.PermissionDenied):
         batches.cancel(team, row["id"], actor=None)
     with pytest.raises(auth.PermissionDenied):
