@@ -533,6 +533,27 @@ def retry_failed(db: sqlite_utils.Database, job_id: str, *, client: openai.OpenA
     return _submit_part(db, client, job_id, part_no, actor=actor)
 
 
+def eta_seconds(row: dict, *, now_ts: float | None = None) -> float | None:
+    """Seconds left for an ``in_progress`` batch at the rate so far (requests finished since the
+    batch was created), or ``None`` when unknown (not started, nothing finished, or finished).
+
+    Args:
+        row: a :func:`list_batches` row (``status``, ``created_at`` ISO time, decoded ``request_counts``).
+    """
+    from datetime import datetime, timezone
+
+    c = row.get("request_counts") or {}
+    total, done = c.get("total") or 0, (c.get("completed") or 0) + (c.get("failed") or 0)
+    if row.get("status") != "in_progress" or not done or done >= total:
+        return None
+    try:
+        started = datetime.fromisoformat(row["created_at"]).timestamp()
+    except (TypeError, ValueError, KeyError):
+        return None
+    elapsed = (now_ts if now_ts is not None else datetime.now(timezone.utc).timestamp()) - started
+    return max(0.0, elapsed / done * (total - done))
+
+
 def job_summary(db: sqlite_utils.Database) -> list[dict]:
     """Jobs, newest first: id, kind, model, created_at, requests, parts, batches and their statuses,
     requests to retry."""

@@ -146,21 +146,38 @@ def gold_counts() -> dict[str, int]:
     return {cat: config.GOLD_COUNT_PER_CATEGORY for cat in config.CATEGORIES}
 
 
-def default_train_counts(total: int) -> dict[str, int]:
-    """Spread ``total`` over the categories by ``TRAIN_WEIGHTS``, summing to ``total`` exactly.
+def split_total(total: int, weights: dict[str, float]) -> dict[str, int]:
+    """Spread ``total`` over categories in proportion to ``weights``, summing to ``total`` exactly.
 
     Largest-remainder (Hamilton) rounding: floor every share, then hand the leftover units to the
-    largest fractional parts (ties in ``config.CATEGORIES`` order).
+    largest fractional parts (ties in ``config.CATEGORIES`` order). Weights need not sum to 100.
+
+    Raises:
+        ValueError: ``total`` is not a non-negative int, a weight is negative, or all are zero
+            while ``total`` > 0.
+    """
+    if not isinstance(total, int) or isinstance(total, bool) or total < 0:
+        raise ValueError(f"total must be a non-negative int, got {total!r}")
+    if any(w < 0 for w in weights.values()):
+        raise ValueError("weights must not be negative")
+    weight_sum = sum(weights.values())
+    if not weight_sum:
+        if total:
+            raise ValueError("all weights are zero")
+        return {c: 0 for c in weights}
+    order = {c: i for i, c in enumerate(config.CATEGORIES)}
+    exact = {c: total * w / weight_sum for c, w in weights.items()}
+    counts = {c: int(v) for c, v in exact.items()}
+    leftover = total - sum(counts.values())
+    for c in sorted(weights, key=lambda c: (-(exact[c] - counts[c]), order.get(c, len(order))))[:leftover]:
+        counts[c] += 1
+    return counts
+
+
+def default_train_counts(total: int) -> dict[str, int]:
+    """Spread ``total`` over the categories by ``TRAIN_WEIGHTS`` (:func:`split_total`).
 
     Raises:
         ValueError: ``total`` is not a non-negative int.
     """
-    if not isinstance(total, int) or isinstance(total, bool) or total < 0:
-        raise ValueError(f"total must be a non-negative int, got {total!r}")
-    shares = {cat: divmod(total * TRAIN_WEIGHTS[cat], 100) for cat in config.CATEGORIES}  # exact integers
-    counts = {cat: q for cat, (q, _) in shares.items()}
-    leftover = total - sum(counts.values())
-    by_remainder = sorted(config.CATEGORIES, key=lambda c: (-shares[c][1], config.CATEGORIES.index(c)))
-    for cat in by_remainder[:leftover]:
-        counts[cat] += 1
-    return counts
+    return split_total(total, {c: TRAIN_WEIGHTS[c] for c in config.CATEGORIES})

@@ -70,11 +70,7 @@ edited = st.data_editor(
 )
 if mode == "share":
     shares = {r["category"]: float(r["비율(%)"] or 0) for r in edited.to_dict("records")}
-    s = sum(shares.values()) or 1
-    raw = {c: total * v / s for c, v in shares.items()}
-    counts = {c: int(v) for c, v in raw.items()}
-    for c in sorted(raw, key=lambda c: raw[c] - counts[c], reverse=True)[: total - sum(counts.values())]:
-        counts[c] += 1  # largest remainder: the shares add up to the total exactly
+    counts = scenarios.split_total(total, shares) if any(shares.values()) else {c: 0 for c in shares}
 else:
     counts = {r["category"]: int(r["건수"] or 0) for r in edited.to_dict("records")}
 

@@ -1,7 +1,7 @@
 """Batches: jobs and their batches with live progress and ETA (st.fragment), retrieve, cancel,
 retry failed requests, and the yield per category with cost per accepted dialogue and top-up."""
 
-from datetime import datetime, timezone
+from datetime import datetime
 
 import pandas as pd
 import streamlit as st
@@ -30,18 +30,10 @@ def _progress(row: dict) -> tuple[float, str]:
 
 
 def _eta(row: dict) -> str:
-    """Remaining time from the rate so far (completed requests since the batch was created)."""
-    c = row["request_counts"] or {}
-    total, done = c.get("total") or 0, (c.get("completed") or 0) + (c.get("failed") or 0)
-    if row["status"] != "in_progress" or not done or done >= total:
+    left = batches.eta_seconds(row)
+    if left is None:
         return ""
-    try:
-        started = datetime.fromisoformat(row["created_at"])
-    except (TypeError, ValueError):
-        return ""
-    elapsed = (datetime.now(timezone.utc) - started).total_seconds()
-    remaining = elapsed / done * (total - done)
-    return f" · 남은 시간 약 {remaining / 60:.0f}분" if remaining >= 90 else f" · 남은 시간 약 {remaining:.0f}초"
+    return f" · 남은 시간 약 {left / 60:.0f}분" if left >= 90 else f" · 남은 시간 약 {left:.0f}초"
 
 
 def _retrieve(batch_id: str) -> None:

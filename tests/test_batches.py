@@ -202,3 +202,21 @@ def test_a_big_job_is_written_straight_into_parts(db):
     assert all(p["sha256"] == jobs.file_sha256(__import__("pathlib").Path(p["path"])) for p in parts)
     rows = batches.submit_job(db, job["id"], client=_client())
     assert len(rows) == 3
+
+
+def test_eta_from_the_rate_so_far():
+    row = {"status": "in_progress", "created_at": "2026-11-21T12:00:00+00:00", "request_counts": {"total": 100, "completed": 20, "failed": 5}}
+    from datetime import datetime
+
+    t0 = datetime.fromisoformat("2026-11-21T12:00:00+00:00").timestamp()
+    assert batches.eta_seconds(row, now_ts=t0 + 50) == pytest.approx(150.0)  # 25 done in 50 s → 75 left at 0.5/s
+    assert batches.eta_seconds({**row, "status": "completed"}, now_ts=t0 + 50) is None
+
+
+def test_split_total_is_exact_and_proportional():
+    from datagen import scenarios
+
+    assert scenarios.split_total(10, {"search": 1, "menu": 1, "cart": 1}) == {"search": 4, "menu": 3, "cart": 3}
+    assert sum(scenarios.split_total(1001, {"search": 33.3, "menu": 66.7}).values()) == 1001
+    with pytest.raises(ValueError):
+        scenarios.split_total(5, {"search": 0})

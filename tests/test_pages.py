@@ -247,3 +247,11 @@ def test_review_shows_the_duplicate_cluster_and_gold_overlap(db):
     labels = [e.label for e in at.expander]
     assert any(l.startswith("중복 묶음") and "2건" in l for l in labels)
     assert any(l.startswith("평가셋(골드) 겹침 1건") for l in labels)
+
+
+def test_generate_share_mode_spreads_the_total_exactly():
+    at = _page("pages/1_Generate.py").run()
+    at.radio(key="gen_mode").set_value("share").run()
+    at.number_input(key="gen_total").set_value(101).run()
+    assert not at.exception
+    assert any("총 **101**건" in m.value for m in at.markdown)
