@@ -312,6 +312,19 @@ def category_progress(db: sqlite_utils.Database, kind: str | None = None) -> lis
     return out
 
 
+def filter_options(db: sqlite_utils.Database) -> dict[str, list[str]]:
+    """Values the queue can be filtered by: ``{"batches": [batch ids], "annotators": [names]}``."""
+    return {
+        "batches": [r[0] for r in db.execute("SELECT DISTINCT batch_id FROM sample_state WHERE batch_id IS NOT NULL ORDER BY 1")],
+        "annotators": [r[0] for r in db.execute("SELECT DISTINCT annotator FROM annotator_decisions ORDER BY 1")],
+    }
+
+
+def shortfall(db: sqlite_utils.Database, kind: str | None = None) -> dict[str, int]:
+    """Per category, accepted samples still missing to reach the target (``order="underfilled"``)."""
+    return {r["category"]: r["target"] - r["accepted"] for r in category_progress(db, kind)}
+
+
 def find_uid(db: sqlite_utils.Database, prefix: str) -> str | None:
     """The uid equal to ``prefix``, else the first uid (by arrival) starting with it, else ``None``."""
     if not prefix:

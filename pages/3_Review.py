@@ -51,17 +51,16 @@ with st.sidebar:
     )
     checks = sorted(quality.finding_counts(db()))
     check_id = st.selectbox("검사 결과", [None, "error", *checks], format_func=lambda v: "전체" if v is None else "오류 있음" if v == "error" else v, key="rev_check") if checks else None
-    batch_ids = [r[0] for r in db().execute("SELECT DISTINCT batch_id FROM sample_state WHERE batch_id IS NOT NULL ORDER BY 1")]
+    options = review.filter_options(db())
+    batch_ids = options["batches"]
     batch_id = st.selectbox("배치", [None, *batch_ids], format_func=lambda v: "전체" if v is None else v, key="rev_batch") if batch_ids else None
-    annotators = [r[0] for r in db().execute("SELECT DISTINCT annotator FROM annotator_decisions ORDER BY 1")]
+    annotators = options["annotators"]
     decided_by = st.selectbox("검토자", [None, *annotators], format_func=lambda v: "전체" if v is None else v, key="rev_by") if annotators else None
     text = st.text_input("대화 내용 검색", key="rev_text", placeholder="예: 짜장면")
     order = st.selectbox("순서", ["queue", "findings", "underfilled"], format_func={"queue": "미검토 먼저", "findings": "오류 많은 것 먼저", "underfilled": "목표 미달 카테고리 먼저"}.get, key="rev_order")
     st.text_input("uid로 이동", key="rev_jump", placeholder="uid 또는 앞부분", on_change=_jump)
 
-targets = {}
-if order == "underfilled":
-    targets = {r["category"]: r["target"] - r["accepted"] for r in review.category_progress(db(), kind)}
+targets = review.shortfall(db(), kind) if order == "underfilled" else {}
 flt = review.QueueFilter(
     kind=kind, category=category, decision=decision, annotator=annotator or None, decided_by=decided_by,
     batch_id=batch_id, check_id=check_id, text=text, order=order, targets=targets,

@@ -170,3 +170,14 @@ def test_two_annotators_at_the_same_moment_lose_nothing(loaded, isolated_env):
     assert errors == []
     assert loaded["reviews"].count == 240
     assert loaded.execute("SELECT COUNT(*) FROM annotator_decisions").fetchone()[0] == 12
+
+
+def test_underfilled_categories_come_first(loaded):
+    uids = review.queue(loaded, ALL)
+    with loaded.conn:
+        loaded.execute("UPDATE sample_state SET category = 'menu' WHERE uid = ?", [uids[2]])
+    short = review.shortfall(loaded)
+    assert short == {"imported": 2, "menu": 1}
+    flt = review.QueueFilter(decision=None, order="underfilled", targets={"imported": 0, "menu": 5})
+    assert review.queue(loaded, flt)[0] == uids[2]
+    assert review.filter_options(loaded) == {"batches": [], "annotators": []}

@@ -105,17 +105,24 @@ def result_contradicts_call(v: View):
 _DIGITS = frozenset("0123456789,")
 
 
+def _amount_before(text: str, pos: int) -> tuple[int, int]:
+    """``(start, end)`` of the digits (and commas) right before ``text[pos]`` (a ``원``), spaces
+    between them skipped; ``start == end`` when there are none."""
+    j = pos
+    while j > 0 and text[j - 1] == " ":
+        j -= 1
+    k = j
+    while k > 0 and text[k - 1] in _DIGITS:
+        k -= 1
+    return k, j
+
+
 def prices(text: str) -> list[tuple[str, float]]:
     """``(as written, amount)`` for each ``12,000원`` / ``5000 원`` in ``text``."""
     out = []
     pos = text.find("원")
     while pos != -1:
-        j = pos
-        while j > 0 and text[j - 1] == " ":
-            j -= 1
-        k = j
-        while k > 0 and text[k - 1] in _DIGITS:
-            k -= 1
+        k, j = _amount_before(text, pos)
         digits = text[k:j].strip(",")
         if digits and digits[0] != "," and (k == 0 or text[k - 1] != "."):
             out.append((text[k : pos + 1], float(digits.replace(",", ""))))
@@ -165,12 +172,7 @@ def _before_figures(line: str) -> str | None:
         return None
     p = line.find("원")
     if p != -1 and p < cut:
-        j = p
-        while j > 0 and line[j - 1] == " ":
-            j -= 1
-        k = j
-        while k > 0 and line[k - 1] in _DIGITS:
-            k -= 1
+        k, j = _amount_before(line, p)
         if k < j:
             cut = k
     return line[:cut].strip()
