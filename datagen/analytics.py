@@ -56,8 +56,8 @@ def _rows(db: sqlite_utils.Database, kind: str | None, categories: Iterable[str]
         clauses.append(f"COALESCE(d.decision, 'pending') IN ({','.join('?' * len(decs))})")
         params += decs
     sql = (
-        f"SELECT s.uid, s.kind, s.category, COALESCE(d.decision, 'pending'), s.dialogue FROM samples s "
-        f"LEFT JOIN ({decisions_sql()}) d ON d.uid = s.uid"
+        f"SELECT s.uid, s.kind, s.category, COALESCE(d.decision, 'pending'), sd.dialogue FROM samples s "
+        f"JOIN sample_dialogues sd ON sd.uid = s.uid LEFT JOIN ({decisions_sql()}) d ON d.uid = s.uid"
         + (" WHERE " + " AND ".join(clauses) if clauses else "")
         + " ORDER BY s.rowid"
     )

@@ -18,19 +18,25 @@ Accepted shapes, per line:
 
 from __future__ import annotations
 
+import gc
 import json
+import uuid
+from collections import defaultdict
+from itertools import islice
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import sqlite_utils
 
 from . import config, jobs
-from .dialogue import Dialogue, FormatError, from_generator_output, from_seed_record, to_seed_record
-from .quality import check_samples
-from .store import dumps, index_for_search, insert_raw_lines, loads, now
+from .dialogue import Dialogue, FormatError, content_hash_of, from_generator_output, from_seed_record, to_seed_record
+from .quality import check_record, closing_check, new_check_stats, store_check_results
+from .store import (
+    STATE_INSERT_SQL, dumps, fast_loads, index_for_search, insert_raw_lines, loads, now, search_text, tools_hash,
+    write_transaction,
+)
 
 MAX_REPORTED_ERRORS = 100
-PARALLEL_CHECKS_FROM = 5_000  # samples from which the checks run in 2 processes (process start-up ~1 s)
 
 
 def _body_error(body: Any) -> str:
@@ -72,7 +78,7 @@ def _batch_line_dialogue(obj: dict, request: dict | None) -> tuple[Dialogue, dic
     fields = _request_fields(obj.get("custom_id"), request)
     fields["model"] = body.get("model")
     try:
-        data = json.loads(content)
+        data = fast_loads(content)
     except json.JSONDecodeError:
         preview = " ".join(str(content).split())[:60]
         raise FormatError(f"plain chat answer, not a dialogue: {preview!r}") from None
@@ -119,96 +125,270 @@ def parse_record(obj: Any, request: dict | None = None) -> tuple[Dialogue, dict 
     raise FormatError(f"unknown record shape (keys: {keys})")
 
 
-def process_raw(db: sqlite_utils.Database, *, origin_like: str, source: str | None = None) -> dict:
-    """Parse every ``new`` raw line whose origin matches ``origin_like`` (SQL LIKE); store samples.
+CHUNK = 2000
+"""Raw lines per read / parse / write transaction."""
+
+PARALLEL_FROM = 5_000
+"""New lines from which parsing and checking run in 2 worker processes (``fork``; the machine this
+is built for has 2 cores: DESIGN.md, facts). The main process then only reads and writes SQLite,
+writing chunk k while the workers prepare chunk k+1 (``benchmarks/bench_ingest.py``)."""
+
+_TOOLSETS: list[tuple[list, str, str, list]] = []  # per process: (a dialogue's tools, JSON, hash, parsed)
+_TOOLSETS_BY_JSON: dict[str, tuple[str, list]] = {}  # per process: tools JSON → (hash, parsed list)
+_TOOLS_SENT: dict[str, set[str]] = {}  # per process: ingest key → toolset hashes handed to that ingest's writer
+
+
+def _same_objects(tools: list, ref: list) -> bool:
+    """``tools`` holds specs made of the very objects of ``ref``'s (pydantic copies the list and
+    each spec's top-level dict, not the values): then both serialise to the same JSON."""
+    return len(tools) == len(ref) and all(
+        type(a) is dict and type(b) is dict and a.keys() == b.keys() and all(a[k] is b[k] for k in a) for a, b in zip(tools, ref)
+    )
+
+
+def _stored_form(d: Dialogue, sent: set[str]) -> tuple[str, str, str | None, list]:
+    """``(stored JSON without tools, toolset hash, tools JSON or None, tools as a shared list)``.
+
+    ``stored JSON`` + the tools JSON put back before ``"turns"`` (:func:`store.join_tools`) is
+    ``d.model_dump_json()``. A dialogue whose tools are made of the same objects as one seen before
+    (every batch line gets ``config.TOOLS``) reuses that JSON; others are serialised and looked up
+    by text. The tools JSON is returned only the first time this process meets the list in this
+    ingest (``sent``: hashes returned before; the writer stores each list once); the parsed list
+    is shared by every dialogue with the same tools, so the checks build their compiled tool table
+    once (``checks.core.tool_table``)."""
+    for ref, tools_json, digest, parsed in _TOOLSETS:
+        if _same_objects(d.tools, ref):
+            break
+    else:
+        tools_json = d.tools_json()
+        if len(_TOOLSETS_BY_JSON) >= 64:
+            _TOOLSETS.clear()
+            _TOOLSETS_BY_JSON.clear()
+        if tools_json not in _TOOLSETS_BY_JSON:
+            _TOOLSETS_BY_JSON[tools_json] = (tools_hash(tools_json), json.loads(tools_json))
+        digest, parsed = _TOOLSETS_BY_JSON[tools_json]
+        if len(_TOOLSETS) < 16:
+            _TOOLSETS.append((d.tools, tools_json, digest, parsed))
+    stored = d.model_dump_json(exclude={"tools"})
+    first = digest not in sent
+    sent.add(digest)
+    return stored, digest, tools_json if first else None, parsed
+
+
+def prepare(items: list[tuple[int, str | None, str, dict | None, str]], ingest_key: str = "") -> list[tuple]:
+    """Parse and check raw lines (the CPU part of ingest; module level, so worker processes run it).
+
+    Args:
+        items: ``(raw id, custom_id, line, request row {"kind", "category", "scenario"} or None, source)``.
+        ingest_key: names the ingest these items belong to: a tool list's JSON is returned with the
+            first item that has it, per process and ingest.
+
+    Returns:
+        Per item, in order, ``(raw id, None, reason)`` for a line that is not a dialogue, or
+        ``(raw id, sample row, tools JSON or None, search text, findings, closing)`` where the sample
+        row is ``(uid, custom_id, kind, category, source, model, stored JSON, usage JSON, content
+        hash, toolset hash)`` and findings / closing are :func:`quality.check_record`'s.
+    """
+    if ingest_key not in _TOOLS_SENT:
+        _TOOLS_SENT.clear()
+        _TOOLS_SENT[ingest_key] = set()
+    sent = _TOOLS_SENT[ingest_key]
+    out: list[tuple] = []
+    for raw_id, custom_id, line, request, source in items:
+        try:
+            obj = fast_loads(line)
+        except json.JSONDecodeError as exc:
+            out.append((raw_id, None, f"not valid JSON ({exc.msg} at char {exc.pos})"))
+            continue
+        try:
+            d, usage = parse_record(obj, request)
+        except (FormatError, ValueError) as exc:
+            out.append((raw_id, None, str(exc).splitlines()[0] if str(exc) else type(exc).__name__))
+            continue
+        d.source = source
+        stored, digest, tools_json, tools = _stored_form(d, sent)
+        data = fast_loads(stored)
+        row = (d.uid, d.custom_id, d.kind, d.category, d.source, d.model, stored,
+               dumps(usage) if usage else None, content_hash_of(data["system_prompt"], data["turns"]), digest)
+        text = search_text(data["turns"])
+        data["tools"] = tools
+        findings, closing = check_record(data)
+        out.append((raw_id, row, tools_json, text, findings, closing))
+    return out
+
+
+def _worker_init() -> None:
+    """A parse-and-check worker freezes the heap it inherited: the cyclic GC then never walks it
+    again (GC passes over it cost ~6% of a worker's time). The pool ends with the ingest."""
+    gc.freeze()
+
+
+def process_raw(
+    db: sqlite_utils.Database,
+    *,
+    origin_like: str,
+    source: str | None = None,
+    workers: int | None = None,
+    feed: Callable[[], bool] | None = None,
+) -> dict:
+    """Parse every ``new`` raw line whose origin matches ``origin_like`` (SQL LIKE); store samples,
+    their search text and their quality-gate findings.
+
+    Per chunk of :data:`CHUNK` lines, one write transaction stores the samples (tool lists once, in
+    ``toolsets``), marks each raw line ``parsed`` or ``failed`` (with its reason) and its request
+    likewise, and stores the findings of the per-dialogue checks: a sample is never visible
+    unchecked, and a crash leaves the rest ``new`` for the next run. The corpus-level check runs once
+    at the end (:func:`quality.closing_check`).
+
+    Args:
+        source: the stored samples' ``source`` (default: the raw line's origin).
+        workers: processes that parse and check (default: 2 from :data:`PARALLEL_FROM` new lines, else 1).
+        feed: stores the next raw lines (committed) and returns False once there are none left:
+            called before each chunk is read, so storing a file's lines overlaps with parsing the
+            ones stored before (every line is still stored before it is parsed).
 
     Returns:
         ``{"read": n, "imported": n, "failed": n, "errors": [{"line": i, "origin": o, "reason": r}]}``
         for the lines processed now (errors capped at :data:`MAX_REPORTED_ERRORS`).
     """
     summary: dict[str, Any] = {"read": 0, "imported": 0, "failed": 0, "errors": []}
-    new_uids: list[str] = []
-    while True:
-        rows = list(
-            db.query(
+    fed = feed is not None
+    if fed and workers is None:  # store enough to decide on the workers
+        while fed and _count_new(db, origin_like) < PARALLEL_FROM:
+            fed = feed()
+    if workers is None:
+        workers = 2 if _count_new(db, origin_like) >= PARALLEL_FROM else 1
+    pool = None
+    if workers > 1:
+        import multiprocessing
+
+        pool = multiprocessing.get_context("fork").Pool(workers, initializer=_worker_init)
+    state = _IngestState()
+    key = uuid.uuid4().hex
+    last_id = 0
+    pending = None
+    try:
+        while True:
+            if fed:
+                fed = feed()
+            rows = db.execute(
                 "SELECT id, origin, line_no, custom_id, line FROM raw_results WHERE status = 'new' AND origin LIKE ? "
-                "ORDER BY id LIMIT 1000",
-                [origin_like],
-            )
-        )
-        if not rows:
-            break
-        ids = [r["custom_id"] for r in rows if r["custom_id"]]
-        requests = {
-            r["custom_id"]: r
-            for r in db.query(
-                f"SELECT * FROM requests WHERE custom_id IN ({','.join('?' * len(ids))})", ids
-            )
-        } if ids else {}
-        samples, updates, req_status, texts = [], [], {}, []
-        seen_uids: set[str] = set()
-        parsed: list[tuple[dict, Dialogue | None, dict | None, str | None]] = []
-        for r in rows:
-            summary["read"] += 1
-            try:
-                obj = json.loads(r["line"])
-            except json.JSONDecodeError as exc:
-                reason = f"not valid JSON ({exc.msg} at char {exc.pos})"
-                d = None
-            else:
-                try:
-                    d, usage = parse_record(obj, requests.get(r["custom_id"]))
-                    reason = None
-                except (FormatError, ValueError) as exc:
-                    d, reason = None, str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            parsed.append((r, d, usage if d is not None else None, reason))
-        known = _existing_uids(db, [d.uid for _, d, _, _ in parsed if d is not None])
-        for r, d, usage, reason in parsed:
-            if d is not None:
-                d.source = source or r["origin"]
-                if d.uid in seen_uids or d.uid in known:
-                    d, reason = None, f"uid {d.uid} is already in the database"
-            if d is None:
-                summary["failed"] += 1
-                if len(summary["errors"]) < MAX_REPORTED_ERRORS:
-                    summary["errors"].append({"line": r["line_no"], "origin": r["origin"], "reason": reason})
-                updates.append({"id": r["id"], "status": "failed", "reason": reason, "sample_uid": None})
-                if r["custom_id"]:
-                    req_status.setdefault(r["custom_id"], "failed")
-                continue
-            seen_uids.add(d.uid)
-            summary["imported"] += 1
-            samples.append(
-                (d.uid, d.custom_id, d.kind, d.category, d.source, d.model, d.model_dump_json(),
-                 dumps(usage) if usage else None, d.content_hash(), now())
-            )
-            texts.append((d.uid, "\n".join(t.content for t in d.turns if t.role != "tool")))
-            updates.append({"id": r["id"], "status": "parsed", "reason": None, "sample_uid": d.uid})
-            if r["custom_id"]:
-                req_status[r["custom_id"]] = "parsed"
-        with db.conn:
-            db.conn.executemany(
-                "INSERT INTO samples (uid, custom_id, kind, category, source, model, dialogue, usage, content_hash, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                samples,
-            )
-            index_for_search(db, texts)
-            db.conn.executemany(
-                "UPDATE raw_results SET status = ?, reason = ?, sample_uid = ? WHERE id = ?",
-                [(u["status"], u["reason"], u["sample_uid"], u["id"]) for u in updates],
-            )
-            for status in ("parsed", "failed"):
-                cids = [c for c, s in req_status.items() if s == status and c in requests]
-                for i in range(0, len(cids), 500):
-                    chunk = cids[i : i + 500]
-                    db.execute(
-                        f"UPDATE requests SET status = ? WHERE custom_id IN ({','.join('?' * len(chunk))})",
-                        [status, *chunk],
-                    )
-        new_uids.extend(row[0] for row in samples)
-    if new_uids:  # the quality gate runs as results arrive: once per ingest, on both CPUs when it pays
-        check_samples(db, uids=new_uids, workers=2 if len(new_uids) >= PARALLEL_CHECKS_FROM else 1)
+                "AND id > ? ORDER BY id LIMIT ?",
+                [origin_like, last_id, CHUNK],
+            ).fetchall()
+            job = None
+            if rows:
+                last_id = rows[-1][0]
+                requests = _requests_of(db, [r[3] for r in rows if r[3]])
+                items = [(r[0], r[3], r[4], requests.get(r[3]), source or r[1]) for r in rows]
+                if pool is None:
+                    job = prepare(items, key)
+                else:
+                    step = -(-len(items) // (2 * workers))
+                    job = pool.starmap_async(prepare, [(items[i : i + step], key) for i in range(0, len(items), step)])
+            if pending is not None:
+                prev_rows, prev_job = pending
+                results = prev_job if isinstance(prev_job, list) else [x for part in prev_job.get() for x in part]
+                _write_chunk(db, prev_rows, results, state, summary)
+            if not rows and not fed:
+                break
+            pending = (rows, job) if rows else None
+    finally:
+        if pool is not None:
+            pool.close()
+            pool.join()
+    if state.kinds:
+        closing_check(db, state.kinds, state.closings)
     return summary
+
+
+class _IngestState:
+    """What :func:`process_raw` carries from chunk to chunk."""
+
+    def __init__(self) -> None:
+        self.seen_uids: set[str] = set()
+        self.toolsets: set[str] = set()
+        self.stats = new_check_stats()
+        self.kinds: set[str] = set()
+        self.closings: dict[str, dict[str, tuple[str, int]]] = defaultdict(dict)
+
+
+def _count_new(db: sqlite_utils.Database, origin_like: str) -> int:
+    return db.execute("SELECT COUNT(*) FROM raw_results WHERE status = 'new' AND origin LIKE ?", [origin_like]).fetchone()[0]
+
+
+def _requests_of(db: sqlite_utils.Database, custom_ids: list[str]) -> dict[str, dict]:
+    """``custom_id → {"kind", "category", "scenario"}`` of the stored requests among ``custom_ids``."""
+    found: dict[str, dict] = {}
+    for i in range(0, len(custom_ids), 500):
+        chunk = custom_ids[i : i + 500]
+        for cid, kind, category, scenario in db.execute(
+            f"SELECT custom_id, kind, category, scenario FROM requests WHERE custom_id IN ({','.join('?' * len(chunk))})", chunk
+        ):
+            found[cid] = {"kind": kind, "category": category, "scenario": scenario}
+    return found
+
+
+def _write_chunk(db: sqlite_utils.Database, rows: list[tuple], results: list[tuple], state: _IngestState, summary: dict) -> None:
+    """Store one chunk's prepared results (:func:`prepare`) in one write transaction."""
+    by_id = {r[0]: r for r in rows}
+    known = _existing_uids(db, [res[1][0] for res in results if res[1] is not None])
+    samples, texts, updates, checked, toolsets = [], [], [], [], []
+    req_status: dict[str, str] = {}
+    for res in results:
+        raw_id, row = res[0], res[1]
+        _, origin, line_no, custom_id, _ = by_id[raw_id]
+        summary["read"] += 1
+        reason = res[2] if row is None else None
+        if row is not None and (row[0] in state.seen_uids or row[0] in known):
+            row, reason = None, f"uid {row[0]} is already in the database"
+        if row is None:
+            summary["failed"] += 1
+            if len(summary["errors"]) < MAX_REPORTED_ERRORS:
+                summary["errors"].append({"line": line_no, "origin": origin, "reason": reason})
+            updates.append(("failed", reason, None, raw_id))
+            if custom_id:
+                req_status.setdefault(custom_id, "failed")
+            continue
+        _, _, tools_json, text, findings, closing = res
+        uid = row[0]
+        state.seen_uids.add(uid)
+        summary["imported"] += 1
+        if row[9] not in state.toolsets:
+            if tools_json is None:  # prepare() hands each list over with its first dialogue
+                raise RuntimeError(f"toolset {row[9]} of sample {uid} arrived without its tool list")
+            toolsets.append((row[9], tools_json))
+            state.toolsets.add(row[9])
+        samples.append(row)
+        texts.append((uid, text))
+        checked.append((uid, row[2], findings, closing))
+        updates.append(("parsed", None, uid, raw_id))
+        if custom_id:
+            req_status[custom_id] = "parsed"
+    with write_transaction(db):
+        ts = now()
+        db.conn.executemany("INSERT OR IGNORE INTO toolsets (hash, tools, created_at) VALUES (?, ?, ?)", [(*t, ts) for t in toolsets])
+        # explicit rowids and state rows (checked: their findings are stored below); the samples
+        # trigger then has nothing to do (store._m007_ingest_at_scale)
+        base = db.execute("SELECT COALESCE(MAX(rowid), 0) FROM samples").fetchone()[0]
+        db.conn.executemany(
+            STATE_INSERT_SQL,
+            [{"uid": r[0], "rowid": base + k, "kind": r[2], "category": r[3], "source": r[4], "custom_id": r[1], "checked_at": ts}
+             for k, r in enumerate(samples, 1)],
+        )
+        db.conn.executemany(
+            "INSERT INTO samples (rowid, uid, custom_id, kind, category, source, model, dialogue, usage, content_hash, toolset, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(base + k, *r, ts) for k, r in enumerate(samples, 1)],
+        )
+        index_for_search(db, texts)
+        db.conn.executemany("UPDATE raw_results SET status = ?, reason = ?, sample_uid = ? WHERE id = ?", updates)
+        for status in ("parsed", "failed"):
+            cids = [c for c, s in req_status.items() if s == status]
+            for i in range(0, len(cids), 500):
+                chunk = cids[i : i + 500]
+                db.execute(f"UPDATE requests SET status = ? WHERE custom_id IN ({','.join('?' * len(chunk))})", [status, *chunk])
+        store_check_results(db, checked, state.stats, state.kinds, state.closings, fresh=True)
 
 
 def _existing_uids(db: sqlite_utils.Database, uids: list[str]) -> set[str]:
@@ -238,8 +418,9 @@ def _read_lines(path: Path) -> Iterator[tuple[int, str]]:
 def import_file(db: sqlite_utils.Database, path: str | Path) -> dict:
     """Import dialogues made elsewhere (shapes in the module docstring) from a JSONL file.
 
-    Each line is stored raw under origin ``import:<absolute path>``, then parsed; importing the same
-    file again adds nothing.
+    Each line is stored raw under origin ``import:<absolute path>`` (in chunks, each committed
+    before its lines are parsed, while the chunk before is parsed: :func:`process_raw`'s ``feed``);
+    importing the same file again adds nothing.
 
     Returns:
         ``{"read", "imported", "failed", "errors": [{"line", "reason"}]}`` for this file.
@@ -251,15 +432,22 @@ def import_file(db: sqlite_utils.Database, path: str | Path) -> dict:
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file")
     origin = f"import:{path.resolve()}"
-    insert_raw_lines(db, origin, _read_lines(path))
-    summary = process_raw(db, origin_like=origin, source=f"import:{path.name}")
+    lines = _read_lines(path)
+
+    def feed() -> bool:
+        chunk = list(islice(lines, CHUNK))
+        insert_raw_lines(db, origin, chunk)
+        return bool(chunk)
+
+    summary = process_raw(db, origin_like=origin, source=f"import:{path.name}", feed=feed)
     for e in summary["errors"]:
         e.pop("origin", None)
     return summary
 
 
 def iter_dialogues(db: sqlite_utils.Database, *, kind: str | None = None, where: str = "", params: list | None = None) -> Iterator[Dialogue]:
-    """Stored samples as Dialogues, in insertion order (optionally one kind, plus an SQL filter)."""
+    """Stored samples as Dialogues, in insertion order (optionally one kind, plus an SQL filter on
+    the ``sample_dialogues`` view's columns ``uid, kind, seq, dialogue``)."""
     clauses, args = [], []
     if kind:
         clauses.append("kind = ?")
@@ -267,7 +455,7 @@ def iter_dialogues(db: sqlite_utils.Database, *, kind: str | None = None, where:
     if where:
         clauses.append(where)
         args.extend(params or [])
-    sql = "SELECT dialogue FROM samples" + (" WHERE " + " AND ".join(clauses) if clauses else "") + " ORDER BY rowid"
+    sql = "SELECT dialogue FROM sample_dialogues" + (" WHERE " + " AND ".join(clauses) if clauses else "") + " ORDER BY seq"
     for (text,) in db.execute(sql, args):
         yield Dialogue.model_validate_json(text)
 

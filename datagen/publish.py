@@ -184,7 +184,7 @@ def accepted_dialogues(db: sqlite_utils.Database, uids: set[str] | None = None) 
     Accept only: the other exclusion rules are applied by :func:`publishable_dialogues`.
     """
     for uid, text, edited in db.execute(
-        "SELECT s.uid, s.dialogue, r.dialogue FROM sample_state st JOIN samples s ON s.uid = st.uid "
+        "SELECT s.uid, s.dialogue, r.dialogue FROM sample_state st JOIN sample_dialogues s ON s.uid = st.uid "
         "LEFT JOIN revisions r ON r.id = st.accepted_revision_id "
         "WHERE st.state = 'decided' AND st.decision = 'accept' ORDER BY st.kind, st.category, st.seq"
     ):
@@ -206,8 +206,8 @@ def _fetch(db: sqlite_utils.Database, uids: list[str]) -> Iterator[tuple[str, st
     for i in range(0, len(uids), _FETCH_CHUNK):
         chunk = uids[i : i + _FETCH_CHUNK]
         rows = db.execute(
-            "SELECT s.uid, s.model, CAST(COALESCE(rv.dialogue, s.dialogue) AS BLOB) FROM samples s "
-            "JOIN sample_state st ON st.uid = s.uid LEFT JOIN revisions rv ON rv.id = st.accepted_revision_id "
+            "SELECT s.uid, s.model, CAST(COALESCE(rv.dialogue, sd.dialogue) AS BLOB) FROM samples s "
+            "JOIN sample_dialogues sd ON sd.uid = s.uid JOIN sample_state st ON st.uid = s.uid LEFT JOIN revisions rv ON rv.id = st.accepted_revision_id "
             f"WHERE s.uid IN ({','.join('?' * len(chunk))})",
             chunk,
         ).fetchall()

@@ -84,7 +84,7 @@ def _current(db: sqlite_utils.Database, rows: list[tuple]) -> list[tuple]:
 def _sample_rows(db: sqlite_utils.Database, uids: Sequence[str] | None, kind: str | None = None) -> Iterator[list[tuple]]:
     """Chunks of ``(uid, kind, dialogue JSON)``: the given uids (in that order) or all samples (of a kind) in insertion order."""
     if uids is None:
-        sql = "SELECT uid, kind, dialogue FROM samples" + (" WHERE kind = ?" if kind else "") + " ORDER BY rowid"
+        sql = "SELECT uid, kind, dialogue FROM sample_dialogues" + (" WHERE kind = ?" if kind else "") + " ORDER BY seq"
         cur = db.execute(sql, [kind] if kind else [])
         while rows := cur.fetchmany(CHUNK):
             yield _current(db, rows)
@@ -92,7 +92,7 @@ def _sample_rows(db: sqlite_utils.Database, uids: Sequence[str] | None, kind: st
     for chunk in _chunks(dict.fromkeys(uids), CHUNK):
         found = {
             r[0]: r
-            for r in db.execute(f"SELECT uid, kind, dialogue FROM samples WHERE uid IN ({','.join('?' * len(chunk))})", chunk)
+            for r in db.execute(f"SELECT uid, kind, dialogue FROM sample_dialogues WHERE uid IN ({','.join('?' * len(chunk))})", chunk)
         }
         rows = [found[u] for u in chunk if u in found]
         if rows:
@@ -137,10 +137,66 @@ def _rows(uid: str, findings: Iterable[checks.Finding]) -> list[tuple]:
 # ----------------------------------------------------------------------------- per-sample checks
 
 
-def _check_text(text: str) -> tuple[list[checks.Finding], tuple[str, int]]:
-    """Findings, and closing line with its turn, of one stored dialogue (module level: picklable for workers)."""
-    view = checks.load_view(text)
+def check_record(data: dict | str) -> tuple[list[checks.Finding], tuple[str, int]]:
+    """Findings, and closing line with its turn, of one dialogue in its stored shape
+    (``Dialogue.model_dump_json()`` text, or decoded: then filled in place by :func:`checks.load_view`).
+    What :func:`check_samples` computes per sample (module level: picklable for workers); ingest
+    calls it on the dialogue it holds already.
+
+    Raises:
+        ValueError: ``data`` is text that is not JSON.
+    """
+    view = checks.load_view(data)
     return run_view(view), (final_closing(view.turns), view.n - 1)
+
+
+def store_check_results(
+    db: sqlite_utils.Database,
+    results: list[tuple[str, str, list[checks.Finding], tuple[str, int]]],
+    stats: dict[str, Any],
+    kinds: set[str],
+    closings: dict[str, dict[str, tuple[str, int]]],
+    *,
+    fresh: bool = False,
+) -> None:
+    """Within the caller's write transaction: store ``(uid, kind, findings, closing)`` results of
+    the per-dialogue checks, replacing those samples' earlier per-dialogue findings, and set
+    ``sample_state.checked_at``. With ``fresh`` the samples were stored in this same transaction
+    with their state rows' ``checked_at`` set (ingest): the findings are only inserted. Adds to
+    ``stats`` (``checked``, ``findings``, ``with_errors``, ``by_check``), ``kinds`` and
+    ``closings`` (kind → uid → closing) for :func:`closing_check`."""
+    rows: list[tuple] = []
+    for uid, kind, findings, closing in results:
+        kinds.add(kind)
+        closings[kind][uid] = closing
+        rows.extend(_rows(uid, findings))
+        stats["checked"] += 1
+        stats["findings"] += len(findings)
+        stats["with_errors"] += any(f.severity == "error" for f in findings)
+        stats["by_check"].update({f.check for f in findings})
+    uids = [r[0] for r in results]
+    if fresh:
+        ts = now()
+        db.conn.executemany(
+            "INSERT INTO findings (uid, check_id, severity, turn, reason, message, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(*r, ts) for r in rows],
+        )
+        return
+    _replace_findings(db, uids, PER_SAMPLE, rows)
+    ts = now()
+    for part in _chunks(uids, 500):
+        db.execute(f"UPDATE sample_state SET checked_at = ? WHERE uid IN ({','.join('?' * len(part))})", [ts, *part])
+
+
+def closing_check(db: sqlite_utils.Database, kinds: Iterable[str], closings: dict[str, dict[str, tuple[str, int]]]) -> int:
+    """The corpus-level ``repeated_closing`` check after new samples of ``kinds`` were checked
+    (``closings``: their closing lines, kind → uid → (line, turn)); returns samples flagged."""
+    return _closing_check(db, kinds, closings, full=False)
+
+
+def new_check_stats() -> dict[str, Any]:
+    """The counters :func:`store_check_results` adds to."""
+    return {"checked": 0, "findings": 0, "with_errors": 0, "by_check": Counter()}
 
 
 def check_samples(
@@ -174,7 +230,7 @@ def check_samples(
     """
     started = time.perf_counter()
     uid_list = None if uids is None else list(uids)
-    stats: dict[str, Any] = {"checked": 0, "findings": 0, "with_errors": 0, "by_check": Counter()}
+    stats = new_check_stats()
     kinds: set[str] = set()
     closings: dict[str, dict[str, tuple[str, int]]] = defaultdict(dict)
     pool = None
@@ -184,30 +240,17 @@ def check_samples(
         pool = multiprocessing.get_context("fork").Pool(workers)
 
     def store(chunk: list[tuple], results: list) -> None:
-        rows: list[tuple] = []
-        for (uid, kind, _), (findings, closing) in zip(chunk, results):
-            kinds.add(kind)
-            closings[kind][uid] = closing
-            rows.extend(_rows(uid, findings))
-            stats["checked"] += 1
-            stats["findings"] += len(findings)
-            stats["with_errors"] += any(f.severity == "error" for f in findings)
-            stats["by_check"].update({f.check for f in findings})
-        chunk_uids = [r[0] for r in chunk]
         with _transaction(db):
-            _replace_findings(db, chunk_uids, PER_SAMPLE, rows)
-            ts = now()
-            for part in _chunks(chunk_uids, 500):
-                db.execute(f"UPDATE sample_state SET checked_at = ? WHERE uid IN ({','.join('?' * len(part))})", [ts, *part])
+            store_check_results(db, [(uid, kind, *res) for (uid, kind, _), res in zip(chunk, results)], stats, kinds, closings)
 
     try:
         pending = None  # with workers: chunk k+1 is checked while chunk k is written
         for chunk in _sample_rows(db, uid_list):
             texts = [r[2] for r in chunk]
             if pool is None:
-                store(chunk, [_check_text(t) for t in texts])
+                store(chunk, [check_record(t) for t in texts])
                 continue
-            job = pool.map_async(_check_text, texts, chunksize=max(1, len(texts) // (4 * workers)))
+            job = pool.map_async(check_record, texts, chunksize=max(1, len(texts) // (4 * workers)))
             if pending is not None:
                 store(pending[0], pending[1].get())
             pending = (chunk, job)
@@ -225,9 +268,9 @@ def check_samples(
     return stats
 
 
+_NEW_ROWS_SQL = "SELECT uid, rowid FROM samples WHERE kind = ? AND rowid > ? ORDER BY rowid"
 _LAST_TURN_SQL = (
-    "SELECT uid, rowid, json_extract(dialogue, '$.turns[#-1]'), json_array_length(dialogue, '$.turns') "
-    "FROM samples WHERE kind = ? AND rowid > ? ORDER BY rowid"
+    "SELECT uid, json_extract(dialogue, '$.turns[#-1]'), json_array_length(dialogue, '$.turns') FROM samples WHERE uid IN ({})"
 )
 
 
@@ -255,10 +298,12 @@ class _ClosingIndex:
     def catch_up(self, db: sqlite_utils.Database, kind: str, skip: set[str]) -> None:
         """Add samples stored after the last one seen (their last turn read in SQL; edits applied)."""
         new = []
-        for uid, rowid, last, n in db.execute(_LAST_TURN_SQL, [kind, self.rowid]):
+        for uid, rowid in db.execute(_NEW_ROWS_SQL, [kind, self.rowid]):
             self.rowid = rowid
             if uid not in skip:
                 new.append(uid)
+        for part in _chunks(new, 500):  # only these are read: the samples just checked are skipped in SQL too
+            for uid, last, n in db.execute(_LAST_TURN_SQL.format(",".join("?" * len(part))), part):
                 self.set(uid, final_closing([json.loads(last)]) if last else "", (n or 0) - 1)
         if new and _has_revisions(db):
             for part in _chunks(new, 500):

@@ -346,7 +346,7 @@ def get_dialogue(db: sqlite_utils.Database, uid: str) -> Dialogue:
     Raises:
         ReviewError: no sample with that uid.
     """
-    row = db.execute("SELECT dialogue FROM samples WHERE uid = ?", [uid]).fetchone()
+    row = db.execute("SELECT dialogue FROM sample_dialogues WHERE uid = ?", [uid]).fetchone()
     if not row:
         raise ReviewError(f"no sample with uid {uid}")
     return Dialogue.model_validate_json(row[0])

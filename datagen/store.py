@@ -13,7 +13,11 @@ Tables:
     raw_results(id, origin, line_no, custom_id, line, status, reason, sample_uid, received_at)
         origin = ``batch:<id>:output|error`` or ``import:<path>``; (origin, line_no) is unique, so
         storing the same file twice adds nothing. status: ``new`` → ``parsed`` | ``failed``.
-    samples(uid, custom_id, kind, category, source, model, dialogue, usage, content_hash, created_at)
+    samples(uid, custom_id, kind, category, source, model, dialogue, usage, content_hash, created_at, toolset)
+        dialogue: ``Dialogue.model_dump_json()``; when ``toolset`` is set, without its ``tools`` key
+        (the tool list is stored once in ``toolsets``). Read dialogues through the
+        ``sample_dialogues`` view, which puts the tools back: see :data:`SAMPLE_DIALOGUE_SQL`.
+    toolsets(hash, tools, created_at)   -- each distinct tool list once (hash = SHA-256 of its JSON)
     reviews(id, uid, annotator, decision, reasons, note, edited, seconds, created_at, undoes, revision_id,
             adjudication, findings_seen)  -- append-only
     publishes(id, target, repo_id, revision, record_hash, format, counts, card, path, created_at, operator)
@@ -36,19 +40,28 @@ Tables:
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import sqlite3
 import threading
 from contextlib import contextmanager
 from datetime import datetime, timezone
+from itertools import islice
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import sqlite_utils
 
 from . import settings
+from .fastjson import loads as fast_loads
 
 SQLITE_BUSY_TIMEOUT_S = 30.0
+
+PAGE_SIZE = 16384
+"""Page size of new databases (bytes). A stored sample (~4.6 KB) and a raw batch line (~4.6 KB)
+each spilled over two 4 KB pages; at 16 KB ingest of 100,000 lines went from 38.4 s to 34.3 s
+(BENCHMARKS.md, "Batches at scale"). Existing databases keep theirs (it is fixed once in WAL mode)."""
 
 
 def now() -> str:
@@ -214,12 +227,20 @@ _STATE_COLUMNS = "uid, seq, kind, category, batch_id, job_id, state"
 
 
 def _state_values(s: str) -> str:
-    """The sample_state values of a samples row named ``s`` (``s`` or ``new`` in the trigger)."""
+    """The sample_state values of a samples row named ``s`` (``s`` or ``new`` in the trigger; ``:``
+    for named parameters ``:uid, :rowid, :kind, :category, :source, :custom_id``)."""
+    c = (lambda name: f":{name}") if s == ":" else (lambda name: f"{s}.{name}")
     return (
-        f"{s}.uid, {s}.rowid, {s}.kind, {s}.category, "
-        f"CASE WHEN {s}.source LIKE 'batch:%' THEN substr({s}.source, 7, instr(substr({s}.source, 7), ':') - 1) END, "
-        f"(SELECT q.job_id FROM requests q WHERE q.custom_id = {s}.custom_id), 'pending'"
+        f"{c('uid')}, {c('rowid')}, {c('kind')}, {c('category')}, "
+        f"CASE WHEN {c('source')} LIKE 'batch:%' THEN substr({c('source')}, 7, instr(substr({c('source')}, 7), ':') - 1) END, "
+        f"(SELECT q.job_id FROM requests q WHERE q.custom_id = {c('custom_id')}), 'pending'"
     )
+
+
+STATE_INSERT_SQL = f"INSERT OR IGNORE INTO sample_state ({_STATE_COLUMNS}, checked_at) VALUES ({_state_values(':')}, :checked_at)"
+"""The ``sample_state`` row of a sample about to be stored with an explicit rowid (named parameters
+``uid, rowid, kind, category, source, custom_id, checked_at``): what the ``samples`` insert trigger
+would write, for a writer that stores many samples at once (the trigger then does nothing)."""
 
 
 def search_text(turns: list[dict]) -> str:
@@ -319,6 +340,80 @@ def _m006_roles(db: sqlite_utils.Database) -> None:
     db["batches"].add_column("submitted_by", str)  # who spent: the identity behind every submit
 
 
+TURNS_KEY = ',"turns":'
+"""Where the tool list goes back into a stored dialogue: ``Dialogue.model_dump_json()`` writes
+``uid, kind, category, dates, system_prompt, tools, turns, …`` in that order, and the first
+``,"turns":`` of the text is that top-level key (the fields before it are strings, where a quote
+is always escaped)."""
+
+
+def _m007_ingest_at_scale(db: sqlite_utils.Database) -> None:
+    """Ingest at batch scale (BENCHMARKS.md, "Batches at scale"):
+
+    - tool lists stored once: a stored record carried its ~7 KB tool list, the same for every
+      sample of a run (two thirds of each row). New samples name their list in ``samples.toolset``;
+      rows stored before keep their inline list (``toolset`` NULL) and read the same through the
+      ``sample_dialogues`` view;
+    - the ``samples`` insert trigger writes the state row only when the writer has not (a writer
+      of thousands of samples inserts their state rows itself: :data:`STATE_INSERT_SQL`; the
+      trigger's insert cost ~30 µs a row).
+    """
+    db.execute("CREATE TABLE toolsets (hash TEXT PRIMARY KEY, tools TEXT NOT NULL, created_at TEXT)")
+    db["samples"].add_column("toolset", str)
+    db.execute(f"CREATE VIEW sample_dialogues AS {SAMPLE_DIALOGUE_SQL}")
+    db.execute("DROP TRIGGER samples_state_ai")
+    db.execute(
+        "CREATE TRIGGER samples_state_ai AFTER INSERT ON samples "
+        "WHEN NOT EXISTS (SELECT 1 FROM sample_state WHERE uid = new.uid) BEGIN "
+        f"INSERT OR IGNORE INTO sample_state ({_STATE_COLUMNS}) VALUES ({_state_values('new')}); END"
+    )
+
+
+SAMPLE_DIALOGUE_SQL = (
+    "SELECT s.uid AS uid, s.kind AS kind, s.rowid AS seq, CASE WHEN s.toolset IS NULL THEN s.dialogue ELSE "
+    f"substr(s.dialogue, 1, instr(s.dialogue, '{TURNS_KEY}') - 1) || ',\"tools\":' || t.tools || "
+    f"substr(s.dialogue, instr(s.dialogue, '{TURNS_KEY}')) END AS dialogue "
+    "FROM samples s LEFT JOIN toolsets t ON t.hash = s.toolset"
+)
+"""The ``sample_dialogues(uid, kind, seq, dialogue)`` view: every sample's full ``model_dump_json()``
+text (``seq`` = the sample's rowid, insertion order). With a ``toolset`` the tool list is put back
+before ``,"turns":`` (:data:`TURNS_KEY`), so the text is byte for byte what the Dialogue dumps
+(:func:`join_tools`); a toolset missing from ``toolsets`` gives NULL, never a dialogue without tools."""
+
+
+def split_tools(full_json: str, tools_json: str) -> str:
+    """The stored form of a dialogue whose tools live in ``toolsets``: ``full_json`` without its
+    ``,"tools":<tools_json>`` member.
+
+    Args:
+        full_json: ``Dialogue.model_dump_json()``.
+        tools_json: the same dialogue's tools exactly as serialised there
+            (:meth:`datagen.dialogue.Dialogue.tools_json`).
+
+    Raises:
+        ValueError: ``full_json`` does not hold ``,"tools":<tools_json>,"turns":`` where the first
+            ``,"tools":`` is (the top-level key: the fields before it are strings).
+    """
+    i = full_json.find(',"tools":')
+    end = i + len(',"tools":') + len(tools_json)
+    if i < 0 or not full_json.startswith(tools_json, end - len(tools_json)) or not full_json.startswith(TURNS_KEY, end):
+        raise ValueError("dialogue JSON does not hold the tools member right before turns")
+    return full_json[:i] + full_json[end:]
+
+
+def join_tools(stored_json: str, tools_json: str) -> str:
+    """Inverse of :func:`split_tools` (what the ``sample_dialogues`` view computes in SQL)."""
+    i = stored_json.find(TURNS_KEY)
+    if i < 0:
+        raise ValueError("stored dialogue JSON has no turns")
+    return stored_json[:i] + ',"tools":' + tools_json + stored_json[i:]
+
+
+def tools_hash(tools_json: str) -> str:
+    """SHA-256 hex of a tool list's JSON text (the ``toolsets`` key)."""
+    return hashlib.sha256(tools_json.encode()).hexdigest()
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("001_initial", _m001_initial),
     ("002_quality_gate", _m002_quality_gate),
@@ -326,6 +421,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("004_findings_seen", _m004_findings_seen),
     ("005_batches_at_scale", _m005_batches_at_scale),
     ("006_roles", _m006_roles),
+    ("007_ingest_at_scale", _m007_ingest_at_scale),
 ]
 
 _local = threading.local()
@@ -345,6 +441,8 @@ def connect(path: str | Path | None = None) -> sqlite_utils.Database:
     conn = sqlite3.connect(str(path), timeout=SQLITE_BUSY_TIMEOUT_S, check_same_thread=False)
     db = sqlite_utils.Database(conn)
     db.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
+    if not db.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone():  # a new file: before WAL and tables
+        db.execute(f"PRAGMA page_size = {PAGE_SIZE}")
     if db.journal_mode != "wal":
         db.enable_wal()
     db.execute("PRAGMA synchronous = NORMAL")
@@ -414,33 +512,40 @@ def insert_raw_lines(db: sqlite_utils.Database, origin: str, lines: Iterable[tup
         origin: ``batch:<id>:output``, ``batch:<id>:error`` or ``import:<path>``.
         lines: ``(line_no, text)`` pairs, line numbers from 1.
 
-    Existing ``(origin, line_no)`` rows are left as they are (idempotent re-download).
+    Existing ``(origin, line_no)`` rows are left as they are (idempotent re-download). Written in
+    transactions of :data:`RAW_CHUNK` lines, so a crash keeps what was stored before it.
     """
     before = db.execute("SELECT COUNT(*) FROM raw_results WHERE origin = ?", [origin]).fetchone()[0]
     ts = now()
-    rows = (
-        {
-            "origin": origin,
-            "line_no": no,
-            "custom_id": _peek_custom_id(text),
-            "line": text,
-            "status": "new",
-            "reason": None,
-            "sample_uid": None,
-            "received_at": ts,
-        }
-        for no, text in lines
-    )
-    with db.conn:
-        db["raw_results"].insert_all(rows, ignore=True, batch_size=500)
+    it = iter(lines)
+    while chunk := [(origin, no, _peek_custom_id(text), text, ts) for no, text in islice(it, RAW_CHUNK)]:
+        with write_transaction(db):
+            db.conn.executemany(
+                "INSERT OR IGNORE INTO raw_results (origin, line_no, custom_id, line, status, received_at) "
+                "VALUES (?, ?, ?, ?, 'new', ?)",
+                chunk,
+            )
     after = db.execute("SELECT COUNT(*) FROM raw_results WHERE origin = ?", [origin]).fetchone()[0]
     return after - before
 
 
+RAW_CHUNK = 1000
+"""Raw lines per transaction in :func:`insert_raw_lines`."""
+
+_BATCH_LINE_HEAD = re.compile(r'\{\s*"id"\s*:\s*"[^"\\]*"\s*,\s*"custom_id"\s*:\s*"([^"\\]*)"\s*,')
+
+
 def _peek_custom_id(text: str) -> str | None:
-    """The custom_id of a batch line, if it is JSON with one (None otherwise; never raises)."""
+    """The custom_id of a batch line, if it is JSON with one (None otherwise; never raises).
+
+    Batch API output lines (OpenAI, vLLM) begin ``{"id": "…", "custom_id": "…",``: that head is
+    read with a regular expression (a string without quotes or backslashes, so the match is the
+    top-level key); any other line is decoded whole."""
+    m = _BATCH_LINE_HEAD.match(text)
+    if m:
+        return m.group(1)
     try:
-        obj = json.loads(text)
+        obj = fast_loads(text)
     except (ValueError, TypeError):
         return None
     cid = obj.get("custom_id") if isinstance(obj, dict) else None

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Callable, Iterable, Iterator
 
+from ..fastjson import loads as fast_loads
 from . import text as tx
 from .schema import CompiledSchema, compiled
 
@@ -297,7 +298,7 @@ class View:
         if turn not in cache:
             text = self.turns[turn].get("content") or ""
             try:
-                cache[turn] = json.loads(text)
+                cache[turn] = fast_loads(text)
             except (ValueError, TypeError):
                 cache[turn] = _NOT_JSON
         return cache[turn]
