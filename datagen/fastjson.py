@@ -13,20 +13,42 @@ from typing import Any
 import orjson
 
 
+_HUGE = 2.0**63
+"""orjson reads an integer beyond 64 bits as a float; any such float is at least this large."""
+
+
+def _has_huge_float(value: Any) -> bool:
+    stack = [value]
+    pop, push = stack.pop, stack.extend
+    while stack:
+        x = pop()
+        t = type(x)
+        if t is dict:
+            push(x.values())
+        elif t is list:
+            push(x)
+        elif t is float and (x >= _HUGE or x <= -_HUGE):
+            return True
+    return False
+
+
 def loads(text: str | bytes) -> Any:
     """``json.loads``, through orjson first.
 
-    orjson refuses ``NaN`` / ``Infinity``, numbers beyond float or 64-bit integer range, lone
-    surrogates and invalid JSON; those go to ``json.loads``, so the value returned, and the error
-    raised for text that is not JSON, are the standard library's.
+    orjson refuses ``NaN`` / ``Infinity``, numbers beyond float range, lone surrogates and invalid
+    JSON, and reads an integer beyond 64 bits as a float (losing digits). What it refuses, and a
+    result holding a float of magnitude 2**63 or more (which may have been such an integer), go to
+    ``json.loads``, so the value returned, and the error raised for text that is not JSON, are the
+    standard library's.
 
     Raises:
         json.JSONDecodeError: ``text`` is not JSON (``json``'s message and position).
     """
     try:
-        return orjson.loads(text)
+        value = orjson.loads(text)
     except orjson.JSONDecodeError:
         return json.loads(text)
+    return json.loads(text) if _has_huge_float(value) else value
 
 
 def dumps_sorted(value: Any) -> bytes:

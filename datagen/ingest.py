@@ -32,7 +32,7 @@ from . import config, jobs
 from .dialogue import Dialogue, FormatError, content_hash_of, from_generator_output, from_seed_record, to_seed_record
 from .quality import check_record, closing_check, new_check_stats, store_check_results
 from .store import (
-    STATE_INSERT_SQL, dumps, fast_loads, index_for_search, insert_raw_lines, loads, now, search_text, tools_hash,
+    STATE_INSERT_SQL, dumps, fast_loads, index_for_search, insert_raw_lines, now, search_text, tools_hash,
     write_transaction,
 )
 
@@ -94,7 +94,7 @@ def _batch_line_dialogue(obj: dict, request: dict | None) -> tuple[Dialogue, dic
 def _request_fields(custom_id: str | None, request: dict | None) -> dict:
     """Dialogue fields known from the request (scenario) or, failing that, from the custom_id."""
     fields: dict[str, Any] = {"custom_id": custom_id}
-    scenario = loads(request["scenario"], {}) if request else {}
+    scenario = fast_loads(request["scenario"]) if request and request["scenario"] else {}
     parsed = jobs.parse_custom_id(custom_id or "")
     if request:
         fields.update(kind=request["kind"], category=request["category"])

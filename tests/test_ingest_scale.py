@@ -1,0 +1,237 @@
+"""Ingest at batch scale: parse-and-check workers, tool lists stored once, raw lines stored while
+earlier ones are parsed, and the readers that put the tools back (datagen.ingest, datagen.store)."""
+
+from __future__ import annotations
+
+import json
+import math
+import uuid
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from datagen import config, fastjson, ingest, jobs, quality, scenarios, store
+from datagen.analytics import load_dialogues
+from datagen.dialogue import Dialogue, Turn, new_uid
+from datagen.offline import OfflineOptions, complete_request
+from datagen.review import get_dialogue
+
+
+def write_batch_output(path, n: int, *, error_rate=0.1, truncation_rate=0.1) -> None:
+    """n offline batch output lines (some HTTP errors and cut-off answers among them)."""
+    opts = OfflineOptions(error_rate=error_rate, truncation_rate=truncation_rate)
+    per = max(1, n // len(config.CATEGORIES) + 1)
+    base = scenarios.make_scenarios("train", {c: per for c in config.CATEGORIES}, 5)[:n]
+    with path.open("w", encoding="utf-8") as fh:
+        for sc in base:
+            line = complete_request(sc["custom_id"], jobs.build_request_line(sc, model="gpt-4.1-mini", temperature=0.9)["body"], opts)
+            fh.write(json.dumps(line, ensure_ascii=False) + "\n")
+
+
+def snapshot(db):
+    """Everything ingest stores, without the ids and times that differ between runs."""
+    samples = sorted(db.execute("SELECT s.custom_id, s.kind, s.category, s.content_hash, sd.dialogue FROM sample_dialogues sd "
+                                "JOIN samples s USING (uid)").fetchall())
+    samples = [(c, k, cat, h, {**json.loads(d), "uid": None}) for c, k, cat, h, d in samples]
+    findings = sorted(db.execute("SELECT s.custom_id, f.check_id, f.turn, f.message FROM findings f JOIN samples s USING (uid)").fetchall())
+    raw = sorted(db.execute("SELECT line_no, status, reason FROM raw_results").fetchall())
+    return samples, findings, raw
+
+
+@pytest.fixture
+def output_file(tmp_path):
+    path = tmp_path / "output.jsonl"
+    write_batch_output(path, 60)
+    return path
+
+
+# ----------------------------------------------------------------------------- tools stored once
+
+
+def test_a_batch_stores_its_tool_list_once_and_every_reader_gets_it_back(db, output_file):
+    summary = ingest.import_file(db, output_file)
+    assert summary["imported"] >= 30 and summary["failed"] >= 1
+    assert db["toolsets"].count == 1
+    (tools_json,) = db.execute("SELECT tools FROM toolsets").fetchone()
+    assert json.loads(tools_json) == config.TOOLS
+    assert db.execute("SELECT COUNT(*) FROM samples WHERE toolset IS NULL OR instr(dialogue, '\"tools\":') > 0").fetchone()[0] == 0
+    uid = db.execute("SELECT uid FROM samples ORDER BY rowid LIMIT 1").fetchone()[0]
+    d = get_dialogue(db, uid)
+    assert d.tools == config.TOOLS and d.turns
+    (text,) = db.execute("SELECT dialogue FROM sample_dialogues WHERE uid = ?", [uid]).fetchone()
+    assert text == d.model_dump_json()  # byte for byte what the Dialogue dumps
+    assert all(x.tools == config.TOOLS for x in ingest.iter_dialogues(db))
+    frame = load_dialogues(db)
+    assert len(frame) == summary["imported"]
+
+
+def test_rows_stored_before_keep_their_inline_tools_and_read_the_same(db):
+    d = Dialogue(uid="legacy-1", tools=config.TOOLS, turns=[Turn(role="user", content="짜장면 주문할래요")])
+    db["samples"].insert({"uid": d.uid, "kind": "train", "category": "imported", "dialogue": d.model_dump_json()})
+    db.conn.commit()
+    assert get_dialogue(db, "legacy-1") == d
+    assert db.execute("SELECT dialogue FROM sample_dialogues WHERE uid = 'legacy-1'").fetchone()[0] == d.model_dump_json()
+
+
+def test_a_sample_naming_a_missing_toolset_reads_as_null_not_as_a_dialogue_without_tools(db):
+    d = Dialogue(uid="orphan", tools=config.TOOLS, turns=[Turn(role="user", content="안녕하세요")])
+    stored = store.split_tools(d.model_dump_json(), d.tools_json())
+    db.execute("INSERT INTO samples (uid, kind, dialogue, toolset) VALUES ('orphan', 'train', ?, 'no-such-hash')", [stored])
+    db.conn.commit()
+    assert db.execute("SELECT dialogue FROM sample_dialogues WHERE uid = 'orphan'").fetchone()[0] is None
+
+
+_text = st.text(st.characters(blacklist_categories=["Cs"]), max_size=40)
+_json_value = st.recursive(
+    st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.floats(allow_nan=False, allow_infinity=False) | _text,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_text, inner, max_size=3),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    system_prompt=_text,
+    contents=st.lists(_text, min_size=1, max_size=4),
+    extra=st.dictionaries(st.sampled_from(["turns", "tools", "description", "x"]), _json_value, max_size=3),
+)
+def test_split_and_join_round_trip_any_dialogue(system_prompt, contents, extra):
+    """Tool specs holding "turns" / "tools" keys and strings holding ',"turns":' cannot fool the cut."""
+    tools = [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}, **extra}}]
+    turns = [Turn(role="user" if i % 2 == 0 else "assistant", content=c) for i, c in enumerate(contents)]
+    d = Dialogue(uid=",\"turns\":", system_prompt=system_prompt, tools=tools, turns=turns, source=',"tools":[]')
+    full, tools_json = d.model_dump_json(), d.tools_json()
+    stored = store.split_tools(full, tools_json)
+    assert '"tools":' + tools_json not in stored
+    assert store.join_tools(stored, tools_json) == full
+    assert Dialogue.model_validate_json(store.join_tools(stored, tools_json)) == d
+
+
+# ----------------------------------------------------------------------------- workers and feed
+
+
+def test_two_worker_processes_store_exactly_what_one_process_does(tmp_path, output_file):
+    one = store.connect(tmp_path / "one.db")
+    two = store.connect(tmp_path / "two.db")
+    origin = f"import:{output_file}"
+    lines = [(i, line.rstrip("\n")) for i, line in enumerate(output_file.open(encoding="utf-8"), 1)]
+    for db, workers in ((one, 1), (two, 2)):
+        store.insert_raw_lines(db, origin, lines)
+        ingest.CHUNK, saved = 7, ingest.CHUNK  # several chunks, so the writer and the workers overlap
+        try:
+            ingest.process_raw(db, origin_like=origin, workers=workers)
+        finally:
+            ingest.CHUNK = saved
+    assert snapshot(one) == snapshot(two)
+    assert one["findings"].count > 0
+
+
+def test_findings_stored_at_ingest_are_what_a_full_recheck_finds(db, output_file):
+    ingest.import_file(db, output_file)
+    at_ingest = sorted(db.execute("SELECT uid, check_id, turn, message FROM findings").fetchall())
+    assert at_ingest
+    assert db.execute("SELECT COUNT(*) FROM sample_state WHERE checked_at IS NULL").fetchone()[0] == 0
+    quality.check_samples(db)
+    assert sorted(db.execute("SELECT uid, check_id, turn, message FROM findings").fetchall()) == at_ingest
+
+
+def test_state_rows_written_by_ingest_match_what_the_trigger_writes(db, output_file):
+    ingest.import_file(db, output_file)
+    d = Dialogue(uid="by-hand", kind="gold", category="imported", source="batch:b1:output", turns=[Turn(role="user", content="hi")])
+    db["samples"].insert({"uid": d.uid, "kind": d.kind, "category": d.category, "source": d.source, "dialogue": d.model_dump_json()})
+    db.conn.commit()
+    rows = db.execute("SELECT s.rowid, st.seq, st.kind, s.kind, st.category, s.category, st.state FROM samples s "
+                      "JOIN sample_state st USING (uid)").fetchall()
+    assert len(rows) == db["samples"].count
+    assert all(r[0] == r[1] and r[2] == r[3] and r[4] == r[5] and r[6] == "pending" for r in rows)
+    assert db.execute("SELECT batch_id FROM sample_state WHERE uid = 'by-hand'").fetchone()[0] == "b1"
+
+
+def test_content_hash_at_ingest_is_the_dialogues_own(db, output_file):
+    ingest.import_file(db, output_file)
+    for (h, text) in db.execute("SELECT s.content_hash, sd.dialogue FROM samples s JOIN sample_dialogues sd USING (uid)"):
+        assert Dialogue.model_validate_json(text).content_hash() == h
+
+
+def test_a_crash_while_parsing_keeps_the_stored_lines_and_a_rerun_finishes_without_duplicates(db, tmp_path, monkeypatch):
+    path = tmp_path / "big.jsonl"
+    write_batch_output(path, 45, error_rate=0, truncation_rate=0)
+    monkeypatch.setattr(ingest, "CHUNK", 10)
+    real, calls = ingest.prepare, []
+
+    def flaky(items, key=""):
+        calls.append(len(items))
+        if len(calls) == 3:
+            raise RuntimeError("worker died")
+        return real(items, key)
+
+    monkeypatch.setattr(ingest, "prepare", flaky)
+    with pytest.raises(RuntimeError):
+        ingest.import_file(db, path)
+    assert db["raw_results"].count == 45  # every line was stored before any was parsed
+    assert db["samples"].count == 10  # chunk 1 was written; chunk 2 was parsed, not yet written
+    monkeypatch.setattr(ingest, "prepare", real)
+    summary = ingest.import_file(db, path)
+    assert summary["imported"] == 35 and db["samples"].count == 45 and db["raw_results"].count == 45
+    assert db.execute("SELECT COUNT(DISTINCT custom_id) FROM samples").fetchone()[0] == 45
+    assert ingest.import_file(db, path)["read"] == 0  # a third time adds nothing
+
+
+def test_with_a_feed_lines_are_stored_chunk_by_chunk_each_before_it_is_parsed(db, tmp_path, monkeypatch):
+    path = tmp_path / "fed.jsonl"
+    write_batch_output(path, 35, error_rate=0, truncation_rate=0)
+    monkeypatch.setattr(ingest, "CHUNK", 10)
+    origin = f"import:{path}"
+    lines = iter([(i, line.rstrip("\n")) for i, line in enumerate(path.open(encoding="utf-8"), 1)])
+    events, real = [], ingest.prepare
+
+    def feed():
+        chunk = [next(lines, None) for _ in range(10)]
+        chunk = [c for c in chunk if c]
+        store.insert_raw_lines(db, origin, chunk)
+        events.append(("stored", db["raw_results"].count))
+        return bool(chunk)
+
+    def spy(items, key=""):
+        stored = db.execute("SELECT MAX(id) FROM raw_results").fetchone()[0]
+        assert max(i[0] for i in items) <= stored
+        events.append(("parsed", len(items)))
+        return real(items, key)
+
+    monkeypatch.setattr(ingest, "prepare", spy)
+    summary = ingest.process_raw(db, origin_like=origin, workers=1, feed=feed)
+    assert summary["imported"] == 35
+    assert events[:4] == [("stored", 10), ("parsed", 10), ("stored", 20), ("parsed", 10)]  # interleaved
+
+
+# ----------------------------------------------------------------------------- small pieces
+
+
+@pytest.mark.parametrize("text", ['{"a": 1, "a": 2}', "NaN", "[1e400]", "12345678901234567890123", '{"id": [-99999999999999999999]}',
+                                  "1e19", '"\\ud800"', "[1.10, -0.0]", '{"k": "값"}', "18446744073709551615"])
+def test_fastjson_loads_gives_the_standard_librarys_value(text):
+    want, got = json.loads(text), fastjson.loads(text)
+    assert repr(got) == repr(want) or (isinstance(want, float) and math.isnan(want) and math.isnan(got))
+
+
+@pytest.mark.parametrize("text", ["{", '{"a": }', "", "[1,]"])
+def test_fastjson_loads_raises_the_standard_librarys_error(text):
+    with pytest.raises(json.JSONDecodeError) as err:
+        fastjson.loads(text)
+    with pytest.raises(json.JSONDecodeError) as want:
+        json.loads(text)
+    assert (err.value.msg, err.value.pos) == (want.value.msg, want.value.pos)
+
+
+def test_new_uids_are_uuid7_in_time_order():
+    uids = [new_uid() for _ in range(50)]
+    assert all(uuid.UUID(u).version == 7 for u in uids)
+    assert uids == sorted(uids) and len(set(uids)) == 50
+
+
+def test_batch_line_custom_id_is_read_from_the_head_or_the_whole_line():
+    assert store._peek_custom_id('{"id": "batch_req_1", "custom_id": "train-menu-00001", "response": {}}') == "train-menu-00001"
+    assert store._peek_custom_id('{"response": {}, "custom_id": "train-menu-00002"}') == "train-menu-00002"
+    assert store._peek_custom_id('{"id": "x", "custom_id": "a\\"b", "response": {}}') == 'a"b'
+    assert store._peek_custom_id("not json") is None and store._peek_custom_id('{"custom_id": 5}') is None
