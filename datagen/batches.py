@@ -555,10 +555,12 @@ def eta_seconds(row: dict, *, now_ts: float | None = None) -> float | None:
 
 
 def job_summary(db: sqlite_utils.Database) -> list[dict]:
-    """Jobs, newest first: id, kind, model, created_at, requests, parts, batches and their statuses,
-    requests to retry."""
+    """Jobs, newest first: id, kind, model, seed, created_at, requests, parts, batches and their
+    statuses, requests to retry (``to_retry``), rejected samples not regenerated yet
+    (``to_regenerate``: :func:`jobs.rejected_to_regenerate`) and the uids the job's requests
+    regenerate (``regenerates``)."""
     out = []
-    for j in db.query("SELECT id, kind, model, created_at, operator FROM jobs ORDER BY created_at DESC"):
+    for j in db.query("SELECT id, kind, model, seed, created_at, operator FROM jobs ORDER BY created_at DESC"):
         j["requests"] = db["requests"].count_where("job_id = ?", [j["id"]])
         statuses = [r[0] for r in db.execute("SELECT status FROM batches WHERE job_id = ? ORDER BY created_at", [j["id"]])]
         waiting = db.execute("SELECT COUNT(*) FROM job_parts WHERE job_id = ? AND batch_id IS NULL", [j["id"]]).fetchone()[0]
@@ -566,5 +568,7 @@ def job_summary(db: sqlite_utils.Database) -> list[dict]:
         j["parts"] = len(statuses)
         j["statuses"] = statuses
         j["to_retry"] = len(retry_candidates(db, j["id"]))
+        j["to_regenerate"] = sum(len(u) for u in jobs.rejected_to_regenerate(db, kind=j["kind"], job_id=j["id"]).values())
+        j["regenerates"] = db.execute("SELECT COUNT(*) FROM requests WHERE job_id = ? AND regenerates IS NOT NULL", [j["id"]]).fetchone()[0]
         out.append(j)
     return out

@@ -7,17 +7,18 @@ samples the scenarios (:func:`datagen.scenarios.make_scenarios`), writes the req
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import uuid
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable
 
 import sqlite_utils
 
 from . import auth, config, prompts, scenarios, settings
 from .generator_schema import RESPONSE_FORMAT
-from .store import dumps, now
+from .store import dumps, loads, now
 
 BATCH_ENDPOINT = "/v1/chat/completions"
 _CUSTOM_ID_RE = re.compile(r"^(train|gold)-([a-z_]+)-(\d{5,})$")
@@ -237,6 +238,73 @@ def create_job(
             batch_size=500,
         )
     return {**job, "n_requests": len(items)}
+
+
+def rejected_to_regenerate(db: sqlite_utils.Database, *, kind: str, job_id: str | None = None) -> dict[str, list[str]]:
+    """Rejected samples of ``kind`` (the decision in force is ``reject``: :mod:`datagen.review`) that
+    no request regenerates yet, as ``{category: [uid, …]}`` in review-queue order; only those of
+    ``job_id``'s requests when given."""
+    sql = (
+        "SELECT st.category, st.uid FROM sample_state st WHERE st.kind = ? AND st.state = 'decided' AND st.decision = 'reject' "
+        "AND NOT EXISTS (SELECT 1 FROM requests q WHERE q.regenerates = st.uid)"
+        + (" AND st.job_id = ?" if job_id else "")
+        + " ORDER BY st.seq"
+    )
+    out: dict[str, list[str]] = {}
+    for category, uid in db.execute(sql, [kind, job_id] if job_id else [kind]):
+        out.setdefault(category, []).append(uid)
+    return out
+
+
+def regenerate_rejected(
+    db: sqlite_utils.Database,
+    *,
+    kind: str,
+    seed: int,
+    job_id: str | None = None,
+    operator: str = "cli",
+    backend: str = "",
+    **create_kw: Any,
+) -> dict | None:
+    """A new job with one freshly drawn scenario per rejected sample, in the same kind and category,
+    each request linked to the sample it replaces (``requests.regenerates``).
+
+    The scenarios are drawn with ``seed`` (use a seed the first job did not: the same seed and
+    numbering draw the same topics, personas and dates again). Model, temperature and scenario
+    options default to those of ``job_id`` when given. Samples already linked to a request are left
+    out, so regenerating twice makes one request per rejected sample; the same call after a crash
+    returns the same job (idempotency key from the uids and seed) and completes its links.
+
+    Returns:
+        the job row (as :func:`create_job`, plus ``regenerates``: the number of rejected samples
+        linked) or ``None`` when there is nothing to regenerate.
+
+    Raises:
+        ValueError: unknown kind or job.
+        auth.PermissionDenied: roles are in force and ``operator`` is not a pm.
+    """
+    if job_id:
+        row = db.execute("SELECT model, temperature, params FROM jobs WHERE id = ?", [job_id]).fetchone()
+        if row is None:
+            raise ValueError(f"no job {job_id}")
+        params = loads(row[2], {})
+        create_kw = {"model": row[0], "temperature": row[1],
+                     **{k: params[k] for k in ("date_range", "turn_range", "personas") if params.get(k)}, **create_kw}
+    todo = rejected_to_regenerate(db, kind=kind, job_id=job_id)
+    if not todo:
+        return None
+    uids = sorted(u for us in todo.values() for u in us)
+    key = "regenerate:" + hashlib.sha256(f"{seed}:{','.join(uids)}".encode()).hexdigest()[:32]
+    job = create_job(db, kind=kind, counts={c: len(us) for c, us in todo.items()}, seed=seed, operator=operator,
+                     backend=backend, idempotency_key=key, **create_kw)
+    links = []
+    for category, us in todo.items():
+        cids = [r[0] for r in db.execute(
+            "SELECT custom_id FROM requests WHERE job_id = ? AND category = ? ORDER BY custom_id", [job["id"], category])]
+        links += list(zip(us, cids))
+    with db.conn:
+        db.conn.executemany("UPDATE requests SET regenerates = ? WHERE custom_id = ?", links)
+    return {**job, "regenerates": len(links)}
 
 
 def read_custom_ids(path: str | Path) -> list[str]:

@@ -1,18 +1,24 @@
-"""Resubmit exactly the failed, expired or unparseable requests of a job as a new batch.
+"""Resubmit exactly the failed, expired or unparseable requests of a job as a new batch; with
+``--rejected``, also regenerate the job's rejected samples with a new seed.
 
     python -m datagen.retry_failed --job-id job_20261121T120000_abc123
     python -m datagen.retry_failed --job-id job_… --wait --poll-interval 10
+    python -m datagen.retry_failed --job-id job_… --rejected --seed 7
 
-The new batch is linked to the old one; requests keep their custom_id and count one more attempt.
-Run retrieve_batch and preprocess first, so that unparseable lines are known.
+The retry batch is linked to the old one; requests keep their custom_id and count one more attempt.
+The regeneration is a new job (one fresh scenario per rejected sample, same category, linked to it:
+``requests.regenerates``), submitted at once. Run retrieve_batch and preprocess first, so that
+unparseable lines are known.
 """
 
 from __future__ import annotations
 
 import sys
 
-from .batches import retry_failed, wait
+from . import settings
 from .auth import cli_operator
+from .batches import retry_failed, submit_job, wait
+from .jobs import regenerate_rejected
 from .cli import add_operator, announce_backend, parser, run
 from .store import get_db
 
@@ -20,20 +26,37 @@ from .store import get_db
 def main(argv: list[str] | None = None) -> int:
     ap = parser("retry_failed", "Resubmit a job's failed requests as a new batch.", "python -m datagen.retry_failed --job-id job_20261121T120000_abc123")
     ap.add_argument("--job-id", required=True, help="the job (see the Batches page or the jobs table)")
+    ap.add_argument("--rejected", action="store_true", help="also regenerate the job's rejected samples as a new job")
+    ap.add_argument("--seed", type=int, default=None, help="seed for the regenerated scenarios (default: the job's seed + 1000)")
     ap.add_argument("--wait", action="store_true", help="poll until the new batch is finished")
     ap.add_argument("--poll-interval", type=float, default=30.0)
     add_operator(ap)
     args = ap.parse_args(argv)
     announce_backend()
     db = get_db()
-    row = retry_failed(db, args.job_id, actor=cli_operator(args.operator))
+    actor = cli_operator(args.operator)
+    started = []
+    row = retry_failed(db, args.job_id, actor=actor)
     if row is None:
         print(f"job {args.job_id}: nothing to retry")
-        return 0
-    print(f"job {args.job_id}: retry batch {row['id']} ({row['status']})")
+    else:
+        print(f"job {args.job_id}: retry batch {row['id']} ({row['status']})")
+        started.append(row)
+    if args.rejected:
+        job = db.execute("SELECT kind, seed FROM jobs WHERE id = ?", [args.job_id]).fetchone()
+        seed = args.seed if args.seed is not None else (job[1] or 0) + 1000
+        new = regenerate_rejected(db, kind=job[0], seed=seed, job_id=args.job_id, operator=actor, backend=settings.backend_name())
+        if new is None:
+            print(f"job {args.job_id}: no rejected sample to regenerate")
+        else:
+            parts = submit_job(db, new["id"], actor=actor)
+            print(f"job {args.job_id}: {new['regenerates']} rejected samples regenerated as job {new['id']} (seed {seed}), "
+                  f"batch {', '.join(p['id'] for p in parts)}")
+            started += parts
     if args.wait:
-        row = wait(db, row["id"], poll_interval=args.poll_interval)
-        print(f"batch {row['id']} finished: {row['status']}")
+        for row in started:
+            row = wait(db, row["id"], poll_interval=args.poll_interval)
+            print(f"batch {row['id']} finished: {row['status']}")
     return 0
 
 

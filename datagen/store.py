@@ -9,7 +9,8 @@ Tables:
     jobs(id, kind, created_at, counts, seed, model, temperature, params, input_file, operator, backend)
     batches(id, job_id, input_file, input_sha256, input_file_id, output_file_id, error_file_id, status,
             request_counts, errors, backend, created_at, updated_at, retrieved_at, status_file)
-    requests(custom_id, job_id, batch_id, kind, category, scenario, status, attempt)
+    requests(custom_id, job_id, batch_id, kind, category, scenario, status, attempt, regenerates)
+        regenerates: uid of the rejected sample this request replaces (datagen.jobs.regenerate_rejected)
     raw_results(id, origin, line_no, custom_id, line, status, reason, sample_uid, received_at)
         origin = ``batch:<id>:output|error`` or ``import:<path>``; (origin, line_no) is unique, so
         storing the same file twice adds nothing. status: ``new`` → ``parsed`` | ``failed``.
@@ -414,6 +415,13 @@ def tools_hash(tools_json: str) -> str:
     return hashlib.sha256(tools_json.encode()).hexdigest()
 
 
+def _m008_regenerate(db: sqlite_utils.Database) -> None:
+    """``requests.regenerates``: the uid of the rejected sample a request was made to replace
+    (:func:`datagen.jobs.regenerate_rejected`)."""
+    db["requests"].add_column("regenerates", str)
+    db["requests"].create_index(["regenerates"])
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("001_initial", _m001_initial),
     ("002_quality_gate", _m002_quality_gate),
@@ -422,6 +430,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("005_batches_at_scale", _m005_batches_at_scale),
     ("006_roles", _m006_roles),
     ("007_ingest_at_scale", _m007_ingest_at_scale),
+    ("008_regenerate", _m008_regenerate),
 ]
 
 _local = threading.local()

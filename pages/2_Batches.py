@@ -62,6 +62,18 @@ def _retry(job_id: str) -> None:
         ss["bat_msg"] = ("success", f"재시도 배치 {row['id']} 제출됨" if row else "재시도할 요청이 없습니다.")
 
 
+def _regenerate(job_id: str, kind: str) -> None:
+    seed = int(ss[f"bat_regen_seed_{job_id}"])
+    try:
+        job = jobs.regenerate_rejected(db(), kind=kind, seed=seed, job_id=job_id, operator=operator, backend=settings.backend_name())
+        parts = batches.submit_job(db(), job["id"], actor=operator) if job else []
+    except (ValueError, batches.BatchError, PermissionDenied) as exc:
+        ss["bat_msg"] = ("error", f"다시 생성하지 못했습니다: {exc}")
+    else:
+        ss["bat_msg"] = ("success", f"반려된 샘플 {job['regenerates']:,}건을 시드 {seed}로 다시 생성: 작업 {job['id']}, 배치 {len(parts)}개 제출됨"
+                         if job else "다시 생성할 반려 샘플이 없습니다.")
+
+
 @st.fragment(run_every=2)
 def batch_list() -> None:
     rows = batches.list_batches(db())
@@ -118,7 +130,14 @@ for j in job_rows:
         cols[0].code(j["id"], language=None)
         cols[1].write(f"{j['kind']} · {j['model']} · 요청 {j['requests']:,}건 · 배치 {j['parts']}개: "
                       + ", ".join(batches.STATUS_KO.get(s or '', s or '미제출') for s in j["statuses"]))
-        st.button(f"실패한 요청 {j['to_retry']:,}건 재시도", key=f"bat_retry_{j['id']}", disabled=not j["to_retry"] or not is_pm, on_click=_retry, args=(j["id"],))
+        if j["regenerates"]:
+            st.caption(f"반려된 샘플 {j['regenerates']:,}건을 다시 생성하는 작업입니다.")
+        acts = st.columns([2, 1, 2])
+        acts[0].button(f"실패한 요청 {j['to_retry']:,}건 재시도", key=f"bat_retry_{j['id']}", disabled=not j["to_retry"] or not is_pm, on_click=_retry, args=(j["id"],))
+        acts[1].number_input("새 시드", min_value=0, step=1, value=(j["seed"] or 0) + 1000, key=f"bat_regen_seed_{j['id']}",
+                             help="반려된 샘플을 다시 만들 때 쓸 시드: 처음 작업과 다른 시드여야 다른 주제·페르소나·날짜가 뽑힙니다.")
+        acts[2].button(f"반려된 샘플 {j['to_regenerate']:,}건 새 시드로 다시 생성", key=f"bat_regen_{j['id']}",
+                       disabled=not j["to_regenerate"] or not is_pm, on_click=_regenerate, args=(j["id"], j["kind"]))
         report = yields.token_report(db(), j["id"])
         if any(r["actual_input"] for r in report):
             with st.expander("예상 대비 실제 토큰"):

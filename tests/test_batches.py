@@ -220,3 +220,78 @@ def test_split_total_is_exact_and_proportional():
     assert sum(scenarios.split_total(1001, {"search": 33.3, "menu": 66.7}).values()) == 1001
     with pytest.raises(ValueError):
         scenarios.split_total(5, {"search": 0})
+
+
+def _decided_job(db, client, n=6):
+    job = _job(db, n=n)
+    (row,) = batches.submit_job(db, job["id"], client=client)
+    batches.wait(db, row["id"], poll_interval=0, client=client)
+    batches.retrieve(db, row["id"], client=client)
+    preprocess(db)
+    return job
+
+
+def test_rejected_samples_are_regenerated_with_a_new_seed_and_linked(db):
+    client = _client()
+    job = _decided_job(db, client)  # search 3, menu 3
+    rows = list(db.query("SELECT s.uid, s.category, q.scenario FROM samples s JOIN requests q USING (custom_id) ORDER BY s.rowid"))
+    rejected = [r for r in rows if r["category"] == "search"][:2] + [r for r in rows if r["category"] == "menu"][:1]
+    for r in rejected:
+        record_decision(db, r["uid"], annotator="a", decision="reject", reasons=["other"])
+    record_decision(db, rows[-1]["uid"], annotator="a", decision="accept")
+    assert jobs.rejected_to_regenerate(db, kind="train", job_id=job["id"]) == {
+        "search": [rejected[0]["uid"], rejected[1]["uid"]], "menu": [rejected[2]["uid"]]}
+
+    new = jobs.regenerate_rejected(db, kind="train", seed=1001, job_id=job["id"])
+    assert new["regenerates"] == 3 and new["n_requests"] == 3 and new["seed"] == 1001
+    links = {r["regenerates"]: r for r in db.query("SELECT * FROM requests WHERE job_id = ?", [new["id"]])}
+    assert set(links) == {r["uid"] for r in rejected}
+    for r in rejected:
+        q = links[r["uid"]]
+        assert q["category"] == r["category"] and q["kind"] == "train"
+        assert json.loads(q["scenario"]) != json.loads(r["scenario"])  # a fresh draw, not the same request again
+    assert [r["custom_id"] for r in db.query("SELECT custom_id FROM requests")] == sorted(
+        {r["custom_id"] for r in db.query("SELECT custom_id FROM requests")})  # custom_ids never repeat
+    # nothing left to regenerate: a second click makes nothing; the summary shows the link both ways
+    assert jobs.regenerate_rejected(db, kind="train", seed=1001, job_id=job["id"]) is None
+    summary = {j["id"]: j for j in batches.job_summary(db)}
+    assert summary[job["id"]]["to_regenerate"] == 0 and summary[new["id"]]["regenerates"] == 3
+    # the new job goes through the same path
+    (row,) = batches.submit_job(db, new["id"], client=client)
+    batches.wait(db, row["id"], poll_interval=0, client=client)
+    batches.retrieve(db, row["id"], client=client)
+    assert preprocess(db)["imported"] == 3
+
+
+def test_regenerating_after_a_crash_before_linking_returns_the_same_job(db, monkeypatch):
+    client = _client()
+    job = _decided_job(db, client, n=2)
+    uid = db.execute("SELECT uid FROM samples ORDER BY rowid LIMIT 1").fetchone()[0]
+    record_decision(db, uid, annotator="a", decision="reject", reasons=["other"])
+    real = jobs.create_job
+
+    def create_then_crash(*a, **kw):
+        real(*a, **kw)
+        raise KeyboardInterrupt  # the process dies after the job is stored, before the links
+
+    monkeypatch.setattr(jobs, "create_job", create_then_crash)
+    with pytest.raises(KeyboardInterrupt):
+        jobs.regenerate_rejected(db, kind="train", seed=5, job_id=job["id"])
+    monkeypatch.setattr(jobs, "create_job", real)
+    new = jobs.regenerate_rejected(db, kind="train", seed=5, job_id=job["id"])
+    assert db["jobs"].count == 2 and new["regenerates"] == 1
+    assert db.execute("SELECT COUNT(*) FROM requests WHERE regenerates = ?", [uid]).fetchone()[0] == 1
+
+
+def test_retry_failed_cli_regenerates_rejected_samples(db, capsys):
+    from datagen import retry_failed as cli
+
+    job = _decided_job(db, _client(), n=2)
+    uid = db.execute("SELECT uid FROM samples ORDER BY rowid LIMIT 1").fetchone()[0]
+    record_decision(db, uid, annotator="a", decision="reject", reasons=["other"])
+    assert cli.main(["--job-id", job["id"], "--rejected", "--seed", "77"]) == 0
+    out = capsys.readouterr().out
+    assert "nothing to retry" in out and "1 rejected samples regenerated" in out and "seed 77" in out
+    new_job = db.execute("SELECT job_id FROM requests WHERE regenerates = ?", [uid]).fetchone()[0]
+    assert db.execute("SELECT seed FROM jobs WHERE id = ?", [new_job]).fetchone()[0] == 77
+    assert db["batches"].count == 2

@@ -255,3 +255,25 @@ def test_generate_share_mode_spreads_the_total_exactly():
     at.number_input(key="gen_total").set_value(101).run()
     assert not at.exception
     assert any("총 **101**건" in m.value for m in at.markdown)
+
+
+def test_batches_page_regenerates_rejected_samples_with_the_seed_given(monkeypatch):
+    monkeypatch.setenv("DATAGEN_OFFLINE_ERROR_RATE", "0")
+    at = _page("pages/1_Generate.py").run()
+    _button(at, "gen_submit").click().run()
+    at = _page("pages/2_Batches.py").run()
+    _button(at, next(b.key for b in at.button if b.key.startswith("bat_get_"))).click().run()
+    db = get_db()
+    uids = [r[0] for r in db.execute("SELECT uid FROM samples ORDER BY rowid LIMIT 2")]
+    for uid in uids:
+        review.record_decision(db, uid, annotator="민지", decision="reject", reasons=["other"])
+    at = _page("pages/2_Batches.py").run()
+    regen = next(b for b in at.button if b.key.startswith("bat_regen_"))
+    assert not regen.disabled and "2건" in regen.label
+    next(n for n in at.number_input if n.key.startswith("bat_regen_seed_")).set_value(4242).run()
+    next(b for b in at.button if b.key.startswith("bat_regen_")).click().run()
+    assert not at.exception
+    assert any("시드 4242" in s.value for s in at.success), [e.value for e in at.error]
+    assert db.execute("SELECT COUNT(*) FROM requests WHERE regenerates IS NOT NULL").fetchone()[0] == 2
+    assert db["batches"].count == 2
+    assert all(b.disabled for b in at.button if b.key.startswith("bat_regen_"))  # nothing left to regenerate
