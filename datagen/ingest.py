@@ -21,7 +21,7 @@ from __future__ import annotations
 import gc
 import json
 import uuid
-from collections import defaultdict
+from collections import defaultdict, deque
 from itertools import islice
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -132,6 +132,10 @@ PARALLEL_FROM = 5_000
 """New lines from which parsing and checking run in 2 worker processes (``fork``; the machine this
 is built for has 2 cores: DESIGN.md, facts). The main process then only reads and writes SQLite,
 writing chunk k while the workers prepare chunk k+1 (``benchmarks/bench_ingest.py``)."""
+
+PIPELINE_DEPTH = 2
+"""Chunks the workers may be ahead of the writer: with 2 the workers have the next chunk queued
+while the writer stores one, so neither waits on the other's slow chunks."""
 
 _TOOLSETS: list[tuple[list, str, str, list]] = []  # per process: (a dialogue's tools, JSON, hash, parsed)
 _TOOLSETS_BY_JSON: dict[str, tuple[str, list]] = {}  # per process: tools JSON → (hash, parsed list)
@@ -266,7 +270,8 @@ def process_raw(
     state = _IngestState()
     key = uuid.uuid4().hex
     last_id = 0
-    pending = None
+    pending: deque[tuple[list, Any]] = deque()  # chunks read and handed to the workers, not yet written
+    depth = 1 if pool is None else PIPELINE_DEPTH
     try:
         while True:
             if fed:
@@ -276,7 +281,6 @@ def process_raw(
                 "AND id > ? ORDER BY id LIMIT ?",
                 [origin_like, last_id, CHUNK],
             ).fetchall()
-            job = None
             if rows:
                 last_id = rows[-1][0]
                 requests = _requests_of(db, [r[3] for r in rows if r[3]])
@@ -286,13 +290,13 @@ def process_raw(
                 else:
                     step = -(-len(items) // (2 * workers))
                     job = pool.starmap_async(prepare, [(items[i : i + step], key) for i in range(0, len(items), step)])
-            if pending is not None:
-                prev_rows, prev_job = pending
+                pending.append((rows, job))
+            while pending and (len(pending) > depth or not (rows or fed)):
+                prev_rows, prev_job = pending.popleft()
                 results = prev_job if isinstance(prev_job, list) else [x for part in prev_job.get() for x in part]
                 _write_chunk(db, prev_rows, results, state, summary)
             if not rows and not fed:
                 break
-            pending = (rows, job) if rows else None
     finally:
         if pool is not None:
             pool.close()

@@ -61,10 +61,10 @@ def _write_requests(job_id: str, items: list[dict], input_path: Path, encode, ma
 
     max_requests = max_requests or MAX_REQUESTS_PER_BATCH
     max_bytes = max_bytes or MAX_BYTES_PER_BATCH
-    lines = (encode(sc).encode("utf-8") + b"\n" for sc in items)
+    lines = (encode(sc) for sc in items)
     if len(items) <= max_requests:
-        first = encode(items[0]).encode("utf-8") if items else b""
-        if (len(first) + 1) * len(items) * 1.2 <= max_bytes:  # prompts vary little: 20% headroom
+        first = encode(items[0]) if items else b""
+        if len(first) * len(items) * 1.2 <= max_bytes:  # prompts vary little: 20% headroom
             with input_path.open("wb") as fh:
                 for line in lines:
                     fh.write(line)
@@ -94,13 +94,14 @@ def _write_requests(job_id: str, items: list[dict], input_path: Path, encode, ma
     return parts
 
 
-def line_encoder(*, model: str, temperature: float):
+def line_encoder(*, model: str, temperature: float, as_bytes: bool = False):
     """A fast ``scenario -> JSONL line`` function, byte-identical to
     ``json.dumps(build_request_line(...), ensure_ascii=False)``.
 
     The static part (instructions, tool specs, response format: ~28 KB) is serialised once and the
     two per-request strings (custom_id, scenario prompt) are spliced in, instead of re-encoding the
-    whole body for each of up to 50,000 requests.
+    whole body for each of up to 50,000 requests. With ``as_bytes`` the function returns the line
+    as UTF-8 with its newline, the static part encoded once too (what the job files are written from).
     """
     cid_mark, user_mark = "\x00CID\x00", "\x00USER\x00"
     template = {
@@ -124,7 +125,14 @@ def line_encoder(*, model: str, temperature: float):
         user = json.dumps(prompts.build_user_prompt(scenario), ensure_ascii=False)[1:-1]
         return head + cid + mid + user + tail
 
-    return encode
+    head_b, mid_b, tail_b = head.encode(), mid.encode(), (tail + "\n").encode()
+
+    def encode_bytes(scenario: dict) -> bytes:
+        cid = json.dumps(scenario["custom_id"], ensure_ascii=False)[1:-1]
+        user = json.dumps(prompts.build_user_prompt(scenario), ensure_ascii=False)[1:-1]
+        return b"".join((head_b, cid.encode(), mid_b, user.encode(), tail_b))
+
+    return encode_bytes if as_bytes else encode
 
 
 def next_seqs(db: sqlite_utils.Database, kind: str) -> dict[str, int]:
@@ -202,7 +210,7 @@ def create_job(
     job_id = "job_" + now().replace(":", "").replace("-", "")[:15] + "_" + uuid.uuid4().hex[:6]
     input_path = Path(input_path or settings.output_dir() / "jobs" / f"{job_id}.jsonl")
     input_path.parent.mkdir(parents=True, exist_ok=True)
-    parts = _write_requests(job_id, items, input_path, line_encoder(model=model, temperature=temperature), max_requests, max_bytes)
+    parts = _write_requests(job_id, items, input_path, line_encoder(model=model, temperature=temperature, as_bytes=True), max_requests, max_bytes)
     job = {
         "id": job_id,
         "kind": kind,
@@ -221,21 +229,10 @@ def create_job(
         db["jobs"].insert(job)
         if parts:
             db["job_parts"].insert_all(parts)
-        db["requests"].insert_all(
-            (
-                {
-                    "custom_id": sc["custom_id"],
-                    "job_id": job_id,
-                    "batch_id": None,
-                    "kind": kind,
-                    "category": sc["category"],
-                    "scenario": dumps(sc),
-                    "status": "planned",
-                    "attempt": 1,
-                }
-                for sc in items
-            ),
-            batch_size=500,
+        db.conn.executemany(
+            "INSERT INTO requests (custom_id, job_id, batch_id, kind, category, scenario, status, attempt) "
+            "VALUES (?, ?, NULL, ?, ?, ?, 'planned', 1)",
+            ((sc["custom_id"], job_id, kind, sc["category"], dumps(sc)) for sc in items),
         )
     return {**job, "n_requests": len(items)}
 

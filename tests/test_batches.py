@@ -186,7 +186,9 @@ def test_fast_line_encoder_is_byte_identical_to_the_reference(db):
 
     for sc in scenarios.make_scenarios("train", {"search": 3, "no_call": 2}, 9):
         fast = jobs.line_encoder(model="gpt-4.1-mini", temperature=0.7)(sc)
-        assert fast == json.dumps(jobs.build_request_line(sc, model="gpt-4.1-mini", temperature=0.7), ensure_ascii=False)
+        reference = json.dumps(jobs.build_request_line(sc, model="gpt-4.1-mini", temperature=0.7), ensure_ascii=False)
+        assert fast == reference
+        assert jobs.line_encoder(model="gpt-4.1-mini", temperature=0.7, as_bytes=True)(sc) == (reference + "\n").encode()
 
 
 def test_a_job_that_fits_one_batch_is_not_copied(db):
