@@ -419,7 +419,8 @@ def retrieve(
         _write_result_list(
             Path(result_path),
             (r[0] for r in db.execute(
-                "SELECT line FROM raw_results WHERE origin = ? ORDER BY line_no", [f"batch:{batch_id}:output"]
+                "SELECT l.line FROM raw_results r JOIN raw_lines l ON l.id = r.id WHERE r.origin = ? ORDER BY r.line_no",
+                [f"batch:{batch_id}:output"],
             )),
         )
     returned = [r[0] for r in db.execute(

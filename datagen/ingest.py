@@ -125,7 +125,7 @@ def parse_record(obj: Any, request: dict | None = None) -> tuple[Dialogue, dict 
     raise FormatError(f"unknown record shape (keys: {keys})")
 
 
-CHUNK = 2000
+CHUNK = 1000
 """Raw lines per read / parse / write transaction."""
 
 PARALLEL_FROM = 5_000
@@ -233,7 +233,7 @@ def process_raw(
     origin_like: str,
     source: str | None = None,
     workers: int | None = None,
-    feed: Callable[[], bool] | None = None,
+    feed: Callable[[], list[tuple[int, str]] | None] | None = None,
 ) -> dict:
     """Parse every ``new`` raw line whose origin matches ``origin_like`` (SQL LIKE); store samples,
     their search text and their quality-gate findings.
@@ -247,9 +247,12 @@ def process_raw(
     Args:
         source: the stored samples' ``source`` (default: the raw line's origin).
         workers: processes that parse and check (default: 2 from :data:`PARALLEL_FROM` new lines, else 1).
-        feed: stores the next raw lines (committed) and returns False once there are none left:
-            called before each chunk is read, so storing a file's lines overlaps with parsing the
-            ones stored before (every line is still stored before it is parsed).
+        feed: stores the next raw lines (committed) and returns the ones it added as
+            ``[(line_no, text)]`` (``[]`` when they were all stored before), or ``None`` once there
+            are none left: called before each chunk is read, so storing a file's lines overlaps with
+            parsing the ones stored before (every line is still stored before it is parsed). Lines
+            it returns are not read back from the database; ``origin_like`` must then be the one
+            origin it stores under.
 
     Returns:
         ``{"read": n, "imported": n, "failed": n, "errors": [{"line": i, "origin": o, "reason": r}]}``
@@ -257,9 +260,18 @@ def process_raw(
     """
     summary: dict[str, Any] = {"read": 0, "imported": 0, "failed": 0, "errors": []}
     fed = feed is not None
+    fresh: dict[int, str] = {}  # line_no → text of lines the feed stored and returned, not parsed yet
+
+    def take_feed() -> bool:
+        got = feed()
+        if got is None:
+            return False
+        fresh.update(got)
+        return True
+
     if fed and workers is None:  # store enough to decide on the workers
         while fed and _count_new(db, origin_like) < PARALLEL_FROM:
-            fed = feed()
+            fed = take_feed()
     if workers is None:
         workers = 2 if _count_new(db, origin_like) >= PARALLEL_FROM else 1
     pool = None
@@ -275,12 +287,8 @@ def process_raw(
     try:
         while True:
             if fed:
-                fed = feed()
-            rows = db.execute(
-                "SELECT id, origin, line_no, custom_id, line FROM raw_results WHERE status = 'new' AND origin LIKE ? "
-                "AND id > ? ORDER BY id LIMIT ?",
-                [origin_like, last_id, CHUNK],
-            ).fetchall()
+                fed = take_feed()
+            rows = _new_rows(db, origin_like, last_id, fresh)
             if rows:
                 last_id = rows[-1][0]
                 requests = _requests_of(db, [r[3] for r in rows if r[3]])
@@ -315,6 +323,22 @@ class _IngestState:
         self.stats = new_check_stats()
         self.kinds: set[str] = set()
         self.closings: dict[str, dict[str, tuple[str, int]]] = defaultdict(dict)
+
+
+def _new_rows(db: sqlite_utils.Database, origin_like: str, after_id: int, fresh: dict[int, str]) -> list[tuple]:
+    """The next :data:`CHUNK` ``new`` raw rows after ``after_id`` as ``(id, origin, line_no,
+    custom_id, line)``; lines in ``fresh`` (by line number, one origin) are taken from it, not read."""
+    rows = db.execute(
+        "SELECT id, origin, line_no, custom_id FROM raw_results WHERE status = 'new' AND origin LIKE ? "
+        "AND id > ? ORDER BY id LIMIT ?",
+        [origin_like, after_id, CHUNK],
+    ).fetchall()
+    missing = [r[0] for r in rows if r[2] not in fresh]
+    stored = {}
+    for i in range(0, len(missing), 500):
+        part = missing[i : i + 500]
+        stored.update(db.execute(f"SELECT id, line FROM raw_lines WHERE id IN ({','.join('?' * len(part))})", part))
+    return [(i, origin, no, cid, fresh.pop(no) if no in fresh else stored[i]) for i, origin, no, cid in rows]
 
 
 def _count_new(db: sqlite_utils.Database, origin_like: str) -> int:
@@ -438,10 +462,12 @@ def import_file(db: sqlite_utils.Database, path: str | Path) -> dict:
     origin = f"import:{path.resolve()}"
     lines = _read_lines(path)
 
-    def feed() -> bool:
+    def feed() -> list[tuple[int, str]] | None:
         chunk = list(islice(lines, CHUNK))
-        insert_raw_lines(db, origin, chunk)
-        return bool(chunk)
+        if not chunk:
+            return None
+        # all new: handed over as read; otherwise (a re-import) the stored lines are what counts
+        return chunk if insert_raw_lines(db, origin, chunk) == len(chunk) else []
 
     summary = process_raw(db, origin_like=origin, source=f"import:{path.name}", feed=feed)
     for e in summary["errors"]:

@@ -11,9 +11,11 @@ Tables:
             request_counts, errors, backend, created_at, updated_at, retrieved_at, status_file)
     requests(custom_id, job_id, batch_id, kind, category, scenario, status, attempt, regenerates)
         regenerates: uid of the rejected sample this request replaces (datagen.jobs.regenerate_rejected)
-    raw_results(id, origin, line_no, custom_id, line, status, reason, sample_uid, received_at)
+    raw_results(id, origin, line_no, custom_id, status, reason, sample_uid, received_at)
         origin = ``batch:<id>:output|error`` or ``import:<path>``; (origin, line_no) is unique, so
         storing the same file twice adds nothing. status: ``new`` → ``parsed`` | ``failed``.
+    raw_lines(id, line)   -- the text of each raw line as received (id = raw_results.id), never
+        rewritten: kept apart so that marking a line parsed rewrites a small row, not 4.6 KB
     samples(uid, custom_id, kind, category, source, model, dialogue, usage, content_hash, created_at, toolset)
         dialogue: ``Dialogue.model_dump_json()``; when ``toolset`` is set, without its ``tools`` key
         (the tool list is stored once in ``toolsets``). Read dialogues through the
@@ -357,11 +359,19 @@ def _m007_ingest_at_scale(db: sqlite_utils.Database) -> None:
       ``sample_dialogues`` view;
     - the ``samples`` insert trigger writes the state row only when the writer has not (a writer
       of thousands of samples inserts their state rows itself: :data:`STATE_INSERT_SQL`; the
-      trigger's insert cost ~30 µs a row).
+      trigger's insert cost ~30 µs a row);
+    - raw line texts move to ``raw_lines``: updating a line's status rewrote its whole row, text
+      included (the text of 100,000 lines written twice more, WAL and checkpoint).
     """
     db.execute("CREATE TABLE toolsets (hash TEXT PRIMARY KEY, tools TEXT NOT NULL, created_at TEXT)")
     db["samples"].add_column("toolset", str)
     db.execute(f"CREATE VIEW sample_dialogues AS {SAMPLE_DIALOGUE_SQL}")
+    db.execute("CREATE TABLE raw_lines (id INTEGER PRIMARY KEY, line TEXT NOT NULL)")
+    db.execute("INSERT INTO raw_lines (id, line) SELECT id, line FROM raw_results")
+    if sqlite3.sqlite_version_info >= (3, 35):
+        db.execute("ALTER TABLE raw_results DROP COLUMN line")
+    else:  # no DROP COLUMN before SQLite 3.35: the column stays, empty
+        db.execute("UPDATE raw_results SET line = NULL")
     db.execute("DROP TRIGGER samples_state_ai")
     db.execute(
         "CREATE TRIGGER samples_state_ai AFTER INSERT ON samples "
@@ -524,18 +534,24 @@ def insert_raw_lines(db: sqlite_utils.Database, origin: str, lines: Iterable[tup
     Existing ``(origin, line_no)`` rows are left as they are (idempotent re-download). Written in
     transactions of :data:`RAW_CHUNK` lines, so a crash keeps what was stored before it.
     """
-    before = db.execute("SELECT COUNT(*) FROM raw_results WHERE origin = ?", [origin]).fetchone()[0]
     ts = now()
     it = iter(lines)
+    added = 0
     while chunk := [(origin, no, _peek_custom_id(text), text, ts) for no, text in islice(it, RAW_CHUNK)]:
         with write_transaction(db):
+            before = db.conn.total_changes
             db.conn.executemany(
-                "INSERT OR IGNORE INTO raw_results (origin, line_no, custom_id, line, status, received_at) "
-                "VALUES (?, ?, ?, ?, 'new', ?)",
-                chunk,
+                "INSERT OR IGNORE INTO raw_results (origin, line_no, custom_id, status, received_at) VALUES (?, ?, ?, 'new', ?)",
+                [(o, no, cid, t) for o, no, cid, _, t in chunk],
             )
-    after = db.execute("SELECT COUNT(*) FROM raw_results WHERE origin = ?", [origin]).fetchone()[0]
-    return after - before
+            n = db.conn.total_changes - before
+            added += n
+            if n:  # the text of each row just added (a row stored before keeps its own text)
+                db.conn.executemany(
+                    "INSERT OR IGNORE INTO raw_lines (id, line) SELECT id, ? FROM raw_results WHERE origin = ? AND line_no = ?",
+                    [(text, o, no) for o, no, _, text, _ in chunk],
+                )
+    return added
 
 
 RAW_CHUNK = 1000

@@ -191,7 +191,7 @@ def test_with_a_feed_lines_are_stored_chunk_by_chunk_each_before_it_is_parsed(db
         chunk = [c for c in chunk if c]
         store.insert_raw_lines(db, origin, chunk)
         events.append(("stored", db["raw_results"].count))
-        return bool(chunk)
+        return chunk or None
 
     def spy(items, key=""):
         stored = db.execute("SELECT MAX(id) FROM raw_results").fetchone()[0]
@@ -235,3 +235,14 @@ def test_batch_line_custom_id_is_read_from_the_head_or_the_whole_line():
     assert store._peek_custom_id('{"response": {}, "custom_id": "train-menu-00002"}') == "train-menu-00002"
     assert store._peek_custom_id('{"id": "x", "custom_id": "a\\"b", "response": {}}') == 'a"b'
     assert store._peek_custom_id("not json") is None and store._peek_custom_id('{"custom_id": 5}') is None
+
+
+def test_lines_stored_before_a_crash_are_parsed_as_stored_even_if_the_file_changed(db, tmp_path):
+    path = tmp_path / "again.jsonl"
+    write_batch_output(path, 6, error_rate=0, truncation_rate=0)
+    original = path.read_text(encoding="utf-8").splitlines()
+    store.insert_raw_lines(db, f"import:{path.resolve()}", enumerate(original, 1))  # stored, then the process died
+    path.write_text("\n".join(["not json any more"] * 6) + "\n", encoding="utf-8")
+    summary = ingest.import_file(db, path)
+    assert summary["imported"] == 6 and summary["failed"] == 0  # the stored lines, not the file's new text
+    assert [r[0] for r in db.execute("SELECT l.line FROM raw_results r JOIN raw_lines l USING (id) ORDER BY r.line_no")] == original
