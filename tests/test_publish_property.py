@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from publish_data import as_gold, fixture_dialogues, insert
 
-from datagen import publish, review
+from datagen import publish, quality, review
 from datagen.store import connect
 
 N = 4
@@ -64,6 +64,10 @@ def expected(kinds, reviews, undone, findings, contaminated, dup_of):
     contaminated=st.dictionaries(st.integers(0, N - 1), st.sampled_from(["excluded", "flagged"]), max_size=2),
     clusters=st.lists(st.tuples(st.integers(0, N - 1), st.integers(0, N - 1)), max_size=2),
 )
+@example(  # an edit re-checks the sample: a finding of the old version no longer holds it back
+    actions=[("decide", 0, "a", "accept", set(), False), ("finding", 0, "ungrounded_id", "error"), ("edit", 0)],
+    gold=set(), contaminated={}, clusters=[],
+)
 @example(  # two accepts on a training sample: the later one (which saw the finding) decides
     actions=[("decide", 0, "a", "accept", set(), False), ("decide", 0, "b", "accept", {"ungrounded_id"}, False),
              ("finding", 0, "ungrounded_id", "error")],
@@ -111,6 +115,10 @@ def test_published_set_is_exactly_what_the_rules_allow(actions, gold, contaminat
                 current.turns[0].content = f"수정 {edits}"
                 review.save_revision(db, uid, current, annotator="e")
                 content[uid] = current.turns[0].content
+                # an edit re-checks the sample: its per-dialogue findings are now the edited version's
+                findings = [f for f in findings if not (f[0] == uid and f[1] in quality.PER_SAMPLE)]
+                findings += [(uid, c, sev) for c, sev in db.execute(
+                    "SELECT check_id, severity FROM findings WHERE uid = ?", [uid]) if c in quality.PER_SAMPLE]
         dup_of = {}
         with db.conn:
             for i, band in contaminated.items():
