@@ -246,3 +246,37 @@ def test_lines_stored_before_a_crash_are_parsed_as_stored_even_if_the_file_chang
     summary = ingest.import_file(db, path)
     assert summary["imported"] == 6 and summary["failed"] == 0  # the stored lines, not the file's new text
     assert [r[0] for r in db.execute("SELECT l.line FROM raw_results r JOIN raw_lines l USING (id) ORDER BY r.line_no")] == original
+
+
+def test_a_database_from_before_migration_007_keeps_its_samples_and_raw_lines(tmp_path):
+    """Migrations 001–006 and data stored the old way (inline tools, line in raw_results), then the
+    rest of the migrations: every reader sees the same dialogues and lines, and ingest goes on."""
+    import sqlite3
+
+    import sqlite_utils
+
+    db = sqlite_utils.Database(sqlite3.connect(str(tmp_path / "old.db")))
+    db["_migrations"].create({"name": str, "applied_at": str}, pk="name")
+    for name, fn in store.MIGRATIONS[:6]:
+        with db.conn:
+            fn(db)
+            db["_migrations"].insert({"name": name, "applied_at": "t"})
+    assert "raw_lines" not in db.table_names() and "line" in db["raw_results"].columns_dict
+    d = Dialogue(uid="old-1", tools=config.TOOLS, turns=[Turn(role="user", content="주문 취소할래요")], custom_id="train-cancel-00001")
+    with db.conn:
+        db["raw_results"].insert({"origin": "import:/x.jsonl", "line_no": 1, "custom_id": None, "line": '{"messages": []}',
+                                  "status": "parsed", "reason": None, "sample_uid": "old-1", "received_at": "t"})
+        db["samples"].insert({"uid": "old-1", "custom_id": d.custom_id, "kind": "train", "category": "cancel", "source": "import:x",
+                              "dialogue": d.model_dump_json(), "content_hash": d.content_hash(), "created_at": "t"})
+    db.conn.close()
+
+    new = store.connect(tmp_path / "old.db")
+    assert {"007_ingest_at_scale", "008_regenerate"} <= {r["name"] for r in new["_migrations"].rows}
+    assert "line" not in new["raw_results"].columns_dict
+    assert new.execute("SELECT line FROM raw_lines").fetchall() == [('{"messages": []}',)]
+    assert get_dialogue(new, "old-1") == d
+    assert new.execute("SELECT COUNT(*) FROM sample_state WHERE uid = 'old-1'").fetchone()[0] == 1
+    path = tmp_path / "more.jsonl"
+    write_batch_output(path, 5, error_rate=0, truncation_rate=0)
+    assert ingest.import_file(new, path)["imported"] == 5
+    assert new["samples"].count == 6 and new["toolsets"].count == 1
