@@ -388,7 +388,7 @@ def _write_chunk(db: sqlite_utils.Database, rows: list[tuple], results: list[tup
             toolsets.append((row[9], tools_json))
             state.toolsets.add(row[9])
         samples.append(row)
-        texts.append((uid, text))
+        texts.append(text)
         checked.append((uid, row[2], findings, closing))
         updates.append(("parsed", None, uid, raw_id))
         if custom_id:
@@ -409,7 +409,7 @@ def _write_chunk(db: sqlite_utils.Database, rows: list[tuple], results: list[tup
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [(base + k, *r, ts) for k, r in enumerate(samples, 1)],
         )
-        index_for_search(db, texts)
+        index_for_search(db, [(base + k, t) for k, t in enumerate(texts, 1)])
         db.conn.executemany("UPDATE raw_results SET status = ?, reason = ?, sample_uid = ? WHERE id = ?", updates)
         for status in ("parsed", "failed"):
             cids = [c for c, s in req_status.items() if s == status]

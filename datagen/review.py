@@ -204,7 +204,7 @@ class QueueFilter:
             p.append(self.check_id)
         words = (self.text or "").split()
         if words:
-            c.append("st.uid IN (SELECT uid FROM samples_fts WHERE samples_fts MATCH ?)")
+            c.append("st.seq IN (SELECT rowid FROM samples_fts WHERE samples_fts MATCH ?)")
             p.append(" ".join('"' + w.replace('"', '""') + '"*' for w in words))
         return (" WHERE " + " AND ".join(c)) if c else "", p
 

@@ -33,8 +33,9 @@ Tables:
                  accepted_revision_id, updated_at, checked_at)   -- derived from reviews (datagen.review);
                  checked_at: when the quality gate last ran on the sample (a small row, cheap to update)
     annotator_decisions(uid, annotator, decision, review_id)   -- each annotator's effective decision
-    samples_fts(uid, text)   -- FTS5 (unicode61, prefix queries) over user and assistant turn texts,
-                                written by ingest (store.index_for_search)
+    samples_fts(text)   -- contentless FTS5 (unicode61, prefix queries) over user and assistant turn
+                           texts; rowid = samples.rowid (= sample_state.seq); written by ingest
+                           (store.index_for_search) and, for samples stored before, by migration 009
     job_parts(job_id, part, path, sha256, n_requests, bytes, file_id, batch_id, create_attempts,
               retry_of, status, created_at)   -- a job's input split under the Batch API limits
     presets(id, name, config, created_at, author)   -- scenario-mix presets; newest row per name wins
@@ -252,10 +253,11 @@ def search_text(turns: list[dict]) -> str:
     return "\n".join(t.get("content") or "" for t in turns if t.get("role") != "tool")
 
 
-def index_for_search(db: sqlite_utils.Database, rows: list[tuple[str, str]]) -> None:
-    """Add ``(uid, text)`` rows to the FTS index (the caller holds the transaction). Ingest does this
-    for every sample it stores; samples inserted another way are simply not searchable."""
-    db.conn.executemany("INSERT INTO samples_fts (uid, text) VALUES (?, ?)", rows)
+def index_for_search(db: sqlite_utils.Database, rows: list[tuple[int, str]]) -> None:
+    """Add ``(samples rowid, text)`` rows (text: :func:`search_text`) to the FTS index (the caller
+    holds the transaction). Ingest does this for every sample it stores; samples inserted another
+    way after migration 009 are not searchable."""
+    db.conn.executemany("INSERT INTO samples_fts (rowid, text) VALUES (?, ?)", rows)
 
 
 def _m003_review_workbench(db: sqlite_utils.Database) -> None:
@@ -299,7 +301,8 @@ def _m003_review_workbench(db: sqlite_utils.Database) -> None:
     # unicode61 word tokens: Korean particles are suffixes, so a prefix query ("짜장면"*) finds
     # 짜장면을 / 짜장면이; far cheaper to index than trigrams.
     db.execute("CREATE VIRTUAL TABLE samples_fts USING fts5(uid UNINDEXED, text, tokenize = 'unicode61')")
-    index_for_search(db, [(uid, search_text(json.loads(text)["turns"])) for uid, text in db.execute("SELECT uid, dialogue FROM samples")])
+    db.conn.executemany("INSERT INTO samples_fts (uid, text) VALUES (?, ?)",
+                        [(uid, search_text(json.loads(text)["turns"])) for uid, text in db.execute("SELECT uid, dialogue FROM samples")])
     db.execute("DROP VIEW latest_reviews")
     # Kept for readers of "the decision per uid": now the materialised state (see datagen.review).
     db.execute(
@@ -432,6 +435,17 @@ def _m008_regenerate(db: sqlite_utils.Database) -> None:
     db["requests"].create_index(["regenerates"])
 
 
+def _m009_search_by_rowid(db: sqlite_utils.Database) -> None:
+    """The search index without its own copy of the text: a contentless FTS5 table keyed by the
+    samples rowid (the copy was ~1.5 KB a sample, written again on every checkpoint). Every stored
+    sample is indexed, including those stored before without ingest."""
+    db.execute("DROP TABLE samples_fts")
+    db.execute("CREATE VIRTUAL TABLE samples_fts USING fts5(text, content = '', tokenize = 'unicode61')")
+    cur = db.execute("SELECT seq, dialogue FROM sample_dialogues")
+    while rows := cur.fetchmany(1000):
+        index_for_search(db, [(seq, search_text(json.loads(text).get("turns") or [])) for seq, text in rows if text])
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("001_initial", _m001_initial),
     ("002_quality_gate", _m002_quality_gate),
@@ -441,6 +455,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("006_roles", _m006_roles),
     ("007_ingest_at_scale", _m007_ingest_at_scale),
     ("008_regenerate", _m008_regenerate),
+    ("009_search_by_rowid", _m009_search_by_rowid),
 ]
 
 _local = threading.local()

@@ -271,11 +271,14 @@ def test_a_database_from_before_migration_007_keeps_its_samples_and_raw_lines(tm
     db.conn.close()
 
     new = store.connect(tmp_path / "old.db")
-    assert {"007_ingest_at_scale", "008_regenerate"} <= {r["name"] for r in new["_migrations"].rows}
+    assert {"007_ingest_at_scale", "008_regenerate", "009_search_by_rowid"} <= {r["name"] for r in new["_migrations"].rows}
     assert "line" not in new["raw_results"].columns_dict
     assert new.execute("SELECT line FROM raw_lines").fetchall() == [('{"messages": []}',)]
     assert get_dialogue(new, "old-1") == d
     assert new.execute("SELECT COUNT(*) FROM sample_state WHERE uid = 'old-1'").fetchone()[0] == 1
+    from datagen import review
+
+    assert review.queue(new, review.QueueFilter(decision=None, text="취소할래요")) == ["old-1"]  # indexed by migration 009
     path = tmp_path / "more.jsonl"
     write_batch_output(path, 5, error_rate=0, truncation_rate=0)
     assert ingest.import_file(new, path)["imported"] == 5
