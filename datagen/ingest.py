@@ -30,9 +30,10 @@ import sqlite_utils
 
 from . import config, jobs
 from .dialogue import Dialogue, FormatError, content_hash_of, from_generator_output, from_seed_record, to_seed_record
+from .fastjson import loads as fast_loads
 from .quality import check_record, closing_check, new_check_stats, store_check_results
 from .store import (
-    STATE_INSERT_SQL, dumps, fast_loads, index_for_search, insert_raw_lines, now, search_text, tools_hash,
+    STATE_INSERT_SQL, dumps, index_for_search, insert_raw_lines, now, search_text, tools_hash,
     write_transaction,
 )
 

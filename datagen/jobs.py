@@ -253,6 +253,16 @@ def rejected_to_regenerate(db: sqlite_utils.Database, *, kind: str, job_id: str 
     return out
 
 
+REGENERATE_SEED_OFFSET = 1000
+"""The seed offered for regenerating a job's rejected samples: the job's seed plus this (a seed the
+job did not use, so other topics, personas and dates are drawn)."""
+
+
+def default_regenerate_seed(job_seed: int | None) -> int:
+    """:data:`REGENERATE_SEED_OFFSET` past ``job_seed`` (``None`` counts as 0)."""
+    return (job_seed or 0) + REGENERATE_SEED_OFFSET
+
+
 def regenerate_rejected(
     db: sqlite_utils.Database,
     *,

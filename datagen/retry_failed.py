@@ -18,7 +18,7 @@ import sys
 from . import settings
 from .auth import cli_operator
 from .batches import retry_failed, submit_job, wait
-from .jobs import regenerate_rejected
+from .jobs import default_regenerate_seed, regenerate_rejected
 from .cli import add_operator, announce_backend, parser, run
 from .store import get_db
 
@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = parser("retry_failed", "Resubmit a job's failed requests as a new batch.", "python -m datagen.retry_failed --job-id job_20261121T120000_abc123")
     ap.add_argument("--job-id", required=True, help="the job (see the Batches page or the jobs table)")
     ap.add_argument("--rejected", action="store_true", help="also regenerate the job's rejected samples as a new job")
-    ap.add_argument("--seed", type=int, default=None, help="seed for the regenerated scenarios (default: the job's seed + 1000)")
+    ap.add_argument("--seed", type=int, default=None, help="seed for the regenerated scenarios (default: the job's seed + 1000: jobs.default_regenerate_seed)")
     ap.add_argument("--wait", action="store_true", help="poll until the new batch is finished")
     ap.add_argument("--poll-interval", type=float, default=30.0)
     add_operator(ap)
@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
         started.append(row)
     if args.rejected:
         job = db.execute("SELECT kind, seed FROM jobs WHERE id = ?", [args.job_id]).fetchone()
-        seed = args.seed if args.seed is not None else (job[1] or 0) + 1000
+        seed = args.seed if args.seed is not None else default_regenerate_seed(job[1])
         new = regenerate_rejected(db, kind=job[0], seed=seed, job_id=args.job_id, operator=actor, backend=settings.backend_name())
         if new is None:
             print(f"job {args.job_id}: no rejected sample to regenerate")

@@ -58,7 +58,7 @@ from typing import Any, Callable, Iterable
 import sqlite_utils
 
 from . import settings
-from .fastjson import loads as fast_loads
+from .fastjson import loads as fast_loads  # for _peek_custom_id
 
 SQLITE_BUSY_TIMEOUT_S = 30.0
 

@@ -134,7 +134,7 @@ for j in job_rows:
             st.caption(f"반려된 샘플 {j['regenerates']:,}건을 다시 생성하는 작업입니다.")
         acts = st.columns([2, 1, 2], vertical_alignment="bottom")
         acts[0].button(f"실패한 요청 {j['to_retry']:,}건 재시도", key=f"bat_retry_{j['id']}", disabled=not j["to_retry"] or not is_pm, on_click=_retry, args=(j["id"],))
-        acts[1].number_input("새 시드", min_value=0, step=1, value=(j["seed"] or 0) + 1000, key=f"bat_regen_seed_{j['id']}",
+        acts[1].number_input("새 시드", min_value=0, step=1, value=jobs.default_regenerate_seed(j["seed"]), key=f"bat_regen_seed_{j['id']}",
                              help="반려된 샘플을 다시 만들 때 쓸 시드: 처음 작업과 다른 시드여야 다른 주제·페르소나·날짜가 뽑힙니다.")
         acts[2].button(f"반려된 샘플 {j['to_regenerate']:,}건 새 시드로 다시 생성", key=f"bat_regen_{j['id']}",
                        disabled=not j["to_regenerate"] or not is_pm, on_click=_regenerate, args=(j["id"], j["kind"]))

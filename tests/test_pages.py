@@ -216,12 +216,18 @@ def test_generate_rerun_with_the_same_form_makes_one_job():
     assert db["jobs"].count == 1 and at.session_state["gen_nonce"] != nonce
 
 
-def test_batches_page_retries_failed_requests_and_shows_yield(monkeypatch):
-    monkeypatch.setenv("DATAGEN_OFFLINE_ERROR_RATE", "0.3")
+def _generated_and_retrieved() -> AppTest:
+    """Submit the Generate page's default mix, then retrieve its batch on the Batches page."""
     at = _page("pages/1_Generate.py").run()
     _button(at, "gen_submit").click().run()
     at = _page("pages/2_Batches.py").run()
     _button(at, next(b.key for b in at.button if b.key.startswith("bat_get_"))).click().run()
+    return at
+
+
+def test_batches_page_retries_failed_requests_and_shows_yield(monkeypatch):
+    monkeypatch.setenv("DATAGEN_OFFLINE_ERROR_RATE", "0.3")
+    at = _generated_and_retrieved()
     assert not at.exception
     retry = next(b for b in at.button if b.key.startswith("bat_retry_"))
     assert not retry.disabled and "재시도" in retry.label
@@ -259,10 +265,7 @@ def test_generate_share_mode_spreads_the_total_exactly():
 
 def test_batches_page_regenerates_rejected_samples_with_the_seed_given(monkeypatch):
     monkeypatch.setenv("DATAGEN_OFFLINE_ERROR_RATE", "0")
-    at = _page("pages/1_Generate.py").run()
-    _button(at, "gen_submit").click().run()
-    at = _page("pages/2_Batches.py").run()
-    _button(at, next(b.key for b in at.button if b.key.startswith("bat_get_"))).click().run()
+    _generated_and_retrieved()
     db = get_db()
     uids = [r[0] for r in db.execute("SELECT uid FROM samples ORDER BY rowid LIMIT 2")]
     for uid in uids:
