@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import gc
 import json
+import math
+import operator
 import uuid
 from collections import defaultdict, deque
 from itertools import islice
@@ -145,10 +147,34 @@ _TOOLS_SENT: dict[str, set[str]] = {}  # per process: ingest key → toolset has
 
 def _same_objects(tools: list, ref: list) -> bool:
     """``tools`` holds specs made of the very objects of ``ref``'s (pydantic copies the list and
-    each spec's top-level dict, not the values): then both serialise to the same JSON."""
+    each spec's top-level dict, not the values): then both serialise to the same JSON. (Keys in
+    another order compare unequal: a needless re-serialisation, never a wrong answer.)"""
+    is_ = operator.is_
     return len(tools) == len(ref) and all(
-        type(a) is dict and type(b) is dict and a.keys() == b.keys() and all(a[k] is b[k] for k in a) for a, b in zip(tools, ref)
+        type(a) is dict and type(b) is dict and list(a) == list(b) and all(map(is_, a.values(), b.values()))
+        for a, b in zip(tools, ref)
     )
+
+
+def _finite(value: Any) -> bool:
+    """No NaN or infinite float anywhere in ``value`` (JSON data: dicts, lists, scalars)."""
+    if type(value) is float:
+        return math.isfinite(value)
+    if type(value) is dict:
+        return all(map(_finite, value.values()))
+    if type(value) is list:
+        return all(map(_finite, value))
+    return True
+
+
+def _decoded(d: Dialogue, stored: str) -> dict:
+    """``json.loads(stored)`` for ``stored = d.model_dump_json(exclude={"tools"})``, built from the
+    model (``model_dump``: ~2.5× faster than parsing). JSON output writes NaN and infinities as
+    ``null``; a dialogue whose call arguments hold one is parsed back instead, so the checks always
+    read what is stored."""
+    if all(_finite(c.arguments) for t in d.turns for c in t.tool_calls):
+        return d.model_dump(exclude={"tools"})
+    return fast_loads(stored)
 
 
 def _stored_form(d: Dialogue, sent: set[str]) -> tuple[str, str, str | None, list]:
@@ -212,7 +238,7 @@ def prepare(items: list[tuple[int, str | None, str, dict | None, str]], ingest_k
             continue
         d.source = source
         stored, digest, tools_json, tools = _stored_form(d, sent)
-        data = fast_loads(stored)
+        data = _decoded(d, stored)
         row = (d.uid, d.custom_id, d.kind, d.category, d.source, d.model, stored,
                dumps(usage) if usage else None, content_hash_of(data["system_prompt"], data["turns"]), digest)
         text = search_text(data["turns"])

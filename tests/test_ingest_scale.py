@@ -108,6 +108,36 @@ def test_split_and_join_round_trip_any_dialogue(system_prompt, contents, extra):
     assert Dialogue.model_validate_json(store.join_tools(stored, tools_json)) == d
 
 
+@given(args=st.dictionaries(st.text(max_size=5), _json_value, max_size=4), content=_text)
+@settings(max_examples=60, deadline=None)
+def test_what_the_checks_read_at_ingest_is_the_stored_json_decoded(args, content):
+    """Ingest builds the checks' input from the model instead of parsing what it stores; it must be
+    the same value, also for integers beyond 64 bits and for arguments JSON would write as null."""
+    turns = [Turn(role="user", content=content),
+             Turn(role="assistant", tool_calls=[{"id": "c1", "name": "f", "arguments": args}]),
+             Turn(role="tool", tool_call_id="c1", name="f", content='{"ok": true}')]
+    d = Dialogue(uid="u", system_prompt="s", turns=turns, tools=config.TOOLS)
+    stored = d.model_dump_json(exclude={"tools"})
+    assert ingest._decoded(d, stored) == json.loads(stored)
+
+
+@pytest.mark.parametrize("value", [math.inf, -math.inf, [1, {"x": math.nan}], 10**30])
+def test_arguments_json_cannot_keep_are_read_back_as_stored(value):
+    d = Dialogue(uid="u", turns=[Turn(role="assistant", tool_calls=[{"name": "f", "arguments": {"a": value}}])])
+    stored = d.model_dump_json(exclude={"tools"})
+    got = ingest._decoded(d, stored)["turns"][0]["tool_calls"][0]["arguments"]["a"]
+    assert got == json.loads(stored)["turns"][0]["tool_calls"][0]["arguments"]["a"]
+    assert got == (10**30 if value == 10**30 else None if not isinstance(value, list) else [1, {"x": None}])
+
+
+def test_a_tool_list_is_reused_only_when_made_of_the_same_objects_in_the_same_order():
+    ref = [{"type": "function", "function": {"name": "f"}}]
+    assert ingest._same_objects([dict(ref[0])], ref)
+    assert not ingest._same_objects([{"function": ref[0]["function"], "type": "function"}], ref)  # other key order
+    assert not ingest._same_objects([{"type": "function", "function": {"name": "f"}}], ref)  # equal, not the same
+    assert not ingest._same_objects([dict(ref[0]), dict(ref[0])], ref)
+
+
 # ----------------------------------------------------------------------------- workers and feed
 
 

@@ -137,7 +137,9 @@ _LABELS = ("상품", "배달비", "배달료", "총", "합계", "할인", "쿠�
 _LIST_START = frozenset("-•*·0123456789")
 
 
-_MARKS = "*_`\"'“”‘’「」『』<>"
+_MARKS = "*_`\"'“”‘’「」『』<> "
+_ASCII_DIGIT = re.compile(r"[0-9]")
+_FIGURE_CUT = re.compile(r"[(:：]")
 
 
 def _name_candidates(text: str) -> list[str]:
@@ -149,7 +151,7 @@ def _name_candidates(text: str) -> list[str]:
             line = raw.lstrip()
             if not line or line[0] not in _LIST_START or ("(" not in line and "원" not in line):
                 continue
-            if not any(d in line for d in "0123456789"):
+            if _ASCII_DIGIT.search(line) is None:
                 continue  # an option list ("- 가게 찾기 (검색)"), not a shop or a priced item
             m = _LIST_ITEM.match(line)
             if m is None:
@@ -157,29 +159,22 @@ def _name_candidates(text: str) -> list[str]:
             name = _before_figures(m.group(1))
             if name is not None:
                 out.append(name)
-    names = [n.strip(_MARKS + " ") for n in out]
+    names = [n.strip(_MARKS) for n in out]
     return [n for n in names if len(n.replace(" ", "")) >= 2 and not n.startswith(_LABELS)]
 
 
 def _before_figures(line: str) -> str | None:
     """The text of a listing line before its first ``(`` or price; None for ``label: value`` lines."""
-    cut = len(line)
-    for ch in "(:：":
-        k = line.find(ch)
-        if k != -1 and k < cut:
-            cut = k
-    if cut < len(line) and line[cut] in ":：":
+    m = _FIGURE_CUT.search(line)
+    cut = len(line) if m is None else m.start()
+    if m is not None and line[cut] != "(":
         return None
-    p = line.find("원")
-    if p != -1 and p < cut:
+    p = line.find("원", 0, cut)
+    if p != -1:
         k, j = _amount_before(line, p)
         if k < j:
             cut = k
     return line[:cut].strip()
-
-
-def _number_forms(n: float) -> tuple[str, ...]:
-    return (str(int(n)), f"{n:.1f}") if n.is_integer() else (repr(n),)
 
 
 @check("ungrounded_mention", "warning", "result_contradicts_call", "결과에 없는 가게·메뉴·가격", "consistency")
@@ -189,15 +184,19 @@ def ungrounded_mention(v: View):
     for i, role, text in v.texts:
         if role != "assistant":
             continue
+        results = None
         if "원" in text:
+            results = v.tool_text_before(i)
             for written, n in prices(text):
-                if n and not _number_in_results(v, i, n, multiples=True) and n not in v.user_numbers_before(i):
+                if n and not _number_in_results(v, i, n, results, multiples=True) and n not in v.user_numbers_before(i):
                     yield i, f"도구 결과에 없는 가격 {written}을(를) 말했습니다."
                     break
         if "평점" in text or "별점" in text:
             for m in _RATING.finditer(text):
                 n = float(m.group(1))
-                if not _number_in_results(v, i, n) and n not in v.user_numbers_before(i):
+                if results is None:
+                    results = v.tool_text_before(i)
+                if not _number_in_results(v, i, n, results) and n not in v.user_numbers_before(i):
                     yield i, f"도구 결과에 없는 평점 {m.group(1)}을(를) 말했습니다."
                     break
         names = _name_candidates(text)
@@ -209,11 +208,14 @@ def ungrounded_mention(v: View):
                     break
 
 
-def _number_in_results(v: View, turn: int, n: float, multiples: bool = False) -> bool:
-    """``n`` appears in an earlier tool response (with ``multiples``: or ``n / k`` does for a
-    quantity k = 2…10 the customer said: a price times that quantity, worked out by the assistant)."""
-    text = v.tool_text_before(turn)
-    if any(appears(f, text) for f in _number_forms(n)):
+def _number_in_results(v: View, turn: int, n: float, text: str, multiples: bool = False) -> bool:
+    """``n`` appears in ``text``, the tool responses before ``turn`` (with ``multiples``: or ``n / k``
+    does for a quantity k = 2…10 the customer said: a price times that quantity, worked out by the
+    assistant)."""
+    if n.is_integer():
+        if appears(str(int(n)), text) or appears(f"{n:.1f}", text):
+            return True
+    elif appears(repr(n), text):
         return True
     if multiples and n.is_integer():
         ks = [int(k) for k in v.user_numbers_before(turn) if k.is_integer() and 2 <= k <= 10]

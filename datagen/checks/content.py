@@ -55,6 +55,7 @@ training samples mentioning them (DESIGN.md, facts)."""
 MODEL_NAMES_KO = ("오픈ai", "오픈 ai", "오픈에이아이", "챗gpt", "챗 gpt", "챗지피티", "지피티", "클로드", "앤트로픽", "큐웬", "큐원",
                   "제미나이", "딥시크", "하이퍼클로바", "엑사원")
 _LATIN_WORD = re.compile(r"[A-Za-z]+[0-9]?")
+_MODEL_NAME_KO = re.compile("|".join(map(re.escape, MODEL_NAMES_KO)))
 
 
 def model_maker(text: str) -> str | None:
@@ -65,9 +66,9 @@ def model_maker(text: str) -> str | None:
             return w
     if "open ai" in low:
         return "open ai"
-    for w in MODEL_NAMES_KO:
-        if w in low:
-            return w
+    m = _MODEL_NAME_KO.search(low)
+    if m is not None:
+        return min((w for w in MODEL_NAMES_KO if w in low), key=MODEL_NAMES_KO.index)
     return None
 
 
@@ -200,14 +201,14 @@ def claimed_action(v: View):
     """The assistant says it did something (담았어요, 주문이 접수됐어요, 취소해 드렸어요, 전달해 둘게요, …)
     with no earlier successful call of a tool that does it (DESIGN.md, post-mortems)."""
     joined = v.assistant_text
-    claims = [c for c in _CLAIMS if any(h in joined for h in c[3]) and c[0].search(joined)]
+    claims = [c for c in _CLAIMS if any(h in joined for h in c[3])]  # cheap: a claim needs its words
     if not claims:
         return
     for i, role, text in v.texts:
         if role != "assistant":
             continue
-        for rx, fragments, what, _ in claims:
-            m = rx.search(text)
+        for rx, fragments, what, hints in claims:
+            m = rx.search(text) if any(h in text for h in hints) else None
             if m and not _made(v, i, fragments):
                 yield i, f"도구로 하지 않은 '{what}'을(를) 했다고 말합니다: {m.group(0)!r}"
                 break

@@ -70,20 +70,26 @@ class _Gen:
         return name
 
     def leaf(self, schema: dict, v: str) -> str | None:
-        """An expression testing ``v`` against the scalar keywords of ``schema`` (None: unsupported)."""
+        """An expression testing ``v`` against the scalar keywords of ``schema`` (None: unsupported).
+        A guard such as "only strings have a pattern" is left out when ``type`` already requires it."""
         parts: list[str] = []
         t = schema.get("type")
+        names: list = []
         if t is not None:
-            names = [t] if isinstance(t, str) else t if isinstance(t, list) else None
+            names = [t] if isinstance(t, str) else t if isinstance(t, list) else []
             if not names or any(not isinstance(n, str) or n not in _TYPE_EXPR for n in names):
                 return None
             exprs = [_TYPE_EXPR[n].format(v=v) for n in names]
             parts.append(exprs[0] if len(exprs) == 1 else "(" + " or ".join(exprs) + ")")
+        only_str = names == ["string"]
+        only_num = bool(names) and set(names) <= {"integer", "number"}
+        only_list = names == ["array"]
         if "enum" in schema:
             values = schema["enum"]
             if not isinstance(values, list) or not all(type(x) is str for x in values):
                 return None
-            parts.append(f"(type({v}) is str and {v} in {self.const(frozenset(values))})")
+            test = f"{v} in {self.const(frozenset(values))}"
+            parts.append(test if only_str else f"(type({v}) is str and {test})")
         if "const" in schema:
             c = schema["const"]
             if c is None:
@@ -97,19 +103,23 @@ class _Gen:
                 rx = re.compile(schema["pattern"])
             except (re.error, TypeError):
                 return None
-            parts.append(f"(type({v}) is not str or {self.const(rx.search)}({v}) is not None)")
+            test = f"{self.const(rx.search)}({v}) is not None"
+            parts.append(test if only_str else f"(type({v}) is not str or {test})")
         for key, op in (("minimum", ">="), ("maximum", "<="), ("exclusiveMinimum", ">"), ("exclusiveMaximum", "<")):
             if key in schema:
                 bound = schema[key]
                 if type(bound) not in (int, float):
                     return None
-                parts.append(f"(not {_NUM_EXPR.format(v=v)} or {v} {op} {bound!r})")
-        for key, op, kind in (("minLength", ">=", "str"), ("maxLength", "<=", "str"), ("minItems", ">=", "list"), ("maxItems", "<=", "list")):
+                test = f"{v} {op} {bound!r}"
+                parts.append(test if only_num else f"(not {_NUM_EXPR.format(v=v)} or {test})")
+        for key, op, kind, known in (("minLength", ">=", "str", only_str), ("maxLength", "<=", "str", only_str),
+                                     ("minItems", ">=", "list", only_list), ("maxItems", "<=", "list", only_list)):
             if key in schema:
                 bound = schema[key]
                 if type(bound) is not int:
                     return None
-                parts.append(f"(type({v}) is not {kind} or len({v}) {op} {bound})")
+                test = f"len({v}) {op} {bound}"
+                parts.append(test if known else f"(type({v}) is not {kind} or {test})")
         return " and ".join(parts) if parts else "True"
 
     def test(self, schema: Any, v: str) -> str | None:
@@ -153,13 +163,19 @@ class _Gen:
                 if sub != "True":
                     obj.append(f"        v = x.get({name!r}, _M)\n        if v is not _M and not ({sub}): return False")
             if obj:
-                body += ["    if type(x) is dict:", *obj]
+                if schema.get("type") in ("object", ["object"]):  # tested by the head already
+                    body += ["\n".join(line[4:] for line in entry.split("\n")) for entry in obj]
+                else:
+                    body += ["    if type(x) is dict:", *obj]
         if "items" in schema:
             sub = self.test(schema["items"], "v")
             if sub is None:
                 return None
             if sub != "True":
-                body.append(f"    if type(x) is list:\n        for v in x:\n            if not ({sub}): return False")
+                if schema.get("type") in ("array", ["array"]):  # tested by the head already
+                    body.append(f"    for v in x:\n        if not ({sub}): return False")
+                else:
+                    body.append(f"    if type(x) is list:\n        for v in x:\n            if not ({sub}): return False")
         if "anyOf" in schema:
             subs = schema["anyOf"]
             if not isinstance(subs, list) or not subs:
