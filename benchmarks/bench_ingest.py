@@ -81,12 +81,16 @@ def ingest_child(path: str, sample_memory: bool) -> None:
     peak = {"total": 0, "writer": 0}
     done = threading.Event()
 
-    def sample() -> None:
+    def read() -> None:
         me = os.getpid()
+        writer = _pss_kb(me)
+        total = writer + sum(_pss_kb(c) for c in _children(me))
+        peak["total"], peak["writer"] = max(peak["total"], total), max(peak["writer"], writer)
+
+    def sample() -> None:
+        read()
         while not done.wait(0.1):
-            writer = _pss_kb(me)
-            total = writer + sum(_pss_kb(c) for c in _children(me))
-            peak["total"], peak["writer"] = max(peak["total"], total), max(peak["writer"], writer)
+            read()
 
     sampler = threading.Thread(target=sample, daemon=True)
     if sample_memory:
@@ -97,6 +101,7 @@ def ingest_child(path: str, sample_memory: bool) -> None:
     done.set()
     if sample_memory:
         sampler.join()
+        read()  # a last reading: a short run may end before the first 0.1 s
     db.close()
     for suffix in ("", "-wal", "-shm"):  # 1.5 GB each: do not keep two
         Path(f"{db_path}{suffix}").unlink(missing_ok=True)

@@ -24,3 +24,14 @@ def test_bench_checks_prints_rates_and_the_ratio_to_json_loads(tmp_path):
 def test_bench_decontam_prints_the_time(tmp_path):
     out = _run("bench_decontam.py", tmp_path, "--gold", "8", "--duplicates")
     assert "decontaminate" in out and "find_duplicates" in out
+
+
+def test_bench_ingest_prints_time_and_memory_from_separate_runs():
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_ingest.py"), "--n", "30", "--requests", "40"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr
+    ingest_line = next(line for line in proc.stdout.splitlines() if line.startswith("ingest 30 lines"))
+    assert "json.loads" in ingest_line and "peak" not in ingest_line  # the timed run does not sample memory
+    memory_line = next(line for line in proc.stdout.splitlines() if line.startswith("memory run"))
+    assert "peak PSS" in memory_line and " 0 MB" not in memory_line.split("writer alone")[0]
+    assert "build 40 requests" in proc.stdout
