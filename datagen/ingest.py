@@ -170,8 +170,8 @@ def _finite(value: Any) -> bool:
 def _decoded(d: Dialogue, stored: str) -> dict:
     """``json.loads(stored)`` for ``stored = d.model_dump_json(exclude={"tools"})``, built from the
     model (``model_dump``: ~2.5× faster than parsing). JSON output writes NaN and infinities as
-    ``null``; a dialogue whose call arguments hold one is parsed back instead, so the checks always
-    read what is stored."""
+    ``null``; a dialogue whose call arguments (the only numbers a Dialogue holds) have one is parsed
+    back instead, so the checks always read what is stored."""
     if all(_finite(c.arguments) for t in d.turns for c in t.tool_calls):
         return d.model_dump(exclude={"tools"})
     return fast_loads(stored)

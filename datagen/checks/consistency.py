@@ -137,7 +137,7 @@ _LABELS = ("상품", "배달비", "배달료", "총", "합계", "할인", "쿠�
 _LIST_START = frozenset("-•*·0123456789")
 
 
-_MARKS = "*_`\"'“”‘’「」『』<> "
+_MARKS = "*_`\"'“”‘’「」『』<> "  # stripped around a name: emphasis, quotes, brackets, spaces
 _ASCII_DIGIT = re.compile(r"[0-9]")
 _FIGURE_CUT = re.compile(r"[(:：]")
 
