@@ -66,8 +66,7 @@ def model_maker(text: str) -> str | None:
             return w
     if "open ai" in low:
         return "open ai"
-    m = _MODEL_NAME_KO.search(low)
-    if m is not None:
+    if _MODEL_NAME_KO.search(low):  # one scan; then the first name in list order, as before
         return min((w for w in MODEL_NAMES_KO if w in low), key=MODEL_NAMES_KO.index)
     return None
 
