@@ -423,11 +423,14 @@ def retrieve(
                 [f"batch:{batch_id}:output"],
             )),
         )
-    returned = [r[0] for r in db.execute(
-        "SELECT DISTINCT custom_id FROM raw_results WHERE origin LIKE ? AND custom_id IS NOT NULL",
-        [f"batch:{batch_id}:%"],
-    )]
-    jobs.mark_requests(db, returned, status="returned")
+    # requests of this batch still marked submitted are now returned; a request already parsed or
+    # failed (a second retrieve), or resubmitted in another batch since, keeps its status
+    with db.conn:
+        db.execute(
+            "UPDATE requests SET status = 'returned' WHERE batch_id = ? AND status = 'submitted' AND EXISTS "
+            "(SELECT 1 FROM raw_results r WHERE r.custom_id = requests.custom_id AND r.origin LIKE ?)",
+            [batch_id, f"batch:{batch_id}:%"],
+        )
     with db.conn:
         db["batches"].update(batch_id, {"retrieved_at": now()})
     return summary

@@ -442,7 +442,10 @@ def _write_chunk(db: sqlite_utils.Database, rows: list[tuple], results: list[tup
             cids = [c for c, s in req_status.items() if s == status]
             for i in range(0, len(cids), 500):
                 chunk = cids[i : i + 500]
-                db.execute(f"UPDATE requests SET status = ? WHERE custom_id IN ({','.join('?' * len(chunk))})", [status, *chunk])
+                # a request with a parsed answer stays parsed: a failed line for it (an older batch's
+                # error line read late) must not make it a retry candidate and be paid for twice
+                db.execute(f"UPDATE requests SET status = ? WHERE custom_id IN ({','.join('?' * len(chunk))})"
+                           + (" AND status <> 'parsed'" if status == "failed" else ""), [status, *chunk])
         store_check_results(db, checked, state.stats, state.kinds, state.closings, fresh=True)
 
 

@@ -297,3 +297,41 @@ def test_retry_failed_cli_regenerates_rejected_samples(db, capsys):
     new_job = db.execute("SELECT job_id FROM requests WHERE regenerates = ?", [uid]).fetchone()[0]
     assert db.execute("SELECT seed FROM jobs WHERE id = ?", [new_job]).fetchone()[0] == 77
     assert db["batches"].count == 2
+
+
+def test_retrieving_again_keeps_failed_requests_retryable(db):
+    """A second retrieve (a rerun, a double click) leaves parsed and failed requests as they are:
+    the failed ones stay retry candidates instead of turning back into 'returned'."""
+    client = _client(error_rate=0.5)
+    job = _job(db, n=10)
+    (row,) = batches.submit_job(db, job["id"], client=client)
+    batches.wait(db, row["id"], poll_interval=0, client=client)
+    batches.retrieve(db, row["id"], client=client)
+    summary = preprocess(db)
+    before = batches.retry_candidates(db, job["id"])
+    statuses = dict(db.execute("SELECT custom_id, status FROM requests").fetchall())
+    assert summary["failed"] and len(before) == summary["failed"] and summary["imported"] == 10 - summary["failed"]
+    again = batches.retrieve(db, row["id"], client=client)
+    assert again["new_lines"] == 0
+    assert batches.retry_candidates(db, job["id"]) == before
+    assert dict(db.execute("SELECT custom_id, status FROM requests").fetchall()) == statuses
+
+
+def test_a_late_failed_line_does_not_make_a_parsed_request_retryable(db):
+    """A request whose answer was parsed is not resubmitted (paid twice) because a failed line for
+    the same custom_id is ingested after it."""
+    from datagen.store import insert_raw_lines
+
+    client = _client()
+    job = _job(db, n=4)
+    (row,) = batches.submit_job(db, job["id"], client=client)
+    batches.wait(db, row["id"], poll_interval=0, client=client)
+    batches.retrieve(db, row["id"], client=client)
+    assert preprocess(db)["imported"] == 4
+    cid = db.execute("SELECT custom_id FROM requests ORDER BY custom_id LIMIT 1").fetchone()[0]
+    late = {"id": "batch_req_late", "custom_id": cid, "response": None,
+            "error": {"code": "batch_expired", "message": "This request could not be executed before the completion window expired."}}
+    insert_raw_lines(db, "batch:batch_older:error", [(1, json.dumps(late))])
+    assert preprocess(db)["failed"] == 1
+    assert db.execute("SELECT status FROM requests WHERE custom_id = ?", [cid]).fetchone()[0] == "parsed"
+    assert batches.retry_candidates(db, job["id"]) == []
