@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import openai
 import sqlite_utils
 
 from . import auth, jobs, settings
 from .backend import get_client
+from .ingest import MAX_REPORTED_ERRORS, ingest_lines
 from .store import dumps, insert_raw_lines, loads, now, write_transaction
 
 TERMINAL_STATUSES = ("completed", "failed", "expired", "cancelled")
@@ -387,14 +388,18 @@ def retrieve(
     *,
     client: openai.OpenAI | None = None,
     result_path: str | Path | None = None,
+    ingest: bool = False,
 ) -> dict:
     """Download a finished batch's output and error files into ``raw_results``; idempotent.
 
     Also writes seed 001's ``result_lst.json`` (the output lines as one JSON list) when
-    ``result_path`` is given.
+    ``result_path`` is given. With ``ingest``, the lines are parsed, checked and stored as samples
+    while they download (:func:`ingest.ingest_lines`: each chunk is committed raw before it is
+    parsed); without it, :func:`ingest.preprocess` does that later (seed 001's separate step).
 
     Returns:
-        ``{"batch_id", "status", "output_lines", "error_lines", "new_lines"}``.
+        ``{"batch_id", "status", "output_lines", "error_lines", "new_lines"}``, plus with ``ingest``
+        ``"parsed": {"read", "imported", "failed", "errors"}`` for the lines parsed now (both files).
 
     Raises:
         BatchError: the batch is not in a downloadable status, or a download failed.
@@ -403,13 +408,23 @@ def retrieve(
     row = refresh(db, batch_id, client=client)
     if row["status"] not in DOWNLOADABLE_STATUSES:
         raise BatchError(f"batch {batch_id} is {row['status']}: nothing to download yet")
-    summary = {"batch_id": batch_id, "status": row["status"], "output_lines": 0, "error_lines": 0, "new_lines": 0}
+    summary: dict[str, Any] = {"batch_id": batch_id, "status": row["status"], "output_lines": 0, "error_lines": 0, "new_lines": 0}
+    if ingest:
+        summary["parsed"] = {"read": 0, "imported": 0, "failed": 0, "errors": []}
     try:
         for key, file_id in (("output", row["output_file_id"]), ("error", row["error_file_id"])):
             if not file_id:
                 continue
             origin = f"batch:{batch_id}:{key}"
-            summary["new_lines"] += insert_raw_lines(db, origin, _download_lines(client, file_id))
+            if ingest:
+                before = db.execute("SELECT COUNT(*) FROM raw_results WHERE origin = ?", [origin]).fetchone()[0]
+                got = ingest_lines(db, origin, _download_lines(client, file_id))
+                for k in ("read", "imported", "failed"):
+                    summary["parsed"][k] += got[k]
+                summary["parsed"]["errors"].extend(got["errors"][: MAX_REPORTED_ERRORS - len(summary["parsed"]["errors"])])
+                summary["new_lines"] += db.execute("SELECT COUNT(*) FROM raw_results WHERE origin = ?", [origin]).fetchone()[0] - before
+            else:
+                summary["new_lines"] += insert_raw_lines(db, origin, _download_lines(client, file_id))
             summary[f"{key}_lines"] = db.execute(
                 "SELECT COUNT(*) FROM raw_results WHERE origin = ?", [origin]
             ).fetchone()[0]

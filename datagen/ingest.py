@@ -26,7 +26,7 @@ import uuid
 from collections import defaultdict, deque
 from itertools import islice
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import sqlite_utils
 
@@ -473,12 +473,39 @@ def _read_lines(path: Path) -> Iterator[tuple[int, str]]:
                 yield no, text
 
 
+def ingest_lines(db: sqlite_utils.Database, origin: str, lines: Iterable[tuple[int, str]], *, source: str | None = None) -> dict:
+    """Store ``lines`` raw under ``origin`` and parse them as they arrive (a download or a file read).
+
+    The lines are stored in chunks of :data:`CHUNK`, each committed before its lines are parsed,
+    while the chunk before is parsed (:func:`process_raw`'s ``feed``), so storing overlaps parsing
+    and memory stays constant. Idempotent and resumable: lines stored before (by an earlier run that
+    stopped midway, or :func:`store.insert_raw_lines`) are not stored again, and the ones of them
+    still ``new`` are parsed now.
+
+    Args:
+        lines: ``(line_no, text)`` pairs, line numbers from 1.
+        source: the stored samples' ``source`` (default: ``origin``).
+
+    Returns:
+        :func:`process_raw`'s summary for the lines parsed now.
+    """
+    it = iter(lines)
+
+    def feed() -> list[tuple[int, str]] | None:
+        chunk = list(islice(it, CHUNK))
+        if not chunk:
+            return None
+        # all new: handed over as read; otherwise (stored before) the stored lines are what counts
+        return chunk if insert_raw_lines(db, origin, chunk) == len(chunk) else []
+
+    return process_raw(db, origin_like=origin, source=source, feed=feed)
+
+
 def import_file(db: sqlite_utils.Database, path: str | Path) -> dict:
     """Import dialogues made elsewhere (shapes in the module docstring) from a JSONL file.
 
-    Each line is stored raw under origin ``import:<absolute path>`` (in chunks, each committed
-    before its lines are parsed, while the chunk before is parsed: :func:`process_raw`'s ``feed``);
-    importing the same file again adds nothing.
+    Each line is stored raw under origin ``import:<absolute path>`` and parsed as the file is read
+    (:func:`ingest_lines`); importing the same file again adds nothing.
 
     Returns:
         ``{"read", "imported", "failed", "errors": [{"line", "reason"}]}`` for this file.
@@ -489,17 +516,7 @@ def import_file(db: sqlite_utils.Database, path: str | Path) -> dict:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file")
-    origin = f"import:{path.resolve()}"
-    lines = _read_lines(path)
-
-    def feed() -> list[tuple[int, str]] | None:
-        chunk = list(islice(lines, CHUNK))
-        if not chunk:
-            return None
-        # all new: handed over as read; otherwise (a re-import) the stored lines are what counts
-        return chunk if insert_raw_lines(db, origin, chunk) == len(chunk) else []
-
-    summary = process_raw(db, origin_like=origin, source=f"import:{path.name}", feed=feed)
+    summary = ingest_lines(db, f"import:{path.resolve()}", _read_lines(path), source=f"import:{path.name}")
     for e in summary["errors"]:
         e.pop("origin", None)
     return summary

@@ -118,7 +118,7 @@ if n_total:
         st.error(str(exc))
 if estimate:
     cost = pd.DataFrame(estimate["rows"]).rename(columns={"category": "카테고리", "requests": "요청", "input_tokens": "입력 토큰", "cached_tokens": "캐시 입력", "output_tokens": "예상 출력", "cost_usd": "비용 (USD)"})
-    st.dataframe(cost, hide_index=True)
+    st.dataframe(cost, hide_index=True, placeholder="—")
     st.metric("총 예상 비용 (배치 50% 할인, 캐시 할인 적용)", f"${estimate['total']['cost_usd']:,.4f}")
     st.caption(
         ("출력 토큰: 지난 배치의 카테고리별 평균" if estimate["output_source"] == "history" else f"출력 토큰: 기록이 없어 요청당 {pricing.DEFAULT_OUTPUT_TOKENS:,} 토큰으로 가정")

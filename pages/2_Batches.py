@@ -6,7 +6,7 @@ from datetime import datetime
 import pandas as pd
 import streamlit as st
 
-from datagen import batches, ingest, jobs, settings, yields
+from datagen import batches, jobs, settings, yields
 from datagen.auth import PermissionDenied
 from datagen.ui import backend_banner, can, db, identity
 
@@ -38,8 +38,8 @@ def _eta(row: dict) -> str:
 
 def _retrieve(batch_id: str) -> None:
     try:
-        got = batches.retrieve(db(), batch_id)
-        parsed = ingest.preprocess(db(), batch_id=batch_id)
+        got = batches.retrieve(db(), batch_id, ingest=True)  # parsed while it downloads
+        parsed = got["parsed"]
     except batches.BatchError as exc:
         ss["bat_msg"] = ("error", str(exc))
     else:
@@ -141,7 +141,7 @@ for j in job_rows:
         report = yields.token_report(db(), j["id"])
         if any(r["actual_input"] for r in report):
             with st.expander("예상 대비 실제 토큰"):
-                st.dataframe(pd.DataFrame(report).rename(columns={"category": "카테고리", "est_input": "예상 입력", "actual_input": "실제 입력", "est_output": "예상 출력", "actual_output": "실제 출력"}), hide_index=True)
+                st.dataframe(pd.DataFrame(report).rename(columns={"category": "카테고리", "est_input": "예상 입력", "actual_input": "실제 입력", "est_output": "예상 출력", "actual_output": "실제 출력"}), hide_index=True, placeholder="—")
 
 st.subheader("수율 (카테고리별)")
 table = yields.yield_table(db())
@@ -149,7 +149,7 @@ if table:
     df = pd.DataFrame(table).rename(columns={
         "kind": "종류", "category": "카테고리", "requested": "요청", "returned": "응답", "parsed": "파싱", "passed_checks": "검사 통과",
         "accepted": "승인", "rejected": "거절", "accept_rate": "승인율", "yield": "수율", "cost_usd": "비용 USD", "cost_per_accepted": "승인 1건당 USD"})
-    st.dataframe(df, hide_index=True, column_config={
+    st.dataframe(df, hide_index=True, placeholder="—", column_config={
         "승인율": st.column_config.NumberColumn(format="percent"), "수율": st.column_config.NumberColumn(format="percent"),
         "비용 USD": st.column_config.NumberColumn(format="$%.4f"), "승인 1건당 USD": st.column_config.NumberColumn(format="$%.4f")})
     kind = st.radio("보충할 종류", ["train", "gold"], horizontal=True, key="bat_topup_kind")

@@ -335,3 +335,39 @@ def test_a_late_failed_line_does_not_make_a_parsed_request_retryable(db):
     assert preprocess(db)["failed"] == 1
     assert db.execute("SELECT status FROM requests WHERE custom_id = ?", [cid]).fetchone()[0] == "parsed"
     assert batches.retry_candidates(db, job["id"]) == []
+
+
+def test_retrieve_with_ingest_parses_while_downloading_and_resumes(db, monkeypatch):
+    """``retrieve(ingest=True)`` (the Batches page) stores every line raw and parses it in the same
+    pass; a crash midway resumes without duplicates and a second retrieve adds nothing."""
+    from datagen import ingest
+
+    client = _client(error_rate=0.3)
+    job = _job(db, n=12)
+    (row,) = batches.submit_job(db, job["id"], client=client)
+    batches.wait(db, row["id"], poll_interval=0, client=client)
+    monkeypatch.setattr(ingest, "CHUNK", 5)
+    real_write = ingest._write_chunk
+    calls = {"n": 0}
+
+    def crash_on_second_chunk(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt("killed")
+        return real_write(*args, **kwargs)
+
+    monkeypatch.setattr(ingest, "_write_chunk", crash_on_second_chunk)
+    with pytest.raises(KeyboardInterrupt):
+        batches.retrieve(db, row["id"], client=client, ingest=True)
+    assert db["samples"].count == 5 - db.execute("SELECT COUNT(*) FROM raw_results WHERE status = 'failed'").fetchone()[0]
+    monkeypatch.setattr(ingest, "_write_chunk", real_write)
+    got = batches.retrieve(db, row["id"], client=client, ingest=True)
+    assert got["output_lines"] + got["error_lines"] == 12 and got["error_lines"]  # HTTP errors come in the error file
+    assert got["parsed"]["read"] == 7  # all but the 5 lines of the chunk written before the crash
+    statuses = dict(db.execute("SELECT status, COUNT(*) FROM raw_results GROUP BY 1").fetchall())
+    assert statuses.get("new") is None and statuses["parsed"] == db["samples"].count
+    assert statuses["parsed"] + statuses["failed"] == 12 and db["samples"].count < 12
+    assert sorted(batches.retry_candidates(db, job["id"])) == sorted(
+        r[0] for r in db.execute("SELECT custom_id FROM raw_results WHERE status = 'failed'"))
+    again = batches.retrieve(db, row["id"], client=client, ingest=True)
+    assert again["new_lines"] == 0 and again["parsed"]["read"] == 0 and db["raw_results"].count == 12
