@@ -1,10 +1,13 @@
 """Batch-scale figures (issue "Batches at scale"):
 
-1. ingest of an N-line batch output file with realistic dialogues (store raw, parse, check, store):
-   seconds, lines/s, CPU time of the writer and of its parse-and-check workers, and the ratio to a
-   bare json.loads loop over the same file (target: 100,000 lines ≤ 30 s); then, in a second run
-   of the same ingest, its peak memory (the summed PSS of the writer and its workers; target
-   ≤ 500 MB);
+1. ingest of an N-line batch output file with realistic dialogues, the way the Batches page's
+   retrieve does it (``batches.retrieve(ingest=True)`` → ``ingest.ingest_lines``): the job's
+   request rows are in the database (scenario, system prompt), each chunk of lines is stored raw
+   and committed, then parsed, checked and stored as samples while the next chunk is stored. The
+   HTTP download itself is left out (the lines are read from a local file). Prints seconds,
+   lines/s, CPU time of the writer and of its parse-and-check workers, and the ratio to a bare
+   json.loads loop over the same file (target: 100,000 lines ≤ 30 s); then, in a second run of the
+   same ingest, its peak memory (the summed PSS of the writer and its workers; target ≤ 500 MB);
 2. building and splitting the input for M requests (target: 120,000 ≤ 20 s).
 
     python benchmarks/bench_ingest.py --n 100000 --requests 120000
@@ -28,21 +31,44 @@ sys.path.insert(0, str(ROOT))
 from _fixtures import machine  # noqa: E402
 
 
-def write_output_file(path: Path, n: int) -> None:
-    """N output lines: offline-backend answers for 400 distinct scenarios, custom_ids made unique."""
-    from datagen import config, jobs, scenarios
-    from datagen.offline import OfflineOptions, complete_request
+BATCH_ID = "batch_bench"
+ORIGIN = f"batch:{BATCH_ID}:output"
 
+
+def write_batch(folder: Path, n: int) -> tuple[Path, Path]:
+    """A database holding the request rows of an N-request training job (the default category mix,
+    submitted as one batch) and that batch's output file: ``(database, output file)``.
+
+    Each output line is an offline-backend answer (2% HTTP errors, 2% cut off) for one of 50
+    scenarios of the request's own category, with the request's custom_id: realistic dialogue sizes
+    and categories without scripting N dialogues."""
+    from datagen import jobs, scenarios
+    from datagen.offline import OfflineOptions, complete_request
+    from datagen.store import connect, dumps
+
+    items = scenarios.make_scenarios("train", scenarios.default_train_counts(n), 7)
     opts = OfflineOptions(error_rate=0.02, truncation_rate=0.02)
-    per = 50
-    base = scenarios.make_scenarios("train", {c: per for c in config.CATEGORIES}, 7)
-    lines = [complete_request(sc["custom_id"], jobs.build_request_line(sc, model="gpt-4.1-mini", temperature=0.9)["body"], opts) for sc in base]
-    with path.open("w", encoding="utf-8") as fh:
-        for i in range(n):
-            line = dict(lines[i % len(lines)])
-            cat = line["custom_id"].split("-")[1]
-            line["custom_id"] = f"train-{cat}-{i + 1:06d}"
-            fh.write(json.dumps(line, ensure_ascii=False) + "\n")
+    answers: dict[str, list[dict]] = {}
+    for sc in items:
+        pool = answers.setdefault(sc["category"], [])
+        if len(pool) < 50:
+            pool.append(complete_request(sc["custom_id"], jobs.build_request_line(sc, model="gpt-4.1-mini", temperature=0.9)["body"], opts))
+    out = folder / "output.jsonl"
+    with out.open("w", encoding="utf-8") as fh:
+        for i, sc in enumerate(items):
+            pool = answers[sc["category"]]
+            fh.write(json.dumps({**pool[i % len(pool)], "custom_id": sc["custom_id"]}, ensure_ascii=False) + "\n")
+    db_path = folder / "requests.db"
+    db = connect(db_path)
+    with db.conn:
+        db.conn.executemany(
+            "INSERT INTO requests (custom_id, job_id, batch_id, kind, category, scenario, status, attempt) "
+            "VALUES (?, 'job_bench', ?, ?, ?, ?, 'submitted', 1)",
+            ((sc["custom_id"], BATCH_ID, sc["kind"], sc["category"], dumps(sc)) for sc in items),
+        )
+    db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    return db_path, out
 
 
 def _pss_kb(pid: int) -> int:
@@ -63,20 +89,22 @@ def _children(pid: int) -> list[int]:
         return []
 
 
-def ingest_child(path: str, sample_memory: bool) -> None:
-    """Run in a child process: one ingest into a new database; prints its seconds and CPU time and,
-    with ``sample_memory``, its peak memory: the summed PSS of this process and its workers (Linux
-    ``/proc``), sampled every 0.1 s.
+def ingest_child(requests_db: str, path: str, sample_memory: bool) -> None:
+    """Run in a child process: one ingest of the batch output ``path`` into a copy of
+    ``requests_db``; prints its seconds and CPU time and, with ``sample_memory``, its peak memory:
+    the summed PSS of this process and its workers (Linux ``/proc``), sampled every 0.1 s.
 
     Timing and memory come from separate runs: reading ``smaps_rollup`` walks the page tables of
     the processes it measures (under their memory-map lock); the sampled run's writer spent ~2 s
     more system time (BENCHMARKS.md)."""
+    import shutil
     import threading
 
-    from datagen.ingest import import_file
+    from datagen.ingest import _read_lines, ingest_lines
     from datagen.store import connect
 
     db_path = Path(os.environ["DATAGEN_OUTPUT_DIR"]) / f"ingest-{'memory' if sample_memory else 'time'}.db"
+    shutil.copyfile(requests_db, db_path)
     db = connect(db_path)
     peak = {"total": 0, "writer": 0}
     done = threading.Event()
@@ -96,7 +124,7 @@ def ingest_child(path: str, sample_memory: bool) -> None:
     if sample_memory:
         sampler.start()
     t = time.perf_counter()
-    summary = import_file(db, path)
+    summary = ingest_lines(db, ORIGIN, _read_lines(Path(path)))
     secs = time.perf_counter() - t
     done.set()
     if sample_memory:
@@ -112,17 +140,18 @@ def ingest_child(path: str, sample_memory: bool) -> None:
                       "sys_main": me.ru_stime, "sys_workers": kids.ru_stime}))
 
 
-def _run_child(flag: str, out: Path) -> dict:
+def _run_child(flag: str, requests_db: Path, out: Path) -> dict:
     """One ingest of ``out`` in a fresh process (``--child-time`` or ``--child-memory``); its JSON summary."""
-    proc = subprocess.run([sys.executable, __file__, flag, str(out)], capture_output=True, text=True, env=os.environ.copy())
+    proc = subprocess.run([sys.executable, __file__, flag, str(requests_db), str(out)], capture_output=True, text=True,
+                          env=os.environ.copy())
     if proc.returncode:
         sys.exit(proc.stderr)
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
-    if len(sys.argv) == 3 and sys.argv[1] in ("--child-time", "--child-memory"):
-        ingest_child(sys.argv[2], sample_memory=sys.argv[1] == "--child-memory")
+    if len(sys.argv) == 4 and sys.argv[1] in ("--child-time", "--child-memory"):
+        ingest_child(sys.argv[2], sys.argv[3], sample_memory=sys.argv[1] == "--child-memory")
         return
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=100_000, help="output lines to ingest")
@@ -132,16 +161,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["DATAGEN_OUTPUT_DIR"] = tmp
         os.environ["DATAGEN_BACKEND"] = "offline"
-        out = Path(tmp) / "output.jsonl"
-        write_output_file(out, args.n)
+        requests_db, out = write_batch(Path(tmp), args.n)
         size_mb = out.stat().st_size / 1e6
         t = time.perf_counter()
         with out.open(encoding="utf-8") as fh:
             for line in fh:
                 json.loads(line)
         bare = time.perf_counter() - t
-        r, m = (_run_child(flag, out) for flag in ("--child-time", "--child-memory"))
-        print(f"ingest {r['read']:,} lines ({size_mb:.0f} MB): {r['seconds']:.1f} s ({r['read'] / r['seconds']:,.0f} lines/s), "
+        r, m = (_run_child(flag, requests_db, out) for flag in ("--child-time", "--child-memory"))
+        print(f"ingest {r['read']:,} batch output lines ({size_mb:.0f} MB): {r['seconds']:.1f} s ({r['read'] / r['seconds']:,.0f} lines/s), "
               f"{r['imported']:,} parsed, {r['failed']:,} failed (target ≤ 30 s); bare json.loads loop {bare:.2f} s → ratio "
               f"{r['seconds'] / bare:.1f}×; CPU: writer {r['cpu_main']:.1f} s (system {r['sys_main']:.1f} s), parse + check "
               f"workers {r['cpu_workers']:.1f} s (system {r['sys_workers']:.1f} s)")

@@ -313,7 +313,7 @@ def process_raw(
     depth = 1 if pool is None else PIPELINE_DEPTH
     try:
         while True:
-            if fed:
+            if fed and len(fresh) < CHUNK:  # a backlog (stored to decide on the workers) drains first
                 fed = take_feed()
             rows = _new_rows(db, origin_like, last_id, fresh)
             if rows:
@@ -325,7 +325,9 @@ def process_raw(
                 else:
                     step = -(-len(items) // (2 * workers))
                     job = pool.starmap_async(prepare, [(items[i : i + step], key) for i in range(0, len(items), step)])
+                rows = [r[:4] for r in rows]  # the writer needs no line texts: they are not held meanwhile
                 pending.append((rows, job))
+                del items
             while pending and (len(pending) > depth or not (rows or fed)):
                 prev_rows, prev_job = pending.popleft()
                 results = prev_job if isinstance(prev_job, list) else [x for part in prev_job.get() for x in part]
@@ -385,14 +387,15 @@ def _requests_of(db: sqlite_utils.Database, custom_ids: list[str]) -> dict[str, 
 
 
 def _write_chunk(db: sqlite_utils.Database, rows: list[tuple], results: list[tuple], state: _IngestState, summary: dict) -> None:
-    """Store one chunk's prepared results (:func:`prepare`) in one write transaction."""
+    """Store one chunk's prepared results (:func:`prepare`) in one write transaction; ``rows`` are
+    the chunk's raw rows as ``(id, origin, line_no, custom_id)``."""
     by_id = {r[0]: r for r in rows}
     known = _existing_uids(db, [res[1][0] for res in results if res[1] is not None])
     samples, texts, updates, checked, toolsets = [], [], [], [], []
     req_status: dict[str, str] = {}
     for res in results:
         raw_id, row = res[0], res[1]
-        _, origin, line_no, custom_id, _ = by_id[raw_id]
+        _, origin, line_no, custom_id = by_id[raw_id]
         summary["read"] += 1
         reason = res[2] if row is None else None
         if row is not None and (row[0] in state.seen_uids or row[0] in known):

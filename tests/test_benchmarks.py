@@ -30,7 +30,7 @@ def test_bench_ingest_prints_time_and_memory_from_separate_runs():
     proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_ingest.py"), "--n", "30", "--requests", "40"],
                           cwd=ROOT, capture_output=True, text=True, timeout=180)
     assert proc.returncode == 0, proc.stderr
-    ingest_line = next(line for line in proc.stdout.splitlines() if line.startswith("ingest 30 lines"))
+    ingest_line = next(line for line in proc.stdout.splitlines() if line.startswith("ingest 30 batch output lines"))
     assert "json.loads" in ingest_line and "peak" not in ingest_line  # the timed run does not sample memory
     memory_line = next(line for line in proc.stdout.splitlines() if line.startswith("memory run"))
     assert "peak PSS" in memory_line and " 0 MB" not in memory_line.split("writer alone")[0]

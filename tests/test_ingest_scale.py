@@ -235,6 +235,41 @@ def test_with_a_feed_lines_are_stored_chunk_by_chunk_each_before_it_is_parsed(db
     assert events[:4] == [("stored", 10), ("parsed", 10), ("stored", 20), ("parsed", 10)]  # interleaved
 
 
+def test_lines_stored_to_decide_on_the_workers_drain_before_more_are_stored(db, tmp_path, monkeypatch):
+    """The lines stored before parsing starts (enough to choose 1 or 2 workers) are a backlog that is
+    parsed before the feed stores more: stored-but-unparsed lines stay a few chunks, not
+    PARALLEL_FROM lines for the whole run (each held in memory with its UTF-8 copy)."""
+    path = tmp_path / "backlog.jsonl"
+    write_batch_output(path, 120, error_rate=0, truncation_rate=0)
+    monkeypatch.setattr(ingest, "CHUNK", 10)
+    monkeypatch.setattr(ingest, "PARALLEL_FROM", 50)
+    origin = f"import:{path}"
+    lines = iter([(i, line.rstrip("\n")) for i, line in enumerate(path.open(encoding="utf-8"), 1)])
+    counts = {"stored": 0, "written": 0}
+    backlog_after_start = []
+    real_write = ingest._write_chunk
+
+    def feed():
+        chunk = [c for c in (next(lines, None) for _ in range(10)) if c]
+        if not chunk:
+            return None
+        store.insert_raw_lines(db, origin, chunk)
+        counts["stored"] += len(chunk)
+        if counts["written"]:
+            backlog_after_start.append(counts["stored"] - counts["written"])
+        return chunk
+
+    def write(db_, rows, *args):
+        counts["written"] += len(rows)
+        return real_write(db_, rows, *args)
+
+    monkeypatch.setattr(ingest, "_write_chunk", write)
+    summary = ingest.process_raw(db, origin_like=origin, feed=feed)  # stores 50 lines, then picks 2 workers
+    assert summary["imported"] == 120 and counts["written"] == 120
+    # written chunk by chunk, up to PIPELINE_DEPTH + 1 chunks in flight: never the 50 of the start again
+    assert backlog_after_start and max(backlog_after_start) <= (ingest.PIPELINE_DEPTH + 1) * 10 < 50
+
+
 # ----------------------------------------------------------------------------- small pieces
 
 
