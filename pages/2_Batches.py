@@ -104,10 +104,13 @@ def batch_list() -> None:
             b1, b2, _ = st.columns([1, 1, 4])
             if row["status"] in batches.DOWNLOADABLE_STATUSES:
                 label = "다시 가져오기" if row.get("retrieved_at") else "결과 가져오기"
-                b1.button(label, key=f"bat_get_{row['id']}", type="secondary" if row.get("retrieved_at") else "primary",
-                          on_click=_retrieve, args=(row["id"],))
+                if b1.button(label, key=f"bat_get_{row['id']}", type="secondary" if row.get("retrieved_at") else "primary"):
+                    _retrieve(row["id"])
+                    st.rerun(scope="app")  # the message, the jobs' retry counts and the yield table are outside this fragment
             if row["status"] in ("validating", "in_progress"):
-                b2.button("취소", key=f"bat_cancel_{row['id']}", on_click=_cancel, args=(row["id"],), disabled=not is_pm)
+                if b2.button("취소", key=f"bat_cancel_{row['id']}", disabled=not is_pm):
+                    _cancel(row["id"])
+                    st.rerun(scope="app")
 
 
 msg = ss.pop("bat_msg", None)

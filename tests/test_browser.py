@@ -233,3 +233,32 @@ def test_hostile_text_is_shown_as_text_and_nothing_runs(server, isolated_env):
                 expect(page.get_by_text(literal, exact=False).first).to_be_visible()
         browser.close()
     assert dialogs == []  # no script ran
+
+
+def test_retrieving_a_batch_in_the_browser_updates_the_whole_page(server, isolated_env):
+    """The retrieve button lives in the batch list's self-refreshing fragment; after a click the
+    page outside it (the result message, the jobs' retry counts, the yield table) shows the
+    retrieved batch, not the state from before the click."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from datagen import batches, jobs
+    from datagen.backend import get_client
+    from datagen.offline import OfflineOptions
+
+    db = connect(isolated_env / "output" / "datagen.db")
+    client = get_client(options=OfflineOptions(validate_s=0, seconds_per_request=0, error_rate=0.3, truncation_rate=0))
+    job = jobs.create_job(db, kind="train", counts={"search": 6, "menu": 4}, seed=5)
+    (row,) = batches.submit_job(db, job["id"], client=client)
+    batches.wait(db, row["id"], poll_interval=0.1, client=client)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1400})
+        page.goto(server + "/Batches")
+        expect(page.get_by_role("button", name="실패한 요청 0건 재시도")).to_be_visible(timeout=20_000)
+        page.get_by_role("button", name="결과 가져오기").click()
+        expect(page.get_by_text("파싱 성공", exact=False)).to_be_visible(timeout=20_000)
+        failed = db.execute("SELECT COUNT(*) FROM requests WHERE status = 'failed'").fetchone()[0]
+        assert failed > 0
+        expect(page.get_by_role("button", name=f"실패한 요청 {failed}건 재시도")).to_be_visible(timeout=20_000)
+        expect(page.get_by_role("button", name="다시 가져오기")).to_be_visible()
+        browser.close()
