@@ -43,7 +43,10 @@ def _retrieve(batch_id: str) -> None:
     except batches.BatchError as exc:
         ss["bat_msg"] = ("error", str(exc))
     else:
-        ss["bat_msg"] = ("success", f"출력 {got['output_lines']:,}줄, 오류 {got['error_lines']:,}줄 수신 · 파싱 성공 {parsed['imported']:,}건, 실패 {parsed['failed']:,}건")
+        if not got["new_lines"] and not parsed["read"]:
+            ss["bat_msg"] = ("success", f"이미 모두 받아 파싱한 배치입니다 (출력 {got['output_lines']:,}줄, 오류 {got['error_lines']:,}줄): 새로 받은 줄이 없습니다.")
+        else:
+            ss["bat_msg"] = ("success", f"출력 {got['output_lines']:,}줄, 오류 {got['error_lines']:,}줄 수신 · 파싱 성공 {parsed['imported']:,}건, 실패 {parsed['failed']:,}건")
 
 
 def _cancel(batch_id: str) -> None:

@@ -260,5 +260,7 @@ def test_retrieving_a_batch_in_the_browser_updates_the_whole_page(server, isolat
         failed = db.execute("SELECT COUNT(*) FROM requests WHERE status = 'failed'").fetchone()[0]
         assert failed > 0
         expect(page.get_by_role("button", name=f"실패한 요청 {failed}건 재시도")).to_be_visible(timeout=20_000)
-        expect(page.get_by_role("button", name="다시 가져오기")).to_be_visible()
+        page.get_by_role("button", name="다시 가져오기").click()  # idempotent, and says so
+        expect(page.get_by_text("새로 받은 줄이 없습니다", exact=False)).to_be_visible(timeout=20_000)
+        assert db.execute("SELECT COUNT(*) FROM requests WHERE status = 'failed'").fetchone()[0] == failed
         browser.close()
