@@ -14,7 +14,9 @@ The rules, in the order they are applied (the first that matches names the reaso
    (``duplicates.uid != duplicates.cluster``; the representative may ship);
 4. ``unreviewed_error``: the sample has an error-level finding whose check id was not on screen
    when the accept that decided it was made (``reviews.findings_seen`` of the deciding review,
-   :func:`deciding_reviews`) — a person never accepted that finding.
+   :func:`deciding_reviews`) — a person never accepted that finding. The findings judged are
+   those of the version that ships: for a sample edited after its accept they are recomputed for
+   the accepted version (:func:`_recheck_edited_after_accept`).
 
 ``train`` samples form the ``train`` split and ``gold`` samples the ``test`` split; the edited
 version ships wherever a reviewer edited before accepting (``sample_state.accepted_revision_id``).
@@ -51,7 +53,7 @@ import os
 import re
 import shutil
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterator, Protocol
 
@@ -121,7 +123,7 @@ SELECT st.uid, st.kind, COALESCE(json_extract(rv.dialogue, '$.category'), st.cat
         (SELECT j.value FROM reviews dr, json_each(COALESCE(dr.findings_seen, '[]')) j WHERE dr.id = {_DECIDING_REVIEW_ID}))
         THEN 'unreviewed_error'
     ELSE 'ships' END,
-    st.job_id, s.model, rv.id
+    st.job_id, s.model, rv.id, (SELECT MAX(lr.id) FROM revisions lr WHERE lr.uid = st.uid)
 FROM sample_state st JOIN samples s ON s.uid = st.uid LEFT JOIN revisions rv ON rv.id = st.accepted_revision_id
 ORDER BY st.kind, st.category, st.seq
 """
@@ -157,6 +159,7 @@ class _State:
     job_id: str | None
     model: str | None  # samples.model
     revision_id: int | None  # the accepted edit, if any
+    checked_revision_id: int | None = None  # the latest edit, which the stored findings describe
 
     @property
     def split(self) -> str:
@@ -164,8 +167,40 @@ class _State:
 
 
 def _states(db: sqlite_utils.Database) -> list[_State]:
-    """Every sample with its status, in publishing order (kind, category, arrival). One query."""
-    return [_State(*row) for row in db.execute(_STATUS_SQL)]
+    """Every sample with its status, in publishing order (kind, category, arrival). One query, then
+    :func:`_recheck_edited_after_accept` for the few samples edited after their accept."""
+    return _recheck_edited_after_accept(db, [_State(*row) for row in db.execute(_STATUS_SQL)])
+
+
+def _recheck_edited_after_accept(db: sqlite_utils.Database, states: list[_State]) -> list[_State]:
+    """Rule 4 for samples edited after the accept that decided them: the stored findings describe
+    the latest edit (the checks judge the version a next accept would ship), but the version that
+    ships is the accepted one. Those versions are checked here (:func:`quality.check_record`) and
+    their error-level check ids compared with what the deciding review saw; the other rules stand."""
+    stale = [k for k, st in enumerate(states)
+             if st.status in (SHIPS, "unreviewed_error") and st.revision_id != st.checked_revision_id]
+    if not stale:
+        return states
+    from .quality import check_record
+
+    uids = {states[k].uid for k in stale}
+    seen = deciding_reviews(db, uids)
+    shipped: dict[str, str] = {}
+    ordered = sorted(uids)
+    for i in range(0, len(ordered), 500):
+        part = ordered[i : i + 500]
+        shipped.update((uid, edited or original) for uid, original, edited in db.execute(
+            "SELECT sd.uid, sd.dialogue, rv.dialogue FROM sample_dialogues sd JOIN sample_state st ON st.uid = sd.uid "
+            f"LEFT JOIN revisions rv ON rv.id = st.accepted_revision_id WHERE sd.uid IN ({','.join('?' * len(part))})",
+            part,
+        ))
+    out = list(states)
+    for k in stale:
+        st = states[k]
+        errors = {f.check for f in check_record(shipped[st.uid])[0] if f.severity == "error"}
+        unseen = errors - set(seen.get(st.uid, {}).get("findings_seen") or [])
+        out[k] = replace(st, status="unreviewed_error" if unseen else SHIPS)
+    return out
 
 
 def shipping_status(db: sqlite_utils.Database, uids: set[str] | None = None) -> dict[str, str]:

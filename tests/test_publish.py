@@ -407,3 +407,40 @@ def test_hugging_face_boundary_calls(monkeypatch, tmp_path):
     assert calls[2][1] == {"folder_path": str(tmp_path), "repo_id": "me/ds", "repo_type": "dataset", "commit_message": "m",
                            "delete_patterns": ["data/*"]}  # stale shards of a bigger earlier version go
     assert calls[4] == ("create_tag", "me/ds", {"tag": "v1", "tag_message": "m", "revision": "abc123", "repo_type": "dataset"})
+
+
+def test_the_gate_judges_the_version_that_ships_when_a_sample_is_edited_after_its_accept(db):
+    """Rule 4 reads findings, and findings describe the latest edit; a sample edited after its accept
+    ships the accepted version, so that version is what the gate checks: a defect added by a later
+    edit does not hold back the clean accepted version, and a defect in the accepted version that
+    nobody saw is not waved through because a later edit removed it."""
+    from datagen import quality
+
+    uids = insert(db, fixture_dialogues())
+    quality.check_samples(db)
+    errors = {u for (u,) in db.execute("SELECT DISTINCT uid FROM findings WHERE severity = 'error'")}
+    clean = [u for u in uids if u not in errors and review.get_dialogue(db, u).tool_calls()]
+    assert len(clean) >= 2
+    a, b = clean[:2]
+
+    def with_unknown_tool(uid):
+        d = review.current_revision(db, uid)[1].model_copy(deep=True)
+        d.tool_calls()[0][1].name = "no_such_tool"
+        return d
+
+    # a: accepted clean, then an edit adds an error → the accepted (clean) version still ships
+    review.record_decision(db, a, annotator="a", decision="accept", findings_seen=[])
+    review.save_revision(db, a, with_unknown_tool(a), annotator="a")
+    assert db.execute("SELECT COUNT(*) FROM findings WHERE uid = ? AND check_id = 'unknown_tool'", [a]).fetchone()[0] == 1
+    # b: an edit adds an error, that version is accepted unseen, a later edit removes the error
+    review.save_revision(db, b, with_unknown_tool(b), annotator="a")
+    review.record_decision(db, b, annotator="a", decision="accept", findings_seen=[])
+    assert publish.shipping_status(db, {b}) == {b: "unreviewed_error"}
+    review.save_revision(db, b, review.get_dialogue(db, b), annotator="a")
+    assert not db.execute("SELECT COUNT(*) FROM findings WHERE uid = ? AND severity = 'error'", [b]).fetchone()[0]
+
+    assert publish.shipping_status(db, {a, b}) == {a: "ships", b: "unreviewed_error"}
+    assert [d.uid for d in publish.publishable_dialogues(db)] == [a]
+    # b accepted again: the accepted version is now the latest, clean one, and it ships
+    review.record_decision(db, b, annotator="a", decision="accept", findings_seen=["unknown_tool"])
+    assert publish.shipping_status(db, {b}) == {b: "ships"}
