@@ -132,9 +132,9 @@ CHUNK = 1000
 """Raw lines per read / parse / write transaction."""
 
 PARALLEL_FROM = 5_000
-"""New lines from which parsing and checking run in 2 worker processes (``fork``; the machine this
-is built for has 2 cores: DESIGN.md, facts). The main process then only reads and writes SQLite,
-writing chunk k while the workers prepare chunk k+1 (``benchmarks/bench_ingest.py``)."""
+"""New lines from which parsing and checking run in 2 worker processes (:func:`pools.worker_pool`;
+the machine this is built for has 2 cores: DESIGN.md, facts). The main process then only reads and
+writes SQLite, writing chunk k while the workers prepare chunk k+1 (``benchmarks/bench_ingest.py``)."""
 
 PIPELINE_DEPTH = 2
 """Chunks the workers may be ahead of the writer: with 2 the workers have the next chunk queued
@@ -303,9 +303,9 @@ def process_raw(
         workers = 2 if _count_new(db, origin_like) >= PARALLEL_FROM else 1
     pool = None
     if workers > 1:
-        import multiprocessing
+        from .pools import worker_pool
 
-        pool = multiprocessing.get_context("fork").Pool(workers, initializer=_worker_init)
+        pool = worker_pool(workers, _worker_init)
     state = _IngestState()
     key = uuid.uuid4().hex
     last_id = 0

@@ -235,9 +235,9 @@ def check_samples(
     closings: dict[str, dict[str, tuple[str, int]]] = defaultdict(dict)
     pool = None
     if workers > 1:
-        import multiprocessing
+        from .pools import worker_pool
 
-        pool = multiprocessing.get_context("fork").Pool(workers)
+        pool = worker_pool(workers)
 
     def store(chunk: list[tuple], results: list) -> None:
         with _transaction(db):

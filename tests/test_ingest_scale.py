@@ -157,6 +157,58 @@ def test_two_worker_processes_store_exactly_what_one_process_does(tmp_path, outp
     assert one["findings"].count > 0
 
 
+HELD_STDOUT = r"""
+import io, multiprocessing, os, sys, threading, time
+from multiprocessing import util
+sys.path.insert(0, sys.argv[1])
+from datagen.pools import worker_pool
+r, w = os.pipe()  # nobody reads r: a large write blocks inside write(), holding the stream's lock
+sys.stdout = io.TextIOWrapper(io.BufferedWriter(io.FileIO(w, "w")), write_through=True)
+flush = util._flush_std_streams
+util._flush_std_streams = lambda: None  # the parent's flush before fork: as if the lock was taken just after it
+def restore():  # in each worker: flush the streams on exit, as multiprocessing does
+    util._flush_std_streams = flush
+threading.Thread(target=lambda: sys.stdout.write("x" * 1_000_000), daemon=True).start()
+time.sleep(0.5)
+if sys.argv[2] == "plain":
+    pool = multiprocessing.get_context("fork").Pool(2, initializer=restore)
+else:
+    pool = worker_pool(2, restore)
+pids = [pool.apply(os.getpid) for _ in range(4)]
+pool.close()
+pool.join()  # each worker flushed its streams as it exited
+sys.stderr.write("joined\n")
+os._exit(0)
+"""
+
+
+def test_workers_forked_while_another_thread_holds_stdout_still_exit():
+    """The Streamlit server forks the ingest workers while its other threads may be writing to
+    stdout or stderr: a worker that inherited the held lock used to hang as it flushed its streams on
+    exit, and the pool's join with it. Workers now write through streams of their own."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    root = str(Path(__file__).resolve().parents[1])
+    with tempfile.TemporaryFile("w+") as err:
+        # its own process group, killed whole on a hang: hung workers must not outlive the test
+        proc = subprocess.Popen([sys.executable, "-c", HELD_STDOUT, root, "worker_pool"], stdout=subprocess.DEVNULL,
+                                stderr=err, start_new_session=True)
+        try:
+            code = proc.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            code = "hung"
+        err.seek(0)
+        message = err.read()
+    assert code == 0 and "joined" in message, (code, message)
+
+
 def test_findings_stored_at_ingest_are_what_a_full_recheck_finds(db, output_file):
     ingest.import_file(db, output_file)
     at_ingest = sorted(db.execute("SELECT uid, check_id, turn, message FROM findings").fetchall())
