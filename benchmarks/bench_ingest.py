@@ -44,7 +44,7 @@ def write_batch(folder: Path, n: int) -> tuple[Path, Path]:
     and categories without scripting N dialogues."""
     from datagen import jobs, scenarios
     from datagen.offline import OfflineOptions, complete_request
-    from datagen.store import connect, dumps
+    from datagen.store import connect
 
     items = scenarios.make_scenarios("train", scenarios.default_train_counts(n), 7)
     opts = OfflineOptions(error_rate=0.02, truncation_rate=0.02)
@@ -61,11 +61,8 @@ def write_batch(folder: Path, n: int) -> tuple[Path, Path]:
     db_path = folder / "requests.db"
     db = connect(db_path)
     with db.conn:
-        db.conn.executemany(
-            "INSERT INTO requests (custom_id, job_id, batch_id, kind, category, scenario, status, attempt) "
-            "VALUES (?, 'job_bench', ?, ?, ?, ?, 'submitted', 1)",
-            ((sc["custom_id"], BATCH_ID, sc["kind"], sc["category"], dumps(sc)) for sc in items),
-        )
+        jobs.record_requests(db, "job_bench", items)
+    jobs.mark_requests(db, [sc["custom_id"] for sc in items], batch_id=BATCH_ID, status="submitted")
     db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db.close()
     return db_path, out

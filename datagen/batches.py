@@ -416,18 +416,17 @@ def retrieve(
             if not file_id:
                 continue
             origin = f"batch:{batch_id}:{key}"
+            count = "SELECT COUNT(*) FROM raw_results WHERE origin = ?"
+            before = db.execute(count, [origin]).fetchone()[0]
             if ingest:
-                before = db.execute("SELECT COUNT(*) FROM raw_results WHERE origin = ?", [origin]).fetchone()[0]
                 got = ingest_lines(db, origin, _download_lines(client, file_id))
                 for k in ("read", "imported", "failed"):
                     summary["parsed"][k] += got[k]
                 summary["parsed"]["errors"].extend(got["errors"][: MAX_REPORTED_ERRORS - len(summary["parsed"]["errors"])])
-                summary["new_lines"] += db.execute("SELECT COUNT(*) FROM raw_results WHERE origin = ?", [origin]).fetchone()[0] - before
             else:
-                summary["new_lines"] += insert_raw_lines(db, origin, _download_lines(client, file_id))
-            summary[f"{key}_lines"] = db.execute(
-                "SELECT COUNT(*) FROM raw_results WHERE origin = ?", [origin]
-            ).fetchone()[0]
+                insert_raw_lines(db, origin, _download_lines(client, file_id))
+            summary[f"{key}_lines"] = db.execute(count, [origin]).fetchone()[0]
+            summary["new_lines"] += summary[f"{key}_lines"] - before
     except openai.OpenAIError as exc:
         raise BatchError(f"batch {batch_id}: download failed: {exc}") from exc
     if result_path:

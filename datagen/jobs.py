@@ -229,12 +229,18 @@ def create_job(
         db["jobs"].insert(job)
         if parts:
             db["job_parts"].insert_all(parts)
-        db.conn.executemany(
-            "INSERT INTO requests (custom_id, job_id, batch_id, kind, category, scenario, status, attempt) "
-            "VALUES (?, ?, NULL, ?, ?, ?, 'planned', 1)",
-            ((sc["custom_id"], job_id, kind, sc["category"], dumps(sc)) for sc in items),
-        )
+        record_requests(db, job_id, items)
     return {**job, "n_requests": len(items)}
+
+
+def record_requests(db: sqlite_utils.Database, job_id: str, items: Iterable[dict]) -> None:
+    """Within the caller's transaction: one ``requests`` row per scenario (:func:`scenarios.make_scenarios`
+    items: ``custom_id``, ``kind``, ``category``…), status ``planned``, attempt 1, the scenario as JSON."""
+    db.conn.executemany(
+        "INSERT INTO requests (custom_id, job_id, batch_id, kind, category, scenario, status, attempt) "
+        "VALUES (?, ?, NULL, ?, ?, ?, 'planned', 1)",
+        ((sc["custom_id"], job_id, sc["kind"], sc["category"], dumps(sc)) for sc in items),
+    )
 
 
 def rejected_to_regenerate(db: sqlite_utils.Database, *, kind: str, job_id: str | None = None) -> dict[str, list[str]]:
