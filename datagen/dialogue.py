@@ -84,6 +84,9 @@ class Dialogue(BaseModel):
         custom_id: batch custom_id it came from (``{kind}-{category}-{seq:05d}``), if any.
         source: where it came from (``batch:<id>``, ``import:<file>``, ``offline``…).
         model: generator model name, if known.
+        user_id: the customer's id the dialogue is set for, when the source names one (seed 001's
+            ``uid`` is the logged-in user's id, drawn from a pool, so it repeats across dialogues:
+            seed ``config.py`` ``USER_IDS``); never the sample's identity.
     """
 
     uid: str
@@ -96,6 +99,7 @@ class Dialogue(BaseModel):
     custom_id: str | None = None
     source: str = ""
     model: str | None = None
+    user_id: str = ""
 
     def tool_calls(self) -> list[tuple[int, ToolCall]]:
         """All tool calls as ``(turn index, call)`` pairs, in dialogue order."""

@@ -11,9 +11,16 @@ Accepted shapes, per line:
   is a ``chat.completion`` answering with the generator schema (or a JSON ``{"messages": [...]}``);
   HTTP errors, ``error`` objects (expired, cancelled), refusals, ``finish_reason: "length"``, plain
   chat answers and other bodies (``/v1/responses``) are failures with a reason;
-- a seed 001 ``dataset.jsonl`` record (Qwen tags in content);
-- an OpenAI / Hugging Face messages record ``{"messages": [...], "tools": [...]}``;
+- a seed 001 ``dataset.jsonl`` record (Qwen tags in content; its ``uid`` is the customer's id,
+  kept as ``user_id``: :func:`_imported_record`);
+- an OpenAI / Hugging Face messages record ``{"messages": [...], "tools": [...]}``, or a bare
+  messages array ``[{"role", "content"}, …]``;
+- a function-calling benchmark record (``turns`` of ``query`` + ``ground_truth``, or one
+  ``query`` / ``input_messages`` + ``ground_truth``: :func:`_benchmark_messages`);
 - a bare generator answer ``{"turns": [...]}``.
+
+A ``.json`` file (or any file whose first line is a lone ``[`` or ``{``) is one JSON document:
+one dialogue, or an array of them, each element stored and parsed like a line (:func:`_read_document`).
 """
 
 from __future__ import annotations
@@ -31,7 +38,9 @@ from typing import Any, Callable, Iterable, Iterator
 import sqlite_utils
 
 from . import config, jobs
-from .dialogue import Dialogue, FormatError, content_hash_of, from_generator_output, from_seed_record, to_seed_record
+from .dialogue import (
+    Dialogue, FormatError, content_hash_of, from_generator_output, from_messages, from_seed_record, new_uid, to_seed_record,
+)
 from .fastjson import loads as fast_loads
 from .quality import check_record, closing_check, new_check_stats, store_check_results
 from .store import (
@@ -114,6 +123,10 @@ def parse_record(obj: Any, request: dict | None = None) -> tuple[Dialogue, dict 
     Raises:
         FormatError: the reason the line is not a dialogue.
     """
+    if isinstance(obj, list):
+        if obj and all(isinstance(m, dict) and "role" in m for m in obj):
+            return from_messages(obj), None
+        raise FormatError("line is a JSON list, not an object or a messages array (objects with a 'role')")
     if not isinstance(obj, dict):
         raise FormatError(f"line is a JSON {type(obj).__name__}, not an object")
     if "custom_id" in obj and ("response" in obj or "error" in obj):
@@ -121,11 +134,66 @@ def parse_record(obj: Any, request: dict | None = None) -> tuple[Dialogue, dict 
     if "custom_id" in obj and "body" in obj and "method" in obj:
         raise FormatError("a batch request line (input), not an output line")
     if "messages" in obj:
-        return from_seed_record(obj), None
+        return _imported_record(obj), None
+    bench = _benchmark_messages(obj)
+    if bench is not None:
+        messages, tools = bench
+        return from_messages(messages, tools=tools), None
     if "turns" in obj:
         return from_generator_output(obj, tools=config.TOOLS), None
     keys = ", ".join(sorted(map(str, obj))[:8]) or "none"
     raise FormatError(f"unknown record shape (keys: {keys})")
+
+
+def _imported_record(obj: dict) -> Dialogue:
+    """A seed 001 / messages record from a file: whose ``uid`` is it?
+
+    Seed 001's ``uid`` is the logged-in customer's id, drawn from a small pool (seed 001
+    ``config.py`` ``USER_IDS``; the pipeline's own 53-dialogue ``dataset.jsonl`` repeats 10 of them),
+    so it cannot be the sample's identity: it is kept as :attr:`Dialogue.user_id` and the sample
+    gets a new uid (the raw line is the unit of idempotency: a stored line is parsed once). A record
+    this product exported itself (:func:`datagen.dialogue.to_seed_record` always writes the key
+    ``custom_id``) keeps its ``uid`` as the sample uid, so re-importing an export finds its samples.
+    """
+    d = from_seed_record(obj)
+    if "custom_id" not in obj and obj.get("uid") is not None:
+        d.user_id, d.uid = d.uid, new_uid()
+    return d
+
+
+def _benchmark_messages(obj: dict) -> tuple[list, Any] | None:
+    """``(messages, tools)`` of a function-calling benchmark record, or None for other shapes.
+
+    Layouts (kakao/FunctionChat-Bench, Apache-2.0; the same keys in other evaluation sets):
+
+    - dialog: ``{"tools", "turns": [{"query": [messages so far], "ground_truth": message}, …]}``:
+      each turn's ``query`` is the whole history up to it, so the dialogue is the last turn's
+      ``query`` followed by its ``ground_truth``;
+    - one turn: ``{"tools", "query": [messages], "ground_truth": message}``, or
+      ``{"input_messages", "input_tools", "ground_truth"}``.
+
+    Raises:
+        FormatError: a benchmark record that is not one dialogue: ``query`` items without roles
+            (a list of single-turn query variants, e.g. FunctionChat-Singlecall), or a
+            ``ground_truth`` that is not one message.
+    """
+    turns = obj.get("turns")
+    if isinstance(turns, list) and turns and all(isinstance(t, dict) and "query" in t for t in turns):
+        last, tools = turns[-1], obj.get("tools")
+    elif "ground_truth" in obj and isinstance(obj.get("query"), list):
+        last, tools = obj, obj.get("tools")
+    elif "ground_truth" in obj and isinstance(obj.get("input_messages"), list):
+        last, tools = {"query": obj["input_messages"], "ground_truth": obj["ground_truth"]}, obj.get("input_tools", obj.get("tools"))
+    else:
+        return None
+    query, truth = last.get("query"), last.get("ground_truth")
+    if not isinstance(query, list) or not all(isinstance(m, dict) and "role" in m for m in query):
+        raise FormatError(f"benchmark record whose query items have no 'role' ({len(query) if isinstance(query, list) else 0} query variants?): not one dialogue")
+    if truth is None:
+        return list(query), tools
+    if not isinstance(truth, dict) or "role" not in truth:
+        raise FormatError("benchmark record whose ground_truth is not one message with a 'role'")
+    return [*query, truth], tools
 
 
 CHUNK = 1000
@@ -476,6 +544,87 @@ def _read_lines(path: Path) -> Iterator[tuple[int, str]]:
                 yield no, text
 
 
+_JSON_DOC = json.JSONDecoder()
+
+
+def _is_document(path: Path) -> bool:
+    """Is ``path`` one JSON document rather than JSON Lines? ``.json`` files are; so is any file
+    whose first non-blank line is a lone ``[`` or ``{`` (pretty-printed JSON: no JSONL line is)."""
+    if path.suffix.lower() == ".json":
+        return True
+    with path.open("rb") as fh:
+        for raw in fh:
+            head = raw.strip().lstrip(b"\xef\xbb\xbf")
+            if head:
+                return head in (b"[", b"{")
+    return False
+
+
+def _read_document(path: Path, starts: dict[int, int]) -> Iterator[tuple[int, str]]:
+    """The records of a JSON document as ``(n, text)``: the elements of a top-level array, or the
+    document itself when it is not an array; ``n`` counts the elements from 1 (the raw line key:
+    unique even when several elements share a file line) and ``text`` is the element's exact text
+    in the file (stored raw like a JSONL line). ``starts`` is filled with ``n`` → the file line
+    the element starts on, for error messages.
+
+    The whole file is read and decoded now (a document cannot be streamed line by line); the
+    elements are then cut lazily. An array that cannot be read past some point yields the rest,
+    from where it breaks, as one last record, so the break is kept raw and fails with its reason.
+
+    Raises:
+        ValueError: the file is not UTF-8 (names the file and the byte offset).
+    """
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not UTF-8 (byte {exc.start}: {exc.reason})") from None
+    del data
+
+    def records() -> Iterator[tuple[int, str]]:
+        for n, (line, record) in enumerate(_document_records(text), 1):
+            starts[n] = line
+            yield n, record
+
+    return records()
+
+
+def _document_records(text: str) -> Iterator[tuple[int, str]]:
+    """:func:`_read_document`'s cutting of a decoded document into ``(start line, text)`` records."""
+    start = len(text) - len(text.lstrip())
+    if not text.startswith("[", start):
+        if text.strip():
+            yield text.count("\n", 0, start) + 1, text.strip()
+        return
+    pos, line, counted = start + 1, 1 + text.count("\n", 0, start), start
+
+    def skip(i: int) -> int:
+        while i < len(text) and text[i] in " \t\r\n":
+            i += 1
+        return i
+
+    while True:
+        pos = skip(pos)
+        if pos >= len(text) or text[pos] == "]":
+            return
+        line += text.count("\n", counted, pos)
+        counted = pos
+        try:
+            _, end = _JSON_DOC.raw_decode(text, pos)
+        except (json.JSONDecodeError, RecursionError):
+            yield line, text[pos:].rstrip()
+            return
+        yield line, text[pos:end]
+        pos = skip(end)
+        if pos < len(text) and text[pos] == ",":
+            pos += 1
+        elif pos < len(text) and text[pos] != "]":
+            line += text.count("\n", counted, pos)
+            counted = pos
+            yield line, text[pos:].rstrip()
+            return
+
+
 def ingest_lines(db: sqlite_utils.Database, origin: str, lines: Iterable[tuple[int, str]], *, source: str | None = None) -> dict:
     """Store ``lines`` raw under ``origin`` and parse them as they arrive (a download or a file read).
 
@@ -505,23 +654,31 @@ def ingest_lines(db: sqlite_utils.Database, origin: str, lines: Iterable[tuple[i
 
 
 def import_file(db: sqlite_utils.Database, path: str | Path) -> dict:
-    """Import dialogues made elsewhere (shapes in the module docstring) from a JSONL file.
+    """Import dialogues made elsewhere (shapes in the module docstring) from a JSONL file, or a
+    JSON document holding one dialogue or an array of them (:func:`_read_document`).
 
     Each line is stored raw under origin ``import:<absolute path>`` and parsed as the file is read
     (:func:`ingest_lines`); importing the same file again adds nothing.
 
     Returns:
-        ``{"read", "imported", "failed", "errors": [{"line", "reason"}]}`` for this file.
+        ``{"read", "imported", "failed", "errors": [{"line", "reason"}]}`` for this file; for a JSON
+        document each error also names its ``element`` (from 1; its raw line key) and ``line`` is
+        the file line the element starts on.
 
     Raises:
         OSError: the file cannot be opened or read.
+        ValueError: a JSON document (``.json``) that is not UTF-8.
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file")
-    summary = ingest_lines(db, f"import:{path.resolve()}", _read_lines(path), source=f"import:{path.name}")
+    starts: dict[int, int] = {}
+    records = _read_document(path, starts) if _is_document(path) else _read_lines(path)
+    summary = ingest_lines(db, f"import:{path.resolve()}", records, source=f"import:{path.name}")
     for e in summary["errors"]:
         e.pop("origin", None)
+        if e["line"] in starts:  # a document's element: its number, and the line it starts on
+            e["element"], e["line"] = e["line"], starts[e["line"]]
     return summary
 
 
