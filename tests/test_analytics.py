@@ -9,10 +9,10 @@ from streamlit.testing.v1 import AppTest
 
 from datagen import analytics
 from datagen.ingest import import_file
+from seed_fixture import seed_uid
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = Path(__file__).parent / "fixtures" / "seed001_dataset.jsonl"
-RECORD_3 = "5b0e2a4c-1111-4c1e-9d3a-2f1b7a9c0002"
 
 
 def test_argument_presence_values_sequences_and_turns(db):
@@ -44,15 +44,15 @@ def test_filters_by_category_and_decision(db):
     assert analytics.load_calls(db, decisions=["accept"]).empty
     db.execute(
         "INSERT INTO reviews (uid, annotator, decision, reasons, note, created_at) VALUES (?, '민지', 'accept', '[]', '', '2026-11-21')",
-        [RECORD_3],
+        [seed_uid(db, 3)],
     )
     if "sample_state" in db.table_names():  # the decision is materialised there (datagen.review)
         from datagen.review import recompute_state
 
-        recompute_state(db, RECORD_3)
+        recompute_state(db, seed_uid(db, 3))
     db.conn.commit()
     accepted = analytics.load_dialogues(db, decisions=["accept"])
-    assert accepted.uid.tolist() == [RECORD_3]
+    assert accepted.uid.tolist() == [seed_uid(db, 3)]
     assert analytics.load_calls(db, decisions=["accept"]).tool.tolist() == ["get_order_status"]
     with pytest.raises(ValueError):
         analytics.load_dialogues(db, decisions=["maybe"])

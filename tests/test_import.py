@@ -7,6 +7,7 @@ from pathlib import Path
 
 from datagen.ingest import import_file
 from datagen.review import get_dialogue
+from seed_fixture import seed_uid
 
 FIX = Path(__file__).parent / "fixtures"
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,20 +32,15 @@ def test_public_openai_batch_output_plain_answers_are_failures_with_reasons(db):
 def test_seed001_records_import_with_calls_and_results(db):
     s = import_file(db, FIX / "seed001_dataset.jsonl")
     assert (s["read"], s["imported"], s["failed"]) == (3, 3, 0)
-    d = get_dialogue(db, _uid_of_line(db, 2))
+    d = get_dialogue(db, seed_uid(db, 2))
     assert d.user_id == "5b0e2a4c-1111-4c1e-9d3a-2f1b7a9c0001"  # the seed uid is the customer's id
     assert d.uid != d.user_id
     assert [t.role for t in d.turns] == ["user", "assistant", "tool", "assistant", "tool", "tool", "assistant"]
     assert [c.arguments["restaurant_id"] for c in d.turns[3].tool_calls] == ["R1001", "R1002"]
     assert {t["function"]["name"] for t in d.tools} == {"search_restaurants", "get_restaurant_detail"}  # flat shape accepted
-    assert get_dialogue(db, _uid_of_line(db, 3)).turns[1].tool_calls[0].arguments == {"order_id": "ORD-12345"}
+    assert get_dialogue(db, seed_uid(db, 3)).turns[1].tool_calls[0].arguments == {"order_id": "ORD-12345"}
     again = import_file(db, FIX / "seed001_dataset.jsonl")
     assert again["imported"] == 0 and db["samples"].count == 3  # importing twice adds nothing
-
-
-def _uid_of_line(db, line_no, origin_like="import:%"):
-    """The sample uid stored from one imported line."""
-    return db.execute("SELECT sample_uid FROM raw_results WHERE origin LIKE ? AND line_no = ?", [origin_like, line_no]).fetchone()[0]
 
 
 def test_messages_records_import(db):

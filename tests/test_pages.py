@@ -9,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 from datagen import review
 from datagen.ingest import import_file
 from datagen.store import get_db
+from seed_fixture import seed_uid
 
 ROOT = Path(__file__).resolve().parents[1]
 FIX = Path(__file__).parent / "fixtures"
@@ -111,12 +112,13 @@ def test_gold_preset_sets_kind_and_eight_by_ten():
 
 def test_review_jumps_to_a_uid_prefix(db):
     import_file(db, FIX / "seed001_dataset.jsonl")
+    uid = seed_uid(db, 3)
     at = _page("pages/3_Review.py").run()
-    at.sidebar.text_input(key="rev_jump").input("5b0e2a4c-1111-4c1e-9d3a-2f1b7a9c0002").run()
+    at.sidebar.text_input(key="rev_jump").input(uid).run()
     assert not at.exception
-    assert at.session_state["rev_uid"] == "5b0e2a4c-1111-4c1e-9d3a-2f1b7a9c0002"
+    assert at.session_state["rev_uid"] == uid
     at.sidebar.text_input(key="rev_jump").input("zzz").run()
-    assert at.session_state["rev_uid"] == "5b0e2a4c-1111-4c1e-9d3a-2f1b7a9c0002"  # unknown uid: stays, says so
+    assert at.session_state["rev_uid"] == uid  # unknown uid: stays, says so
 
 
 def test_home_shows_agreement_and_speed(db):
@@ -175,14 +177,14 @@ def test_review_undo_edit_and_adjudication_in_the_page(db):
 def test_review_filters_by_text_and_findings(db):
     import_file(db, FIX / "seed001_dataset.jsonl")
     with db.conn:
-        db.execute("INSERT INTO findings (uid, check_id, severity, turn, reason, message) VALUES (?, 'ungrounded_id', 'error', 1, 'ungrounded_id', '근거 없는 주문 ID')", ["5b0e2a4c-1111-4c1e-9d3a-2f1b7a9c0002"])
+        db.execute("INSERT INTO findings (uid, check_id, severity, turn, reason, message) VALUES (?, 'ungrounded_id', 'error', 1, 'ungrounded_id', '근거 없는 주문 ID')", [seed_uid(db, 3)])
     at = _page("pages/3_Review.py").run()
     at.sidebar.text_input(key="rev_text").input("페퍼로니").run()
-    assert at.session_state["rev_uid"] == "5b0e2a4c-1111-4c1e-9d3a-2f1b7a9c0001"
+    assert at.session_state["rev_uid"] == seed_uid(db, 2)
     at.sidebar.text_input(key="rev_text").input("").run()
     at.sidebar.selectbox(key="rev_check").set_value("error").run()
     assert not at.exception
-    assert at.session_state["rev_uid"] == "5b0e2a4c-1111-4c1e-9d3a-2f1b7a9c0002"
+    assert at.session_state["rev_uid"] == seed_uid(db, 3)
     assert any("ungrounded_id" in t.value and "근거 없는 주문 ID" in t.value for t in at.text)
 
 

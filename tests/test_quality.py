@@ -11,10 +11,10 @@ import pytest
 from datagen import config, quality
 from datagen.dialogue import Dialogue, to_seed_record
 from datagen.ingest import import_file
+from seed_fixture import seed_uid
 
 FIX = Path(__file__).parent / "fixtures"
 SEED = FIX / "seed001_dataset.jsonl"
-RECORD_3 = "5b0e2a4c-1111-4c1e-9d3a-2f1b7a9c0002"
 
 
 def dialogue(uid, user_turns, answer="네, 알겠습니다. 더 필요한 게 있으면 말씀해 주세요!", kind="train", category="edge_case"):
@@ -42,34 +42,34 @@ def test_importing_a_seed001_dataset_stores_its_findings_as_results_arrive(db):
     summary = import_file(db, SEED)
     assert summary["imported"] == 3
     assert db.execute("SELECT COUNT(*) FROM sample_state WHERE checked_at IS NOT NULL").fetchone()[0] == 3
-    found = quality.findings_for(db, RECORD_3)
+    found = quality.findings_for(db, seed_uid(db, 3))
     assert [f["check_id"] for f in found] == ["ungrounded_id", "handoff_promise"]  # ordered by turn
     assert found[0]["turn"] == 1 and found[0]["severity"] == "error" and "ORD-12345" in found[0]["message"]
     assert found[0]["title"] == "근거 없는 ID" and found[1]["reason"] == "unsupported_handling"
-    assert quality.findings_for(db, "5b0e2a4c-1111-4c1e-9d3a-2f1b7a9c0001") == []  # only_open was asked for ("지금 영업하는")
-    assert quality.uids_with_errors(db) == {RECORD_3}
+    assert quality.findings_for(db, seed_uid(db, 2)) == []  # only_open was asked for ("지금 영업하는")
+    assert quality.uids_with_errors(db) == {seed_uid(db, 3)}
     assert quality.finding_counts(db) == {"ungrounded_id": 1, "handoff_promise": 1}
-    assert quality.uids_with_findings(db, ["handoff_promise"]) == {RECORD_3}
-    assert quality.uids_with_findings(db, severity="warning") == {RECORD_3}
-    assert set(quality.latest_error_at(db)) == {RECORD_3}
+    assert quality.uids_with_findings(db, ["handoff_promise"]) == {seed_uid(db, 3)}
+    assert quality.uids_with_findings(db, severity="warning") == {seed_uid(db, 3)}
+    assert set(quality.latest_error_at(db)) == {seed_uid(db, 3)}
 
 
 def test_rechecking_replaces_findings_but_keeps_when_an_unchanged_one_was_first_seen(db):
     import_file(db, SEED)
-    first = {(f["check_id"], f["turn"]): f["created_at"] for f in quality.findings_for(db, RECORD_3)}
+    first = {(f["check_id"], f["turn"]): f["created_at"] for f in quality.findings_for(db, seed_uid(db, 3))}
     stats = quality.check_samples(db)
     assert stats["checked"] == 3 and stats["with_errors"] == 1 and stats["by_check"] == {"ungrounded_id": 1, "handoff_promise": 1}
-    again = {(f["check_id"], f["turn"]): f["created_at"] for f in quality.findings_for(db, RECORD_3)}
+    again = {(f["check_id"], f["turn"]): f["created_at"] for f in quality.findings_for(db, seed_uid(db, 3))}
     assert again == first
     assert db["findings"].count == 2
     # the sample changes: the stale finding goes, only this sample is re-checked
-    text = db.execute("SELECT dialogue FROM samples WHERE uid = ?", [RECORD_3]).fetchone()[0]
+    text = db.execute("SELECT dialogue FROM samples WHERE uid = ?", [seed_uid(db, 3)]).fetchone()[0]
     fixed = text.replace("ORD-12345", "O26030501").replace("제 주문 어디쯤", "주문 O26030501 어디쯤")
-    db.execute("UPDATE samples SET dialogue = ? WHERE uid = ?", [fixed, RECORD_3])
+    db.execute("UPDATE samples SET dialogue = ? WHERE uid = ?", [fixed, seed_uid(db, 3)])
     db.conn.commit()
-    stats = quality.check_samples(db, uids=[RECORD_3, "no-such-uid"])
+    stats = quality.check_samples(db, uids=[seed_uid(db, 3), "no-such-uid"])
     assert stats["checked"] == 1
-    assert checks_of(db, RECORD_3) == {"handoff_promise"}
+    assert checks_of(db, seed_uid(db, 3)) == {"handoff_promise"}
     assert quality.uids_with_errors(db) == set()
 
 
@@ -77,12 +77,12 @@ def test_the_latest_edit_is_what_gets_checked(db):
     if "revisions" not in db.table_names():
         pytest.skip("no revisions table")
     import_file(db, SEED)
-    text = db.execute("SELECT dialogue FROM samples WHERE uid = ?", [RECORD_3]).fetchone()[0]
+    text = db.execute("SELECT dialogue FROM samples WHERE uid = ?", [seed_uid(db, 3)]).fetchone()[0]
     edited = text.replace("궁금한 점이 있으면 상담원에게 연결해 드릴게요.", "")
-    db["revisions"].insert({"uid": RECORD_3, "annotator": "민지", "dialogue": edited, "note": "", "seconds": 1.0, "created_at": "2026-11-21T00:00:00+00:00"})
+    db["revisions"].insert({"uid": seed_uid(db, 3), "annotator": "민지", "dialogue": edited, "note": "", "seconds": 1.0, "created_at": "2026-11-21T00:00:00+00:00"})
     db.conn.commit()
-    quality.check_samples(db, uids=[RECORD_3])
-    assert checks_of(db, RECORD_3) == {"ungrounded_id"}
+    quality.check_samples(db, uids=[seed_uid(db, 3)])
+    assert checks_of(db, seed_uid(db, 3)) == {"ungrounded_id"}
 
 
 def test_workers_give_the_same_findings(db, tmp_path):
@@ -219,7 +219,7 @@ def test_validate_prints_counts_per_check_and_json_lines(db, capsys):
     assert "checked 3 samples" in out
     assert main(["--json", "--workers", "2"]) == 0
     lines = [json.loads(l) for l in capsys.readouterr().out.splitlines()]
-    assert [r["uid"] for r in lines][-1] == RECORD_3 and len(lines) == 3
+    assert [r["uid"] for r in lines][-1] == seed_uid(db, 3) and len(lines) == 3
     rec = lines[-1]
     assert rec["findings"][0] == {"check": "ungrounded_id", "severity": "error", "turn": 1, "reason": "ungrounded_id",
                                   "message": rec["findings"][0]["message"]}

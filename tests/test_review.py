@@ -8,6 +8,7 @@ import pytest
 from datagen import publish, review
 from datagen.ingest import import_file
 from datagen.store import connect
+from seed_fixture import seed_uid
 
 FIX = Path(__file__).parent / "fixtures"
 ALL = review.QueueFilter(decision=None)
@@ -111,7 +112,7 @@ def test_agreement_percent_and_kappa(loaded):
 
 
 def test_edit_then_accept_ships_the_edited_version_and_keeps_the_original(loaded):
-    uid = "5b0e2a4c-1111-4c1e-9d3a-2f1b7a9c0002"
+    uid = seed_uid(loaded, 3)
     original = review.get_dialogue(loaded, uid)
     edited = original.model_copy(deep=True)
     edited.turns[1].tool_calls[0].arguments = {"order_id": "O20261121"}
@@ -129,8 +130,8 @@ def test_edit_then_accept_ships_the_edited_version_and_keeps_the_original(loaded
 
 
 def test_full_text_search_and_short_queries(loaded):
-    assert review.queue(loaded, review.QueueFilter(decision=None, text="페퍼로니")) == ["5b0e2a4c-1111-4c1e-9d3a-2f1b7a9c0001"]
-    assert review.queue(loaded, review.QueueFilter(decision=None, text="피자")) == ["5b0e2a4c-1111-4c1e-9d3a-2f1b7a9c0001"]
+    assert review.queue(loaded, review.QueueFilter(decision=None, text="페퍼로니")) == [seed_uid(loaded, 2)]
+    assert review.queue(loaded, review.QueueFilter(decision=None, text="피자")) == [seed_uid(loaded, 2)]
     assert review.queue(loaded, review.QueueFilter(decision=None, text="없는말입니다")) == []
 
 
