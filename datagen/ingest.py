@@ -188,7 +188,8 @@ def _benchmark_messages(obj: dict) -> tuple[list, Any] | None:
         return None
     query, truth = last.get("query"), last.get("ground_truth")
     if not isinstance(query, list) or not all(isinstance(m, dict) and "role" in m for m in query):
-        raise FormatError(f"benchmark record whose query items have no 'role' ({len(query) if isinstance(query, list) else 0} query variants?): not one dialogue")
+        n = len(query) if isinstance(query, list) else 0
+        raise FormatError(f"benchmark record of {n} query variants without roles (single-turn items, as in FunctionChat-Singlecall): not one dialogue")
     if truth is None:
         return list(query), tools
     if not isinstance(truth, dict) or "role" not in truth:
