@@ -145,25 +145,33 @@ def length_out_of_bounds(v: View):
 
 # ----------------------------------------------------------------------------- unsupported handling
 
-_PERSON = re.compile(r"상담원|상담\s*직원|직원|담당자|매니저|고객센터|사람(?:과|이랑|에게|한테)")
-_PERSON_HINTS = ("상담", "직원", "담당자", "매니저", "고객센터", "사람")
-_HANDOFF = re.compile(r"연결|이관|넘겨|바꿔\s*드|전달해\s*드")
-_NEGATION = re.compile(r"수\s*(?:는\s*)?없|어렵|못\s|못해|불가|안\s*돼|않|없어요|없습니다")
-_HANDOFF_TOOL = re.compile(r"agent|human|handoff|hand_off|transfer|escalat|connect|operator", re.I)
+_PERSON = re.compile(r"상담원|상담\s*직원|직원|담당자|담당\s*(?:팀|부서)|관련\s*(?:팀|부서)|기술\s*팀|고객\s*지원\s*팀|매니저|고객센터"
+                     r"|사람(?:과|이랑|에게|한테)")
+_PERSON_HINTS = ("상담", "직원", "담당", "관련", "기술", "지원", "매니저", "고객센터", "사람")
+_HANDOFF = re.compile(r"연결|이관|넘겨|넘기|바꿔\s*드|전달(?:하|해|드|할|을|되)|(?:확인|문의|처리)\s*요청(?:하|드리|드릴|해)")
+_NEGATION = re.compile(r"수\s*(?:는\s*|가\s*)?없|어렵|못\s|못해|불가|안\s*돼|않|없어요|없습니다")
+_HANDOFF_TOOL = re.compile(r"agent|human|handoff|hand_off|transfer|escalat|connect|operator|ticket|inquiry", re.I)
 
 
 @check("handoff_promise", "warning", "unsupported_handling", "지원하지 않는 상담원 연결 약속", "content")
 def handoff_promise(v: View):
-    """The assistant promises a hand-off to a person (상담원 연결) though no tool can do that — the
-    original pipeline's canned hand-off line (DESIGN.md, post-mortems)."""
+    """The assistant promises to hand the matter to a person or team (상담원 연결, 담당자에게 전달하여
+    처리하겠습니다) though no tool can do that — the original pipeline's canned hand-off line
+    (DESIGN.md, post-mortems; issue 13, miss 1). A negation counts only when it follows the
+    hand-off verb ("연결해 드릴 수 없어요"); one before it ("직접 처리할 수 없어서 담당자에게
+    전달하겠습니다") is the reason given for the hand-off, which is still promised. Silent when a
+    tool's name says it hands off (agent, transfer, ticket, …)."""
     if not any(h in v.assistant_text for h in _PERSON_HINTS) or any(_HANDOFF_TOOL.search(n) for n in v.tools):
         return
     for i, role, text in v.texts:
         if role != "assistant" or not _PERSON.search(text):
             continue
         for s in tx.sentences(text):
-            if _PERSON.search(s) and _HANDOFF.search(s) and not _NEGATION.search(s):
-                yield i, f"할 수 없는 상담원 연결을 약속합니다: {s[:60]!r}"
+            if not _PERSON.search(s):
+                continue
+            m = _HANDOFF.search(s)
+            if m and not _NEGATION.search(s, m.end()):
+                yield i, f"할 수 없는 상담원·담당자 연결을 약속합니다: {s[:60]!r}"
                 break
 
 

@@ -99,12 +99,20 @@ def sentences(text: str) -> list[str]:
 _TRAILING = re.compile(r"[\s\W_]+$")
 
 
-def closing_line(text: str) -> str:
-    """The last sentence of ``text``, whitespace collapsed, trailing punctuation and emoji removed."""
+def closing_line(text: str, min_chars: int = 0) -> str:
+    """The closing span of ``text``: its last sentence, with the sentences before it added (from
+    the end) until the span holds at least ``min_chars`` characters without spaces and
+    punctuation; whitespace collapsed, trailing punctuation and emoji removed.
+
+    A canned sign-off is often two short sentences ("…상담사였습니다. 감사합니다."): comparing the
+    last sentence alone ("감사합니다") never finds it repeated (issue 13, miss 2)."""
     parts = sentences(text)
     if not parts:
         return ""
-    return _TRAILING.sub("", " ".join(parts[-1].split()))
+    k = len(parts) - 1
+    while k > 0 and len(squash(" ".join(parts[k:]))) < min_chars:
+        k -= 1
+    return _TRAILING.sub("", " ".join(" ".join(parts[k:]).split()))
 
 
 HANGUL = re.compile(r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
