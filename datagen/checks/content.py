@@ -11,7 +11,7 @@ import re
 
 from .. import config
 from . import text as tx
-from .core import View, check
+from .core import NOT_JSON, View, check
 
 # ----------------------------------------------------------------------------- category contract
 
@@ -103,14 +103,57 @@ def ai_self_talk(v: View):
                 yield i, f"상담사가 AI 모델로서의 자기 이야기를 합니다: {m.group(0)!r}"
 
 
-MIN_LETTERS = 8
+MIN_LETTERS = 12
 MIN_HANGUL_SHARE = 0.5
-"""A customer or assistant turn with at least ``MIN_LETTERS`` letters needs at least this share of
-Hangul among its letters (digits, punctuation and symbols do not count)."""
+"""A customer or assistant turn with at least ``MIN_LETTERS`` letters of its own words needs at
+least this share of Hangul among them (digits, punctuation and symbols do not count). Calibrated on
+the real corpus (issue 13): short turns such as "Large 1판이요" are Korean with one English word."""
+
+
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
+def _min_letters(text: str) -> int:
+    """Letters a turn needs before its share is judged: ``MIN_LETTERS``, half of it when the turn
+    holds that many kana or CJK ideographs (one ideograph carries about a word)."""
+    return MIN_LETTERS // 2 if len(_CJK.findall(text)) >= MIN_LETTERS // 2 else MIN_LETTERS
+
+
+def _quoted_data(v: View) -> list[str]:
+    """Latin-script strings the dialogue's tool calls send or its tool results return (at least 6
+    characters): text a turn may quote or echo ("이 문장을 대문자로", a converted sentence)."""
+    cached = v.__dict__.get("_quoted")
+    if cached is None:
+        out: set[str] = set()
+
+        def walk(x, depth=0):
+            if depth > 6:
+                return
+            if isinstance(x, str):
+                if len(x) >= 6 and tx.OTHER_LETTER.search(x):
+                    out.add(x)
+            elif isinstance(x, dict):
+                for y in x.values():
+                    walk(y, depth + 1)
+            elif isinstance(x, list):
+                for y in x:
+                    walk(y, depth + 1)
+
+        for _, c in v.calls:
+            walk(c.get("arguments"))
+        for i, t in enumerate(v.turns):
+            if t.get("role") == "tool":
+                r = v.result(i)
+                walk(r if r is not NOT_JSON else (t.get("content") or ""))
+        cached = v.__dict__["_quoted"] = sorted(out, key=len, reverse=True)
+    return cached
 
 
 @check("non_korean_text", "warning", "unnatural_korean", "한국어가 아닌 턴", "content")
 def non_korean_text(v: View):
+    """A customer or assistant turn whose own words are mostly not Korean. Not counted: UUIDs,
+    e-mail addresses, URLs, tokens with digits, code identifiers (:func:`text.strip_codes`) and
+    Latin-script text the dialogue's tool calls or results carry (a sentence to convert, a name)."""
     texts = v.texts
     if not texts:
         return
@@ -119,7 +162,14 @@ def non_korean_text(v: View):
         return
     for i, role, text in texts:
         share, n = tx.hangul_share(text)
-        if n >= MIN_LETTERS and share < MIN_HANGUL_SHARE:
+        if share >= MIN_HANGUL_SHARE or n < _min_letters(text):
+            continue
+        own = tx.strip_codes(text)
+        for q in _quoted_data(v):
+            if q in own:
+                own = own.replace(q, " ")
+        share, n = tx.hangul_share(own)
+        if n >= _min_letters(own) and share < MIN_HANGUL_SHARE:
             yield i, f"{'고객' if role == 'user' else '상담사'} 턴의 한글 비율이 {share:.0%}입니다."
 
 

@@ -116,14 +116,25 @@ def place_order_unprepared(v: View):
                 yield i, f"place_order의 인자({shown})가 직전 prepare_checkout 결과와 맞지 않습니다."
 
 
+_CART_CHANGE = ("add", "update", "remove", "delete", "clear")
+
+
 @check("order_not_confirmed", "warning", "wrong_tool", "고객 확인 없는 주문", "grounding")
 def order_not_confirmed(v: View):
-    """No customer turn between the ``prepare_checkout`` response (where the total is shown) and ``place_order``."""
-    last_prepared: int | None = None
+    """No customer turn between the first ``prepare_checkout`` response of this order (where the
+    total is shown) and ``place_order``. The order starts after the previous ``place_order`` or the
+    last change to the cart (a call whose name says add / update / remove / delete / clear); a later
+    ``prepare_checkout`` that only adds a note after the customer confirmed does not restart it
+    (issue 13, false-alarm class 8). Seed 001's gold rule: the customer confirms the total."""
+    first_prepared: int | None = None
     for k, (i, c) in enumerate(v.calls):
-        name = c.get("name")
+        name = c.get("name") or ""
         if name == "prepare_checkout":
-            last_prepared = v.pairing[0].get(k, i)
-        elif name == "place_order" and last_prepared is not None:
-            if not any(v.turns[j].get("role") == "user" for j in range(last_prepared + 1, i)):
+            if first_prepared is None:
+                first_prepared = v.pairing[0].get(k, i)
+        elif name == "place_order":
+            if first_prepared is not None and not any(v.turns[j].get("role") == "user" for j in range(first_prepared + 1, i)):
                 yield i, "최종 금액을 알리고 고객 확인을 받기 전에 place_order를 호출했습니다."
+            first_prepared = None
+        elif name.lower().startswith(_CART_CHANGE):
+            first_prepared = None

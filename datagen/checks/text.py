@@ -123,6 +123,22 @@ OTHER_LETTER = re.compile(
 """Letters of other scripts: Latin, Greek, Cyrillic, Hebrew, Arabic, Thai, kana, CJK ideographs."""
 
 
+_CODE_TOKENS = re.compile(
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"  # UUID
+    r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"  # e-mail address
+    r"|(?:https?://|www\.)\S+"  # URL
+    r"|\b[A-Za-z_]*[0-9][A-Za-z0-9_]*\b"  # a token with digits: ids, passwords, model numbers
+    r"|\b[a-z]+(?:_[a-z0-9]+)+\b"  # snake_case identifier
+    r"|\b[a-z]+(?:[A-Z][a-z0-9]+)+\b"  # camelCase identifier
+)
+
+
+def strip_codes(text: str) -> str:
+    """``text`` without UUIDs, e-mail addresses, URLs, tokens holding digits and code identifiers:
+    data a Korean turn may quote, not words of another language (issue 13, false-alarm class 5)."""
+    return _CODE_TOKENS.sub(" ", text)
+
+
 def hangul_share(text: str) -> tuple[float, int]:
     """``(Hangul letters / (Hangul + other-script letters), number of those letters)``; digits,
     punctuation, symbols and emoji do not count."""
