@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from . import text as tx
 from .core import NOT_JSON, View, check
 from .grounding import appears
 
@@ -197,16 +198,10 @@ def _amount_before(text: str, pos: int) -> tuple[int, int]:
 
 
 def prices(text: str) -> list[tuple[str, float]]:
-    """``(as written, amount)`` for each ``12,000원`` / ``5000 원`` in ``text``."""
-    out = []
-    pos = text.find("원")
-    while pos != -1:
-        k, j = _amount_before(text, pos)
-        digits = text[k:j].strip(",")
-        if digits and digits[0] != "," and (k == 0 or text[k - 1] != "."):
-            out.append((text[k : pos + 1], float(digits.replace(",", ""))))
-        pos = text.find("원", pos + 1)
-    return out
+    """``(as written, amount)`` for each amount of money in ``text`` (:func:`text.won_amounts`:
+    ``12,000원``, ``5000 원``, ``약 13만 3,096원`` → 133096)."""
+    return tx.won_amounts(text)
+
 
 _RATING = re.compile(r"(?:평점|별점)\s*(\d(?:\.\d)?)(?!\d)")
 _LIST_ITEM = re.compile(r"(?:\d{1,2}[.)]|[-•*·])[ \t]*(.+)$")
@@ -216,6 +211,8 @@ _LABELS = ("상품", "배달비", "배달료", "총", "합계", "할인", "쿠�
 _LIST_START = frozenset("-•*·0123456789")
 
 
+_PRICE = re.compile(r"\d\s*(?:억|만|천)?\s*원")
+_PARENS = re.compile(r"\([^()]*\)")
 _MARKS = "*_`\"'“”‘’「」『』<> "  # stripped around a name: emphasis, quotes, brackets, spaces
 _ASCII_DIGIT = re.compile(r"[0-9]")
 _FIGURE_CUT = re.compile(r"[(:：]")
@@ -228,7 +225,7 @@ def _name_candidates(text: str) -> list[str]:
     if "\n" in text or text.lstrip()[:1] in _LIST_START:
         for raw in text.split("\n"):
             line = raw.lstrip()
-            if not line or line[0] not in _LIST_START or ("(" not in line and "원" not in line):
+            if not line or line[0] not in _LIST_START or ("(" not in line and not _PRICE.search(line)):
                 continue
             if _ASCII_DIGIT.search(line) is None:
                 continue  # an option list ("- 가게 찾기 (검색)"), not a shop or a priced item
@@ -243,7 +240,11 @@ def _name_candidates(text: str) -> list[str]:
 
 
 def _before_figures(line: str) -> str | None:
-    """The text of a listing line before its first ``(`` or price; None for ``label: value`` lines."""
+    """The text of a listing line before its first ``(`` or price; None for ``label: value`` lines,
+    also when the label carries a parenthesis (``- 앱 오류(결제 실패) 신고: …``: a bullet label,
+    not a shop or menu name — issue 13, false-alarm class 7)."""
+    if _PARENS.sub("", line).find(":") != -1 or "：" in _PARENS.sub("", line):
+        return None
     m = _FIGURE_CUT.search(line)
     cut = len(line) if m is None else m.start()
     if m is not None and line[cut] != "(":
@@ -288,9 +289,11 @@ def ungrounded_mention(v: View):
 
 
 def _number_in_results(v: View, turn: int, n: float, text: str, multiples: bool = False) -> bool:
-    """``n`` appears in ``text``, the tool responses before ``turn`` (with ``multiples``: or ``n / k``
-    does for a quantity k = 2…10 the customer said: a price times that quantity, worked out by the
-    assistant)."""
+    """``n`` is grounded in the tool responses before ``turn`` (``text``): it appears there, or it is
+    one of their numbers rounded (``약 14만 4,510원`` for 144510.98), or the sum or difference of
+    two top-level numbers of one response (a delivery fee worked out as total − subtotal; issue 13,
+    false-alarm class 4); with ``multiples``, ``n / k`` appears for a quantity k = 2…10 the
+    customer said (a price times that quantity)."""
     if n.is_integer():
         if appears(str(int(n)), text) or appears(f"{n:.1f}", text):
             return True
@@ -298,5 +301,15 @@ def _number_in_results(v: View, turn: int, n: float, text: str, multiples: bool 
         return True
     if multiples and n.is_integer():
         ks = [int(k) for k in v.user_numbers_before(turn) if k.is_integer() and 2 <= k <= 10]
-        return any(int(n) % k == 0 and appears(str(int(n) // k), text) for k in ks)
+        if any(int(n) % k == 0 and appears(str(int(n) // k), text) for k in ks):
+            return True
+    for nums, top in v.tool_numbers_before(turn):
+        if n in nums or any(int(x) == n or round(x) == n for x in nums if not float(x).is_integer()):
+            return True
+        if len(top) <= 40:
+            ordered = sorted(top)
+            for p, x in enumerate(ordered):
+                for y in ordered[p + 1 :]:
+                    if y - x == n or (x + y == n and x > 0):
+                        return True
     return False

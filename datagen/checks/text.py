@@ -60,6 +60,39 @@ def said_numbers(text: str) -> set[float]:
     return out
 
 
+_AMOUNT_GROUP = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
+_WON = re.compile(rf"{_AMOUNT_GROUP}\s*(?:억|만|천)?(?:\s*{_AMOUNT_GROUP}\s*(?:억|만|천)?)*\s*원")
+_GROUP = re.compile(rf"({_AMOUNT_GROUP})\s*(억|만|천)?")
+_WON_UNIT = {"억": 100_000_000, "만": 10_000, "천": 1_000, "": 1}
+
+
+def won_amounts(text: str) -> list[tuple[str, float]]:
+    """``(as written, amount in won)`` for each amount of money in ``text`` read the Korean way:
+    ``12,000원`` → 12000, ``5000 원`` → 5000, ``2천원`` → 2000, ``약 13만 3,096원`` → 133096,
+    ``1억 2,000만 원`` → 120000000 (issue 13, false-alarm class 6: the ``만`` part was dropped).
+    Groups must come in falling units (억, 만, 천, then a plain number); otherwise only the group
+    right before ``원`` is read. An amount right after a digit or a ``.`` is not one (``4.5원``)."""
+    out = []
+    if "원" not in text:
+        return out
+    for m in _WON.finditer(text):
+        a = m.start()
+        if a and (text[a - 1].isdigit() or text[a - 1] == "."):
+            continue
+        groups = [(float(g.replace(",", "")), u) for g, u in _GROUP.findall(m.group(0))]
+        ranks = [_WON_UNIT[u] for _, u in groups]
+        if len(groups) > 1 and any(r1 <= r2 for r1, r2 in zip(ranks, ranks[1:])):
+            groups = groups[-1:]
+            ranks = ranks[-1:]
+            written = _GROUP.findall(m.group(0))[-1][0]
+            start = m.group(0).rfind(written)
+            w = m.group(0)[start:]
+        else:
+            w = m.group(0)
+        out.append((w, sum(n * r for (n, _), r in zip(groups, ranks))))
+    return out
+
+
 # ----------------------------------------------------------------------------- normalising
 
 _NON_WORD = re.compile(r"[\W_]+")

@@ -15,7 +15,9 @@ from .core import View, check
 
 QUANTITY_ARGS = frozenset({"quantity", "qty", "count", "quantities"})
 PAGE_ARGS = frozenset({"page"})
-TEXT_ARG = re.compile(r"(?:^|_)(?:request|requests|note|notes|memo|comment|comments|message|instruction|instructions)$")
+TEXT_ARG = re.compile(r"(?:^|_)(?:request|requests|note|notes|memo|comment|comments|instruction|instructions)$")
+"""Free-text arguments whose words must be the customer's. Not ``message``: a message the customer
+asks to send is composed by the assistant from the request (FunctionChat ``send_message``)."""
 CODE_ARG = re.compile(r"(?:^|_)(?:coupon|promo|promotion)_?code$|^code$")
 
 # Optional arguments and the words that justify them. Scalar value → pattern, or value → pattern.
@@ -91,7 +93,8 @@ def unsaid_quantity(v: View):
 @check("unsaid_number", "warning", "unsaid_value", "말하지 않은 숫자 조건", "values")
 def unsaid_number(v: View):
     """A numeric argument (``min_rating``, ``max_delivery_fee``, ``page_size``, …; not quantities or
-    ``page``) whose value the customer never said: e.g. vague "평점 높은 곳" → ``min_rating: 4.5``."""
+    ``page``) whose value the customer never said: e.g. vague "평점 높은 곳" → ``min_rating: 4.5``.
+    Sources: the customer's turns, the system prompt and every earlier tool result."""
     for i, c in v.calls:
         args = c.get("arguments")
         if not isinstance(args, dict):
@@ -104,6 +107,8 @@ def unsaid_number(v: View):
                 continue
             if float(value) in v.user_numbers_before(i) or float(value) in _system_numbers(v):
                 continue
+            if any(float(value) in nums for nums, _ in v.tool_numbers_before(i)):
+                continue  # taken from an earlier tool result (a distance, a bill total): issue 13, class 4
             hint = " ('평점 높은 곳' 같은 모호한 말은 정렬(sort)로 처리)" if key == "min_rating" else ""
             yield i, f"{c.get('name')}의 {key}={value}: 고객이 이 숫자를 말한 적이 없습니다{hint}."
 
