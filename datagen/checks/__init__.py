@@ -26,7 +26,7 @@ from typing import Any, Iterable, Mapping
 from .. import config
 from ..dialogue import Dialogue
 # Registration order is report order: structure, calls, grounding, values, consistency, contract/content, corpus.
-from . import structure, calls, grounding, values, consistency, content, corpus  # noqa: F401,I001
+from . import structure, calls, grounding, values, consistency, content, claims, corpus  # noqa: F401,I001
 from .core import CHECKS, REASONS, SEVERITIES, CheckSpec, Finding, View, run_view
 
 RETURN_FORMATS: dict[str, tuple[dict, dict]] = {

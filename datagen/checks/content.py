@@ -234,7 +234,8 @@ _CLAIMS: list[tuple[re.Pattern, tuple[str, ...] | None, str, tuple[str, ...]]] =
     (re.compile(r"취소(?:해\s*드렸|해\s*드릴게요|해\s*드리겠습니다|했어요|했습니다|처리(?:해\s*드렸|했|됐|되었))"), ("cancel",), "주문 취소", ("취소",)),
     (re.compile(r"환불(?:해\s*드렸|해\s*드릴게요|해\s*드리겠습니다|처리(?:해\s*드렸|했|됐|되었|해\s*드릴))"), ("refund",), "환불", ("환불",)),
     (re.compile(r"(?:쿠폰|할인)[^.!?\n]{0,20}적용(?:했|해\s*드렸|됐|되었)"), ("coupon", "checkout", "apply"), "쿠폰 적용", ("적용",)),
-    (re.compile(r"(?:전달|신고|접수|등록|발급|처리|예약)해\s*(?:드렸|드릴게요|둘게요|뒀|두었|놓을게요|놨|드리겠습니다)"), None, "요청 처리", ("드렸", "드릴게", "둘게", "뒀", "두었", "놓을게", "놨", "드리겠")),
+    (re.compile(r"(?:전달|신고|접수|등록|발급|처리|예약|조치)(?:해|하)\s*(?:드렸|드릴게요|둘게요|두겠|뒀|두었|놓을게요|놓겠|놨|드리겠습니다|겠습니다)"), None, "요청 처리",
+     ("드렸", "드릴게", "둘게", "두겠", "뒀", "두었", "놓을게", "놓겠", "놨", "드리겠", "겠습니다")),
 ]
 _LOOKUP = ("get", "list", "search", "find", "check", "lookup", "view", "show")
 
@@ -255,7 +256,8 @@ def _made(v: View, turn: int, fragments: tuple[str, ...] | None) -> bool:
 
 @check("claimed_action", "warning", "unsupported_handling", "하지 않은 처리를 했다고 말함", "content")
 def claimed_action(v: View):
-    """The assistant says it did something (담았어요, 주문이 접수됐어요, 취소해 드렸어요, 전달해 둘게요, …)
+    """The assistant says it did something (담았어요, 주문이 접수됐어요, 취소해 드렸어요, 전달해 둘게요,
+    접수해두겠습니다, 조치하겠습니다, …)
     with no earlier successful call of a tool that does it (DESIGN.md, post-mortems)."""
     joined = v.assistant_text
     claims = [c for c in _CLAIMS if any(h in joined for h in c[3])]  # cheap: a claim needs its words
