@@ -67,10 +67,10 @@ def ungrounded_id(v: View):
 
 
 def _carried(value, r) -> bool:
-    """``value`` (one argument) carries prepared result ``r``: it is ``r`` or a part of it (an object
-    whose every key has ``r``'s value), or it is the value of one of ``r``'s id-like keys."""
+    """``value`` (one argument) carries prepared result ``r``: it is ``r`` or one of the objects in it,
+    or it is the value of one of ``r``'s id-like keys."""
     if isinstance(value, dict):
-        return isinstance(r, dict) and bool(value) and all(k in r and r[k] == x for k, x in value.items())
+        return isinstance(r, dict) and bool(value) and (value == r or any(value == x for x in r.values() if isinstance(x, dict)))
     if isinstance(value, (str, int)) and not isinstance(value, bool):
         if isinstance(r, (str, int)) and not isinstance(r, bool):
             return str(r) == str(value)
