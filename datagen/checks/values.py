@@ -137,7 +137,8 @@ def request_text(v: View, turn: int) -> str:
     return cache[turn]
 
 
-_SAME_AS_BEFORE = re.compile(r"같은\s*조건|이\s*조건|그\s*조건|똑같이|그대로|마찬가지")
+_SAME_AS_BEFORE = re.compile(r"같은\s*조건|이\s*조건|그\s*조건|똑같이|그대로|마찬가지|[가-힣]도\s*(?:찾아|보여|검색해)")
+"""Words that carry the previous search's conditions: "같은 조건으로", "떡볶이도 찾아줘" (also X, same way)."""
 
 
 def _previous_same_tool(v: View, turn: int, name) -> tuple[int, dict] | None:
@@ -200,7 +201,7 @@ def unsaid_option(v: View):
 
     What counts as asked: the customer's words since the previous tool call (:func:`request_text`),
     or, when this call refines the previous call of the same tool (same string arguments) or the
-    customer says "같은 조건으로", that call's option or the words that asked for it
+    customer says "같은 조건으로" / "X도 찾아줘", that call's option or the words that asked for it
     (:func:`_carried_from`). ``false`` flags (the tools' default) are not options set."""
     for i, c in v.calls:
         args = c.get("arguments")
