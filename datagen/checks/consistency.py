@@ -304,7 +304,7 @@ def _number_in_results(v: View, turn: int, n: float, text: str, multiples: bool 
         if any(int(n) % k == 0 and appears(str(int(n) // k), text) for k in ks):
             return True
     for nums, top in v.tool_numbers_before(turn):
-        if n in nums or any(int(x) == n or round(x) == n for x in nums if not float(x).is_integer()):
+        if n in nums:
             return True
         if len(top) <= 40:
             ordered = sorted(top)

@@ -417,9 +417,10 @@ class View:
         return cache[key]
 
     def tool_numbers_before(self, turn: int) -> list[tuple[frozenset[float], frozenset[float]]]:
-        """Per tool response before ``turn``: ``(all numbers, top-level numbers)`` — the numbers
-        it holds (JSON numbers and numeric strings) at any depth, and the scalar fields of the
-        response object itself (``subtotal``, ``total``), as floats."""
+        """Per tool response before ``turn``: ``(numbers, top-level numbers)`` — the numbers it
+        holds (JSON numbers and numeric strings) at any depth, with the whole-number roundings
+        (down and nearest) of the fractional ones added, and the scalar fields of the response
+        object itself (``subtotal``, ``total``), as floats."""
         cache = self.__dict__.setdefault("_tool_num", {})
         out = []
         for i, r, _ in self._prefix:
@@ -431,6 +432,7 @@ class View:
                 nums: set[float] = set()
                 r = self.result(i)
                 _walk_numbers(r, nums, 0)
+                nums |= {float(f(x)) for x in list(nums) if not x.is_integer() and abs(x) < 1e15 for f in (int, round)}
                 top: set[float] = set()
                 if isinstance(r, dict):
                     for x in r.values():

@@ -61,7 +61,8 @@ def said_numbers(text: str) -> set[float]:
 
 
 _AMOUNT_GROUP = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
-_WON = re.compile(rf"{_AMOUNT_GROUP}\s*(?:억|만|천)?(?:\s*{_AMOUNT_GROUP}\s*(?:억|만|천)?)*\s*원")
+_BEFORE_WON = frozenset("0123456789억만천")
+_AMOUNT_CHARS = frozenset("0123456789,. 억만천")
 _GROUP = re.compile(rf"({_AMOUNT_GROUP})\s*(억|만|천)?")
 _WON_UNIT = {"억": 100_000_000, "만": 10_000, "천": 1_000, "": 1}
 
@@ -73,23 +74,35 @@ def won_amounts(text: str) -> list[tuple[str, float]]:
     Groups must come in falling units (억, 만, 천, then a plain number); otherwise only the group
     right before ``원`` is read. An amount right after a digit or a ``.`` is not one (``4.5원``)."""
     out = []
-    if "원" not in text:
-        return out
-    for m in _WON.finditer(text):
-        a = m.start()
-        if a and (text[a - 1].isdigit() or text[a - 1] == "."):
+    pos = text.find("원")
+    while pos != -1:
+        j = pos
+        while j > 0 and text[j - 1] == " ":
+            j -= 1
+        if j == 0 or text[j - 1] not in _BEFORE_WON:
+            pos = text.find("원", pos + 1)
             continue
-        groups = [(float(g.replace(",", "")), u) for g, u in _GROUP.findall(m.group(0))]
+        nxt = text.find("원", pos + 1)
+        a = j
+        while a > 0 and text[a - 1] in _AMOUNT_CHARS:
+            a -= 1
+        while a < j and not text[a].isdigit():
+            a += 1
+        if a == j or (a and text[a - 1] in "."):
+            pos = nxt
+            continue
+        body = text[a:pos + 1]
+        groups = [(float(g.replace(",", "")), u) for g, u in _GROUP.findall(body)]
+        if not groups:
+            pos = nxt
+            continue
         ranks = [_WON_UNIT[u] for _, u in groups]
         if len(groups) > 1 and any(r1 <= r2 for r1, r2 in zip(ranks, ranks[1:])):
-            groups = groups[-1:]
-            ranks = ranks[-1:]
-            written = _GROUP.findall(m.group(0))[-1][0]
-            start = m.group(0).rfind(written)
-            w = m.group(0)[start:]
-        else:
-            w = m.group(0)
-        out.append((w, sum(n * r for (n, _), r in zip(groups, ranks))))
+            last = _GROUP.findall(body)[-1][0]
+            body = body[body.rfind(last):]
+            groups, ranks = groups[-1:], ranks[-1:]
+        out.append((body, sum(n * r for (n, _), r in zip(groups, ranks))))
+        pos = nxt
     return out
 
 
