@@ -163,8 +163,9 @@ def _is_refinement(prev: dict, call: dict) -> bool:
 
 def _carried_from(v: View, turn: int, call: dict, key: str, value, depth: int = 0) -> bool:
     """The option was asked for earlier in the same search: this call refines the previous call of
-    the same tool (same string arguments) or the customer said "같은 조건으로", and that call had
-    the option, or its request words asked for it (followed back through a chain of refinements)."""
+    the same tool (same string arguments) or the customer said "같은 조건으로", and the request
+    words of that call asked for it (followed back through a chain of refinements). An option the
+    previous call had without being asked does not become asked by being repeated."""
     if depth > 8:
         return False
     prev = _previous_same_tool(v, turn, call.get("name"))
@@ -173,9 +174,6 @@ def _carried_from(v: View, turn: int, call: dict, key: str, value, depth: int = 
     j, pc = prev
     if not (_is_refinement(pc, call) or _SAME_AS_BEFORE.search(request_text(v, turn))):
         return False
-    pa = pc.get("arguments") or {}
-    if isinstance(pa, dict) and pa.get(key) == value:
-        return True
     if _said(v, j, key, value):
         return True
     return _carried_from(v, j, pc, key, value, depth + 1)
@@ -201,7 +199,7 @@ def unsaid_option(v: View):
 
     What counts as asked: the customer's words since the previous tool call (:func:`request_text`),
     or, when this call refines the previous call of the same tool (same string arguments) or the
-    customer says "같은 조건으로" / "X도 찾아줘", that call's option or the words that asked for it
+    customer says "같은 조건으로" / "X도 찾아줘", the words that asked for it there
     (:func:`_carried_from`). ``false`` flags (the tools' default) are not options set."""
     for i, c in v.calls:
         args = c.get("arguments")
