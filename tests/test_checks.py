@@ -521,3 +521,31 @@ def test_the_matching_rule_of_the_calibration():
     assert not matches(Finding("unsaid_option", "warning", 7, "unsaid_value", ""), label)
     assert not matches(Finding("result_contradicts_call", "error", 8, "result_contradicts_call", ""), label)
     assert matches(Finding("repeated_closing", "warning", None, "result_contradicts_call", ""), label)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(sorted(__import__("datagen.checks.consistency", fromlist=["CURRENCY_NAMES"]).CURRENCY_NAMES.items())),
+       st.sampled_from(["", " ", "  "]), st.booleans(), st.sampled_from(["USD", "EUR", "KRW", "JPY", "CNY", "GBP", "CZK", "CHF"]))
+def test_currency_words_match_their_iso_code_in_any_case_and_no_other(pair, pad, lower, other):
+    from datagen.checks.consistency import same_value
+
+    word, code = pair
+    shown = (code.lower() if lower else code)
+    assert same_value(pad + word + pad, shown) and same_value(shown, word)
+    if other != code:
+        assert not same_value(word, other)
+
+
+def test_validate_calibration_prints_both_corpora_per_check(capsys):
+    from datagen import validate
+
+    assert validate.main(["--calibration", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out) == {"real", "scripted"}
+    for name in out:
+        per = out[name]["per_check"]
+        assert set(per) == set(CHECKS)
+        for c in per.values():
+            assert c["findings"] == c["true"] + c["false"]
+            assert c["precision"] is None or 0 <= c["precision"] <= 1
+    assert out["real"]["dialogues"] >= 150 and out["real"]["labelled_defects"] > 100
