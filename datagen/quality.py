@@ -329,6 +329,19 @@ class _ClosingIndex:
         return out
 
 
+def repeated_closings(last_turns: dict[str, list[dict]]) -> dict[str, tuple[str, int, int]]:
+    """The ``repeated_closing`` rule over one set of dialogues held in memory (no database): uid →
+    ``(closing line, dialogues ending with it, dialogues in the set)`` for the flagged ones.
+
+    Args:
+        last_turns: uid → the dialogue's turns (its last turn is enough), ``Dialogue.model_dump()`` shape.
+    """
+    index = _ClosingIndex()
+    for uid, turns in last_turns.items():
+        index.set(uid, final_closing(turns), len(turns) - 1)
+    return index.flagged()
+
+
 _CLOSING_INDEXES: dict[tuple, _ClosingIndex] = {}
 _CLOSING_LOCK = threading.Lock()  # Streamlit runs sessions in threads
 

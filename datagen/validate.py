@@ -3,6 +3,7 @@
     python -m datagen.validate                 # counts per check (a table)
     python -m datagen.validate --json          # one JSON line per sample
     python -m datagen.validate --workers 2     # check with two processes
+    python -m datagen.validate --calibration   # precision / recall on the labelled corpora (no database)
 
 Runs, in order: every per-dialogue check and the repeated-closing-line check
 (:func:`datagen.quality.check_samples`), duplicates within the training set
@@ -45,7 +46,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=1, help="processes for the per-dialogue checks (default 1)")
     ap.add_argument("--no-duplicates", action="store_true", help="skip duplicate detection")
     ap.add_argument("--no-decontamination", action="store_true", help="skip the comparison with the gold set")
+    ap.add_argument("--calibration", action="store_true",
+                    help="print per-check precision / recall on the real and the scripted labelled corpora "
+                         "(datagen.calibration; reads tests/fixtures, not the database)")
     args = ap.parse_args(argv)
+    if args.calibration:
+        from . import calibration
+
+        result = calibration.calibrate()
+        if args.json:
+            print(json.dumps(result, ensure_ascii=False))
+        else:
+            for line in calibration.format_report(result):
+                print(line)
+        return 0
     if args.workers < 1:
         raise ValueError("--workers must be at least 1")
     db = get_db()

@@ -126,6 +126,15 @@ CASES: dict[str, tuple[Dialogue, Dialogue]] = {
     "length_out_of_bounds": (D(search(answer="교촌 망원점이 있어요. " * 120)), GOOD),
     "handoff_promise": (D(search(answer="교촌 망원점이 있어요. 더 궁금하시면 상담원에게 연결해 드릴게요.")),
                         D(search(answer="교촌 망원점이 있어요. 상담원 연결은 제가 해 드릴 수 없어요."))),
+    "tool_internals_leaked": (D(search(answer="search_restaurants 결과로 교촌 망원점이 있어요. 평점 4.6이에요.")),
+                              D(search(answer="교촌 망원점이 있어요. 평점 4.6, 배달비 2,000원이에요."))),
+    "ungrounded_claim": (D(search(answer="교촌 망원점이 있어요. 이 동네에서 제일 인기 있는 집이에요.")),
+                         D(search(answer="교촌 망원점이 있어요. 인기 메뉴도 찾아볼까요?"))),
+    "unsupported_capability": (D(search(answer="교촌 망원점이 있어요. 포인트 적립도 도와드릴 수 있어요.")),
+                               D(search(answer="교촌 망원점이 있어요. 쿠폰이 있으면 결제할 때 적용해 드릴 수 있어요."))),
+    "unfulfilled_promise": (D(search(answer="교촌 망원점이 있어요. 허니콤보 바로 장바구니에 담아 드릴게요.")),
+                            D(search(answer="교촌 망원점이 있어요. 허니콤보를 장바구니에 담아 드릴까요?"))),
+    "unrequested_item": (D(cart(user="교촌 망원점 콜라 하나 담아 줘", answer="담았어요. 합계 23,000원이에요.")), D(cart())),
     "claimed_action": (D([U("방금 주문 취소해 주세요"), A("네, 주문을 취소해 드렸어요.")], "no_call"),
                        D([U("방금 주문 취소해 주세요"), A("죄송하지만 접수된 주문 취소는 제가 도와드릴 수 없어요.")], "no_call")),
 }
@@ -298,3 +307,245 @@ def test_the_pre_screen_accepts_the_valid_results_of_the_offline_dialogues():
         for t in turns:
             if t["role"] == "tool" and t["name"] in config.TOOLS_RETURN_FORMAT:
                 assert schema_mod.compiled(config.TOOLS_RETURN_FORMAT[t["name"]]).fast(json.loads(t["content"]))
+
+
+# ----------------------------------------------------------------------------- issue 13: real-data false alarms and misses
+
+SEED_TOOLS = [  # seed 001's own tool shapes (flat, snapshot-based place_order): not config.TOOLS
+    {"type": "function", "name": "prepare_checkout", "parameters": {"type": "object", "properties": {
+        "user_id": {"type": "string"}, "address_id": {"type": "string"}, "delivery_note": {"type": "string"}}, "required": ["user_id", "address_id"]}},
+    {"type": "function", "name": "place_order", "parameters": {"type": "object", "properties": {
+        "snapshot": {"type": "object"}, "payment_method": {"type": "string"}}, "required": ["snapshot"]}},
+    {"type": "function", "name": "add_to_cart", "parameters": {"type": "object", "properties": {
+        "user_id": {"type": "string"}, "restaurant_id": {"type": "string"}, "menu_item_id": {"type": "string"},
+        "quantity": {"type": "integer"}}, "required": ["user_id", "restaurant_id", "menu_item_id"]}},
+    {"type": "function", "name": "search_restaurants", "parameters": {"type": "object", "properties": {
+        "query": {"type": "string"}, "category": {"type": "string"}, "only_open": {"type": "boolean"}, "sort": {"type": "string"}}}},
+]
+USER = "af1b5d7a-f9db-479f-9749-226ba884f3ff"
+SNAP = {"user_id": USER, "cart_id": "b9a1c3d4-0000-4000-8000-000000000001", "address_id": "3f47a2b9-0000-4000-8000-000000000002",
+        "items": [{"menu_name": "더블치즈 피자", "quantity": 1, "line_total": 18000}], "subtotal": 18000, "total": 21000}
+
+
+def seed_order(snapshot, *, note_after_confirm=False):
+    turns = [U("장바구니 거 결제 준비해 주세요. 배송지는 3f47a2b9-0000-4000-8000-000000000002이에요."),
+             A("", ("c1", "prepare_checkout", {"user_id": USER, "address_id": SNAP["address_id"]})), R("c1", "prepare_checkout", SNAP),
+             A("더블치즈 피자 1개, 배달비 포함 총 21,000원이에요. 결제 수단을 알려주세요."), U("카드로 결제할게요. 문 앞에 두라고 해 주세요")]
+    if note_after_confirm:
+        noted = {**SNAP, "delivery_note": "문 앞에 두세요"}
+        turns += [A("", ("c2", "prepare_checkout", {"user_id": USER, "address_id": SNAP["address_id"], "delivery_note": "문 앞에 두세요"})),
+                  R("c2", "prepare_checkout", noted)]
+        snapshot = noted if snapshot is SNAP else snapshot
+    turns += [A("", ("c3", "place_order", {"snapshot": snapshot, "payment_method": "card"})), R("c3", "place_order", "8a9b7c6d-0000-4000-8000-000000000003"),
+              A("주문이 완료되었습니다. 총 21,000원이에요.")]
+    return D(turns, "imported", SEED_TOOLS, system_prompt=f"로그인한 사용자의 현재 ID: {USER}")
+
+
+def ids(d):
+    return {f.check for f in run_checks(d)}
+
+
+def test_place_order_is_grounded_by_the_tools_own_schema_a_snapshot_object():
+    assert "place_order_unprepared" not in ids(seed_order(SNAP))
+    assert "place_order_unprepared" not in ids(seed_order(SNAP, note_after_confirm=True))
+    forged = {**SNAP, "total": 9000}
+    assert "place_order_unprepared" in ids(seed_order(forged))
+    old = seed_order(SNAP, note_after_confirm=True)
+    old.turns[-3].tool_calls[0].arguments["snapshot"] = SNAP  # the first prepare's result, not the latest
+    assert any("이전" in f.message for f in run_checks(old) if f.check == "place_order_unprepared")
+
+
+def test_a_later_note_only_prepare_after_the_customer_confirmed_is_not_an_unconfirmed_order():
+    assert "order_not_confirmed" not in ids(seed_order(SNAP, note_after_confirm=True))
+
+
+def whole_cart(added_id, added_name):
+    first = {"cart_item_id": "CI1", "menu_item_id": "M1", "menu_name": "마라탕 1인분", "quantity": 1, "line_total": 13000}
+    second = {"cart_item_id": "CI2", "menu_item_id": added_id, "menu_name": added_name, "quantity": 1, "line_total": 18000}
+    return {"cart_id": "C1", "restaurant_id": "R1", "items": [first, second], "item_count": 2, "subtotal": 31000}
+
+
+def test_an_add_to_cart_result_is_the_whole_cart_and_the_added_line_is_matched_by_its_id():
+    def dlg(result):
+        return D([U("R1 가게 M1이랑 M2 마라샹궈 하나씩 넣어줘"), A("", ("c1", "add_to_cart", {"user_id": USER, "restaurant_id": "R1", "menu_item_id": "M2", "quantity": 1})),
+                  R("c1", "add_to_cart", result), A("마라샹궈를 담았어요. 합계 31,000원이에요.")], "imported", SEED_TOOLS)
+
+    assert "result_contradicts_call" not in ids(dlg(whole_cart("M2", "마라샹궈 (중)")))
+    assert "result_contradicts_call" in ids(dlg(whole_cart("M9", "마라샹궈 (중)")))  # no line with the called id
+
+
+@pytest.mark.parametrize("word,code", [("달러", "USD"), ("유로", "EUR"), ("원", "KRW"), ("한국돈", "KRW"), ("엔화", "JPY")])
+def test_currency_words_and_iso_codes_are_the_same_value(word, code):
+    tools = [{"type": "function", "function": {"name": "convert_currency", "parameters": {"type": "object", "properties": {
+        "amount": {"type": "number"}, "from": {"type": "string"}, "to": {"type": "string"}}}}}]
+    d = D([U(f"100{word}는 얼마야?"), A("", ("c1", "convert_currency", {"amount": 100, "from": word, "to": "KRW"})),
+           R("c1", "convert_currency", {"converted_amount": 133096.0, "from": code, "to": "KRW"}), A("약 13만 3,096원입니다.")], "imported", tools)
+    assert ids(d) == set()
+    wrong = D([U(f"100{word}는 얼마야?"), A("", ("c1", "convert_currency", {"amount": 100, "from": word, "to": "KRW"})),
+               R("c1", "convert_currency", {"converted_amount": 1.0, "from": "CHF", "to": "KRW"}), A("1원입니다.")], "imported", tools)
+    assert "result_contradicts_call" in ids(wrong)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 10_000), st.sampled_from([("round", int, str), ("amount", float, lambda x: f"{x:.2f}")]))
+def test_a_number_and_its_string_agree_but_other_numbers_do_not(n, spec):
+    from datagen.checks.consistency import same_value
+
+    _, cast, show = spec
+    assert same_value(cast(n), show(cast(n)))
+    assert not same_value(cast(n), show(cast(n + 1)))
+
+
+def korean_reading(n: int) -> str:
+    """``n`` won written the way Korean text writes it: 13만 3,096원, 1억 2,000만 원, 5,000원."""
+    eok, rest = divmod(n, 100_000_000)
+    man, one = divmod(rest, 10_000)
+    parts = [f"{eok:,}억"] if eok else []
+    parts += [f"{man:,}만"] if man else []
+    parts += [f"{one:,}"] if one or not parts else []
+    return " ".join(parts) + "원"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(1, 3_000_000_000), st.sampled_from(["", "약 ", "총 "]), st.sampled_from(["입니다.", "이에요", " 정도예요"]))
+def test_korean_amounts_are_read_whole(n, before, after):
+    from datagen.checks.text import won_amounts
+
+    text = f"환산하면 {before}{korean_reading(n)}{after}"
+    assert [v for _, v in won_amounts(text)] == [float(n)]
+    assert won_amounts(text.replace(",", "")) == [(w.replace(",", ""), v) for w, v in won_amounts(text)]
+
+
+def test_a_price_read_the_korean_way_or_worked_out_from_a_result_is_grounded():
+    conv = [{"type": "function", "function": {"name": "convert_currency", "parameters": {"type": "object", "properties": {
+        "amount": {"type": "number"}, "from": {"type": "string"}, "to": {"type": "string"}}}}}]
+    d = D([U("100유로는 얼마야?"), A("", ("c1", "convert_currency", {"amount": 100, "from": "유로", "to": "한국돈"})),
+           R("c1", "convert_currency", {"converted_amount": 144510.98, "from": "EUR", "to": "KRW"}), A("100유로는 약 14만 4,510원입니다.")], "imported", conv)
+    assert "ungrounded_mention" not in ids(d)
+    invented = D([U("100유로는 얼마야?"), A("", ("c1", "convert_currency", {"amount": 100, "from": "유로", "to": "한국돈"})),
+                  R("c1", "convert_currency", {"converted_amount": 144510.98, "from": "EUR", "to": "KRW"}), A("100유로는 약 15만 2,000원입니다.")], "imported", conv)
+    assert "ungrounded_mention" in ids(invented)
+    fee = seed_order(SNAP)
+    fee.turns[-1].content = "주문이 완료되었습니다. 총 21,000원(상품 18,000원 + 배달비 3,000원)이에요."
+    assert "ungrounded_mention" not in ids(fee)  # 3,000 = total - subtotal of one result
+
+
+def test_a_bullet_label_is_not_a_shop_or_menu_name():
+    text = ("요청하신 내용 안내드릴게요.\n- 앱 오류(결제 실패) 신고: 오류가 난 시각(예: 2025-06-09 18:23)과 기기 정보를 알려주세요.\n"
+            "- 주문 취소(주문번호 3f8b2c4a) 요청: 도와드릴 수 없는 내용입니다.")
+    assert "ungrounded_mention" not in ids(D([U("앱 오류 신고하고 주문 취소도 하고 싶어요"), A(text)], "no_call"))
+
+
+def test_numbers_from_an_earlier_tool_result_are_not_unsaid():
+    tools = [{"type": "function", "function": {"name": n, "parameters": {"type": "object", "properties": p}}} for n, p in [
+        ("getWalkInfo", {"origin": {"type": "string"}, "destination": {"type": "string"}}),
+        ("calculateCaloriesBurnedByWalking", {"distance": {"type": "number"}, "weight": {"type": "number"}})]]
+    d = D([U("한글박물관에서 한남파출소까지 걸었어"), A("", ("c1", "getWalkInfo", {"origin": "한글박물관", "destination": "한남파출소"})),
+           R("c1", "getWalkInfo", {"distance": 3.3, "distance_unit": "km"}), A("약 3.3km예요."), U("몇 칼로리 썼을까? 58키로야"),
+           A("", ("c2", "calculateCaloriesBurnedByWalking", {"distance": 3.3, "weight": 58})),
+           R("c2", "calculateCaloriesBurnedByWalking", {"calories_burned": 133.98}), A("약 133.98kcal입니다.")], "imported", tools)
+    assert "unsaid_number" not in ids(d)
+    d.turns[5].tool_calls[0].arguments["distance"] = 4.1
+    assert "unsaid_number" in ids(d)
+
+
+def test_a_filter_carried_into_a_new_search_is_unsaid_but_a_refinement_keeps_it():
+    shop = {"name": "정성가득 한상", "category": "한식", "is_open": True}
+
+    def two_searches(second_user, second_args):
+        return D([U("지금 영업 중인 한식집 찾아줘"), A("", ("c1", "search_restaurants", {"category": "한식", "only_open": True})),
+                  R("c1", "search_restaurants", {"items": [shop]}), A("정성가득 한상이 있어요."), U(second_user),
+                  A("", ("c2", "search_restaurants", second_args)), R("c2", "search_restaurants", {"items": [{**shop, "category": second_args.get("category", "한식")}]}),
+                  A("찾아봤어요.")], "imported", SEED_TOOLS)
+
+    drift = [f for f in run_checks(two_searches("이번엔 중식으로 바꿔서 찾아줘", {"category": "중식", "only_open": True})) if f.check == "unsaid_option"]
+    assert [f.turn for f in drift] == [5] and "only_open" in drift[0].message
+    assert "unsaid_option" not in ids(two_searches("평점 높은 순으로 정렬해줘", {"category": "한식", "only_open": True, "sort": "rating"}))
+    assert "unsaid_option" not in ids(two_searches("같은 조건으로 중식도 찾아줘", {"category": "중식", "only_open": True}))
+
+
+def test_codes_emails_and_quoted_text_do_not_make_a_turn_non_korean():
+    tools = [{"type": "function", "function": {"name": "create_user", "parameters": {"type": "object", "properties": {
+        "name": {"type": "string"}, "email": {"type": "string"}, "password": {"type": "string"}}}}}]
+    d = D([U("새 계정 만들어줘"), A("성함과 이메일, 비밀번호를 알려주세요."), U("이름 코비 이메일 kobi@example.com 비밀번호 abc123cba"),
+           A("", ("c1", "create_user", {"name": "코비", "email": "kobi@example.com", "password": "abc123cba"})), R("c1", "create_user", {"status": "success"}),
+           A("계정을 만들었습니다.")], "imported", tools)
+    assert ids(d) == set()
+    order = D([U("주문번호 3f8b0a5c-7d49-4e1b-9c3a-1a2b3c4d5e6f 배달 출발했나요?"), A("확인해 볼게요. 앱에서 확인해 주세요.")], "imported", [])
+    assert "non_korean_text" not in ids(order)
+    assert "non_korean_text" in ids(D([U("Where is my order? It has been an hour already."), A("확인해 드릴게요.")], "imported", []))
+
+
+def test_a_hand_off_promised_after_a_negated_reason_is_found():
+    d = D([U("환불해 주세요"), A("환불은 제가 직접 처리할 수 없어서, 문의하신 내용을 담당자에게 전달하여 신속히 처리하겠습니다.")], "no_call")
+    assert "handoff_promise" in ids(d)
+    assert "handoff_promise" not in ids(D([U("환불해 주세요"), A("담당자 연결은 제가 해 드릴 수 없어요. 앱의 1:1 문의를 이용해 주세요.")], "no_call"))
+
+
+def test_a_canned_sign_off_of_two_short_sentences_is_one_closing_span():
+    from datagen.checks.corpus import final_closing
+
+    a = final_closing([A("네, 맛있게 드세요! 배달 앱 AI 상담사였습니다. 감사합니다.")])
+    b = final_closing([A("네, 좋은 하루 되세요! 배달 앱 AI 상담사였습니다. 감사합니다.")])
+    assert a == b == "배달 앱 AI 상담사였습니다. 감사합니다"
+    assert final_closing([A("주문이 접수됐어요. 더 궁금한 점은 고객센터 앱 메뉴에서 문의해 주세요.")]) == "더 궁금한 점은 고객센터 앱 메뉴에서 문의해 주세요"
+
+
+# ----------------------------------------------------------------------------- calibration on real data (issue 13)
+
+
+def test_calibration_on_the_real_corpus_holds_the_reached_targets(capsys):
+    """Figures computed from the checks and the hand labels (datagen.calibration); the floors are
+    the targets of issue 13 this code reaches (BENCHMARKS.md), asserted as regression floors."""
+    from datagen import calibration
+
+    items = calibration.run(calibration.load_real())
+    assert len(items) >= 150 and len({it.dialogue.tools[0]["function"]["name"] for it in items if it.dialogue.tools}) >= 2
+    r = calibration.score_real(items)
+    with capsys.disabled():
+        print("\n" + "\n".join(list(calibration.format_report({"real": r, "scripted": calibration.score_scripted(
+            calibration.run(calibration.load_scripted(), corpus_checks=False))}))))
+    assert r["error"]["precision"] >= 0.90
+    assert r["warning"]["precision"] >= 0.70
+    assert r["recall"]["value"] >= 0.80
+    assert r["held_back"]["human_curated_clean_with_error"] == 0 and r["held_back"]["human_curated_clean"] >= 100
+
+
+def test_the_matching_rule_of_the_calibration():
+    from datagen.calibration import matches
+    from datagen.checks import Finding
+
+    label = {"turn": 6, "reason": "result_contradicts_call"}
+    assert matches(Finding("result_contradicts_call", "error", 7, "result_contradicts_call", ""), label)
+    assert matches(Finding("unsaid_option", "warning", 6, "unsaid_value", ""), label)  # the same turn, another name
+    assert not matches(Finding("unsaid_option", "warning", 7, "unsaid_value", ""), label)
+    assert not matches(Finding("result_contradicts_call", "error", 8, "result_contradicts_call", ""), label)
+    assert matches(Finding("repeated_closing", "warning", None, "result_contradicts_call", ""), label)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(sorted(__import__("datagen.checks.consistency", fromlist=["CURRENCY_NAMES"]).CURRENCY_NAMES.items())),
+       st.sampled_from(["", " ", "  "]), st.booleans(), st.sampled_from(["USD", "EUR", "KRW", "JPY", "CNY", "GBP", "CZK", "CHF"]))
+def test_currency_words_match_their_iso_code_in_any_case_and_no_other(pair, pad, lower, other):
+    from datagen.checks.consistency import same_value
+
+    word, code = pair
+    shown = (code.lower() if lower else code)
+    assert same_value(pad + word + pad, shown) and same_value(shown, word)
+    if other != code:
+        assert not same_value(word, other)
+
+
+def test_validate_calibration_prints_both_corpora_per_check(capsys):
+    from datagen import validate
+
+    assert validate.main(["--calibration", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out) == {"real", "scripted"}
+    for name in out:
+        per = out[name]["per_check"]
+        assert set(per) == set(CHECKS)
+        for c in per.values():
+            assert c["findings"] == c["true"] + c["false"]
+            assert c["precision"] is None or 0 <= c["precision"] <= 1
+    assert out["real"]["dialogues"] >= 150 and out["real"]["labelled_defects"] > 100

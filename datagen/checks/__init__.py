@@ -1,7 +1,9 @@
 """Automatic checks on dialogues: the quality gate before a person looks.
 
 Each check has a stable id, a severity (``error`` / ``warning``), the turn it points at, a Korean
-message and the reject reason it suggests (the review taxonomy keys). Checks read the
+message and the reject reason it suggests (the review taxonomy keys). Precision and recall per
+check on real, hand-labelled dialogues: :mod:`datagen.calibration` (``python -m datagen.validate
+--calibration``); a heuristic that is not precise there is a warning, not an error. Checks read the
 :class:`~datagen.dialogue.Dialogue` and the tools the record itself carries, so imported datasets
 with other tools are checked against their own specs; a check that cannot apply (no return format
 known, no such tool in the record) does not fire.
@@ -14,7 +16,8 @@ Public API::
     Finding(check, severity, turn, reason, message)
 
 Groups (modules): ``structure``, ``calls``, ``grounding``, ``values``, ``consistency``, ``content``
-(category contracts too); ``corpus`` checks (repeated closing line, duplicates, contamination) are
+(category contracts too; module ``claims`` adds content, consistency and values checks that compare
+what the assistant says with what the tools did); ``corpus`` checks (repeated closing line, duplicates, contamination) are
 computed over many samples by :mod:`datagen.quality`.
 """
 
@@ -26,7 +29,7 @@ from typing import Any, Iterable, Mapping
 from .. import config
 from ..dialogue import Dialogue
 # Registration order is report order: structure, calls, grounding, values, consistency, contract/content, corpus.
-from . import structure, calls, grounding, values, consistency, content, corpus  # noqa: F401,I001
+from . import structure, calls, grounding, values, consistency, content, claims, corpus  # noqa: F401,I001
 from .core import CHECKS, REASONS, SEVERITIES, CheckSpec, Finding, View, run_view
 
 RETURN_FORMATS: dict[str, tuple[dict, dict]] = {

@@ -11,7 +11,7 @@ import re
 
 from .. import config
 from . import text as tx
-from .core import View, check
+from .core import NOT_JSON, View, check
 
 # ----------------------------------------------------------------------------- category contract
 
@@ -103,14 +103,57 @@ def ai_self_talk(v: View):
                 yield i, f"상담사가 AI 모델로서의 자기 이야기를 합니다: {m.group(0)!r}"
 
 
-MIN_LETTERS = 8
+MIN_LETTERS = 12
 MIN_HANGUL_SHARE = 0.5
-"""A customer or assistant turn with at least ``MIN_LETTERS`` letters needs at least this share of
-Hangul among its letters (digits, punctuation and symbols do not count)."""
+"""A customer or assistant turn with at least ``MIN_LETTERS`` letters of its own words needs at
+least this share of Hangul among them (digits, punctuation and symbols do not count). Calibrated on
+the real corpus (issue 13): short turns such as "Large 1판이요" are Korean with one English word."""
+
+
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
+def _min_letters(text: str) -> int:
+    """Letters a turn needs before its share is judged: ``MIN_LETTERS``, half of it when the turn
+    holds that many kana or CJK ideographs (one ideograph carries about a word)."""
+    return MIN_LETTERS // 2 if len(_CJK.findall(text)) >= MIN_LETTERS // 2 else MIN_LETTERS
+
+
+def _quoted_data(v: View) -> list[str]:
+    """Latin-script strings the dialogue's tool calls send or its tool results return (at least 6
+    characters): text a turn may quote or echo ("이 문장을 대문자로", a converted sentence)."""
+    cached = v.__dict__.get("_quoted")
+    if cached is None:
+        out: set[str] = set()
+
+        def walk(x, depth=0):
+            if depth > 6:
+                return
+            if isinstance(x, str):
+                if len(x) >= 6 and tx.OTHER_LETTER.search(x):
+                    out.add(x)
+            elif isinstance(x, dict):
+                for y in x.values():
+                    walk(y, depth + 1)
+            elif isinstance(x, list):
+                for y in x:
+                    walk(y, depth + 1)
+
+        for _, c in v.calls:
+            walk(c.get("arguments"))
+        for i, t in enumerate(v.turns):
+            if t.get("role") == "tool":
+                r = v.result(i)
+                walk(r if r is not NOT_JSON else (t.get("content") or ""))
+        cached = v.__dict__["_quoted"] = sorted(out, key=len, reverse=True)
+    return cached
 
 
 @check("non_korean_text", "warning", "unnatural_korean", "한국어가 아닌 턴", "content")
 def non_korean_text(v: View):
+    """A customer or assistant turn whose own words are mostly not Korean. Not counted: UUIDs,
+    e-mail addresses, URLs, tokens with digits, code identifiers (:func:`text.strip_codes`) and
+    Latin-script text the dialogue's tool calls or results carry (a sentence to convert, a name)."""
     texts = v.texts
     if not texts:
         return
@@ -119,7 +162,14 @@ def non_korean_text(v: View):
         return
     for i, role, text in texts:
         share, n = tx.hangul_share(text)
-        if n >= MIN_LETTERS and share < MIN_HANGUL_SHARE:
+        if share >= MIN_HANGUL_SHARE or n < _min_letters(text):
+            continue
+        own = tx.strip_codes(text)
+        for q in _quoted_data(v):
+            if q in own:
+                own = own.replace(q, " ")
+        share, n = tx.hangul_share(own)
+        if n >= _min_letters(own) and share < MIN_HANGUL_SHARE:
             yield i, f"{'고객' if role == 'user' else '상담사'} 턴의 한글 비율이 {share:.0%}입니다."
 
 
@@ -145,25 +195,33 @@ def length_out_of_bounds(v: View):
 
 # ----------------------------------------------------------------------------- unsupported handling
 
-_PERSON = re.compile(r"상담원|상담\s*직원|직원|담당자|매니저|고객센터|사람(?:과|이랑|에게|한테)")
-_PERSON_HINTS = ("상담", "직원", "담당자", "매니저", "고객센터", "사람")
-_HANDOFF = re.compile(r"연결|이관|넘겨|바꿔\s*드|전달해\s*드")
-_NEGATION = re.compile(r"수\s*(?:는\s*)?없|어렵|못\s|못해|불가|안\s*돼|않|없어요|없습니다")
-_HANDOFF_TOOL = re.compile(r"agent|human|handoff|hand_off|transfer|escalat|connect|operator", re.I)
+_PERSON = re.compile(r"상담원|상담\s*직원|직원|담당자|담당\s*(?:팀|부서)|관련\s*(?:팀|부서)|기술\s*팀|고객\s*지원\s*팀|매니저|고객센터"
+                     r"|사람(?:과|이랑|에게|한테)")
+_PERSON_HINTS = ("상담", "직원", "담당", "관련", "기술", "지원", "매니저", "고객센터", "사람")
+_HANDOFF = re.compile(r"연결|이관|넘겨|넘기|바꿔\s*드|전달(?:하|해|드|할|을|되)|(?:확인|문의|처리)\s*요청(?:하|드리|드릴|해)")
+_NEGATION = re.compile(r"수\s*(?:는\s*|가\s*)?없|어렵|못\s|못해|불가|안\s*돼|않|없어요|없습니다")
+_HANDOFF_TOOL = re.compile(r"agent|human|handoff|hand_off|transfer|escalat|connect|operator|ticket|inquiry", re.I)
 
 
 @check("handoff_promise", "warning", "unsupported_handling", "지원하지 않는 상담원 연결 약속", "content")
 def handoff_promise(v: View):
-    """The assistant promises a hand-off to a person (상담원 연결) though no tool can do that — the
-    original pipeline's canned hand-off line (DESIGN.md, post-mortems)."""
+    """The assistant promises to hand the matter to a person or team (상담원 연결, 담당자에게 전달하여
+    처리하겠습니다) though no tool can do that — the original pipeline's canned hand-off line
+    (DESIGN.md, post-mortems; issue 13, miss 1). A negation counts only when it follows the
+    hand-off verb ("연결해 드릴 수 없어요"); one before it ("직접 처리할 수 없어서 담당자에게
+    전달하겠습니다") is the reason given for the hand-off, which is still promised. Silent when a
+    tool's name says it hands off (agent, transfer, ticket, …)."""
     if not any(h in v.assistant_text for h in _PERSON_HINTS) or any(_HANDOFF_TOOL.search(n) for n in v.tools):
         return
     for i, role, text in v.texts:
         if role != "assistant" or not _PERSON.search(text):
             continue
         for s in tx.sentences(text):
-            if _PERSON.search(s) and _HANDOFF.search(s) and not _NEGATION.search(s):
-                yield i, f"할 수 없는 상담원 연결을 약속합니다: {s[:60]!r}"
+            if not _PERSON.search(s):
+                continue
+            m = _HANDOFF.search(s)
+            if m and not _NEGATION.search(s, m.end()):
+                yield i, f"할 수 없는 상담원·담당자 연결을 약속합니다: {s[:60]!r}"
                 break
 
 
@@ -176,7 +234,8 @@ _CLAIMS: list[tuple[re.Pattern, tuple[str, ...] | None, str, tuple[str, ...]]] =
     (re.compile(r"취소(?:해\s*드렸|해\s*드릴게요|해\s*드리겠습니다|했어요|했습니다|처리(?:해\s*드렸|했|됐|되었))"), ("cancel",), "주문 취소", ("취소",)),
     (re.compile(r"환불(?:해\s*드렸|해\s*드릴게요|해\s*드리겠습니다|처리(?:해\s*드렸|했|됐|되었|해\s*드릴))"), ("refund",), "환불", ("환불",)),
     (re.compile(r"(?:쿠폰|할인)[^.!?\n]{0,20}적용(?:했|해\s*드렸|됐|되었)"), ("coupon", "checkout", "apply"), "쿠폰 적용", ("적용",)),
-    (re.compile(r"(?:전달|신고|접수|등록|발급|처리|예약)해\s*(?:드렸|드릴게요|둘게요|뒀|두었|놓을게요|놨|드리겠습니다)"), None, "요청 처리", ("드렸", "드릴게", "둘게", "뒀", "두었", "놓을게", "놨", "드리겠")),
+    (re.compile(r"(?:전달|신고|접수|등록|발급|처리|예약|조치)(?:해|하)\s*(?:드렸|드릴게요|둘게요|두겠|뒀|두었|놓을게요|놓겠|놨|드리겠습니다|겠습니다)"), None, "요청 처리",
+     ("드렸", "드릴게", "둘게", "두겠", "뒀", "두었", "놓을게", "놓겠", "놨", "드리겠", "겠습니다")),
 ]
 _LOOKUP = ("get", "list", "search", "find", "check", "lookup", "view", "show")
 
@@ -197,7 +256,8 @@ def _made(v: View, turn: int, fragments: tuple[str, ...] | None) -> bool:
 
 @check("claimed_action", "warning", "unsupported_handling", "하지 않은 처리를 했다고 말함", "content")
 def claimed_action(v: View):
-    """The assistant says it did something (담았어요, 주문이 접수됐어요, 취소해 드렸어요, 전달해 둘게요, …)
+    """The assistant says it did something (담았어요, 주문이 접수됐어요, 취소해 드렸어요, 전달해 둘게요,
+    접수해두겠습니다, 조치하겠습니다, …)
     with no earlier successful call of a tool that does it (DESIGN.md, post-mortems)."""
     joined = v.assistant_text
     claims = [c for c in _CLAIMS if any(h in joined for h in c[3])]  # cheap: a claim needs its words

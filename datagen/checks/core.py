@@ -416,6 +416,32 @@ class View:
                 cache[key] = "\x00".join(s for i, r, s in self._prefix if i < turn and r == "tool")
         return cache[key]
 
+    def tool_numbers_before(self, turn: int) -> list[tuple[frozenset[float], frozenset[float]]]:
+        """Per tool response before ``turn``: ``(numbers, top-level numbers)`` — the numbers it
+        holds (JSON numbers and numeric strings) at any depth, with the whole-number roundings
+        (down and nearest) of the fractional ones added, and the scalar fields of the response
+        object itself (``subtotal``, ``total``), as floats."""
+        cache = self.__dict__.setdefault("_tool_num", {})
+        out = []
+        for i, r, _ in self._prefix:
+            if i >= turn:
+                break
+            if r != "tool":
+                continue
+            if i not in cache:
+                nums: set[float] = set()
+                r = self.result(i)
+                _walk_numbers(r, nums, 0)
+                nums |= {float(f(x)) for x in list(nums) if not x.is_integer() and abs(x) < 1e15 for f in (int, round)}
+                top: set[float] = set()
+                if isinstance(r, dict):
+                    for x in r.values():
+                        if not isinstance(x, (dict, list)):
+                            _walk_numbers(x, top, 0)
+                cache[i] = (frozenset(nums), frozenset(top))
+            out.append(cache[i])
+        return out
+
     @cached_property
     def texts(self) -> list[tuple[int, str, str]]:
         """``(turn, role, content)`` of user and assistant turns with text."""
@@ -432,6 +458,27 @@ class View:
     def assistant_text(self) -> str:
         """All assistant text, joined by newlines (for cheap "could this match at all" tests)."""
         return "\n".join(t for _, r, t in self.texts if r == "assistant")
+
+
+def _walk_numbers(x: Any, out: set[float], depth: int) -> None:
+    if depth > 6 or x is _NOT_JSON:
+        return
+    if isinstance(x, bool) or x is None:
+        return
+    if isinstance(x, (int, float)):
+        out.add(float(x))
+    elif isinstance(x, str):
+        if x and (x[0].isdigit() or x[0] == "-") and len(x) < 20:
+            try:
+                out.add(float(x.replace(",", "")))
+            except ValueError:
+                pass
+    elif isinstance(x, dict):
+        for y in x.values():
+            _walk_numbers(y, out, depth + 1)
+    elif isinstance(x, list):
+        for y in x:
+            _walk_numbers(y, out, depth + 1)
 
 
 NOT_JSON = _NOT_JSON

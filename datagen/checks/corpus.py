@@ -18,19 +18,20 @@ declare("contamination_suspect", "warning", "contamination", "평가셋 오염 �
 CLOSING_MIN_CHARS = 10
 CLOSING_MIN_SAMPLES = 5
 CLOSING_MIN_SHARE = 0.2
-"""A closing line (last sentence of the final assistant turn, at least ``CLOSING_MIN_CHARS``
-characters without spaces) is "repeated" when at least ``CLOSING_MIN_SAMPLES`` samples and at least
+"""A closing line (the closing span of the final assistant turn: its last sentences, at least
+``CLOSING_MIN_CHARS`` characters without spaces) is "repeated" when at least ``CLOSING_MIN_SAMPLES`` samples and at least
 ``CLOSING_MIN_SHARE`` of the samples of the same kind end with it. This project's choice: the
 post-mortem's "one canned hand-off line everywhere" was far above 20%; a varied set of short closers
 (``맛있게 드세요!``) stays below."""
 
 
 def final_closing(turns: list[dict]) -> str:
-    """The closing line of a dialogue: :func:`text.closing_line` of its last turn when that is an
-    assistant text turn, else ``""``."""
+    """The closing span of a dialogue: :func:`text.closing_line` of its last turn (the last
+    sentences holding at least ``CLOSING_MIN_CHARS`` letters) when that is an assistant text turn,
+    else ``""``."""
     if not turns:
         return ""
     last = turns[-1]
     if last.get("role") != "assistant" or not last.get("content"):
         return ""
-    return tx.closing_line(last["content"])
+    return tx.closing_line(last["content"], CLOSING_MIN_CHARS)

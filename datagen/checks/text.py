@@ -60,6 +60,52 @@ def said_numbers(text: str) -> set[float]:
     return out
 
 
+_AMOUNT_GROUP = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
+_BEFORE_WON = frozenset("0123456789억만천")
+_AMOUNT_CHARS = frozenset("0123456789,. 억만천")
+_GROUP = re.compile(rf"({_AMOUNT_GROUP})\s*(억|만|천)?")
+_WON_UNIT = {"억": 100_000_000, "만": 10_000, "천": 1_000, "": 1}
+
+
+def won_amounts(text: str) -> list[tuple[str, float]]:
+    """``(as written, amount in won)`` for each amount of money in ``text`` read the Korean way:
+    ``12,000원`` → 12000, ``5000 원`` → 5000, ``2천원`` → 2000, ``약 13만 3,096원`` → 133096,
+    ``1억 2,000만 원`` → 120000000 (issue 13, false-alarm class 6: the ``만`` part was dropped).
+    Groups must come in falling units (억, 만, 천, then a plain number); otherwise only the group
+    right before ``원`` is read. An amount right after a digit or a ``.`` is not one (``4.5원``)."""
+    out = []
+    pos = text.find("원")
+    while pos != -1:
+        j = pos
+        while j > 0 and text[j - 1] == " ":
+            j -= 1
+        if j == 0 or text[j - 1] not in _BEFORE_WON:
+            pos = text.find("원", pos + 1)
+            continue
+        nxt = text.find("원", pos + 1)
+        a = j
+        while a > 0 and text[a - 1] in _AMOUNT_CHARS:
+            a -= 1
+        while a < j and not text[a].isdigit():
+            a += 1
+        if a == j or (a and text[a - 1] in "."):
+            pos = nxt
+            continue
+        body = text[a:pos + 1]
+        groups = [(float(g.replace(",", "")), u) for g, u in _GROUP.findall(body)]
+        if not groups:
+            pos = nxt
+            continue
+        ranks = [_WON_UNIT[u] for _, u in groups]
+        if len(groups) > 1 and any(r1 <= r2 for r1, r2 in zip(ranks, ranks[1:])):
+            last = _GROUP.findall(body)[-1][0]
+            body = body[body.rfind(last):]
+            groups, ranks = groups[-1:], ranks[-1:]
+        out.append((body, sum(n * r for (n, _), r in zip(groups, ranks))))
+        pos = nxt
+    return out
+
+
 # ----------------------------------------------------------------------------- normalising
 
 _NON_WORD = re.compile(r"[\W_]+")
@@ -99,12 +145,20 @@ def sentences(text: str) -> list[str]:
 _TRAILING = re.compile(r"[\s\W_]+$")
 
 
-def closing_line(text: str) -> str:
-    """The last sentence of ``text``, whitespace collapsed, trailing punctuation and emoji removed."""
+def closing_line(text: str, min_chars: int = 0) -> str:
+    """The closing span of ``text``: its last sentence, with the sentences before it added (from
+    the end) until the span holds at least ``min_chars`` characters without spaces and
+    punctuation; whitespace collapsed, trailing punctuation and emoji removed.
+
+    A canned sign-off is often two short sentences ("…상담사였습니다. 감사합니다."): comparing the
+    last sentence alone ("감사합니다") never finds it repeated (issue 13, miss 2)."""
     parts = sentences(text)
     if not parts:
         return ""
-    return _TRAILING.sub("", " ".join(parts[-1].split()))
+    k = len(parts) - 1
+    while k > 0 and len(squash(" ".join(parts[k:]))) < min_chars:
+        k -= 1
+    return _TRAILING.sub("", " ".join(" ".join(parts[k:]).split()))
 
 
 HANGUL = re.compile(r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
@@ -113,6 +167,22 @@ OTHER_LETTER = re.compile(
     r"\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"
 )
 """Letters of other scripts: Latin, Greek, Cyrillic, Hebrew, Arabic, Thai, kana, CJK ideographs."""
+
+
+_CODE_TOKENS = re.compile(
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"  # UUID
+    r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"  # e-mail address
+    r"|(?:https?://|www\.)\S+"  # URL
+    r"|\b[A-Za-z_]*[0-9][A-Za-z0-9_]*\b"  # a token with digits: ids, passwords, model numbers
+    r"|\b[a-z]+(?:_[a-z0-9]+)+\b"  # snake_case identifier
+    r"|\b[a-z]+(?:[A-Z][a-z0-9]+)+\b"  # camelCase identifier
+)
+
+
+def strip_codes(text: str) -> str:
+    """``text`` without UUIDs, e-mail addresses, URLs, tokens holding digits and code identifiers:
+    data a Korean turn may quote, not words of another language (issue 13, false-alarm class 5)."""
+    return _CODE_TOKENS.sub(" ", text)
 
 
 def hangul_share(text: str) -> tuple[float, int]:

@@ -15,7 +15,9 @@ from .core import View, check
 
 QUANTITY_ARGS = frozenset({"quantity", "qty", "count", "quantities"})
 PAGE_ARGS = frozenset({"page"})
-TEXT_ARG = re.compile(r"(?:^|_)(?:request|requests|note|notes|memo|comment|comments|message|instruction|instructions)$")
+TEXT_ARG = re.compile(r"(?:^|_)(?:request|requests|note|notes|memo|comment|comments|instruction|instructions)$")
+"""Free-text arguments whose words must be the customer's. Not ``message``: a message the customer
+asks to send is composed by the assistant from the request (FunctionChat ``send_message``)."""
 CODE_ARG = re.compile(r"(?:^|_)(?:coupon|promo|promotion)_?code$|^code$")
 
 # Optional arguments and the words that justify them. Scalar value → pattern, or value → pattern.
@@ -91,7 +93,8 @@ def unsaid_quantity(v: View):
 @check("unsaid_number", "warning", "unsaid_value", "말하지 않은 숫자 조건", "values")
 def unsaid_number(v: View):
     """A numeric argument (``min_rating``, ``max_delivery_fee``, ``page_size``, …; not quantities or
-    ``page``) whose value the customer never said: e.g. vague "평점 높은 곳" → ``min_rating: 4.5``."""
+    ``page``) whose value the customer never said: e.g. vague "평점 높은 곳" → ``min_rating: 4.5``.
+    Sources: the customer's turns, the system prompt and every earlier tool result."""
     for i, c in v.calls:
         args = c.get("arguments")
         if not isinstance(args, dict):
@@ -104,6 +107,8 @@ def unsaid_number(v: View):
                 continue
             if float(value) in v.user_numbers_before(i) or float(value) in _system_numbers(v):
                 continue
+            if any(float(value) in nums for nums, _ in v.tool_numbers_before(i)):
+                continue  # taken from an earlier tool result (a distance, a bill total): issue 13, class 4
             hint = " ('평점 높은 곳' 같은 모호한 말은 정렬(sort)로 처리)" if key == "min_rating" else ""
             yield i, f"{c.get('name')}의 {key}={value}: 고객이 이 숫자를 말한 적이 없습니다{hint}."
 
@@ -115,31 +120,103 @@ def _system_numbers(v: View) -> set[float]:
     return cached
 
 
+def request_text(v: View, turn: int) -> str:
+    """What the customer asked for that the call at ``turn`` serves: the customer turns since the
+    previous tool call (so an earlier request does not license a new search, issue 13, miss 8), or,
+    when there are none (calls chained on one request), since the call before that, and so on."""
+    cache = v.__dict__.setdefault("_request", {})
+    if turn not in cache:
+        bounds = sorted({i for i, _ in v.calls if i < turn}, reverse=True) + [-1]
+        text = ""
+        for b in bounds:
+            users = [t.get("content") or "" for t in v.turns[b + 1 : turn] if t.get("role") == "user"]
+            if users:
+                text = "\n".join(users)
+                break
+        cache[turn] = text
+    return cache[turn]
+
+
+_SAME_AS_BEFORE = re.compile(r"같은\s*조건|이\s*조건|그\s*조건|똑같이|그대로|마찬가지|[가-힣]도\s*(?:찾아|보여|검색해)")
+"""Words that carry the previous search's conditions: "같은 조건으로", "떡볶이도 찾아줘" (also X, same way)."""
+
+
+def _previous_same_tool(v: View, turn: int, name) -> tuple[int, dict] | None:
+    prev = None
+    for i, c in v.calls:
+        if i >= turn:
+            break
+        if c.get("name") == name:
+            prev = (i, c)
+    return prev
+
+
+def _is_refinement(prev: dict, call: dict) -> bool:
+    """``call`` keeps every string argument ``prev`` had under the same key (options aside)."""
+    pa, ca = prev.get("arguments") or {}, call.get("arguments") or {}
+    if not isinstance(pa, dict) or not isinstance(ca, dict):
+        return False
+    return all(pa.get(k) == x for k, x in ca.items() if isinstance(x, str) and k not in _OPTION_RX and k in pa) and any(
+        isinstance(x, str) and k not in _OPTION_RX and k in pa for k, x in ca.items()
+    )
+
+
+def _carried_from(v: View, turn: int, call: dict, key: str, value, depth: int = 0) -> bool:
+    """The option was asked for earlier in the same search: this call refines the previous call of
+    the same tool (same string arguments) or the customer said "같은 조건으로", and the request
+    words of that call asked for it (followed back through a chain of refinements). An option the
+    previous call had without being asked does not become asked by being repeated."""
+    if depth > 8:
+        return False
+    prev = _previous_same_tool(v, turn, call.get("name"))
+    if prev is None:
+        return False
+    j, pc = prev
+    if not (_is_refinement(pc, call) or _SAME_AS_BEFORE.search(request_text(v, turn))):
+        return False
+    if _said(v, j, key, value):
+        return True
+    return _carried_from(v, j, pc, key, value, depth + 1)
+
+
+def _said(v: View, turn: int, key: str, value) -> bool | None:
+    """The customer's request for the call at ``turn`` asks for ``key=value`` (None: no words known)."""
+    rx = _OPTION_RX.get(key)
+    if rx is None:
+        return None
+    if isinstance(rx, dict):
+        pattern = rx.get(value) if isinstance(value, str) else None
+        if pattern is None:
+            return None
+        return pattern.search(request_text(v, turn)) is not None
+    return rx.search(request_text(v, turn)) is not None
+
+
 @check("unsaid_option", "warning", "unsaid_value", "요청하지 않은 옵션", "values")
 def unsaid_option(v: View):
     """Optional flags set without the customer asking: ``only_open``, ``sort``, ``is_default``,
-    ``status`` filters and ``page`` (page 1 is never needed; page ≥ 2 needs "더 보여줘")."""
+    ``status`` filters and ``page`` (page 1 is never needed; page ≥ 2 needs "더 보여줘").
+
+    What counts as asked: the customer's words since the previous tool call (:func:`request_text`),
+    or, when this call refines the previous call of the same tool (same string arguments) or the
+    customer says "같은 조건으로" / "X도 찾아줘", the words that asked for it there
+    (:func:`_carried_from`). ``false`` flags (the tools' default) are not options set."""
     for i, c in v.calls:
         args = c.get("arguments")
         if not isinstance(args, dict):
             continue
         for key, value in args.items():
-            said = None
+            if value is False:
+                continue
             if key in PAGE_ARGS and _is_number(value):
-                said = (_MORE if value >= 2 else _FIRST).search(v.user_before(i)) is not None
+                said = (_MORE if value >= 2 else _FIRST).search(request_text(v, i)) is not None
             else:
-                rx = _OPTION_RX.get(key)
-                if rx is None:
+                said = _said(v, i, key, value)
+                if said is None:
                     continue
-                if isinstance(rx, dict):
-                    pattern = rx.get(value) if isinstance(value, str) else None
-                    if pattern is None:
-                        continue
-                    said = pattern.search(v.user_before(i)) is not None
-                else:
-                    said = rx.search(v.user_before(i)) is not None
+                said = said or _carried_from(v, i, c, key, value)
             if not said:
-                yield i, f"{c.get('name')}의 {key}={value!r}: 고객이 요청하지 않은 옵션입니다."
+                yield i, f"{c.get('name')}의 {key}={value!r}: 고객이 이번 요청에서 말하지 않은 옵션입니다."
 
 
 @check("unsaid_text", "warning", "unsaid_value", "말하지 않은 요청사항·코드", "values")
