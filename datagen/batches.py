@@ -17,7 +17,7 @@ import sqlite_utils
 
 from . import auth, jobs, settings
 from .backend import get_client
-from .ingest import MAX_REPORTED_ERRORS, ingest_lines
+from .ingest import MAX_REPORTED_ERRORS, batch_origins, ingest_lines
 from .store import dumps, insert_raw_lines, loads, now, write_transaction
 
 TERMINAL_STATUSES = ("completed", "failed", "expired", "cancelled")
@@ -442,8 +442,8 @@ def retrieve(
     with db.conn:
         db.execute(
             "UPDATE requests SET status = 'returned' WHERE batch_id = ? AND status = 'submitted' AND EXISTS "
-            "(SELECT 1 FROM raw_results r WHERE r.custom_id = requests.custom_id AND r.origin LIKE ?)",
-            [batch_id, f"batch:{batch_id}:%"],
+            "(SELECT 1 FROM raw_results r WHERE r.custom_id = requests.custom_id AND r.origin IN (?, ?))",
+            [batch_id, *batch_origins(batch_id)],
         )
     with db.conn:
         db["batches"].update(batch_id, {"retrieved_at": now()})
