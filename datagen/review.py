@@ -440,10 +440,14 @@ def edit_pairs(db: sqlite_utils.Database):
 
 
 def _require_annotator(annotator: str) -> str:
-    annotator = (annotator or "").strip()
-    if not annotator:
+    """The annotator's name, exactly as given (:func:`auth.check_identity`: ``"boss "`` is refused,
+    not recorded as ``boss``)."""
+    if not (annotator or "").strip():
         raise ReviewError("annotator name is required before deciding")
-    return annotator
+    try:
+        return auth.check_identity(annotator, what="검토자 이름")
+    except auth.IdentityError as exc:
+        raise ReviewError(f"annotator name: {exc}") from None
 
 
 def state_of(db: sqlite_utils.Database, uid: str) -> dict | None:
