@@ -53,6 +53,7 @@ import json
 import re
 import sqlite3
 import threading
+import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from itertools import islice
@@ -488,10 +489,19 @@ def connect(path: str | Path | None = None) -> sqlite_utils.Database:
     conn = sqlite3.connect(str(path), timeout=SQLITE_BUSY_TIMEOUT_S, check_same_thread=False)
     db = sqlite_utils.Database(conn)
     db.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
-    if not db.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone():  # a new file: before WAL and tables
-        db.execute(f"PRAGMA page_size = {PAGE_SIZE}")
-    if db.journal_mode != "wal":
-        db.enable_wal()
+    for attempt in range(6):
+        try:
+            if not db.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone():  # a new file: before WAL and tables
+                db.execute(f"PRAGMA page_size = {PAGE_SIZE}")
+            if db.journal_mode != "wal":
+                db.enable_wal()
+            break
+        except sqlite3.OperationalError as exc:
+            # another process switching a new file to WAL at this moment: SQLite can answer "locked"
+            # without waiting on busy_timeout (a journal-mode change); try again shortly
+            if "locked" not in str(exc) or attempt == 5:
+                raise
+            time.sleep(0.1 * (attempt + 1))
     db.execute("PRAGMA synchronous = NORMAL")
     migrate(db)
     return db
@@ -500,8 +510,10 @@ def connect(path: str | Path | None = None) -> sqlite_utils.Database:
 def _applied_migrations(db: sqlite_utils.Database) -> set[str]:
     try:
         return {r[0] for r in db.execute("SELECT name FROM _migrations")}
-    except sqlite3.OperationalError:  # no such table: a new database
-        return set()
+    except sqlite3.OperationalError as exc:
+        if "no such table" not in str(exc):
+            raise
+        return set()  # a new database
 
 
 def migrate(db: sqlite_utils.Database) -> list[str]:

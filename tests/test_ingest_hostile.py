@@ -232,6 +232,49 @@ def test_a_poison_line_fails_alone_with_its_reason(db, tmp_path, monkeypatch, wo
     assert ingest.ingest_lines(db, origin, iter(numbered))["read"] == 0  # a rerun: nothing left, nothing raised
 
 
+def test_a_text_sqlite_cannot_hold_is_stored_escaped_and_fails_alone(db, tmp_path):
+    """A line handed over as text with a lone surrogate character (not an escape): SQLite cannot
+    store it as UTF-8, so it is stored with the character escaped and fails with the reason."""
+    good = _good_lines(tmp_path, 3)
+    lines = [(1, good[0]), (2, '{"custom_id": "x", "messages": [{"role": "user", "content": "a\ud800b"}]}'), (3, good[1]), (4, good[2])]
+    summary = ingest.ingest_lines(db, "batch:b_sur:output", iter(lines))
+    assert (summary["read"], summary["imported"], summary["failed"]) == (4, 3, 1)
+    (err,) = summary["errors"]
+    assert err["line"] == 2 and "surrogate" in err["reason"]
+    (text, status) = db.execute("SELECT l.line, r.status FROM raw_results r JOIN raw_lines l USING (id) WHERE r.line_no = 2").fetchone()
+    assert text == lines[1][1].encode("utf-8", "backslashreplace").decode() and status == "failed"
+    assert ingest.ingest_lines(db, "batch:b_sur:output", iter(lines))["read"] == 0
+
+
+PREPROCESS = r"""
+import json, os, sys, time
+sys.path.insert(0, sys.argv[1])
+from datagen import ingest
+from datagen.store import connect
+ingest.CHUNK = 20
+while not os.path.exists(sys.argv[3]):
+    time.sleep(0.005)
+print(json.dumps(ingest.preprocess(connect(sys.argv[2]))))
+"""
+
+
+def test_two_preprocess_runs_at_once_parse_each_downloaded_line_once(db, tmp_path):
+    path = tmp_path / "out.jsonl"
+    write_batch_output(path, 200)
+    lines = list(enumerate(path.read_text(encoding="utf-8").splitlines(), 1))
+    store.insert_raw_lines(db, "batch:batch_a_1:output", lines[:120])  # downloaded, not parsed yet
+    store.insert_raw_lines(db, "batch:batch_a_1:error", lines[120:])
+    go = tmp_path / "go"
+    procs = [subprocess.Popen([sys.executable, "-c", PREPROCESS, str(ROOT), str(tmp_path / "output" / "datagen.db"), str(go)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    time.sleep(0.5)
+    go.touch()
+    got = [json.loads(p.communicate(timeout=300)[0].strip().splitlines()[-1]) for p in procs]
+    assert all(p.returncode == 0 for p in procs)
+    assert sum(g["read"] for g in got) == 200 and sum(g["imported"] for g in got) == db["samples"].count
+    assert_each_raw_line_once(db)
+
+
 def test_a_poison_line_through_import_file_and_the_cli(tmp_path, db):
     good = _good_lines(tmp_path, 6)
     path = tmp_path / "poison.jsonl"
@@ -307,3 +350,132 @@ def test_a_utf16_file_that_is_not_valid_utf16_is_refused_naming_the_line(db, tmp
     path.write_bytes(b"\xff\xfe" + five[0].encode("utf-16-le") + "\n".encode("utf-16-le") + b"\x00\xd8" + b"{\x00")
     with pytest.raises(ValueError, match=r"line 2.*UTF-16|UTF-16.*line 2"):
         ingest.import_file(db, path)
+
+
+# ----------------------------------------------------------------------------- fuzz: arbitrary bytes and JSON
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+import codecs  # noqa: E402
+import contextlib  # noqa: E402
+import io  # noqa: E402
+import re  # noqa: E402
+
+
+def _sample_lines() -> list[str]:
+    """Good batch output lines, a seed 001 record, a messages record and the poison lines."""
+    from datagen import config, jobs, scenarios
+    from datagen.dialogue import to_seed_record
+    from datagen.offline import OfflineOptions, complete_request
+
+    opts = OfflineOptions(error_rate=0, truncation_rate=0)
+    good = [json.dumps(complete_request(sc["custom_id"], jobs.build_request_line(sc, model="m", temperature=0.9)["body"], opts),
+                       ensure_ascii=False)
+            for sc in scenarios.make_scenarios("train", {c: 1 for c in config.CATEGORIES[:3]}, 5)]
+    seed = json.dumps(json.loads((Path(__file__).parent / "fixtures" / "seed001_dataset.jsonl").read_text(encoding="utf-8").splitlines()[0]),
+                      ensure_ascii=False)
+    messages = (Path(__file__).parent / "fixtures" / "messages_dataset.jsonl").read_text(encoding="utf-8").splitlines()[0]
+    del to_seed_record
+    return good + [seed, messages] + list(poison_lines(good[0]).values())
+
+
+SAMPLES = _sample_lines()
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
+        st.sampled_from(["custom_id", "response", "error", "messages", "turns", "body", "method", "role", "content", "x"]) | st.text(max_size=5),
+        inner, max_size=5),
+    max_leaves=15,
+)
+
+
+def _cut(line: str, frac: float) -> str:
+    return line[: int(len(line) * frac)]
+
+
+LINES = st.one_of(
+    st.binary(max_size=120),  # arbitrary bytes: invalid UTF-8, NUL, stray CR
+    JSON_VALUES.map(lambda v: json.dumps(v).encode()),  # arbitrary JSON, lone surrogates as \ud800 escapes
+    JSON_VALUES.map(lambda v: json.dumps(v, ensure_ascii=False).encode("utf-8", "surrogatepass")),  # … and as raw bytes
+    st.sampled_from(SAMPLES).map(lambda s: s.encode("utf-8", "surrogatepass")),  # lines that parse, and poison
+    st.tuples(st.sampled_from(SAMPLES), st.floats(0, 1)).map(lambda t: _cut(*t).encode("utf-8", "surrogatepass")),
+    st.just(b""), st.just(b"   \t"),
+)
+BREAKS = st.sampled_from([b"\n", b"\r\n", b"\r"])
+
+
+@st.composite
+def jsonl_files(draw) -> bytes:
+    lines = draw(st.lists(LINES, max_size=10))
+    body = b"".join(line + draw(BREAKS) for line in lines)
+    if draw(st.booleans()):
+        body = body[:-1] if body else body  # no final line break
+    how = draw(st.sampled_from(["plain", "plain", "plain", "utf-8-bom", "utf-16", "noise-bom"]))
+    if how == "utf-8-bom":
+        return codecs.BOM_UTF8 + body
+    if how == "utf-16":  # the same text as UTF-16 with a mark (bytes that are not UTF-8 make it fail)
+        enc = draw(st.sampled_from(["utf-16-le", "utf-16-be"]))
+        text = body.decode("utf-8", "surrogateescape")
+        return (codecs.BOM_UTF16_LE if enc.endswith("le") else codecs.BOM_UTF16_BE) + text.encode(enc, "surrogatepass")
+    if how == "noise-bom":
+        return draw(st.sampled_from([codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_LE])) + body
+    return body
+
+
+_BREAK = re.compile(r"\r\n|\r|\n")
+_BREAK_B = re.compile(rb"\r\n|\r|\n")
+
+
+def expected_lines(data: bytes) -> list[int] | None:
+    """Numbers of the non-blank lines a reader must store, or None when the file must be refused
+    (restated from the rules, not from the reader: the byte order mark, then \\r\\n | \\r | \\n)."""
+    for bom, enc in ((codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"), (codecs.BOM_UTF8, "utf-8"),
+                     (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be")):
+        if data.startswith(bom):
+            data = data[len(bom):]
+            if enc == "utf-8":
+                break
+            try:
+                text = data.decode(enc)
+            except UnicodeDecodeError:
+                return None
+            return [i for i, part in enumerate(_BREAK.split(text), 1) if part.strip()]
+    else:
+        if len(data) >= 2 and (data[0] == 0) != (data[1] == 0):
+            return None
+    return [i for i, part in enumerate(_BREAK_B.split(data), 1) if part.decode("utf-8", "backslashreplace").strip()]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(data=jsonl_files())
+def test_fuzz_import_file_stores_every_line_once_and_never_crashes(isolated_env, data):
+    """Arbitrary bytes and JSON through ``python -m datagen.import_file``: exit 0 with the summary,
+    or exit 1 with one clear line naming the file; every non-blank line stored raw; read = imported
+    + failed; no raw line with two samples, no sample without its line (one database for all)."""
+    from datagen import import_file as cli
+    from datagen.cli import run
+    from datagen.store import get_db
+
+    folder = isolated_env / "fuzz"
+    folder.mkdir(exist_ok=True)
+    path = folder / f"f{time.monotonic_ns()}.jsonl"
+    path.write_bytes(data)
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = run(cli.main, [str(path)])
+    db = get_db()
+    want = expected_lines(data)
+    if code == 1:
+        assert want is None, (err.getvalue(), data[:40])
+        assert err.getvalue().count("\n") == 1 and str(path) in err.getvalue() and err.getvalue().startswith("error: ")
+    else:
+        assert code == 0 and want is not None, (err.getvalue(), data[:40])
+        summary = json.loads(out.getvalue().strip().splitlines()[-1])
+        rows = db.execute("SELECT line_no, status FROM raw_results WHERE origin = ? ORDER BY line_no",
+                          [ingest.import_origin(path)]).fetchall()
+        assert [r[0] for r in rows] == want  # every non-blank line stored raw, under its own number
+        assert all(r[1] in ("parsed", "failed") for r in rows)
+        assert summary["read"] == len(want) == summary["imported"] + summary["failed"]
+        assert summary["imported"] == sum(r[1] == "parsed" for r in rows)
+    assert_each_raw_line_once(db)
