@@ -457,6 +457,14 @@ def _m010_raw_line_content_key(db: sqlite_utils.Database) -> None:
     where set, so batch lines (whose origin, the batch id, is already unique) cost nothing."""
     db.execute("ALTER TABLE raw_results ADD COLUMN content_key TEXT")
     db.execute("CREATE INDEX idx_raw_content_key ON raw_results(content_key) WHERE content_key IS NOT NULL")
+    # imported lines stored as samples before: their keys too, so a copy of an earlier import is known
+    ids = [r[0] for r in db.execute(
+        "SELECT id FROM raw_results WHERE substr(origin, 1, 7) = 'import:' AND status = 'parsed' ORDER BY id")]
+    for i in range(0, len(ids), 500):
+        part = ids[i : i + 500]
+        rows = db.execute(f"SELECT id, line FROM raw_lines WHERE id IN ({','.join('?' * len(part))})", part).fetchall()
+        db.conn.executemany("UPDATE raw_results SET content_key = ? WHERE id = ?",
+                            [(hashlib.sha256(line.encode("utf-8")).hexdigest(), rid) for rid, line in rows])
 
 
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [

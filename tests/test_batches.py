@@ -404,3 +404,31 @@ def test_cli_submit_after_a_lost_create_answer_and_a_failed_lookup_makes_no_seco
     assert _n_batches(_client()) == 1  # found by its submission key, not created again
     (row,) = db.execute("SELECT id FROM batches").fetchall()
     assert row[0] == _client().batches.list(limit=100).data[0].id
+
+
+def test_retrieve_with_ingest_of_a_batch_with_poison_lines_parses_the_rest(db, monkeypatch):
+    """Issue 14: one answer holding a lone surrogate (or a >4300-digit integer) made the Batches
+    page's retrieve raise PydanticSerializationError with nothing imported, and every retry the same."""
+    client = _client()
+    job = _job(db, n=6)
+    (row,) = batches.submit_job(db, job["id"], client=client)
+    batches.wait(db, row["id"], poll_interval=0, client=client)
+    real = batches._download_lines
+
+    def poisoned(client_, file_id):
+        for no, line in real(client_, file_id):
+            if no == 2:
+                obj = json.loads(line)
+                msg = obj["response"]["body"]["choices"][0]["message"]
+                msg["content"] = msg["content"].replace('"content": "', '"content": "\\ud800', 1)
+                line = json.dumps(obj)
+            elif no == 4:
+                line = line.replace('"status_code": 200', '"status_code": 200, "n": ' + "9" * 5000, 1)
+            yield no, line
+
+    monkeypatch.setattr(batches, "_download_lines", poisoned)
+    got = batches.retrieve(db, row["id"], client=client, ingest=True)
+    assert (got["parsed"]["read"], got["parsed"]["imported"], got["parsed"]["failed"]) == (6, 4, 2)
+    reasons = {e["line"]: e["reason"] for e in got["parsed"]["errors"]}
+    assert "surrogate" in reasons[2] and "4300 digits" in reasons[4]
+    assert db["raw_results"].count == 6 and db["samples"].count == 4

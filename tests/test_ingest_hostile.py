@@ -479,3 +479,32 @@ def test_fuzz_import_file_stores_every_line_once_and_never_crashes(isolated_env,
         assert summary["read"] == len(want) == summary["imported"] + summary["failed"]
         assert summary["imported"] == sum(r[1] == "parsed" for r in rows)
     assert_each_raw_line_once(db)
+
+
+def test_lines_imported_before_the_content_key_existed_are_known_after_the_migration(tmp_path):
+    """Migration 010 gives the imported lines already stored as samples their content key, so a copy
+    of a file imported before the upgrade adds nothing either."""
+    import sqlite3
+
+    import sqlite_utils
+
+    path = seed_file(tmp_path, 5)
+    old = sqlite_utils.Database(sqlite3.connect(str(tmp_path / "old.db")))
+    old["_migrations"].create({"name": str, "applied_at": str}, pk="name")
+    for name, fn in store.MIGRATIONS[:-1]:
+        with old.conn:
+            fn(old)
+            old["_migrations"].insert({"name": name, "applied_at": "t"})
+    lines = list(enumerate(path.read_text(encoding="utf-8").splitlines(), 1))
+    with old.conn:
+        for no, line in lines:  # what an import of that time stored: the raw line, parsed into a sample
+            rid = old["raw_results"].insert({"origin": ingest.import_origin(path), "line_no": no, "status": "parsed",
+                                             "sample_uid": f"u{no}", "received_at": "t"}).last_pk
+            old["raw_lines"].insert({"id": rid, "line": line})
+    old.conn.close()
+    db = store.connect(tmp_path / "old.db")
+    assert db.execute("SELECT COUNT(*) FROM raw_results WHERE content_key IS NOT NULL").fetchone()[0] == 5
+    copy = shutil.copy(path, tmp_path / "copy.jsonl")
+    summary = ingest.import_file(db, copy)
+    assert (summary["imported"], summary["failed"]) == (0, 5)
+    assert all("same content as line" in e["reason"] for e in summary["errors"])
