@@ -3,8 +3,12 @@ compared exactly, poison lines that fail alone, file encodings, and a Hypothesis
 
 from __future__ import annotations
 
+import codecs
+import contextlib
+import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -12,6 +16,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from datagen import ingest, store
 from test_ingest_scale import write_batch_output
@@ -354,19 +360,9 @@ def test_a_utf16_file_that_is_not_valid_utf16_is_refused_naming_the_line(db, tmp
 
 # ----------------------------------------------------------------------------- fuzz: arbitrary bytes and JSON
 
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-import codecs  # noqa: E402
-import contextlib  # noqa: E402
-import io  # noqa: E402
-import re  # noqa: E402
-
-
 def _sample_lines() -> list[str]:
     """Good batch output lines, a seed 001 record, a messages record and the poison lines."""
     from datagen import config, jobs, scenarios
-    from datagen.dialogue import to_seed_record
     from datagen.offline import OfflineOptions, complete_request
 
     opts = OfflineOptions(error_rate=0, truncation_rate=0)
@@ -376,7 +372,6 @@ def _sample_lines() -> list[str]:
     seed = json.dumps(json.loads((Path(__file__).parent / "fixtures" / "seed001_dataset.jsonl").read_text(encoding="utf-8").splitlines()[0]),
                       ensure_ascii=False)
     messages = (Path(__file__).parent / "fixtures" / "messages_dataset.jsonl").read_text(encoding="utf-8").splitlines()[0]
-    del to_seed_record
     return good + [seed, messages] + list(poison_lines(good[0]).values())
 
 
