@@ -12,12 +12,20 @@ Modes: while no role has been granted at all, the studio runs in the local singl
 (anyone may do anything; the UI says so). The first grant must make an admin (or the table is
 seeded from a TOML file, :func:`seed_from_toml`); from then on every guarded action needs the role.
 Every grant and revoke is an appended ``role_log`` row.
+
+Identities are exact strings (issue 14: ``"boss "`` with a trailing space acted as ``boss`` while
+being recorded as another name). A name with leading or trailing whitespace, a control or
+invisible format character (NUL, newline, zero-width space…), a lone surrogate, or not in Unicode
+NFC is refused everywhere (:func:`check_identity`): the role checks, grant and revoke, every review
+decision, the CLI's ``--operator`` / ``DATAGEN_OPERATOR``. Nothing is stripped silently in the
+library; the app's sidebar name box trims what is typed before it becomes a name.
 """
 
 from __future__ import annotations
 
 import os
 import tomllib
+import unicodedata
 from pathlib import Path
 
 import sqlite_utils
@@ -32,9 +40,53 @@ class PermissionDenied(PermissionError):
     """The actor lacks the role an action needs; ``str(err)`` names both (Korean, shown to users)."""
 
 
+class IdentityError(ValueError):
+    """A name that cannot be an identity; ``str(err)`` says why (Korean, then English)."""
+
+
+MAX_IDENTITY_LENGTH = 200
+
+
+def check_identity(name: str, *, what: str = "이름") -> str:
+    """Return ``name`` unchanged if it is a valid identity, else raise.
+
+    Valid: a non-empty string of at most :data:`MAX_IDENTITY_LENGTH` characters, without leading or
+    trailing whitespace, without control (Unicode Cc), format (Cf: zero-width space, direction
+    marks…) or surrogate (Cs) characters, in NFC (so 한 typed as one syllable or as three jamo is
+    not two people). Inner spaces are allowed ("Kim Minji").
+
+    Raises:
+        IdentityError: the reason, naming the value with ``repr``.
+    """
+    if not isinstance(name, str) or not name:
+        raise IdentityError(f"{what}이(가) 비어 있습니다 (an identity is required)")
+    problem = None
+    if name != name.strip():
+        problem = "앞뒤에 공백이 있습니다 (leading or trailing whitespace)"
+    elif len(name) > MAX_IDENTITY_LENGTH:
+        problem = f"{MAX_IDENTITY_LENGTH}자를 넘습니다 (longer than {MAX_IDENTITY_LENGTH} characters)"
+    else:
+        bad = next((ch for ch in name if unicodedata.category(ch) in ("Cc", "Cf", "Cs")), None)
+        if bad is not None:
+            problem = f"보이지 않는 문자 U+{ord(bad):04X}가 있습니다 (control, format or surrogate character)"
+        elif not unicodedata.is_normalized("NFC", name):
+            problem = "유니코드 NFC 형식이 아닙니다 (not in Unicode NFC)"
+    if problem:
+        raise IdentityError(f"{what} {name!r}: {problem}; 이름은 정확히 일치해야 합니다 (names are exact)")
+    return name
+
+
 def cli_operator(explicit: str | None = None) -> str | None:
-    """The CLI's acting identity: ``--operator`` or ``DATAGEN_OPERATOR`` (None when neither is set)."""
-    return (explicit or os.environ.get("DATAGEN_OPERATOR") or "").strip() or None
+    """The CLI's acting identity: ``--operator`` or ``DATAGEN_OPERATOR`` (None when neither is set).
+
+    Raises:
+        IdentityError: the name given is not a valid identity (:func:`check_identity`): ``"boss "``
+            is refused, not taken as ``boss``.
+    """
+    if explicit:
+        return check_identity(explicit, what="--operator")
+    env = os.environ.get("DATAGEN_OPERATOR")
+    return check_identity(env, what="DATAGEN_OPERATOR") if env else None
 
 
 def open_mode(db: sqlite_utils.Database) -> bool:
@@ -48,7 +100,11 @@ def roles_of(db: sqlite_utils.Database, user: str | None) -> set[str]:
         return set(ROLES)
     if not user:
         return set()
-    got = {r[0] for r in db.execute("SELECT role FROM roles WHERE user = ?", [user.strip()])}
+    try:
+        check_identity(user)
+    except IdentityError:
+        return set()  # not a name anyone was granted (names are exact)
+    got = {r[0] for r in db.execute("SELECT role FROM roles WHERE user = ?", [user])}
     return set(ROLES) if "admin" in got else got
 
 
@@ -57,10 +113,14 @@ def require(db: sqlite_utils.Database, user: str | None, role: str) -> None:
 
     Raises:
         PermissionDenied: the user lacks the role, or no user was given while roles are in force.
+        IdentityError: ``user`` is given but not a valid identity (:func:`check_identity`), also in
+            open mode: what is recorded under that name must be one person's.
         ValueError: unknown role.
     """
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}")
+    if user:
+        check_identity(user)
     if role in roles_of(db, user):
         return
     who = user or "(이름 없음)"
@@ -74,9 +134,11 @@ def grant(db: sqlite_utils.Database, user: str, role: str, *, by: str | None) ->
         PermissionDenied: ``by`` is not an admin (outside the bootstrap).
         ValueError: unknown role, blank user, or a first grant that is not admin.
     """
-    user = (user or "").strip()
     if not user or role not in ROLES:
         raise ValueError(f"grant needs a user and one of {', '.join(ROLES)}")
+    check_identity(user)
+    if by:
+        check_identity(by)
     if open_mode(db):
         if role != "admin":
             raise ValueError("the first role granted must be admin (otherwise nobody could manage roles)")
@@ -92,8 +154,11 @@ def revoke(db: sqlite_utils.Database, user: str, role: str, *, by: str | None) -
 
     Raises:
         PermissionDenied: ``by`` is not an admin.
+        IdentityError: ``user`` or ``by`` is not a valid identity (a revoke of ``"boss "`` used to
+            log a revoke and leave ``boss``'s role in place).
         ValueError: it would remove the last admin.
     """
+    check_identity(user)
     require(db, by, "admin")
     if role == "admin" and db.execute("SELECT COUNT(*) FROM roles WHERE role = 'admin' AND user != ?", [user]).fetchone()[0] == 0:
         raise ValueError("the last admin cannot be removed")
@@ -115,7 +180,8 @@ def seed_from_toml(db: sqlite_utils.Database, path: str | Path) -> int:
     role exists yet; returns how many grants were made (0 when roles already exist).
 
     Raises:
-        ValueError: ``<file>: <reason>`` for unreadable TOML, an unknown role, or no admin.
+        ValueError: ``<file>: <reason>`` for unreadable TOML, an unknown role, no admin, or a
+            name that is not a valid identity.
     """
     path = Path(path)
     try:
@@ -127,6 +193,12 @@ def seed_from_toml(db: sqlite_utils.Database, path: str | Path) -> int:
         raise ValueError(f"{path}: unknown role(s) {', '.join(sorted(unknown))}")
     if not data.get("admin"):
         raise ValueError(f"{path}: at least one admin is required")
+    for users in data.values():
+        for user in users:
+            try:
+                check_identity(user)
+            except IdentityError as exc:
+                raise ValueError(f"{path}: {exc}") from None
     if not open_mode(db):
         return 0
     n = 0

@@ -17,7 +17,7 @@ import sqlite_utils
 
 from . import auth, jobs, settings
 from .backend import get_client
-from .ingest import MAX_REPORTED_ERRORS, ingest_lines
+from .ingest import MAX_REPORTED_ERRORS, batch_origins, ingest_lines
 from .store import dumps, insert_raw_lines, loads, now, write_transaction
 
 TERMINAL_STATUSES = ("completed", "failed", "expired", "cancelled")
@@ -92,7 +92,9 @@ def submit(
 
     If a batch was already created from a file with the same SHA-256 and it has not failed, expired
     or been cancelled, that batch is returned and nothing is sent (a double click or a rerun never
-    pays twice).
+    pays twice). Before every create the provider's batch list is searched for the file's submission
+    key (``file:<sha256>``), so a create whose answer was lost in an earlier run is found rather than
+    paid for again; when that lookup fails, nothing is created (:class:`BatchError`, rerun later).
 
     Args:
         input_path: the request JSONL (``generate_batch`` output).
@@ -131,8 +133,12 @@ def submit(
     job_id = job_row[0] if job_row else None
     try:
         file_id = _upload(client, input_path)
+        # lookup before every create (issue 14): an earlier run's create may have succeeded with its
+        # answer lost, and nothing in the database says so; the batch list is searched for this
+        # file's submission key first, as submit_job does after a recorded attempt
         batch = _create_idempotent(
-            client, key=f"file:{digest}", file_id=file_id, metadata={"job_id": job_id or "", "input_file": input_path.name}
+            client, key=f"file:{digest}", file_id=file_id, metadata={"job_id": job_id or "", "input_file": input_path.name},
+            resume=True,
         )
     except openai.OpenAIError as exc:
         raise BatchError(f"{input_path}: batch submission failed: {exc}") from exc
@@ -442,8 +448,8 @@ def retrieve(
     with db.conn:
         db.execute(
             "UPDATE requests SET status = 'returned' WHERE batch_id = ? AND status = 'submitted' AND EXISTS "
-            "(SELECT 1 FROM raw_results r WHERE r.custom_id = requests.custom_id AND r.origin LIKE ?)",
-            [batch_id, f"batch:{batch_id}:%"],
+            "(SELECT 1 FROM raw_results r WHERE r.custom_id = requests.custom_id AND r.origin IN (?, ?))",
+            [batch_id, *batch_origins(batch_id)],
         )
     with db.conn:
         db["batches"].update(batch_id, {"retrieved_at": now()})

@@ -25,15 +25,19 @@ one dialogue, or an array of them, each element stored and parsed like a line (:
 
 from __future__ import annotations
 
+import codecs
 import gc
+import hashlib
 import json
 import math
 import operator
+import re
+import sqlite3
 import uuid
 from collections import defaultdict, deque
 from itertools import islice
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import sqlite_utils
 
@@ -275,19 +279,40 @@ def _stored_form(d: Dialogue, sent: set[str]) -> tuple[str, str, str | None, lis
     return stored, digest, tools_json if first else None, parsed
 
 
-def prepare(items: list[tuple[int, str | None, str, dict | None, str]], ingest_key: str = "") -> list[tuple]:
+def poison_reason(exc: BaseException) -> str:
+    """One line saying why a line that is valid text could still not be parsed or stored (issue 14:
+    such a line used to abort the whole ingest). The limits named are Python's own: integers of
+    more than 4,300 digits cannot be converted to or from text (``sys.int_info.default_max_str_digits``),
+    and nesting deeper than the interpreter's recursion limit cannot be decoded by ``json``."""
+    text = str(exc)
+    if isinstance(exc, RecursionError) or "recursion" in text.lower():
+        return "JSON nested too deeply to read (deeper than Python's recursion limit)"
+    if "surrogate" in text.lower():
+        return "text holds a lone surrogate (e.g. \\ud800), which is not valid Unicode and cannot be stored"
+    if "4300" in text or "integer string conversion" in text:
+        return "an integer with more than 4300 digits (Python's limit for converting integers to and from text)"
+    first = text.splitlines()[0] if text else ""
+    return f"cannot be processed: {type(exc).__name__}: {first}"[:300]
+
+
+def prepare(items: list[tuple[int, str | None, str, dict | None, str]], ingest_key: str = "", hash_lines: bool = False) -> list[tuple]:
     """Parse and check raw lines (the CPU part of ingest; module level, so worker processes run it).
 
     Args:
         items: ``(raw id, custom_id, line, request row {"kind", "category", "scenario"} or None, source)``.
         ingest_key: names the ingest these items belong to: a tool list's JSON is returned with the
             first item that has it, per process and ingest.
+        hash_lines: also return each parsed line's content key (SHA-256 hex of its text), for
+            imports (:func:`process_raw`'s ``dedupe``).
 
     Returns:
         Per item, in order, ``(raw id, None, reason)`` for a line that is not a dialogue, or
-        ``(raw id, sample row, tools JSON or None, search text, findings, closing)`` where the sample
-        row is ``(uid, custom_id, kind, category, source, model, stored JSON, usage JSON, content
-        hash, toolset hash)`` and findings / closing are :func:`quality.check_record`'s.
+        ``(raw id, sample row, tools JSON or None, search text, findings, closing, content key or
+        None)`` where the sample row is ``(uid, custom_id, kind, category, source, model, stored
+        JSON, usage JSON, content hash, toolset hash)`` and findings / closing are
+        :func:`quality.check_record`'s. Never raises for one line: whatever a line makes fail (a lone
+        surrogate, an integer beyond 4,300 digits, nesting deeper than the recursion limit) is
+        that line's reason (:func:`poison_reason`), and the other lines go on.
     """
     if ingest_key not in _TOOLS_SENT:
         _TOOLS_SENT.clear()
@@ -295,25 +320,40 @@ def prepare(items: list[tuple[int, str | None, str, dict | None, str]], ingest_k
     sent = _TOOLS_SENT[ingest_key]
     out: list[tuple] = []
     for raw_id, custom_id, line, request, source in items:
+        first = None
         try:
-            obj = fast_loads(line)
-        except json.JSONDecodeError as exc:
-            out.append((raw_id, None, f"not valid JSON ({exc.msg} at char {exc.pos})"))
-            continue
-        try:
-            d, usage = parse_record(obj, request)
-        except (FormatError, ValueError) as exc:
-            out.append((raw_id, None, str(exc).splitlines()[0] if str(exc) else type(exc).__name__))
-            continue
-        d.source = source
-        stored, digest, tools_json, tools = _stored_form(d, sent)
-        data = _decoded(d, stored)
-        row = (d.uid, d.custom_id, d.kind, d.category, d.source, d.model, stored,
-               dumps(usage) if usage else None, content_hash_of(data["system_prompt"], data["turns"]), digest)
-        text = search_text(data["turns"])
-        data["tools"] = tools
-        findings, closing = check_record(data)
-        out.append((raw_id, row, tools_json, text, findings, closing))
+            try:
+                obj = fast_loads(line)
+            except json.JSONDecodeError as exc:
+                out.append((raw_id, None, f"not valid JSON ({exc.msg} at char {exc.pos})"))
+                continue
+            try:
+                d, usage = parse_record(obj, request)
+            except FormatError as exc:
+                out.append((raw_id, None, str(exc).splitlines()[0] if str(exc) else type(exc).__name__))
+                continue
+            except ValueError as exc:  # pydantic's ValidationError among them: its first line says what
+                reason = poison_reason(exc)
+                if reason.startswith("cannot be processed"):
+                    reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                out.append((raw_id, None, reason))
+                continue
+            d.source = source
+            stored, digest, tools_json, tools = _stored_form(d, sent)
+            if tools_json is not None:
+                first = digest  # handed over with this line: taken back if the line fails below
+            data = _decoded(d, stored)
+            row = (d.uid, d.custom_id, d.kind, d.category, d.source, d.model, stored,
+                   dumps(usage) if usage else None, content_hash_of(data["system_prompt"], data["turns"]), digest)
+            text = search_text(data["turns"])
+            data["tools"] = tools
+            findings, closing = check_record(data)
+            key = hashlib.sha256(line.encode("utf-8")).hexdigest() if hash_lines else None
+            out.append((raw_id, row, tools_json, text, findings, closing, key))
+        except Exception as exc:  # a poison line fails alone (RecursionError is an Exception too)
+            if first is not None:
+                sent.discard(first)  # the next line with these tools carries their JSON instead
+            out.append((raw_id, None, poison_reason(exc)))
     return out
 
 
@@ -326,13 +366,14 @@ def _worker_init() -> None:
 def process_raw(
     db: sqlite_utils.Database,
     *,
-    origin_like: str,
+    origins: str | Sequence[str],
     source: str | None = None,
     workers: int | None = None,
     feed: Callable[[], list[tuple[int, str]] | None] | None = None,
+    dedupe: bool = False,
 ) -> dict:
-    """Parse every ``new`` raw line whose origin matches ``origin_like`` (SQL LIKE); store samples,
-    their search text and their quality-gate findings.
+    """Parse every ``new`` raw line of ``origins`` (compared exactly); store samples, their search
+    text and their quality-gate findings.
 
     Per chunk of :data:`CHUNK` lines, one write transaction stores the samples (tool lists once, in
     ``toolsets``), marks each raw line ``parsed`` or ``failed`` (with its reason) and its request
@@ -340,22 +381,38 @@ def process_raw(
     unchecked, and a crash leaves the rest ``new`` for the next run. The corpus-level check runs once
     at the end (:func:`quality.closing_check`).
 
+    Several processes may run this on the same lines at once (two imports of one file, the Batches
+    page and a CLI ``preprocess``): inside its write transaction (``BEGIN IMMEDIATE``, so one writer
+    at a time) a chunk stores results only for the lines still ``new``; a line another process
+    stored meanwhile is left to that process's result and count. So each raw line is parsed into
+    at most one sample, whoever runs (issue 14). A line whose sample cannot be stored (a value
+    SQLite refuses) fails alone with its reason; the rest of its chunk is stored.
+
     Args:
+        origins: one origin (``batch:<id>:output``, ``import:<path>``) or several.
         source: the stored samples' ``source`` (default: the raw line's origin).
         workers: processes that parse and check (default: 2 from :data:`PARALLEL_FROM` new lines, else 1).
         feed: stores the next raw lines (committed) and returns the ones it added as
             ``[(line_no, text)]`` (``[]`` when they were all stored before), or ``None`` once there
             are none left: called before each chunk is read, so storing a file's lines overlaps with
             parsing the ones stored before (every line is still stored before it is parsed). Lines
-            it returns are not read back from the database; ``origin_like`` must then be the one
+            it returns are not read back from the database; ``origins`` must then be the one
             origin it stores under.
+        dedupe: a parsed line whose text (SHA-256, ``raw_results.content_key``) is that of a line
+            already stored as a sample, under any origin, fails with "same content as line …"
+            instead of adding that sample again (imports: a copy of a file at another path).
 
     Returns:
         ``{"read": n, "imported": n, "failed": n, "errors": [{"line": i, "origin": o, "reason": r}]}``
         for the lines processed now (errors capped at :data:`MAX_REPORTED_ERRORS`).
     """
+    origins = [origins] if isinstance(origins, str) else list(dict.fromkeys(origins))
     summary: dict[str, Any] = {"read": 0, "imported": 0, "failed": 0, "errors": []}
+    if not origins:
+        return summary
     fed = feed is not None
+    if fed and len(origins) != 1:
+        raise ValueError("a feed stores under one origin: pass exactly that origin")
     fresh: dict[int, str] = {}  # line_no → text of lines the feed stored and returned, not parsed yet
 
     def take_feed() -> bool:
@@ -366,10 +423,10 @@ def process_raw(
         return True
 
     if fed and workers is None:  # store enough to decide on the workers
-        while fed and _count_new(db, origin_like) < PARALLEL_FROM:
+        while fed and _count_new(db, origins) < PARALLEL_FROM:
             fed = take_feed()
     if workers is None:
-        workers = 2 if _count_new(db, origin_like) >= PARALLEL_FROM else 1
+        workers = 2 if _count_new(db, origins) >= PARALLEL_FROM else 1
     pool = None
     if workers > 1:
         from .pools import worker_pool
@@ -384,16 +441,16 @@ def process_raw(
         while True:
             if fed and len(fresh) < CHUNK:  # a backlog (stored to decide on the workers) drains first
                 fed = take_feed()
-            rows = _new_rows(db, origin_like, last_id, fresh)
+            rows = _new_rows(db, origins, last_id, fresh)
             if rows:
                 last_id = rows[-1][0]
                 requests = _requests_of(db, [r[3] for r in rows if r[3]])
                 items = [(r[0], r[3], r[4], requests.get(r[3]), source or r[1]) for r in rows]
                 if pool is None:
-                    job = prepare(items, key)
+                    job = prepare(items, key, dedupe)
                 else:
                     step = -(-len(items) // (2 * workers))
-                    job = pool.starmap_async(prepare, [(items[i : i + step], key) for i in range(0, len(items), step)])
+                    job = pool.starmap_async(prepare, [(items[i : i + step], key, dedupe) for i in range(0, len(items), step)])
                 rows = [r[:4] for r in rows]  # the writer needs no line texts: they are not held meanwhile
                 pending.append((rows, job))
                 del items
@@ -423,13 +480,17 @@ class _IngestState:
         self.closings: dict[str, dict[str, tuple[str, int]]] = defaultdict(dict)
 
 
-def _new_rows(db: sqlite_utils.Database, origin_like: str, after_id: int, fresh: dict[int, str]) -> list[tuple]:
-    """The next :data:`CHUNK` ``new`` raw rows after ``after_id`` as ``(id, origin, line_no,
-    custom_id, line)``; lines in ``fresh`` (by line number, one origin) are taken from it, not read."""
+def _origin_clause(origins: list[str]) -> str:
+    return "origin = ?" if len(origins) == 1 else f"origin IN ({','.join('?' * len(origins))})"
+
+
+def _new_rows(db: sqlite_utils.Database, origins: list[str], after_id: int, fresh: dict[int, str]) -> list[tuple]:
+    """The next :data:`CHUNK` ``new`` raw rows of ``origins`` after ``after_id`` as ``(id, origin,
+    line_no, custom_id, line)``; lines in ``fresh`` (by line number, one origin) are taken from it, not read."""
     rows = db.execute(
-        "SELECT id, origin, line_no, custom_id FROM raw_results WHERE status = 'new' AND origin LIKE ? "
+        f"SELECT id, origin, line_no, custom_id FROM raw_results WHERE status = 'new' AND {_origin_clause(origins)} "
         "AND id > ? ORDER BY id LIMIT ?",
-        [origin_like, after_id, CHUNK],
+        [*origins, after_id, CHUNK],
     ).fetchall()
     missing = [r[0] for r in rows if r[2] not in fresh]
     stored = {}
@@ -439,8 +500,8 @@ def _new_rows(db: sqlite_utils.Database, origin_like: str, after_id: int, fresh:
     return [(i, origin, no, cid, fresh.pop(no) if no in fresh else stored[i]) for i, origin, no, cid in rows]
 
 
-def _count_new(db: sqlite_utils.Database, origin_like: str) -> int:
-    return db.execute("SELECT COUNT(*) FROM raw_results WHERE status = 'new' AND origin LIKE ?", [origin_like]).fetchone()[0]
+def _count_new(db: sqlite_utils.Database, origins: list[str]) -> int:
+    return db.execute(f"SELECT COUNT(*) FROM raw_results WHERE status = 'new' AND {_origin_clause(origins)}", origins).fetchone()[0]
 
 
 def _requests_of(db: sqlite_utils.Database, custom_ids: list[str]) -> dict[str, dict]:
@@ -455,44 +516,119 @@ def _requests_of(db: sqlite_utils.Database, custom_ids: list[str]) -> dict[str, 
     return found
 
 
+_STORE_ERRORS = (UnicodeEncodeError, OverflowError, sqlite3.InterfaceError, sqlite3.DataError, sqlite3.IntegrityError, ValueError)
+"""What a value of one line can make SQLite (or the sqlite3 binding) refuse: the chunk is then
+written again one line at a time, and the line it was fails alone with the reason."""
+
+
+class _Written:
+    """What one write transaction stored, applied to the run's state and summary once committed."""
+
+    def __init__(self) -> None:
+        self.outcomes: list[tuple[int, str, str | None]] = []  # (line_no, origin, reason or None if parsed)
+        self.uids: set[str] = set()
+        self.toolsets: set[str] = set()
+        self.stats = new_check_stats()
+        self.kinds: set[str] = set()
+        self.closings: dict[str, dict[str, tuple[str, int]]] = defaultdict(dict)
+
+
 def _write_chunk(db: sqlite_utils.Database, rows: list[tuple], results: list[tuple], state: _IngestState, summary: dict) -> None:
     """Store one chunk's prepared results (:func:`prepare`) in one write transaction; ``rows`` are
-    the chunk's raw rows as ``(id, origin, line_no, custom_id)``."""
+    the chunk's raw rows as ``(id, origin, line_no, custom_id)``. If a value of one line makes the
+    transaction fail, the chunk is written again one line at a time: that line is marked failed
+    with the reason and the others are stored."""
     by_id = {r[0]: r for r in rows}
-    known = _existing_uids(db, [res[1][0] for res in results if res[1] is not None])
-    samples, texts, updates, checked, toolsets = [], [], [], [], []
-    req_status: dict[str, str] = {}
-    for res in results:
-        raw_id, row = res[0], res[1]
-        _, origin, line_no, custom_id = by_id[raw_id]
-        summary["read"] += 1
-        reason = res[2] if row is None else None
-        if row is not None and (row[0] in state.seen_uids or row[0] in known):
-            row, reason = None, f"uid {row[0]} is already in the database"
-        if row is None:
+    try:
+        written = [_store_results(db, by_id, results, state)]
+    except _STORE_ERRORS:
+        _store_toolsets(db, results, state)  # tool lists carried by lines that may now fail
+        written = []
+        for res in results:
+            try:
+                written.append(_store_results(db, by_id, [res], state))
+            except _STORE_ERRORS as exc:
+                written.append(_store_results(db, by_id, [(res[0], None, f"cannot be stored: {poison_reason(exc)}")], state))
+    for w in written:
+        state.seen_uids |= w.uids
+        state.toolsets |= w.toolsets
+        for k in ("checked", "findings", "with_errors"):
+            state.stats[k] += w.stats[k]
+        state.stats["by_check"].update(w.stats["by_check"])
+        state.kinds |= w.kinds
+        for kind, by_uid in w.closings.items():
+            state.closings[kind].update(by_uid)
+        for line_no, origin, reason in w.outcomes:
+            summary["read"] += 1
+            if reason is None:
+                summary["imported"] += 1
+                continue
             summary["failed"] += 1
             if len(summary["errors"]) < MAX_REPORTED_ERRORS:
                 summary["errors"].append({"line": line_no, "origin": origin, "reason": reason})
-            updates.append(("failed", reason, None, raw_id))
-            if custom_id:
-                req_status.setdefault(custom_id, "failed")
-            continue
-        _, _, tools_json, text, findings, closing = res
-        uid = row[0]
-        state.seen_uids.add(uid)
-        summary["imported"] += 1
-        if row[9] not in state.toolsets:
-            if tools_json is None:  # prepare() hands each list over with its first dialogue
-                raise RuntimeError(f"toolset {row[9]} of sample {uid} arrived without its tool list")
-            toolsets.append((row[9], tools_json))
-            state.toolsets.add(row[9])
-        samples.append(row)
-        texts.append(text)
-        checked.append((uid, row[2], findings, closing))
-        updates.append(("parsed", None, uid, raw_id))
-        if custom_id:
-            req_status[custom_id] = "parsed"
+
+
+def _store_toolsets(db: sqlite_utils.Database, results: list[tuple], state: _IngestState) -> None:
+    rows = [(res[1][9], res[2]) for res in results if res[1] is not None and res[2] is not None and res[1][9] not in state.toolsets]
+    if rows:
+        with write_transaction(db):
+            ts = now()
+            db.conn.executemany("INSERT OR IGNORE INTO toolsets (hash, tools, created_at) VALUES (?, ?, ?)", [(*t, ts) for t in rows])
+        state.toolsets.update(h for h, _ in rows)
+
+
+def _store_results(db: sqlite_utils.Database, by_id: dict[int, tuple], results: list[tuple], state: _IngestState) -> _Written:
+    """One write transaction: the results of the lines still ``new`` (claimed now, under the write
+    lock) are stored; lines another process stored meanwhile are left alone."""
+    w = _Written()
     with write_transaction(db):
+        ids = [res[0] for res in results]
+        still_new: set[int] = set()
+        for i in range(0, len(ids), 500):
+            part = ids[i : i + 500]
+            still_new.update(r[0] for r in db.execute(
+                f"SELECT id FROM raw_results WHERE status = 'new' AND id IN ({','.join('?' * len(part))})", part))
+        results = [res for res in results if res[0] in still_new]
+        parsed = [res for res in results if res[1] is not None]
+        known = _existing_uids(db, [res[1][0] for res in parsed])
+        keys = _stored_keys(db, [res[6] for res in parsed if res[6]])
+        samples, texts, updates, checked, toolsets = [], [], [], [], []
+        req_status: dict[str, str] = {}
+        for res in parsed:
+            if res[2] is not None and res[1][9] not in state.toolsets and res[1][9] not in w.toolsets:
+                toolsets.append((res[1][9], res[2]))  # every list a line carries, whether or not its line is stored
+                w.toolsets.add(res[1][9])
+        for res in results:
+            raw_id, row = res[0], res[1]
+            _, origin, line_no, custom_id = by_id[raw_id]
+            reason = res[2] if row is None else None
+            content_key = res[6] if row is not None else None
+            if row is not None and content_key in keys:
+                o, n, u = keys[content_key]
+                row, reason = None, f"same content as line {n} of {o}, already stored as sample {u}"
+            elif row is not None and (row[0] in state.seen_uids or row[0] in w.uids or row[0] in known):
+                row, reason = None, f"uid {row[0]} is already in the database"
+            if row is None:
+                w.outcomes.append((line_no, origin, reason))
+                updates.append(("failed", reason, None, None, raw_id))
+                if custom_id:
+                    req_status.setdefault(custom_id, "failed")
+                continue
+            _, _, tools_json, text, findings, closing, _ = res
+            uid = row[0]
+            if row[9] not in state.toolsets and row[9] not in w.toolsets and not db.execute(
+                    "SELECT 1 FROM toolsets WHERE hash = ?", [row[9]]).fetchone():
+                raise RuntimeError(f"toolset {row[9]} of sample {uid} arrived without its tool list")
+            w.uids.add(uid)
+            if content_key:
+                keys[content_key] = (origin, line_no, uid)
+            w.outcomes.append((line_no, origin, None))
+            samples.append(row)
+            texts.append(text)
+            checked.append((uid, row[2], findings, closing))
+            updates.append(("parsed", None, uid, content_key, raw_id))
+            if custom_id:
+                req_status[custom_id] = "parsed"
         ts = now()
         db.conn.executemany("INSERT OR IGNORE INTO toolsets (hash, tools, created_at) VALUES (?, ?, ?)", [(*t, ts) for t in toolsets])
         # explicit rowids and state rows (checked: their findings are stored below); the samples
@@ -509,7 +645,7 @@ def _write_chunk(db: sqlite_utils.Database, rows: list[tuple], results: list[tup
             [(base + k, *r, ts) for k, r in enumerate(samples, 1)],
         )
         index_for_search(db, [(base + k, t) for k, t in enumerate(texts, 1)])
-        db.conn.executemany("UPDATE raw_results SET status = ?, reason = ?, sample_uid = ? WHERE id = ?", updates)
+        db.conn.executemany("UPDATE raw_results SET status = ?, reason = ?, sample_uid = ?, content_key = ? WHERE id = ?", updates)
         for status in ("parsed", "failed"):
             cids = [c for c, s in req_status.items() if s == status]
             for i in range(0, len(cids), 500):
@@ -518,7 +654,20 @@ def _write_chunk(db: sqlite_utils.Database, rows: list[tuple], results: list[tup
                 # error line read late) must not make it a retry candidate and be paid for twice
                 db.execute(f"UPDATE requests SET status = ? WHERE custom_id IN ({','.join('?' * len(chunk))})"
                            + (" AND status <> 'parsed'" if status == "failed" else ""), [status, *chunk])
-        store_check_results(db, checked, state.stats, state.kinds, state.closings, fresh=True)
+        store_check_results(db, checked, w.stats, w.kinds, w.closings, fresh=True)
+    return w
+
+
+def _stored_keys(db: sqlite_utils.Database, keys: list[str]) -> dict[str, tuple[str, int, str]]:
+    """``content key → (origin, line_no, sample uid)`` of the lines already stored as samples."""
+    found: dict[str, tuple[str, int, str]] = {}
+    for i in range(0, len(keys), 500):
+        chunk = keys[i : i + 500]
+        for k, origin, line_no, uid in db.execute(
+            f"SELECT content_key, origin, line_no, sample_uid FROM raw_results WHERE content_key IN ({','.join('?' * len(chunk))})", chunk
+        ):
+            found.setdefault(k, (origin, line_no, uid))
+    return found
 
 
 def _existing_uids(db: sqlite_utils.Database, uids: list[str]) -> set[str]:
@@ -530,19 +679,73 @@ def _existing_uids(db: sqlite_utils.Database, uids: list[str]) -> set[str]:
     return found
 
 
+def batch_origins(batch_id: str) -> list[str]:
+    """The raw-line origins of one batch: its output and its error file."""
+    return [f"batch:{batch_id}:output", f"batch:{batch_id}:error"]
+
+
 def preprocess(db: sqlite_utils.Database, *, batch_id: str | None = None) -> dict:
-    """Parse all downloaded, not yet parsed batch lines (of one batch, or all); see :func:`process_raw`."""
-    like = f"batch:{batch_id}:%" if batch_id else "batch:%"
-    return process_raw(db, origin_like=like)
+    """Parse all downloaded, not yet parsed batch lines (of one batch, or all); see :func:`process_raw`.
+
+    Origins are compared exactly (a batch id holding ``_`` or ``%`` matches only itself)."""
+    if batch_id:
+        origins = batch_origins(batch_id)
+    else:
+        origins = [o for (o,) in db.execute("SELECT DISTINCT origin FROM raw_results WHERE status = 'new'")
+                   if o.startswith("batch:")]
+    return process_raw(db, origins=origins)
 
 
-def _read_lines(path: Path) -> Iterator[tuple[int, str]]:
-    """Non-blank lines of a file as ``(line_no, text)``; undecodable bytes become U+FFFD (kept, then fail)."""
+_BOMS = (  # UTF-32 before UTF-16: FF FE 00 00 begins with UTF-16-LE's mark
+    (codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"), (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+_DECODERS = {"utf-16-le": codecs.utf_16_le_decode, "utf-16-be": codecs.utf_16_be_decode,
+             "utf-32-le": codecs.utf_32_le_decode, "utf-32-be": codecs.utf_32_be_decode}
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def _read_lines(path: Path) -> Iterator[tuple]:
+    """Non-blank lines of a JSONL file as ``(line_no, text)``, or ``(line_no, text, reason)`` for a
+    line that is not valid text (stored with its reason, never parsed).
+
+    Encodings (issue 14): UTF-8, with or without a byte order mark; UTF-16 and UTF-32 with one (the
+    mark says which, RFC 8259 §8.1 asks for UTF-8 but Windows tools write UTF-16 with a mark). A line
+    of a UTF-8 file that is not valid UTF-8 keeps its bytes, escaped (``\\xff``), and fails with the
+    byte it fails at; nothing becomes U+FFFD. Line breaks: ``\\n``, ``\\r\\n`` and a lone ``\\r``
+    (old Mac files), each ending one line, as a text editor counts them; blank lines keep their number.
+
+    Raises:
+        ValueError: ``<file>: <reason>``: the file looks like UTF-16 without a byte order mark, or a
+            UTF-16 / UTF-32 file is not valid in its encoding (naming the line).
+    """
     with path.open("rb") as fh:
-        for no, raw in enumerate(fh, 1):
-            text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
-            if text.strip():
-                yield no, text
+        head = fh.read(4)
+        enc = next((e for bom, e in _BOMS if head.startswith(bom)), None)
+        if enc in _DECODERS:
+            fh.seek(len(next(bom for bom, e in _BOMS if e == enc)))
+            yield from _decoded_lines(fh, path, enc)
+            return
+        if enc is None and len(head) >= 2 and (head[0] == 0) != (head[1] == 0):
+            raise ValueError(f"{path}: looks like UTF-16 without a byte order mark (a NUL byte in the first two); "
+                             "save it as UTF-8, or as UTF-16 with a byte order mark")
+        fh.seek(3 if enc else 0)
+        no = 0
+        for raw in fh:
+            if raw.endswith(b"\n"):
+                raw = raw[:-2] if raw.endswith(b"\r\n") else raw[:-1]
+            for part in raw.split(b"\r") if b"\r" in raw else (raw,):
+                no += 1
+                try:
+                    text = part.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    text = part.decode("utf-8", "backslashreplace")
+                    if text.strip():
+                        yield no, text, (f"not valid UTF-8: byte 0x{part[exc.start]:02x} at byte {exc.start + 1} of the line "
+                                         f"({exc.reason}); stored with the bytes escaped as \\xNN")
+                    continue
+                if text.strip():
+                    yield no, text
 
 
 _JSON_DOC = json.JSONDecoder()
@@ -626,40 +829,94 @@ def _document_records(text: str) -> Iterator[tuple[int, str]]:
             return
 
 
-def ingest_lines(db: sqlite_utils.Database, origin: str, lines: Iterable[tuple[int, str]], *, source: str | None = None) -> dict:
+def _decoded_lines(fh, path: Path, enc: str, block: int = 1 << 16) -> Iterator[tuple[int, str]]:
+    """Lines of a UTF-16 / UTF-32 file (after its byte order mark), decoded block by block."""
+    decode = _DECODERS[enc]
+    label = enc.upper().replace("-LE", "").replace("-BE", "")
+    no, rest, data, offset = 0, "", b"", fh.tell()
+    while True:
+        got = fh.read(block)
+        data += got
+        try:
+            text, used = decode(data, "strict", not got)
+        except UnicodeDecodeError as exc:
+            good = decode(data[: exc.start], "strict", True)[0]
+            line = no + len(_LINE_BREAK.split(rest + good))
+            raise ValueError(f"{path}: not valid {label} at line {line} (byte {offset + exc.start}: {exc.reason})") from None
+        offset += used
+        data = data[used:]
+        text = rest + text
+        carry = ""
+        if got and text.endswith("\r"):  # its \n may come with the next block
+            text, carry = text[:-1], "\r"
+        parts = _LINE_BREAK.split(text)
+        rest = parts.pop() + carry if got else ""
+        for part in parts:
+            no += 1
+            if part.strip():
+                yield no, part
+        if not got:
+            return
+
+
+def ingest_lines(db: sqlite_utils.Database, origin: str, lines: Iterable[tuple], *, source: str | None = None, dedupe: bool = False) -> dict:
     """Store ``lines`` raw under ``origin`` and parse them as they arrive (a download or a file read).
 
     The lines are stored in chunks of :data:`CHUNK`, each committed before its lines are parsed,
     while the chunk before is parsed (:func:`process_raw`'s ``feed``), so storing overlaps parsing
     and memory stays constant. Idempotent and resumable: lines stored before (by an earlier run that
-    stopped midway, or :func:`store.insert_raw_lines`) are not stored again, and the ones of them
-    still ``new`` are parsed now.
+    stopped midway, another process storing the same lines now, or :func:`store.insert_raw_lines`)
+    are not stored again, and the ones of them still ``new`` are parsed now, each by one process.
 
     Args:
-        lines: ``(line_no, text)`` pairs, line numbers from 1.
+        lines: ``(line_no, text)`` pairs, line numbers from 1, or ``(line_no, text, reason)`` for a
+            line known to fail before parsing (not valid text): stored with its reason.
         source: the stored samples' ``source`` (default: ``origin``).
+        dedupe: see :func:`process_raw` (imports).
 
     Returns:
-        :func:`process_raw`'s summary for the lines parsed now.
+        :func:`process_raw`'s summary for the lines parsed now, plus the lines stored as failed now.
     """
     it = iter(lines)
+    failed: list[tuple[int, str]] = []
 
     def feed() -> list[tuple[int, str]] | None:
         chunk = list(islice(it, CHUNK))
         if not chunk:
             return None
-        # all new: handed over as read; otherwise (stored before) the stored lines are what counts
-        return chunk if insert_raw_lines(db, origin, chunk) == len(chunk) else []
+        seen = len(failed)
+        added = insert_raw_lines(db, origin, chunk, failed=failed)
+        if added != len(chunk):  # stored before: the stored lines are what counts
+            return []
+        failed_now = {no for no, _ in failed[seen:]}  # stored as failed (not valid text): nothing to parse
+        return [(item[0], item[1]) for item in chunk if item[0] not in failed_now]
 
-    return process_raw(db, origin_like=origin, source=source, feed=feed)
+    summary = process_raw(db, origins=origin, source=source, feed=feed, dedupe=dedupe)
+    if failed:
+        summary["read"] += len(failed)
+        summary["failed"] += len(failed)
+        errors = summary["errors"] + [{"line": no, "origin": origin, "reason": reason} for no, reason in failed]
+        summary["errors"] = sorted(errors, key=lambda e: e["line"])[:MAX_REPORTED_ERRORS]
+    return summary
+
+
+def import_origin(path: str | Path) -> str:
+    """The raw-line origin of an imported file: ``import:<absolute path>`` (a file name's bytes
+    that are not UTF-8 are written as ``\\xNN``, so the origin can be stored)."""
+    return "import:" + str(Path(path).resolve()).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def import_file(db: sqlite_utils.Database, path: str | Path) -> dict:
     """Import dialogues made elsewhere (shapes in the module docstring) from a JSONL file, or a
     JSON document holding one dialogue or an array of them (:func:`_read_document`).
 
-    Each line is stored raw under origin ``import:<absolute path>`` and parsed as the file is read
-    (:func:`ingest_lines`); importing the same file again adds nothing.
+    Each line is stored raw under origin ``import:<absolute path>`` (:func:`import_origin`) and
+    parsed as the file is read (:func:`ingest_lines`); importing the same file again adds nothing,
+    and neither does importing the same lines from another path: a parsed line whose text is that
+    of a line already stored as a sample fails with "same content as line N of <origin>" (the
+    duplicate is decided by the line, not the file, so a file with lines added at the end imports
+    only those). Two imports of one file at once store each line once. Encodings and line breaks:
+    :func:`_read_lines`.
 
     Returns:
         ``{"read", "imported", "failed", "errors": [{"line", "reason"}]}`` for this file; for a JSON
@@ -668,19 +925,29 @@ def import_file(db: sqlite_utils.Database, path: str | Path) -> dict:
 
     Raises:
         OSError: the file cannot be opened or read.
-        ValueError: a JSON document (``.json``) that is not UTF-8.
+        ValueError: ``<file>: <reason>`` for a file that is not text in an encoding it can read
+            (UTF-16 without a byte order mark, invalid UTF-16 / UTF-32; a JSON document that is
+            not UTF-8).
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file")
     starts: dict[int, int] = {}
-    records = _read_document(path, starts) if _is_document(path) else _read_lines(path)
-    summary = ingest_lines(db, f"import:{path.resolve()}", records, source=f"import:{path.name}")
+    lines = _read_document(path, starts) if _is_document(path) else _read_lines(path)
+    first = next(lines, None)  # a file-level refusal comes before anything is stored
+    lines = iter(()) if first is None else _chain_first(first, lines)
+    name = import_origin(path)[len("import:"):]
+    summary = ingest_lines(db, import_origin(path), lines, source=f"import:{Path(name).name}", dedupe=True)
     for e in summary["errors"]:
         e.pop("origin", None)
         if e["line"] in starts:  # a document's element: its number, and the line it starts on
             e["element"], e["line"] = e["line"], starts[e["line"]]
     return summary
+
+
+def _chain_first(first, rest: Iterator) -> Iterator:
+    yield first
+    yield from rest
 
 
 def iter_dialogues(db: sqlite_utils.Database, *, kind: str | None = None, where: str = "", params: list | None = None) -> Iterator[Dialogue]:

@@ -10,7 +10,8 @@ a non-representative duplicate, or carrying an error finding nobody accepted); w
 printed with its reason, and so is the change since the last publish. ``--input`` (seed 001) limits
 the upload to the records of that file. The token is read from ``HF_TOKEN`` and never stored or
 printed. When roles are in force (:mod:`datagen.auth`) ``--operator`` (or ``DATAGEN_OPERATOR``) must
-be a publisher to push; a dry run needs no role. Pushing the record set that was last pushed to the
+be a publisher to push; a dry run needs no role and writes nothing to the database (only the local
+folder). Pushing the record set that was last pushed to the
 repo again makes no commit. Without a token or a reachable Hub the local folder is kept and its path
 printed.
 """
@@ -24,7 +25,7 @@ from pathlib import Path
 
 from .auth import cli_operator
 from .cli import add_operator, parser, run
-from .publish import FORMATS, LEFT_OUT, Release, check_repo_id, export_and_record, publish_to_hub
+from .publish import FORMATS, LEFT_OUT, Release, check_repo_id, export_local, publish_to_hub
 from .store import get_db
 
 
@@ -72,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     vis = ap.add_mutually_exclusive_group()
     vis.add_argument("--private", dest="private", action="store_true", default=True, help="create the repo private (default)")
     vis.add_argument("--public", dest="private", action="store_false", help="create the repo public")
-    ap.add_argument("--dry-run", action="store_true", help="export locally and record it, push nothing")
+    ap.add_argument("--dry-run", action="store_true", help="export locally, push nothing, record nothing in the database")
     add_operator(ap)
     ap.add_argument("--export-dir", default=None, help="local dataset folder (default datagen/output/export; hub pushes: datagen/output/hub/<owner>__<name>)")
     args = ap.parse_args(argv)
@@ -81,7 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     uids = _file_uids(Path(args.input)) if args.input else None
     db = get_db()
     if args.dry_run:
-        release = export_and_record(db, args.export_dir, fmt=args.format, operator=operator, uids=uids, repo_id=repo_id)
+        # a dry run writes the local folder and nothing else: no publishes row (issue 14)
+        release = export_local(db, args.export_dir, fmt=args.format, uids=uids, repo_id=repo_id)
         print(f"dry run: {release.counts} ({args.format}) → {release.path}; would be {release.tag} of {repo_id}, "
               f"{'private' if args.private else 'public'} when created")
     else:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from dataclasses import dataclass, field
 
@@ -70,6 +71,38 @@ REASON_KEYS = dict(zip(REJECT_REASONS, ["1", "2", "3", "4", "5", "6", "7", "8", 
 
 class ReviewError(ValueError):
     """A decision that cannot be recorded (no annotator, unknown uid, decision or reason)."""
+
+
+# ----------------------------------------------------------------------------- user input in queries
+
+SQLITE_MAX_INT = 2**63 - 1
+_NOT_SEARCHABLE = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
+"""Characters dropped from search words: control characters (a NUL ends FTS5's query string:
+"unterminated string") and lone surrogates (not text: SQLite cannot be handed them). No stored
+text holds either where search looks (the index holds valid UTF-8 words)."""
+
+
+def _param(value: str):
+    """A filter value as an SQL parameter that never raises: a text with a lone surrogate cannot be
+    UTF-8, so it cannot equal any stored text; it is passed as bytes (a BLOB never equals a TEXT
+    value), and the filter simply matches nothing (issue 14: it raised UnicodeEncodeError)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "surrogatepass")
+    return value
+
+
+def _clamp(n: int) -> int:
+    """A LIMIT / OFFSET within SQLite's 64-bit integers; negative counts as 0 (SQLite would read a
+    negative LIMIT as no limit at all)."""
+    return max(0, min(int(n), SQLITE_MAX_INT))
+
+
+def search_words(text: str | None) -> list[str]:
+    """The words a search text looks for: split on whitespace, NUL, other control characters and
+    lone surrogates removed, empty words dropped."""
+    return [w for w in (_NOT_SEARCHABLE.sub("", w) for w in (text or "").split()) if w]
 
 
 # ----------------------------------------------------------------------------- state
@@ -177,7 +210,7 @@ class QueueFilter:
             v = getattr(self, col)
             if v:
                 c.append(f"st.{col} = ?")
-                p.append(v)
+                p.append(_param(v))
         d = self.decision
         if d == "todo":
             c.append("st.rank <= 1")
@@ -186,7 +219,7 @@ class QueueFilter:
                     "NOT EXISTS (SELECT 1 FROM annotator_decisions ad WHERE ad.uid = st.uid AND ad.annotator = ? "
                     "AND ad.decision IN ('accept', 'reject'))"
                 )
-                p.append(self.annotator)
+                p.append(_param(self.annotator))
         elif d == "pending":
             c.append("st.state = 'pending'")
         elif d == "disputed":
@@ -196,13 +229,13 @@ class QueueFilter:
             p.append(d)
         if self.decided_by:
             c.append("EXISTS (SELECT 1 FROM annotator_decisions ad2 WHERE ad2.uid = st.uid AND ad2.annotator = ?)")
-            p.append(self.decided_by)
+            p.append(_param(self.decided_by))
         if self.check_id == "error":
             c.append("EXISTS (SELECT 1 FROM findings f WHERE f.uid = st.uid AND f.severity = 'error')")
         elif self.check_id:
             c.append("EXISTS (SELECT 1 FROM findings f WHERE f.uid = st.uid AND f.check_id = ?)")
-            p.append(self.check_id)
-        words = (self.text or "").split()
+            p.append(_param(self.check_id))
+        words = search_words(self.text)
         if words:
             c.append("st.seq IN (SELECT rowid FROM samples_fts WHERE samples_fts MATCH ?)")
             p.append(" ".join('"' + w.replace('"', '""') + '"*' for w in words))
@@ -223,12 +256,16 @@ class QueueFilter:
 
 
 def queue(db: sqlite_utils.Database, flt: QueueFilter | None = None, *, limit: int = 1000, offset: int = 0) -> list[str]:
-    """uids in review order for a filter (see :class:`QueueFilter`)."""
+    """uids in review order for a filter (see :class:`QueueFilter`).
+
+    ``limit`` and ``offset`` are clamped to 0 … 2**63 − 1 (a huge value raised OverflowError; a
+    negative limit gives no rows rather than SQLite's "no limit"). Filter values never raise:
+    a value that is not valid text matches nothing, search words lose NUL and lone surrogates."""
     flt = flt or QueueFilter(decision=None)
     where, params = flt.where()
     order, oparams = flt.order_by()
     sql = f"SELECT st.uid FROM sample_state st{where}{order} LIMIT ? OFFSET ?"
-    return [r[0] for r in db.execute(sql, [*params, *oparams, limit, offset])]
+    return [r[0] for r in db.execute(sql, [*params, *oparams, _clamp(limit), _clamp(offset)])]
 
 
 def next_uid(db: sqlite_utils.Database, flt: QueueFilter, *, exclude: str | None = None) -> str | None:
@@ -265,7 +302,7 @@ def count(db: sqlite_utils.Database, flt: QueueFilter) -> int:
         mine = db.execute(
             f"SELECT COUNT(*) FROM annotator_decisions ad JOIN sample_state st ON st.uid = ad.uid{where} "
             f"{'AND' if where else 'WHERE'} ad.annotator = ? AND ad.decision IN ('accept', 'reject')",
-            [*params, flt.annotator],
+            [*params, _param(flt.annotator)],
         ).fetchone()[0]
         return db.execute(f"SELECT COUNT(*) FROM sample_state st{where}", params).fetchone()[0] - mine
     where, params = flt.where()
@@ -326,8 +363,9 @@ def shortfall(db: sqlite_utils.Database, kind: str | None = None) -> dict[str, i
 
 
 def find_uid(db: sqlite_utils.Database, prefix: str) -> str | None:
-    """The uid equal to ``prefix``, else the first uid (by arrival) starting with it, else ``None``."""
-    if not prefix:
+    """The uid equal to ``prefix``, else the first uid (by arrival) starting with it, else ``None``
+    (also for a prefix that is not valid text, e.g. with a lone surrogate: no uid starts with it)."""
+    if not prefix or not isinstance(_param(prefix), str):
         return None
     row = db.execute(
         "SELECT uid FROM samples WHERE uid = ? UNION ALL SELECT uid FROM "
@@ -402,10 +440,14 @@ def edit_pairs(db: sqlite_utils.Database):
 
 
 def _require_annotator(annotator: str) -> str:
-    annotator = (annotator or "").strip()
-    if not annotator:
+    """The annotator's name, exactly as given (:func:`auth.check_identity`: ``"boss "`` is refused,
+    not recorded as ``boss``)."""
+    if not (annotator or "").strip():
         raise ReviewError("annotator name is required before deciding")
-    return annotator
+    try:
+        return auth.check_identity(annotator, what="검토자 이름")
+    except auth.IdentityError as exc:
+        raise ReviewError(f"annotator name: {exc}") from None
 
 
 def state_of(db: sqlite_utils.Database, uid: str) -> dict | None:

@@ -11,9 +11,13 @@ Tables:
             request_counts, errors, backend, created_at, updated_at, retrieved_at, status_file)
     requests(custom_id, job_id, batch_id, kind, category, scenario, status, attempt, regenerates)
         regenerates: uid of the rejected sample this request replaces (datagen.jobs.regenerate_rejected)
-    raw_results(id, origin, line_no, custom_id, status, reason, sample_uid, received_at)
-        origin = ``batch:<id>:output|error`` or ``import:<path>``; (origin, line_no) is unique, so
-        storing the same file twice adds nothing. status: ``new`` → ``parsed`` | ``failed``.
+    raw_results(id, origin, line_no, custom_id, status, reason, sample_uid, received_at, content_key)
+        origin = ``batch:<id>:output|error`` or ``import:<path>``, always compared exactly (never
+        with LIKE: ``_``, ``%`` and letter case in a file name must not join two files); (origin,
+        line_no) is unique, so storing the same file twice adds nothing. status: ``new`` →
+        ``parsed`` | ``failed`` (a line that cannot even be stored as text, e.g. invalid UTF-8, is
+        stored ``failed`` with its reason at once). content_key: SHA-256 of a parsed imported line's
+        text, so the same line imported from another file is not stored as a second sample.
     raw_lines(id, line)   -- the text of each raw line as received (id = raw_results.id), never
         rewritten: kept apart so that marking a line parsed rewrites a small row, not 4.6 KB
     samples(uid, custom_id, kind, category, source, model, dialogue, usage, content_hash, created_at, toolset)
@@ -49,6 +53,7 @@ import json
 import re
 import sqlite3
 import threading
+import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from itertools import islice
@@ -446,6 +451,22 @@ def _m009_search_by_rowid(db: sqlite_utils.Database) -> None:
         index_for_search(db, [(seq, search_text(json.loads(text).get("turns") or [])) for seq, text in rows if text])
 
 
+def _m010_raw_line_content_key(db: sqlite_utils.Database) -> None:
+    """``raw_results.content_key``: the SHA-256 of an imported line that was parsed into a sample
+    (issue 14: a copy of an imported file at another path added every sample again). Indexed only
+    where set, so batch lines (whose origin, the batch id, is already unique) cost nothing."""
+    db.execute("ALTER TABLE raw_results ADD COLUMN content_key TEXT")
+    db.execute("CREATE INDEX idx_raw_content_key ON raw_results(content_key) WHERE content_key IS NOT NULL")
+    # imported lines stored as samples before: their keys too, so a copy of an earlier import is known
+    ids = [r[0] for r in db.execute(
+        "SELECT id FROM raw_results WHERE substr(origin, 1, 7) = 'import:' AND status = 'parsed' ORDER BY id")]
+    for i in range(0, len(ids), 500):
+        part = ids[i : i + 500]
+        rows = db.execute(f"SELECT id, line FROM raw_lines WHERE id IN ({','.join('?' * len(part))})", part).fetchall()
+        db.conn.executemany("UPDATE raw_results SET content_key = ? WHERE id = ?",
+                            [(hashlib.sha256(line.encode("utf-8")).hexdigest(), rid) for rid, line in rows])
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("001_initial", _m001_initial),
     ("002_quality_gate", _m002_quality_gate),
@@ -456,6 +477,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("007_ingest_at_scale", _m007_ingest_at_scale),
     ("008_regenerate", _m008_regenerate),
     ("009_search_by_rowid", _m009_search_by_rowid),
+    ("010_raw_line_content_key", _m010_raw_line_content_key),
 ]
 
 _local = threading.local()
@@ -475,27 +497,54 @@ def connect(path: str | Path | None = None) -> sqlite_utils.Database:
     conn = sqlite3.connect(str(path), timeout=SQLITE_BUSY_TIMEOUT_S, check_same_thread=False)
     db = sqlite_utils.Database(conn)
     db.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
-    if not db.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone():  # a new file: before WAL and tables
-        db.execute(f"PRAGMA page_size = {PAGE_SIZE}")
-    if db.journal_mode != "wal":
-        db.enable_wal()
+    for attempt in range(6):
+        try:
+            if not db.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone():  # a new file: before WAL and tables
+                db.execute(f"PRAGMA page_size = {PAGE_SIZE}")
+            if db.journal_mode != "wal":
+                db.enable_wal()
+            break
+        except sqlite3.OperationalError as exc:
+            # another process switching a new file to WAL at this moment: SQLite can answer "locked"
+            # without waiting on busy_timeout (a journal-mode change); try again shortly
+            if "locked" not in str(exc) or attempt == 5:
+                raise
+            time.sleep(0.1 * (attempt + 1))
     db.execute("PRAGMA synchronous = NORMAL")
     migrate(db)
     return db
 
 
+def _applied_migrations(db: sqlite_utils.Database) -> set[str]:
+    try:
+        return {r[0] for r in db.execute("SELECT name FROM _migrations")}
+    except sqlite3.OperationalError as exc:
+        if "no such table" not in str(exc):
+            raise
+        return set()  # a new database
+
+
 def migrate(db: sqlite_utils.Database) -> list[str]:
-    """Apply the pending :data:`MIGRATIONS` in order; returns the names applied now."""
-    db["_migrations"].create({"name": str, "applied_at": str}, pk="name", if_not_exists=True)
-    done = {r["name"] for r in db["_migrations"].rows}
+    """Apply the pending :data:`MIGRATIONS` in order; returns the names applied now.
+
+    Safe when several processes open a new (or older) database at once (issue 14: the second one
+    died on "table jobs already exists"): the pending migrations run in one ``BEGIN IMMEDIATE``
+    transaction, and which ones are pending is read again once the write lock is held, so exactly
+    one process applies each migration and the others wait (``busy_timeout``) and find them done.
+    A migration that fails leaves the database as it was."""
+    names = [name for name, _ in MIGRATIONS]
+    if set(names) <= _applied_migrations(db):  # the common case: nothing to do, no write lock
+        return []
     applied = []
-    for name, fn in MIGRATIONS:
-        if name in done:
-            continue
-        with db.conn:
+    with write_transaction(db):
+        db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT)")
+        done = _applied_migrations(db)
+        for name, fn in MIGRATIONS:
+            if name in done:
+                continue
             fn(db)
-            db["_migrations"].insert({"name": name, "applied_at": now()})
-        applied.append(name)
+            db.execute("INSERT INTO _migrations (name, applied_at) VALUES (?, ?)", [name, now()])
+            applied.append(name)
     return applied
 
 
@@ -539,34 +588,67 @@ def loads(text: str | None, default: Any = None) -> Any:
     return json.loads(text) if text else default
 
 
-def insert_raw_lines(db: sqlite_utils.Database, origin: str, lines: Iterable[tuple[int, str]]) -> int:
+def insert_raw_lines(db: sqlite_utils.Database, origin: str, lines: Iterable[tuple], *, failed: list | None = None) -> int:
     """Store raw lines as received, before any parsing; returns how many were new.
 
     Args:
         origin: ``batch:<id>:output``, ``batch:<id>:error`` or ``import:<path>``.
-        lines: ``(line_no, text)`` pairs, line numbers from 1.
+        lines: ``(line_no, text)`` pairs, line numbers from 1, or ``(line_no, text, reason)`` for a
+            line already known to fail (a reader that found invalid UTF-8): stored ``failed`` with
+            that reason, never parsed.
+        failed: when given, ``(line_no, reason)`` of every line this call stored as ``failed`` is
+            appended to it (counted once, by the process that stored it).
 
     Existing ``(origin, line_no)`` rows are left as they are (idempotent re-download). Written in
-    transactions of :data:`RAW_CHUNK` lines, so a crash keeps what was stored before it.
+    transactions of :data:`RAW_CHUNK` lines, so a crash keeps what was stored before it. A text
+    SQLite cannot hold (a lone surrogate such as ``\\ud800``, which is not valid UTF-8) is stored
+    with the offending code points escaped (``\\ud800``) and the line stored ``failed`` with that
+    reason: nothing is lost and nothing else in its chunk is held up (issue 14).
     """
     ts = now()
     it = iter(lines)
     added = 0
-    while chunk := [(origin, no, _peek_custom_id(text), text, ts) for no, text in islice(it, RAW_CHUNK)]:
-        with write_transaction(db):
-            before = db.conn.total_changes
-            db.conn.executemany(
-                "INSERT OR IGNORE INTO raw_results (origin, line_no, custom_id, status, received_at) VALUES (?, ?, ?, 'new', ?)",
-                [(o, no, cid, t) for o, no, cid, _, t in chunk],
-            )
-            n = db.conn.total_changes - before
-            added += n
-            if n:  # the text of each row just added (a row stored before keeps its own text)
-                db.conn.executemany(
-                    "INSERT OR IGNORE INTO raw_lines (id, line) SELECT id, ? FROM raw_results WHERE origin = ? AND line_no = ?",
-                    [(text, o, no) for o, no, _, text, _ in chunk],
-                )
+    while chunk := list(islice(it, RAW_CHUNK)):
+        try:
+            added += _insert_raw_chunk(db, origin, [(item[0], item[1], item[2] if len(item) > 2 else None) for item in chunk], ts, failed)
+        except UnicodeEncodeError:  # a lone surrogate somewhere: that line is escaped and fails alone
+            added += _insert_raw_chunk(db, origin, [_storable(*item) for item in chunk], ts, failed)
     return added
+
+
+def _storable(no: int, text: str, reason: str | None = None) -> tuple[int, str, str | None]:
+    """``(line_no, text, reason)`` with a text SQLite can store (valid UTF-8)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        cp = ord(text[exc.start])
+        return no, text.encode("utf-8", "backslashreplace").decode("utf-8"), reason or (
+            f"line holds a lone surrogate (U+{cp:04X} at character {exc.start}), which is not valid Unicode text; "
+            f"stored with it escaped as \\u{cp:04x}")
+    return no, text, reason
+
+
+def _insert_raw_chunk(db: sqlite_utils.Database, origin: str, chunk: list[tuple[int, str, str | None]], ts: str, failed: list | None) -> int:
+    with write_transaction(db):
+        before = db.conn.total_changes
+        db.conn.executemany(
+            "INSERT OR IGNORE INTO raw_results (origin, line_no, custom_id, status, reason, received_at) VALUES (?, ?, ?, ?, ?, ?)",
+            [(origin, no, None if reason else _peek_custom_id(text), "failed" if reason else "new", reason, ts)
+             for no, text, reason in chunk],
+        )
+        n = db.conn.total_changes - before
+        if n:  # the text of each row just added (a row stored before keeps its own text)
+            db.conn.executemany(
+                "INSERT OR IGNORE INTO raw_lines (id, line) SELECT id, ? FROM raw_results WHERE origin = ? AND line_no = ?",
+                [(text, origin, no) for no, text, _ in chunk],
+            )
+            bad = [(no, reason) for no, _, reason in chunk if reason]
+            if bad and failed is not None:  # which of them this call stored (the others were there before)
+                mine = {r[0] for r in db.execute(
+                    f"SELECT line_no FROM raw_results WHERE origin = ? AND received_at = ? AND line_no IN ({','.join('?' * len(bad))})",
+                    [origin, ts, *(no for no, _ in bad)])}
+                failed.extend((no, reason) for no, reason in bad if no in mine)
+    return n
 
 
 RAW_CHUNK = 1000
@@ -586,7 +668,13 @@ def _peek_custom_id(text: str) -> str | None:
         return m.group(1)
     try:
         obj = fast_loads(text)
-    except (ValueError, TypeError):
+    except Exception:  # not JSON, nested too deeply (RecursionError), an integer beyond 4300 digits…
         return None
     cid = obj.get("custom_id") if isinstance(obj, dict) else None
-    return cid if isinstance(cid, str) else None
+    if not isinstance(cid, str):
+        return None
+    try:
+        cid.encode("utf-8")  # a lone surrogate (\\ud800) cannot be stored: the line is kept, its custom_id not
+    except UnicodeEncodeError:
+        return None
+    return cid

@@ -140,3 +140,54 @@ def test_adjudication_and_batch_buttons_follow_roles(team, monkeypatch):
     at.sidebar.text_input(key="annotator").input("pm").run()
     next(b for b in at.button if b.key.startswith("bat_retry_")).click().run()
     assert team["batches"].count == 2
+
+
+# ----------------------------------------------------------------------------- exact identities (issue 14, item 7)
+
+LOOKALIKES = ["boss ", " boss", "boss\n", "boss\t", "boss\u200b", "boss\x00", "boss\u00a0", "boss\ud800"]
+
+
+@pytest.mark.parametrize("name", LOOKALIKES)
+def test_a_name_that_only_looks_like_a_member_is_refused_everywhere(team, name):
+    """A name is exact: "boss " (trailing space), a zero-width or control character never acts as
+    "boss" nor is recorded beside it; every entry point refuses it with the reason."""
+    auth.grant(team, "boss", "admin", by="관리자")
+    auth.grant(team, "boss", "pm", by="boss")
+    with pytest.raises(auth.IdentityError):
+        auth.require(team, name, "pm")
+    assert auth.roles_of(team, name) == set()
+    with pytest.raises(auth.IdentityError):
+        auth.grant(team, "x", "annotator", by=name)
+    with pytest.raises(auth.IdentityError):
+        auth.grant(team, name, "annotator", by="boss")
+    with pytest.raises(auth.IdentityError):
+        auth.revoke(team, name, "pm", by="boss")
+    uid = review.queue(team)[0]
+    with pytest.raises(review.ReviewError, match="name"):
+        review.record_decision(team, uid, annotator=name, decision="accept")
+    with pytest.raises(auth.IdentityError):
+        auth.cli_operator(name)
+    assert team["reviews"].count == 0
+    assert {r[0] for r in team.execute("SELECT user FROM roles")} == {"관리자", "민지", "서연", "pm", "게시", "boss"}
+    assert auth.roles_of(team, "boss") == set(auth.ROLES)
+
+
+def test_lookalike_names_are_refused_in_open_mode_too(db):
+    import_file(db, FIX / "seed001_dataset.jsonl")
+    uid = review.queue(db)[0]
+    with pytest.raises(review.ReviewError):
+        review.record_decision(db, uid, annotator="boss ", decision="accept")
+    review.record_decision(db, uid, annotator="boss", decision="accept")
+    assert [r[0] for r in db.execute("SELECT annotator FROM reviews")] == ["boss"]
+
+
+def test_the_cli_refuses_a_lookalike_operator(db, monkeypatch, capsys):
+    from datagen import push_to_hub
+    from datagen.cli import run
+
+    auth.grant(db, "boss", "admin", by=None)
+    assert run(push_to_hub.main, ["--repo-id", "me/ds", "--operator", "boss ", "--dry-run"]) == 1
+    assert "boss" in capsys.readouterr().err
+    monkeypatch.setenv("DATAGEN_OPERATOR", "boss ")
+    with pytest.raises(auth.IdentityError, match="DATAGEN_OPERATOR"):
+        auth.cli_operator(None)

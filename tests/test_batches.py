@@ -3,6 +3,8 @@ retry of failed requests, cost estimate and yield — all on the offline backend
 
 import json
 
+import httpx2
+import openai
 import pytest
 
 from datagen import batches, jobs, pricing, yields
@@ -371,3 +373,62 @@ def test_retrieve_with_ingest_parses_while_downloading_and_resumes(db, monkeypat
         r[0] for r in db.execute("SELECT custom_id FROM raw_results WHERE status = 'failed'"))
     again = batches.retrieve(db, row["id"], client=client, ingest=True)
     assert again["new_lines"] == 0 and again["parsed"]["read"] == 0 and db["raw_results"].count == 12
+
+
+def test_cli_submit_after_a_lost_create_answer_and_a_failed_lookup_makes_no_second_batch(db, monkeypatch):
+    """Issue 14: the create succeeded on the server, its answer was lost, and the batch-list lookup
+    failed too, so the first run ends with an error; a plain rerun of the CLI step must find that
+    batch (lookup before every create) instead of paying for a second one."""
+    from datagen import submit_batch
+    from datagen.cli import run
+
+    job = _job(db, n=4)
+    monkeypatch.setenv("DATAGEN_OFFLINE_FAULTS", json.dumps([
+        {"method": "POST", "path": "/batches", "status": "timeout", "times": 1, "after": True},
+    ]))
+    real_find, lookups = batches.find_submitted, []
+
+    def lookup_fails_after_the_create(client, key, **kw):
+        lookups.append(key)
+        if _n_batches(_client()) == 0:
+            return real_find(client, key, **kw)  # nothing created yet: the list answers
+        raise openai.APIConnectionError(request=httpx2.Request("GET", "https://offline/v1/batches"))
+
+    monkeypatch.setattr(batches, "find_submitted", lookup_fails_after_the_create)
+    assert run(submit_batch.main, ["--input", job["input_file"]]) == 1
+    assert _n_batches(_client()) == 1  # the server did create it; its answer and the lookup were lost
+    assert db["batches"].count == 0
+    monkeypatch.delenv("DATAGEN_OFFLINE_FAULTS")
+    monkeypatch.setattr(batches, "find_submitted", real_find)
+    assert run(submit_batch.main, ["--input", job["input_file"]]) == 0
+    assert _n_batches(_client()) == 1  # found by its submission key, not created again
+    (row,) = db.execute("SELECT id FROM batches").fetchall()
+    assert row[0] == _client().batches.list(limit=100).data[0].id
+
+
+def test_retrieve_with_ingest_of_a_batch_with_poison_lines_parses_the_rest(db, monkeypatch):
+    """Issue 14: one answer holding a lone surrogate (or a >4300-digit integer) made the Batches
+    page's retrieve raise PydanticSerializationError with nothing imported, and every retry the same."""
+    client = _client()
+    job = _job(db, n=6)
+    (row,) = batches.submit_job(db, job["id"], client=client)
+    batches.wait(db, row["id"], poll_interval=0, client=client)
+    real = batches._download_lines
+
+    def poisoned(client_, file_id):
+        for no, line in real(client_, file_id):
+            if no == 2:
+                obj = json.loads(line)
+                msg = obj["response"]["body"]["choices"][0]["message"]
+                msg["content"] = msg["content"].replace('"content": "', '"content": "\\ud800', 1)
+                line = json.dumps(obj)
+            elif no == 4:
+                line = line.replace('"status_code": 200', '"status_code": 200, "n": ' + "9" * 5000, 1)
+            yield no, line
+
+    monkeypatch.setattr(batches, "_download_lines", poisoned)
+    got = batches.retrieve(db, row["id"], client=client, ingest=True)
+    assert (got["parsed"]["read"], got["parsed"]["imported"], got["parsed"]["failed"]) == (6, 4, 2)
+    reasons = {e["line"]: e["reason"] for e in got["parsed"]["errors"]}
+    assert "surrogate" in reasons[2] and "4300 digits" in reasons[4]
+    assert db["raw_results"].count == 6 and db["samples"].count == 4

@@ -42,8 +42,7 @@ def test_dry_run_exports_locally_and_pushes_nothing(accepted, hub, tmp_path, cap
     assert "dry run: {'train': 3} (qwen)" in out and "would be v1 of me/ds, private when created" in out
     assert "left out: rejected 1, pending 1" in out and "changes: first version, 3 records" in out
     assert hub.uploads == [] and (tmp_path / "x" / "data" / "train-00000-of-00001.parquet").is_file()
-    row = db["publishes"].get(1)
-    assert (row["target"], row["repo_id"]) == ("local", "me/ds")
+    assert db["publishes"].count == 0  # a dry run records nothing (issue 14)
     assert "hf_cli_fake_token" not in out
 
 
@@ -108,3 +107,18 @@ def test_operator_must_be_a_publisher_when_roles_are_in_force(accepted, hub, cap
     monkeypatch.setenv("DATAGEN_OPERATOR", "게시")
     assert run(push_to_hub.main, ["--repo-id", "me/ds"]) == 0
     assert db["publishes"].get(1)["operator"] == "게시"
+
+
+def test_a_dry_run_writes_nothing_to_the_database(accepted, hub, tmp_path):
+    """Issue 14: a dry run by anyone (an annotator, roles in force) wrote ``publishes`` rows."""
+    db, _ = accepted
+    from datagen import auth
+
+    auth.grant(db, "boss", "admin", by=None)
+    auth.grant(db, "a", "annotator", by="boss")
+    db_path = tmp_path / "output" / "datagen.db"
+    before = list(db.conn.iterdump())
+    assert run(push_to_hub.main, ["--repo-id", "me/ds", "--dry-run", "--operator", "a", "--export-dir", str(tmp_path / "x")]) == 0
+    assert (tmp_path / "x" / "data" / "train-00000-of-00001.parquet").is_file()
+    after = list(db.conn.iterdump())
+    assert after == before and db["publishes"].count == 0 and db_path.is_file()

@@ -150,7 +150,7 @@ def test_two_worker_processes_store_exactly_what_one_process_does(tmp_path, outp
         store.insert_raw_lines(db, origin, lines)
         ingest.CHUNK, saved = 7, ingest.CHUNK  # several chunks, so the writer and the workers overlap
         try:
-            ingest.process_raw(db, origin_like=origin, workers=workers)
+            ingest.process_raw(db, origins=origin, workers=workers)
         finally:
             ingest.CHUNK = saved
     assert snapshot(one) == snapshot(two)
@@ -242,11 +242,11 @@ def test_a_crash_while_parsing_keeps_the_stored_lines_and_a_rerun_finishes_witho
     monkeypatch.setattr(ingest, "CHUNK", 10)
     real, calls = ingest.prepare, []
 
-    def flaky(items, key=""):
+    def flaky(items, key="", *rest):
         calls.append(len(items))
         if len(calls) == 3:
             raise RuntimeError("worker died")
-        return real(items, key)
+        return real(items, key, *rest)
 
     monkeypatch.setattr(ingest, "prepare", flaky)
     with pytest.raises(RuntimeError):
@@ -275,14 +275,14 @@ def test_with_a_feed_lines_are_stored_chunk_by_chunk_each_before_it_is_parsed(db
         events.append(("stored", db["raw_results"].count))
         return chunk or None
 
-    def spy(items, key=""):
+    def spy(items, key="", *rest):
         stored = db.execute("SELECT MAX(id) FROM raw_results").fetchone()[0]
         assert max(i[0] for i in items) <= stored
         events.append(("parsed", len(items)))
-        return real(items, key)
+        return real(items, key, *rest)
 
     monkeypatch.setattr(ingest, "prepare", spy)
-    summary = ingest.process_raw(db, origin_like=origin, workers=1, feed=feed)
+    summary = ingest.process_raw(db, origins=origin, workers=1, feed=feed)
     assert summary["imported"] == 35
     assert events[:4] == [("stored", 10), ("parsed", 10), ("stored", 20), ("parsed", 10)]  # interleaved
 
@@ -316,7 +316,7 @@ def test_lines_stored_to_decide_on_the_workers_drain_before_more_are_stored(db, 
         return real_write(db_, rows, *args)
 
     monkeypatch.setattr(ingest, "_write_chunk", write)
-    summary = ingest.process_raw(db, origin_like=origin, feed=feed)  # stores 50 lines, then picks 2 workers
+    summary = ingest.process_raw(db, origins=origin, feed=feed)  # stores 50 lines, then picks 2 workers
     assert summary["imported"] == 120 and counts["written"] == 120
     # written chunk by chunk, up to PIPELINE_DEPTH + 1 chunks in flight: never the 50 of the start again
     assert backlog_after_start and max(backlog_after_start) <= (ingest.PIPELINE_DEPTH + 1) * 10 < 50
