@@ -337,6 +337,54 @@ def find_uid(db: sqlite_utils.Database, prefix: str) -> str | None:
     return row[0] if row else None
 
 
+def find_uids(db: sqlite_utils.Database, prefix: str, *, limit: int = 20) -> list[str]:
+    """Every uid a jump text could mean: ``[prefix]`` when it is a whole uid, else the uids starting
+    with it in uid order, at most ``limit + 1`` (so a caller can tell "more than ``limit``").
+
+    Time-ordered uids (UUIDv7, ULID) share their first characters, so a short prefix is often
+    ambiguous; the Review page lists the matches instead of opening the first one. Text that cannot
+    be a uid (blank, NUL, unpaired surrogates) matches nothing.
+    """
+    prefix = (prefix or "").strip()
+    if not prefix or "\x00" in prefix:
+        return []
+    try:
+        prefix.encode("utf-8")
+    except UnicodeEncodeError:
+        return []
+    if db.execute("SELECT 1 FROM samples WHERE uid = ?", [prefix]).fetchone():
+        return [prefix]
+    return [r[0] for r in db.execute(
+        "SELECT uid FROM samples WHERE uid >= ? AND uid < ? ORDER BY uid LIMIT ?", [prefix, prefix + "\uffff", limit + 1]
+    )]
+
+
+def sample_label(db: sqlite_utils.Database, uid: str) -> str:
+    """A short id that tells samples apart in toasts and lists: the sample's ``custom_id`` (e.g.
+    ``train-search-00012``), else the uid's last 12 characters (``…`` + tail): time-ordered uids
+    share their head, never their tail."""
+    row = db.execute("SELECT custom_id FROM samples WHERE uid = ?", [uid]).fetchone()
+    if row and row[0]:
+        return str(row[0])
+    return uid if len(uid) <= 13 else "…" + uid[-12:]
+
+
+def decided_by_count(db: sqlite_utils.Database, flt: QueueFilter | None, annotator: str) -> int:
+    """How many samples in the filter's kind / category / batch / job scope ``annotator`` has a
+    current (not undone) accept, reject or skip on: "my decisions", shown apart from
+    :func:`progress`'s *decided*, which for gold samples needs every required vote."""
+    if not annotator:
+        return 0
+    flt = flt or QueueFilter()
+    scope = QueueFilter(kind=flt.kind, category=flt.category, batch_id=flt.batch_id, job_id=flt.job_id, decision=None)
+    where, params = scope.where()
+    return int(db.execute(
+        f"SELECT COUNT(*) FROM annotator_decisions ad JOIN sample_state st ON st.uid = ad.uid{where} "
+        f"{'AND' if where else 'WHERE'} ad.annotator = ?",
+        [*params, annotator],
+    ).fetchone()[0])
+
+
 # ----------------------------------------------------------------------------- samples and revisions
 
 

@@ -60,10 +60,62 @@ def identity() -> str:
         st.sidebar.button("로그아웃", on_click=st.logout, key="logout")
         st.session_state["annotator"] = name
     else:
+        if "annotator" not in st.session_state:  # a new session (reload, new tab): the name from the cookie
+            saved = _saved_name()
+            if saved:
+                st.session_state["annotator"] = saved
         name = (st.sidebar.text_input("검토자 이름", key="annotator", placeholder="이름을 입력하세요") or "").strip()
-        st.sidebar.caption("로컬 단일 팀 모드: 로그인 없이 입력한 이름으로 기록합니다.")
+        st.sidebar.caption("로컬 단일 팀 모드: 로그인 없이 입력한 이름으로 기록합니다. 이름은 이 브라우저에 기억되고, "
+                           "Enter를 누르면 입력칸을 벗어나 바로 단축키를 쓸 수 있습니다.")
+        _remember_name(name)
     _roles_caption(name)
     return name
+
+
+NAME_COOKIE = "datagen_annotator"
+
+
+def _saved_name() -> str:
+    """The local-mode name kept in this browser's cookie (``datagen_annotator``), or ``""``."""
+    from urllib.parse import unquote
+
+    try:
+        raw = st.context.cookies.get(NAME_COOKIE) or ""
+    except Exception:  # no browser request (bare script run)
+        return ""
+    if not isinstance(raw, str):  # AppTest and bare runs have no real request
+        return ""
+    name = unquote(raw).strip()
+    return name[:200] if name.isprintable() else ""
+
+
+_NAME_SCRIPT = """<script>
+(function () {
+  var name = %s;
+  document.cookie = "%s=" + encodeURIComponent(name) + "; path=/; max-age=" + (name ? 31536000 : 0) + "; SameSite=Lax";
+  if (window.__datagenNameBlur) return;
+  window.__datagenNameBlur = true;
+  /* Enter in the name field commits it and leaves the field, so the next key is a shortcut. */
+  document.addEventListener("keydown", function (e) {
+    var t = e.target;
+    if (e.key === "Enter" && !e.isComposing && t && t.tagName === "INPUT" && t.getAttribute("aria-label") === "검토자 이름") {
+      setTimeout(function () { t.blur(); }, 0);
+    }
+  }, true);
+})();
+</script>"""
+
+
+def _remember_name(name: str) -> None:
+    """Keep the local-mode name in a cookie (one year, this site's path) so a reload keeps it, and
+    install the Enter-leaves-the-name-field listener. The name is embedded as a JSON string literal
+    with ``<``, ``>`` and ``&`` escaped (static script of ours; the name is data)."""
+    if st.session_state.get("_annotator_cookie") == name:
+        return
+    st.session_state["_annotator_cookie"] = name
+    literal = json.dumps(name).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    with st.sidebar:
+        st.html(_NAME_SCRIPT % (literal, NAME_COOKIE), unsafe_allow_javascript=True)
 
 
 def _roles_caption(name: str) -> None:
@@ -127,16 +179,12 @@ def render_findings(items: list[dict]) -> None:
 
 
 def render_dialogue(d: Dialogue, findings: list[dict] | None = None) -> None:
-    """Show a dialogue: system prompt and tools folded; turns as chat messages; each tool call a
+    """Show a dialogue: turns as chat messages, then the system prompt and tools folded; each tool call a
     card (name, argument table with types and flags, raw JSON on demand, the tool's schema one click
     away); each tool response a distinct card naming the call it answers; findings next to the turn
     they concern."""
     known = tool_by_name(d.tools)
     by_turn = _findings_by_turn(findings or [])
-    with st.expander("시스템 프롬프트", expanded=False):
-        st.text(d.system_prompt or "(없음)")
-    with st.expander(f"도구 목록 ({len(d.tools)}개)", expanded=False):
-        st.code(json.dumps(d.tools, ensure_ascii=False, indent=2), language="json")
     if by_turn.get(None):
         render_findings(by_turn[None])
     call_no: dict[str, int] = {}
@@ -156,6 +204,12 @@ def render_dialogue(d: Dialogue, findings: list[dict] | None = None) -> None:
                 _render_call(i, n, c, known.get(c.name))
             if by_turn.get(i):
                 render_findings(by_turn[i])
+    # context after the turns: the dialogue is the work and comes first (each call's tool schema is
+    # also one click away on its card)
+    with st.expander("시스템 프롬프트", expanded=False):
+        st.text(d.system_prompt or "(없음)")
+    with st.expander(f"도구 목록 ({len(d.tools)}개)", expanded=False):
+        st.code(json.dumps(d.tools, ensure_ascii=False, indent=2), language="json")
 
 
 def _render_call(turn: int, n: int, c: ToolCall, spec: dict | None) -> None:
@@ -329,3 +383,27 @@ def focus_first_field() -> None:
     """Put the keyboard focus in the first text area of the main area (edit mode opened by a key),
     so editing needs no mouse: Tab moves on, Ctrl+S saves."""
     st.html(_FOCUS_SCRIPT, unsafe_allow_javascript=True)
+
+
+_SCROLL_SCRIPT = """<script>
+(function () {
+  var n = %d;
+  if (window.__datagenScrolledFor === n) return;
+  window.__datagenScrolledFor = n;
+  function top() {
+    window.scrollTo(0, 0);
+    var els = document.querySelectorAll("[data-testid='stMain'], [data-testid='stAppViewContainer'], section.main");
+    for (var i = 0; i < els.length; i++) els[i].scrollTop = 0;
+  }
+  top();
+  requestAnimationFrame(top);
+  setTimeout(top, 150);
+})();
+</script>"""
+
+
+def scroll_to_top(nav: int) -> None:
+    """Scroll the main area to the top once per new sample on screen (``nav`` counts what was shown:
+    a decision, jump or step increments it), so its uid, decision bar and findings are in view."""
+    with st.sidebar:
+        st.html(_SCROLL_SCRIPT % int(nav), unsafe_allow_javascript=True)

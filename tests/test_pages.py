@@ -84,7 +84,7 @@ def test_review_shows_tool_calls_and_results_as_blocks(db):
     for _, call in d.tool_calls():
         assert call.name in codes
     assert any("홍콩반점" in json.dumps(json.loads(j.value), ensure_ascii=False) for j in at.json)  # tool response shown as a JSON block
-    assert "검토 완료 0 / 3" in at.get("progress")[0].proto.text
+    assert "확정 0 / 3" in at.get("progress")[0].proto.text
 
 
 def test_review_with_nothing_to_review_says_so():
@@ -280,3 +280,48 @@ def test_batches_page_regenerates_rejected_samples_with_the_seed_given(monkeypat
     assert db.execute("SELECT COUNT(*) FROM requests WHERE regenerates IS NOT NULL").fetchone()[0] == 2
     assert db["batches"].count == 2
     assert all(b.disabled for b in at.button if b.key.startswith("bat_regen_"))  # nothing left to regenerate
+
+
+def test_review_ambiguous_jump_lists_the_matches_and_toasts_tell_samples_apart(db):
+    """Item 4: time-ordered uids share their head: an ambiguous prefix lists every match (nothing
+    opens silently); a pick opens it; the toast after a decision names the sample by custom_id or
+    the uid's tail, so two toasts in a row differ."""
+    import_file(db, FIX / "seed001_dataset.jsonl")
+    uids = [r[0] for r in db.execute("SELECT uid FROM samples ORDER BY rowid")]
+    with db.conn:  # time-ordered uids: one shared 8-character head
+        for i, u in enumerate(uids):
+            new = f"0192f0c1-7a3b-7{i:03d}-8e2a-1f9c2b3d4e5{i}"
+            db.execute("UPDATE samples SET uid = ? WHERE uid = ?", [new, u])
+            db.execute("UPDATE sample_state SET uid = ? WHERE uid = ?", [new, u])
+    uids = [r[0] for r in db.execute("SELECT uid FROM samples ORDER BY rowid")]
+    at = _page("pages/3_Review.py").run()
+    at.sidebar.text_input(key="annotator").input("민지").run()
+    at.sidebar.text_input(key="rev_jump").input("0192f0c1").run()
+    assert not at.exception
+    picks = [b for b in at.sidebar.button if (b.key or "").startswith("rev_match_")]
+    assert len(picks) == 3 and all(any(u in b.label for b in picks) for u in uids)
+    assert any("3건" in c.value for c in at.sidebar.caption)
+    picks[2].click().run()
+    assert at.session_state["rev_uid"] == uids[2]
+    assert not [b for b in at.sidebar.button if (b.key or "").startswith("rev_match_")]
+    toasts = []
+    for _ in range(2):
+        _button(at, "rev_accept").click().run()
+        toasts.append(at.toast[0].value)
+    assert toasts[0] != toasts[1], toasts
+    assert all(t.startswith("승인: …") for t in toasts) and {t[-12:] for t in toasts} <= {u[-12:] for u in uids}
+
+
+def test_review_progress_shows_my_decisions_apart_from_decided_gold(db):
+    """Item 5: on gold samples a first vote decides nothing yet; the bar says 내 결정 n beside 확정 0."""
+    import_file(db, FIX / "seed001_dataset.jsonl")
+    with db.conn:
+        db.execute("UPDATE sample_state SET kind = 'gold'")
+    at = _page("pages/3_Review.py").run()
+    at.sidebar.text_input(key="annotator").input("민지").run()
+    _button(at, "rev_accept").click().run()
+    _button(at, "rev_accept").click().run()
+    text = at.get("progress")[0].proto.text
+    assert "확정 0 / 3" in text and "내 결정 2" in text, text
+    at.sidebar.text_input(key="annotator").input("준호").run()
+    assert "내 결정 0" in at.get("progress")[0].proto.text
