@@ -120,7 +120,10 @@ may_publish = can("publisher")
 if not may_publish:
     st.caption("허브 게시는 '게시자' 권한이 있어야 합니다 (관리 페이지에서 부여).")
 b1, b2 = st.columns(2)
-push = b1.button("허브에 게시", type="primary", key="pub_push", disabled=not release or not repo_id or not may_publish, width="stretch")
+why_not = ("HF_TOKEN이 없습니다: 환경 변수나 Streamlit secrets에 넣은 뒤 다시 여세요 (그동안은 로컬로 내보내기)." if not token
+           else "게시할 레코드가 없습니다." if not release else "허브 저장소 ID (owner/name)를 입력하세요." if not repo_id
+           else "'게시자' 권한이 필요합니다." if not may_publish else None)
+push = b1.button("허브에 게시", type="primary", key="pub_push", disabled=why_not is not None, width="stretch", help=why_not)
 export = b2.button("로컬로 내보내기", key="pub_export", disabled=not release, width="stretch")
 if push and release:
     try:
