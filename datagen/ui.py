@@ -20,7 +20,8 @@ from .dialogue import Dialogue, ToolCall, Turn, tool_by_name
 from .store import get_db
 
 ROLE_KO = {"user": "고객", "assistant": "상담사", "tool": "도구 결과"}
-SEVERITY_ICON = {"error": "⛔", "warning": "⚠️"}
+# Status in words, not emoji: a machine without an emoji font shows emoji as empty boxes (issue 15).
+SEVERITY_LABEL = {"error": "[오류]", "warning": "[경고]"}
 _JSON_TYPES = {str: "string", bool: "boolean", int: "integer", float: "number", list: "array", dict: "object", type(None): "null"}
 
 
@@ -32,9 +33,9 @@ def db():
 def backend_banner() -> None:
     """Say which batch backend is active; a warning when it is the offline one."""
     if settings.backend_name() == "offline":
-        st.warning(settings.offline_notice(), icon="⚠️")
+        st.warning(settings.offline_notice(), icon=":material/warning:")
     else:
-        st.info("OpenAI Batch API 사용 중 (OPENAI_BASE_URL이 설정되어 있으면 해당 호환 서버).", icon="🔑")
+        st.info("OpenAI Batch API 사용 중 (OPENAI_BASE_URL이 설정되어 있으면 해당 호환 서버).", icon=":material/key:")
 
 
 def oidc_configured() -> bool:
@@ -93,6 +94,9 @@ _NAME_SCRIPT = """<script>
 (function () {
   var name = %s;
   document.cookie = "%s=" + encodeURIComponent(name) + "; path=/; max-age=" + (name ? 31536000 : 0) + "; SameSite=Lax";
+  /* the name was just committed (Enter): leave the field even if Enter came before the listener below */
+  var a = document.activeElement;
+  if (name && a && a.tagName === "INPUT" && a.getAttribute("aria-label") === "검토자 이름") a.blur();
   if (window.__datagenNameBlur) return;
   window.__datagenNameBlur = true;
   /* Enter in the name field commits it and leaves the field, so the next key is a shortcut. */
@@ -151,17 +155,17 @@ def argument_rows(call: ToolCall, spec: dict | None) -> list[dict]:
         expected = props.get(name, {}).get("type")
         status = ""
         if spec is not None and name not in props:
-            status = "⚠️ 스키마에 없는 인자"
+            status = "경고: 스키마에 없는 인자"
         elif expected:
             kinds = expected if isinstance(expected, list) else [expected]
             actual = _json_type(value)
             if actual not in kinds and not (actual == "integer" and "number" in kinds):
-                status = f"⚠️ 타입 불일치 (기대: {'/'.join(kinds)})"
+                status = f"경고: 타입 불일치 (기대: {'/'.join(kinds)})"
             elif "enum" in props[name] and value not in props[name]["enum"]:
-                status = "⚠️ 허용되지 않은 값"
+                status = "경고: 허용되지 않은 값"
         rows.append({"인자": name, "값": json.dumps(value, ensure_ascii=False), "타입": _json_type(value), "상태": status})
     for name in sorted(required - set(call.arguments)):
-        rows.append({"인자": name, "값": "", "타입": "", "상태": "⛔ 필수 인자 누락"})
+        rows.append({"인자": name, "값": "", "타입": "", "상태": "오류: 필수 인자 누락"})
     return rows
 
 
@@ -173,9 +177,9 @@ def _findings_by_turn(findings: list[dict]) -> dict[int | None, list[dict]]:
 
 
 def render_findings(items: list[dict]) -> None:
-    """Findings as one fixed-format line each (icon, check id, message as plain text)."""
+    """Findings as one fixed-format line each (severity in words, check id, message as plain text)."""
     for f in items:
-        st.text(f"{SEVERITY_ICON.get(f.get('severity'), '•')} [{f.get('check_id') or f.get('check')}] {f.get('message') or ''}")
+        st.text(f"{SEVERITY_LABEL.get(f.get('severity'), '[참고]')} [{f.get('check_id') or f.get('check')}] {f.get('message') or ''}")
 
 
 def render_dialogue(d: Dialogue, findings: list[dict] | None = None) -> None:
@@ -193,7 +197,7 @@ def render_dialogue(d: Dialogue, findings: list[dict] | None = None) -> None:
         if t.role == "tool":
             _render_tool_response(i, t, call_no, by_turn.get(i, []))
             continue
-        with st.chat_message("user" if t.role == "user" else "assistant", avatar="🙂" if t.role == "user" else "🛵"):
+        with st.chat_message("user" if t.role == "user" else "assistant", avatar=":material/person:" if t.role == "user" else ":material/support_agent:"):
             st.caption(f"#{i} {ROLE_KO[t.role]}")
             if t.content:
                 st.text(t.content)
@@ -215,7 +219,7 @@ def render_dialogue(d: Dialogue, findings: list[dict] | None = None) -> None:
 def _render_call(turn: int, n: int, c: ToolCall, spec: dict | None) -> None:
     with st.container(border=True):
         head = st.columns([4, 1])
-        head[0].markdown(f":orange-badge[🔧 도구 호출 {n}]" + ("" if spec else " :red-badge[⛔ 알 수 없는 도구]"))
+        head[0].markdown(f":orange-badge[:material/build: 도구 호출 {n}]" + ("" if spec else " :red-badge[:material/error: 오류: 알 수 없는 도구]"))
         if spec:
             with head[1].popover("도구 설명"):
                 st.text(spec.get("description") or "")
@@ -232,10 +236,10 @@ def _render_call(turn: int, n: int, c: ToolCall, spec: dict | None) -> None:
 
 def _render_tool_response(i: int, t: Turn, call_no: dict[str, int], findings: list[dict]) -> None:
     """One tool response card, labelled with the number of the call it answers; JSON folded."""
-    with st.chat_message("tool", avatar="📦"):
+    with st.chat_message("tool", avatar=":material/data_object:"):
         with st.container(border=True):
             no = call_no.get(t.tool_call_id or "")
-            st.markdown(f":blue-badge[📦 도구 결과{f' ← 호출 {no}' if no else ''}]")
+            st.markdown(f":blue-badge[:material/data_object: 도구 결과{f' ← 호출 {no}' if no else ''}]")
             st.caption(f"#{i}")
             if t.name:
                 st.code(t.name, language=None)

@@ -12,8 +12,8 @@ from datagen import batches, config, jobs, pricing, scenarios, settings
 from datagen.auth import PermissionDenied
 from datagen.ui import backend_banner, can, db, identity
 
-st.set_page_config(page_title="생성", page_icon="🧪", layout="wide")
-st.title("🧪 대화 생성")
+st.set_page_config(page_title="생성", page_icon=":material/add_circle:", layout="wide")
+st.title("대화 생성")
 backend_banner()
 ss = st.session_state
 operator = identity()

@@ -10,8 +10,8 @@ from datagen import batches, jobs, settings, yields
 from datagen.auth import PermissionDenied
 from datagen.ui import backend_banner, can, db, identity
 
-st.set_page_config(page_title="배치", page_icon="📦", layout="wide")
-st.title("📦 배치")
+st.set_page_config(page_title="배치", page_icon=":material/inventory_2:", layout="wide")
+st.title("배치")
 backend_banner()
 ss = st.session_state
 ss.setdefault("bat_seen", {})
@@ -92,7 +92,7 @@ def batch_list() -> None:
                 st.error(str(exc))
         before = ss["bat_seen"].get(row["id"])
         if before and before not in batches.TERMINAL_STATUSES and row["status"] in batches.TERMINAL_STATUSES:
-            st.toast(f"배치 {row['id'][:16]}… {batches.STATUS_KO.get(row['status'])}", icon="📦")
+            st.toast(f"배치 {row['id'][:16]}… {batches.STATUS_KO.get(row['status'])}", icon=":material/inventory_2:")
         ss["bat_seen"][row["id"]] = row["status"]
         with st.container(border=True):
             top = st.columns([3, 2, 2])

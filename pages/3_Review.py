@@ -229,7 +229,10 @@ if findings:
     n_err = sum(f["severity"] == "error" for f in findings)
     line = f"자동 검사: 오류 {n_err}건, 경고 {len(findings) - n_err}건 (해당 턴 옆에 표시)" if n_err else f"자동 검사: 경고 {len(findings)}건 (해당 턴 옆에 표시)"
     line += "".join(f" · {c} (아래)" for c in context)
-    (st.error if n_err else st.warning)(line, icon=":material/error:" if n_err else ":material/warning:")
+    if n_err:
+        st.error(line, icon=":material/error:")
+    else:
+        st.warning(line, icon=":material/warning:")
 elif context:
     st.warning(" · ".join(context) + " (대화 아래에 있습니다)", icon=":material/content_copy:")
 

@@ -8,8 +8,8 @@ import streamlit as st
 from datagen import analytics, config
 from datagen.ui import db
 
-st.set_page_config(page_title="분석", page_icon="📊", layout="wide")
-st.title("📊 인자 분석")
+st.set_page_config(page_title="분석", page_icon=":material/bar_chart:", layout="wide")
+st.title("인자 분석")
 st.caption("도구별로 어떤 인자를 얼마나 자주, 어떤 값으로 보내는지 봅니다. 사용자가 말하지 않은 값(기본값 편향)을 찾는 데 씁니다.")
 
 DECISION_KO = {"accept": "승인", "reject": "거절", "skip": "건너뜀", "pending": "미검토"}

@@ -6,8 +6,8 @@ import streamlit as st
 from datagen import auth
 from datagen.ui import db, identity
 
-st.set_page_config(page_title="관리", page_icon="🔐", layout="wide")
-st.title("🔐 권한 관리")
+st.set_page_config(page_title="관리", page_icon=":material/admin_panel_settings:", layout="wide")
+st.title("권한 관리")
 me = identity()
 
 if auth.open_mode(db()):

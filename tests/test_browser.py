@@ -390,3 +390,68 @@ def test_review_j_is_next_and_k_previous_like_vim(server, isolated_env):
         _press(page, "k")
         expect(page.get_by_text(f"uid {uids[1]}", exact=False)).to_be_visible(timeout=20_000)
         browser.close()
+
+
+NAV = ["홈", "생성", "배치", "검토", "게시", "분석", "관리"]
+EMOJI = re.compile("[\U0001F000-\U0001FAFF\u2600-\u27BF\u2B00-\u2BFF\uFE0F]")
+
+
+NAV_LABELS = "() => [...document.querySelectorAll(\"[data-testid='stSidebarNavLink'] span[label]\")].map(e => e.getAttribute('label'))"
+
+
+def _nav_labels(page) -> list[str]:
+    """The sidebar's page labels once the entrypoint has run (before its first run Streamlit lists
+    the pages/ files for a moment)."""
+    try:
+        page.wait_for_function(f"() => ({NAV_LABELS})()[0] === '홈'", timeout=20_000)
+    except Exception:
+        pass
+    return page.evaluate(NAV_LABELS)
+
+
+def test_navigation_reads_korean_and_opens_the_pages(server, isolated_env):
+    """Item 10: the sidebar reads 홈, 생성, 배치, 검토, 게시, 분석, 관리 (not file names); each link
+    opens its page, whose URL path stays the English one (/Review, …)."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(server)
+        page.wait_for_selector("[data-testid='stSidebarNavLink']", timeout=20_000)
+        assert _nav_labels(page) == NAV
+        page.locator("[data-testid='stSidebarNavLink']", has_text="검토").click()
+        expect(page.get_by_label("검토자 이름")).to_be_visible(timeout=20_000)
+        page.wait_for_url("**/Review", timeout=20_000)
+        expect(page.get_by_text("검토할 대화가 없습니다", exact=False)).to_be_visible(timeout=20_000)
+        page.goto(server + "/Publish")
+        expect(page.get_by_role("heading", name="게시")).to_be_visible(timeout=20_000)
+        assert _nav_labels(page) == NAV
+        browser.close()
+
+
+def test_status_does_not_depend_on_emoji(server, isolated_env):
+    """Item 12: no page shows an emoji (a machine without an emoji font draws empty boxes): findings
+    say [오류] / [경고], avatars and badges are Material icons (a font Streamlit ships)."""
+    from playwright.sync_api import expect, sync_playwright
+
+    db = connect(isolated_env / "output" / "datagen.db")
+    import_file(db, FIX / "seed001_dataset.jsonl")
+    uid = db.execute("SELECT uid FROM samples ORDER BY rowid LIMIT 1").fetchone()[0]
+    with db.conn:
+        db.execute("INSERT INTO findings (uid, check_id, severity, turn, reason, message) VALUES (?, 'ungrounded_id', 'error', 1, 'ungrounded_id', '근거 없는 주문 ID')", [uid])
+        db.execute("INSERT INTO findings (uid, check_id, severity, turn, reason, message) VALUES (?, 'korean_share', 'warning', 0, 'unnatural_korean', '한국어 비율 낮음')", [uid])
+    with sync_playwright() as p:
+        browser, page = _open_review(p, server)
+        expect(page.get_by_text("[오류] [ungrounded_id] 근거 없는 주문 ID")).to_be_visible(timeout=20_000)
+        expect(page.get_by_text("[경고] [korean_share] 한국어 비율 낮음")).to_be_visible()
+        avatars = page.locator("[data-testid='stMain'] [data-testid='stChatMessage']")
+        assert avatars.count() >= 3
+        assert avatars.evaluate_all("els => els.every(e => e.querySelector(\"[data-testid='stIconMaterial']\"))")
+        for path in ["", "/Generate", "/Batches", "/Review", "/Publish", "/Analytics", "/Admin"]:
+            page.goto(server + path)
+            page.wait_for_selector("[data-testid='stSidebarNavLink']", timeout=20_000)
+            page.wait_for_timeout(1500)
+            text = page.locator("body").inner_text()
+            assert not EMOJI.findall(text), f"{path or '/'}: {sorted(set(EMOJI.findall(text)))}"
+        browser.close()
