@@ -660,3 +660,12 @@ class Stopwatch:
         t = time.monotonic()
         spent, self.started = t - self.started, t
         return round(spent, 2)
+
+
+if __name__ == "__main__":  # python -m datagen.review accept|reject|accept-clean … (datagen/review_cli.py)
+    import sys
+
+    from datagen.cli import run
+    from datagen.review_cli import main
+
+    sys.exit(run(main))
