@@ -147,3 +147,42 @@ def test_stats_json_is_one_object(isolated_env, capsys):
 def test_bad_mix_is_rejected():
     with pytest.raises(ValueError, match="unknown category"):
         generate_batch.parse_mix("pizza=3")
+
+
+def test_bare_steps_after_generate_gold_batch_handle_the_gold_set(isolated_env, capsys):
+    """Item 13: the README's steps as written (no flags) work for the gold set: submit finds the
+    latest job's request file, retrieve the batch submitted last, render the gold dataset file."""
+    out = _out(isolated_env)
+    assert generate_gold_batch.main(["--per-category", "2"]) == 0
+    assert submit_batch.main(["--wait", "--poll-interval", "0"]) == 0
+    assert json.loads((out / "gold_batch_input_status.json").read_text())["request_counts"]["total"] == 16
+    assert not (out / "batch_input_status.json").exists()
+    assert retrieve_batch.main([]) == 0
+    assert preprocess.main([]) == 0
+    n_gold = len((out / "gold_dataset.jsonl").read_text().splitlines())
+    assert n_gold > 0
+    assert render_txt.main([]) == 0
+    assert len(list((out / "samples").glob("sample_*.txt"))) == n_gold
+    # a training job afterwards: the bare steps follow it
+    assert generate_batch.main(["--count", "3"]) == 0
+    assert submit_batch.main(["--wait", "--poll-interval", "0"]) == 0
+    assert json.loads((out / "batch_input_status.json").read_text())["request_counts"]["total"] == 3
+
+
+def test_submit_wait_polls_sooner_at_first(isolated_env, monkeypatch):
+    """Item 13: --wait checks after 1 s, then 2, 4 … up to --poll-interval (an offline batch that
+    finishes in a second is seen after about a second, not 30)."""
+    monkeypatch.setenv("DATAGEN_OFFLINE_VALIDATE_S", "0")
+    monkeypatch.setenv("DATAGEN_OFFLINE_SECONDS_PER_REQUEST", "1000")  # never finishes by itself
+    generate_batch.main(["--count", "2"])
+    sleeps = []
+
+    def fake_sleep(s):
+        sleeps.append(s)
+        if len(sleeps) == 8:
+            db = get_db()
+            batches.cancel(db, db.execute("SELECT id FROM batches").fetchone()[0])
+
+    monkeypatch.setattr(batches.time, "sleep", fake_sleep)
+    assert submit_batch.main(["--wait"]) == 0
+    assert sleeps[:7] == [1, 2, 4, 8, 16, 30, 30]
