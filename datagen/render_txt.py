@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from . import settings
-from .cli import parser, run
+from .cli import announce_backend, parser, run
 from .dialogue import FormatError, from_seed_record, render_qwen_text
 
 
@@ -58,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--input", default=None, help="seed 001 JSONL (default datagen/output/dataset.jsonl; gold_dataset.jsonl when the latest job is gold)")
     ap.add_argument("--output-dir", default=None, help="folder (default datagen/output/samples)")
     args = ap.parse_args(argv)
+    announce_backend()  # every step that reads or makes batch data says which backend is active
     input_path = Path(args.input or default_input())
     if not args.input:
         print(f"input {input_path}", file=sys.stderr)

@@ -30,12 +30,14 @@ def db():
     return get_db()
 
 
-def backend_banner() -> None:
-    """Say which batch backend is active; a warning when it is the offline one."""
+def backend_banner(*, sidebar: bool = False) -> None:
+    """Say which batch backend is active; a warning when it is the offline one. Every page shows it:
+    in the main column, or in the sidebar (``sidebar=True``: Review, where the dialogue comes first)."""
+    where = st.sidebar if sidebar else st
     if settings.backend_name() == "offline":
-        st.warning(settings.offline_notice(), icon=":material/warning:")
+        where.warning(settings.offline_notice(), icon=":material/warning:")
     else:
-        st.info("OpenAI Batch API 사용 중 (OPENAI_BASE_URL이 설정되어 있으면 해당 호환 서버).", icon=":material/key:")
+        where.info("OpenAI Batch API 사용 중 (OPENAI_BASE_URL이 설정되어 있으면 해당 호환 서버).", icon=":material/key:")
 
 
 def oidc_configured() -> bool:

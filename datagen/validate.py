@@ -23,7 +23,7 @@ import sys
 
 from . import quality
 from .checks import CHECKS
-from .cli import parser, run
+from .cli import announce_backend, parser, run
 from .store import get_db
 
 
@@ -46,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-duplicates", action="store_true", help="skip duplicate detection")
     ap.add_argument("--no-decontamination", action="store_true", help="skip the comparison with the gold set")
     args = ap.parse_args(argv)
+    announce_backend()  # every step that reads or makes batch data says which backend is active
     if args.workers < 1:
         raise ValueError("--workers must be at least 1")
     db = get_db()

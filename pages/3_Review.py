@@ -10,7 +10,7 @@ import streamlit as st
 
 from datagen import config, quality, review
 from datagen.auth import PermissionDenied
-from datagen.ui import can, db, identity, diff_text, edit_dialogue, focus_first_field, physical_key_shortcuts, render_dialogue, scroll_to_top
+from datagen.ui import backend_banner, can, db, identity, diff_text, edit_dialogue, focus_first_field, physical_key_shortcuts, render_dialogue, scroll_to_top
 
 st.set_page_config(page_title="검토", page_icon=":material/rate_review:", layout="wide")
 
@@ -52,6 +52,7 @@ def _jump() -> None:
 
 
 annotator = identity()
+backend_banner(sidebar=True)
 with st.sidebar:
     st.subheader("필터")
     kind = st.selectbox("종류", [None, "train", "gold"], format_func=lambda v: "전체" if v is None else v, key="rev_kind")

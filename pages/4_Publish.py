@@ -8,10 +8,11 @@ import streamlit as st
 
 from datagen import publish
 from datagen.auth import PermissionDenied
-from datagen.ui import can, db, identity
+from datagen.ui import backend_banner, can, db, identity
 
 st.set_page_config(page_title="게시", page_icon=":material/publish:", layout="wide")
 st.title("게시")
+backend_banner()
 st.caption("승인되고 제외 규칙에 걸리지 않은 레코드만 게시됩니다. 아래 내용과 카드가 게시되는 그대로입니다.")
 operator = identity()
 

@@ -6,10 +6,11 @@ import altair as alt
 import streamlit as st
 
 from datagen import analytics, config
-from datagen.ui import db
+from datagen.ui import backend_banner, db
 
 st.set_page_config(page_title="분석", page_icon=":material/bar_chart:", layout="wide")
 st.title("인자 분석")
+backend_banner()
 st.caption("도구별로 어떤 인자를 얼마나 자주, 어떤 값으로 보내는지 봅니다. 사용자가 말하지 않은 값(기본값 편향)을 찾는 데 씁니다.")
 
 DECISION_KO = {"accept": "승인", "reject": "거절", "skip": "건너뜀", "pending": "미검토"}

@@ -4,10 +4,11 @@ import pandas as pd
 import streamlit as st
 
 from datagen import auth
-from datagen.ui import db, identity
+from datagen.ui import backend_banner, db, identity
 
 st.set_page_config(page_title="관리", page_icon=":material/admin_panel_settings:", layout="wide")
 st.title("권한 관리")
+backend_banner()
 me = identity()
 
 if auth.open_mode(db()):

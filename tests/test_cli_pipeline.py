@@ -186,3 +186,26 @@ def test_submit_wait_polls_sooner_at_first(isolated_env, monkeypatch):
     monkeypatch.setattr(batches.time, "sleep", fake_sleep)
     assert submit_batch.main(["--wait"]) == 0
     assert sleeps[:7] == [1, 2, 4, 8, 16, 30, 30]
+
+
+def test_every_step_says_when_the_offline_backend_is_in_use(isolated_env, capsys, monkeypatch):
+    """Item 15: every CLI step that reads or makes batch data prints the offline notice on stderr
+    (import_file reads files made elsewhere and keeps its one-line error contract)."""
+    from datagen import push_to_hub, retry_failed, review_cli, validate
+    from datagen.cli import run
+
+    monkeypatch.setenv("DATAGEN_OFFLINE_ERROR_RATE", "0.3")
+    steps = [
+        (generate_batch.main, ["--count", "4"]), (generate_gold_batch.main, ["--per-category", "1", "--output", str(_out(isolated_env) / "g.jsonl")]),
+        (generate_batch.main, ["--count", "4"]), (submit_batch.main, ["--wait", "--poll-interval", "0"]), (retrieve_batch.main, []),
+        (preprocess.main, []), (render_txt.main, []), (stats.main, ["--json"]), (validate.main, []),
+        (retry_failed.main, ["--job-id", "JOB"]), (review_cli.main, ["accept-clean", "--job-id", "JOB", "--operator", "민지"]),
+        (push_to_hub.main, ["--repo-id", "me/delivery", "--dry-run"]),
+    ]
+    for main, argv in steps:
+        if "JOB" in argv:
+            job = get_db().execute("SELECT job_id FROM batches ORDER BY created_at DESC LIMIT 1").fetchone()[0]
+            argv = [job if a == "JOB" else a for a in argv]
+        run(main, argv)
+        err = capsys.readouterr().err
+        assert "[offline]" in err and "스크립트로 만든 예시" in err, f"{main.__module__}: {err!r}"

@@ -324,3 +324,13 @@ def test_review_progress_shows_my_decisions_apart_from_decided_gold(db):
     assert "확정 0 / 3" in text and "내 결정 2" in text, text
     at.sidebar.text_input(key="annotator").input("준호").run()
     assert "내 결정 0" in at.get("progress")[0].proto.text
+
+
+@pytest.mark.parametrize("page", ["app.py", "pages/1_Generate.py", "pages/2_Batches.py", "pages/3_Review.py", "pages/4_Publish.py", "pages/5_Analytics.py", "pages/6_Admin.py"])
+def test_every_page_says_the_offline_backend_is_in_use(page, db):
+    """Item 15: every page shows the offline notice (Review in its sidebar, beside the dialogue)."""
+    import_file(db, FIX / "seed001_dataset.jsonl")
+    at = _page(page).run()
+    assert not at.exception
+    shown = [w.value for w in at.warning] + [w.value for w in at.sidebar.warning]
+    assert any("오프라인 배치 백엔드" in v for v in shown), shown
