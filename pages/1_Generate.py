@@ -53,24 +53,37 @@ kind = st.radio("종류", ["train", "gold"], format_func={"train": "학습용 (t
 mode = st.radio("입력 방식", ["count", "share"], format_func={"count": "카테고리별 건수", "share": "총량 + 비율(%)"}.get, horizontal=True, key="gen_mode")
 counts0 = ss["gen_counts"]
 total0 = sum(counts0.values()) or 1
-table = pd.DataFrame([
-    {"category": c, "이름": config.GOLD_CATEGORIES[c]["name_ko"], "건수": int(counts0.get(c, 0)),
-     "비율(%)": round(100 * counts0.get(c, 0) / total0, 1)}
-    for c in config.CATEGORIES
-])
 if mode == "share":
+    # Shares are what the PM edits here; they are kept apart from gen_counts (recomputing them from
+    # rounded counts would drift) and reset when gen_counts changes (preset, gold preset).
+    if ss.get("gen_shares_for") != counts0:
+        ss["gen_shares_for"] = dict(counts0)
+        ss["gen_shares"] = {c: round(100 * counts0.get(c, 0) / total0, 1) for c in config.CATEGORIES}
+    shares0 = ss["gen_shares"]
     total = int(st.number_input("총 건수", 0, 1_000_000, total0, 10, key="gen_total"))
+    plan = scenarios.split_total(total, shares0) if any(shares0.values()) else {c: 0 for c in shares0}
+    rows = {c: (plan.get(c, 0), shares0.get(c, 0.0)) for c in config.CATEGORIES}
+    table_key = f"gen_table_share_{hash((tuple(sorted(shares0.items())), total))}"  # the count column follows total and shares
+else:
+    rows = {c: (int(counts0.get(c, 0)), round(100 * counts0.get(c, 0) / total0, 1)) for c in config.CATEGORIES}
+    table_key = f"gen_table_count_{hash(tuple(sorted(counts0.items())))}"
+table = pd.DataFrame([
+    {"category": c, "이름": config.GOLD_CATEGORIES[c]["name_ko"], "건수": n, "비율(%)": share} for c, (n, share) in rows.items()
+])
 edited = st.data_editor(
     table,
     hide_index=True,
     disabled=["category", "이름", "비율(%)" if mode == "count" else "건수"],
     column_config={"건수": st.column_config.NumberColumn(min_value=0, max_value=1_000_000, step=1),
                    "비율(%)": st.column_config.NumberColumn(min_value=0.0, max_value=100.0, step=0.5)},
-    key=f"gen_table_{mode}_{hash(tuple(sorted(counts0.items())))}",
+    key=table_key,
 )
 if mode == "share":
-    shares = {r["category"]: float(r["비율(%)"] or 0) for r in edited.to_dict("records")}
+    shares = {r["category"]: float(r["비율(%)"]) if pd.notna(r["비율(%)"]) else 0.0 for r in edited.to_dict("records")}  # a cleared cell is 0
     counts = scenarios.split_total(total, shares) if any(shares.values()) else {c: 0 for c in shares}
+    if shares != shares0:  # a share was edited: show its counts in the table too (a fresh table with the edit in it)
+        ss["gen_shares"] = shares
+        st.rerun()
 else:
     counts = {r["category"]: int(r["건수"] or 0) for r in edited.to_dict("records")}
 

@@ -334,3 +334,24 @@ def test_every_page_says_the_offline_backend_is_in_use(page, db):
     assert not at.exception
     shown = [w.value for w in at.warning] + [w.value for w in at.sidebar.warning]
     assert any("오프라인 배치 백엔드" in v for v in shown), shown
+
+
+def test_generate_share_mode_count_column_follows_the_plan():
+    """Item 8: in share mode the table's count column shows the plan for the total entered (the
+    same counts as the total line and the cost table), not the 20-request default."""
+    at = _page("pages/1_Generate.py").run()
+    at.radio(key="gen_mode").set_value("share").run()
+    at.number_input(key="gen_total").set_value(40).run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert table["건수"].sum() == 40
+    assert any("총 **40**건" in m.value for m in at.markdown)
+    cost = next(d.value for d in at.dataframe if "비용 (USD)" in d.value.columns)
+    assert dict(zip(cost["카테고리"], cost["요청"])) == {c: n for c, n in zip(table["category"], table["건수"]) if n}
+    # an edited share (the editor's own state, as a click would leave it) reaches the count column
+    key = next(k for k in at.session_state.keys() if str(k).startswith("gen_table_share_"))
+    at.session_state[key] = {"edited_rows": {0: {"비율(%)": 60.0}}, "added_rows": [], "deleted_rows": []}
+    at.run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert table["비율(%)"][0] == 60.0 and table["건수"][0] == max(table["건수"])
