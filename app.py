@@ -62,19 +62,26 @@ def home() -> None:
     agreement = review.agreement(db())
     if agreement:
         st.dataframe(
-            pd.DataFrame(agreement).rename(columns={"category": "카테고리", "pairs": "쌍", "percent": "일치율 %", "kappa": "Cohen's κ"}),
+            pd.DataFrame([{"카테고리": a["category"], "쌍": a["pairs"], "일치율 %": a["percent"],
+                           "Cohen's κ": "—" if a["kappa"] is None else f"{a['kappa']:.3f}"} for a in agreement]),
             hide_index=True,
         )
+        if any(a["kappa"] is None for a in agreement):
+            st.caption("κ가 —인 곳: 쌍이 2개 미만이거나 두 검토자가 모두 한 가지로만 결정해 우연 일치율이 1이라 정의되지 않습니다.")
     else:
         st.caption("두 명 이상이 검토한 골드 샘플이 아직 없습니다.")
 
     st.subheader("검토 속도")
-    speed = review.throughput(db())
+    speed = review.review_speed(db())
     if speed:
         st.dataframe(
-            pd.DataFrame(speed).rename(columns={"annotator": "검토자", "decisions": "결정 수", "hours": "활동 시간(시)", "per_hour": "시간당 결정", "median_seconds": "결정당 중앙값(초)"}),
+            pd.DataFrame([{"검토자": r["annotator"], "결정 수": r["decisions"], "활동 시간(분)": r["active_minutes"],
+                           "시간당 결정": "—" if r["per_hour"] is None else f"{r['per_hour']:.1f}",
+                           "결정당 중앙값(초)": "—" if r["median_seconds"] is None else f"{r['median_seconds']:.1f}"} for r in speed]),
             hide_index=True,
         )
+        st.caption(f"활동 시간 = 결정 사이 간격의 합 (한 간격은 최대 {review.IDLE_SECONDS // 60}분: 더 긴 쉼은 세지 않습니다). "
+                   "1분 미만이면 시간당 결정은 —.")
     else:
         st.caption("아직 결정이 없습니다.")
 

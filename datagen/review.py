@@ -650,6 +650,43 @@ def throughput(db: sqlite_utils.Database) -> list[dict]:
     return out
 
 
+# Review speed: a pause longer than this between two decisions is a break, not review time. Ten
+# minutes is our choice (long enough for a hard gold sample, short enough that lunch does not count).
+IDLE_SECONDS = 600
+
+
+def review_speed(db: sqlite_utils.Database, *, idle_seconds: float = IDLE_SECONDS) -> list[dict]:
+    """Decisions per annotator measured over active time, not clock hours.
+
+    Active time = the seconds recorded on the first decision (time on that sample, when known) + the
+    gaps between consecutive decisions, each capped at ``idle_seconds``. Six decisions in five
+    minutes are 72 per hour, not "6 in 1 active clock hour".
+
+    Returns:
+        ``[{"annotator", "decisions", "active_minutes", "per_hour", "median_seconds"}]``, busiest
+        first; ``per_hour`` is ``None`` under one active minute (too little to rate).
+    """
+    from datetime import datetime
+
+    out = []
+    for (annotator,) in db.execute(
+        "SELECT annotator FROM reviews WHERE decision IN ('accept', 'reject', 'skip') GROUP BY annotator ORDER BY COUNT(*) DESC, annotator"
+    ).fetchall():
+        rows = db.execute(
+            "SELECT created_at, seconds FROM reviews WHERE annotator = ? AND decision IN ('accept', 'reject', 'skip') ORDER BY created_at",
+            [annotator],
+        ).fetchall()
+        times = [datetime.fromisoformat(r[0]) for r in rows]
+        active = float(rows[0][1] or 0) + sum(min((b - a).total_seconds(), idle_seconds) for a, b in zip(times, times[1:]))
+        secs = sorted(r[1] for r in rows if r[1] is not None)
+        out.append({
+            "annotator": annotator, "decisions": len(rows), "active_minutes": round(active / 60, 1),
+            "per_hour": round(len(rows) / (active / 3600), 1) if active >= 60 else None,
+            "median_seconds": secs[len(secs) // 2] if secs else None,
+        })
+    return out
+
+
 class Stopwatch:
     """Seconds spent on the sample on screen (monotonic clock); ``lap()`` returns and restarts."""
 

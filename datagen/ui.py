@@ -40,6 +40,22 @@ def backend_banner(*, sidebar: bool = False) -> None:
         where.info("OpenAI Batch API 사용 중 (OPENAI_BASE_URL이 설정되어 있으면 해당 호환 서버).", icon=":material/key:")
 
 
+def fmt_time(iso: str | None) -> str:
+    """A stored timestamp (ISO-8601 UTC with microseconds) as ``2026-11-21 12:00:05 UTC`` for the
+    screen; ``""`` for none; text that is not a timestamp comes back unchanged."""
+    if not iso:
+        return ""
+    from datetime import datetime, timezone
+
+    try:
+        t = datetime.fromisoformat(str(iso))
+    except ValueError:
+        return str(iso)
+    if t.tzinfo is not None:
+        t = t.astimezone(timezone.utc)
+    return t.strftime("%Y-%m-%d %H:%M:%S") + " UTC"
+
+
 def oidc_configured() -> bool:
     """True when ``.streamlit/secrets.toml`` has an ``[auth]`` section (Streamlit's built-in OIDC login)."""
     try:

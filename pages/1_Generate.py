@@ -130,8 +130,11 @@ if n_total:
     except pricing.PricingError as exc:
         st.error(str(exc))
 if estimate:
-    cost = pd.DataFrame(estimate["rows"]).rename(columns={"category": "카테고리", "requests": "요청", "input_tokens": "입력 토큰", "cached_tokens": "캐시 입력", "output_tokens": "예상 출력", "cost_usd": "비용 (USD)"})
-    st.dataframe(cost, hide_index=True, placeholder="—")
+    order = {c: i for i, c in enumerate(config.CATEGORIES)}  # the mix table's order
+    cost = pd.DataFrame(sorted(estimate["rows"], key=lambda r: order.get(r["category"], len(order)))).rename(
+        columns={"category": "카테고리", "requests": "요청", "input_tokens": "입력 토큰", "cached_tokens": "캐시 입력", "output_tokens": "예상 출력", "cost_usd": "비용 (USD)"})
+    cost["비용 (USD)"] = cost["비용 (USD)"].round(4)  # the same 4 decimals as the total below
+    st.dataframe(cost, hide_index=True, placeholder="—", column_config={"비용 (USD)": st.column_config.NumberColumn(format="$%.4f")})
     st.metric("총 예상 비용 (배치 50% 할인, 캐시 할인 적용)", f"${estimate['total']['cost_usd']:,.4f}")
     st.caption(
         ("출력 토큰: 지난 배치의 카테고리별 평균" if estimate["output_source"] == "history" else f"출력 토큰: 기록이 없어 요청당 {pricing.DEFAULT_OUTPUT_TOKENS:,} 토큰으로 가정")

@@ -10,7 +10,7 @@ import streamlit as st
 
 from datagen import config, quality, review
 from datagen.auth import PermissionDenied
-from datagen.ui import backend_banner, can, db, identity, diff_text, edit_dialogue, focus_first_field, physical_key_shortcuts, render_dialogue, scroll_to_top
+from datagen.ui import backend_banner, can, db, fmt_time, identity, diff_text, edit_dialogue, focus_first_field, physical_key_shortcuts, render_dialogue, scroll_to_top
 
 st.set_page_config(page_title="검토", page_icon=":material/rate_review:", layout="wide")
 
@@ -266,6 +266,6 @@ if overlaps:
 with st.expander("이력"):
     events = review.history(db(), current)
     if events:
-        st.dataframe(pd.DataFrame(events), hide_index=True)
+        st.dataframe(pd.DataFrame([{**e, "at": fmt_time(e["at"])} for e in events]), hide_index=True)
     else:
         st.caption("아직 이력이 없습니다.")

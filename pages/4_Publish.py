@@ -8,7 +8,7 @@ import streamlit as st
 
 from datagen import publish
 from datagen.auth import PermissionDenied
-from datagen.ui import backend_banner, can, db, identity
+from datagen.ui import backend_banner, can, db, fmt_time, identity
 
 st.set_page_config(page_title="게시", page_icon=":material/publish:", layout="wide")
 st.title("게시")
@@ -93,7 +93,7 @@ if release:
         base = diff.base
         name = base["tag"] or f"게시 #{base['id']}"
         where = base["repo_id"] or "로컬 내보내기"
-        st.caption(f"비교 대상: {name} · {where} · {base['created_at'][:16]} · 레코드 {base['total']}건"
+        st.caption(f"비교 대상: {name} · {where} · {fmt_time(base['created_at'])} · 레코드 {base['total']}건"
                    + (f" · commit {base['revision'][:12]}" if base.get("revision") else ""))
         cols = st.columns(3)
         cols[0].metric("추가", len(diff.added))
@@ -159,8 +159,8 @@ history = publish.publish_history(db())
 if history:
     st.subheader("게시 기록")
     st.dataframe(
-        pd.DataFrame([{"#": h["id"], "대상": h["target"], "저장소": h["repo_id"], "태그": h["tag"], "commit": (h["revision"] or "")[:12],
-                       "형식": h["format"], "레코드": h["total"], "게시자": h["operator"], "시각": (h["created_at"] or "")[:16]} for h in history]),
+        pd.DataFrame([{"#": h["id"], "대상": h["target"], "저장소": h["repo_id"] or "—", "태그": h["tag"] or "—", "commit": (h["revision"] or "")[:12] or "—",
+                       "형식": h["format"], "레코드": h["total"], "게시자": h["operator"], "시각": fmt_time(h["created_at"])} for h in history]),
         hide_index=True,
         key="pub_history",
     )

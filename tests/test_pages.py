@@ -355,3 +355,87 @@ def test_generate_share_mode_count_column_follows_the_plan():
     assert not at.exception
     table = at.dataframe[0].value
     assert table["비율(%)"][0] == 60.0 and table["건수"][0] == max(table["건수"])
+
+
+# ----------------------------------------------------------------------------- item 11: numbers as people read them
+
+TIME_ON_SCREEN = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC$"
+
+
+def test_home_kappa_and_speed_read_as_numbers_not_none_nor_clock_hours(db):
+    import re
+
+    import_file(db, FIX / "seed001_dataset.jsonl")
+    uids = review.queue(db, review.QueueFilter(decision=None))
+    with db.conn:
+        db.execute("UPDATE sample_state SET kind = 'gold'")
+    review.record_decision(db, uids[0], annotator="a", decision="accept", seconds=30)  # one pair: κ undefined
+    review.record_decision(db, uids[0], annotator="b", decision="accept", seconds=30)
+    for i, uid in enumerate(uids[1:] * 3):  # six more decisions by "a", one a minute
+        review.record_decision(db, uid, annotator="a", decision="skip", seconds=30)
+    with db.conn:
+        ids = [r[0] for r in db.execute("SELECT id FROM reviews WHERE annotator = 'a' ORDER BY id")]
+        for i, rid in enumerate(ids):
+            db.execute("UPDATE reviews SET created_at = ? WHERE id = ?", [f"2026-12-01T09:{i:02d}:00.123456+00:00", rid])
+    at = _page("app.py").run()
+    assert not at.exception
+    agreement = at.dataframe[1].value
+    assert list(agreement["Cohen's κ"]) == ["—"] and "None" not in agreement.to_string()
+    assert any("κ가 —인 곳" in c.value for c in at.caption)
+    speed = at.dataframe[2].value.set_index("검토자")
+    # a: 7 decisions, 6 one-minute gaps + 30 s on the first = 6.5 active minutes → 64.6 per hour
+    assert speed.loc["a", "활동 시간(분)"] == 6.5 and speed.loc["a", "시간당 결정"] == "64.6"
+    assert speed.loc["b", "시간당 결정"] == "—"  # 30 s of review: too little to rate
+
+
+def test_publish_history_and_batches_show_readable_times_and_no_none(db):
+    import re
+
+    at = _page("pages/1_Generate.py").run()
+    _button(at, "gen_submit").click().run()
+    at = _page("pages/2_Batches.py").run()
+    _button(at, next(b.key for b in at.button if b.key.startswith("bat_get_"))).click().run()
+    assert not at.exception
+    submitted = next(c.value for c in at.caption if "제출 " in c.value).split("제출 ")[1]
+    assert re.match(TIME_ON_SCREEN, submitted), submitted
+    # before anyone reviewed, the top-up asks for nothing and says why
+    assert any("아직 검토된 샘플이 없어" in c.value for c in at.caption)
+    assert _button(at, "bat_topup").disabled
+    uid = db.execute("SELECT uid FROM samples LIMIT 1").fetchone()[0]
+    review.record_decision(db, uid, annotator="민지", decision="accept")
+    at = _page("pages/4_Publish.py").run()
+    _button(at, "pub_export").click().run()
+    at = _page("pages/4_Publish.py").run()
+    history = next(d.value for d in at.dataframe if "태그" in d.value.columns)
+    assert "None" not in history.astype(str).to_string()
+    assert list(history["태그"]) == ["—"] and re.match(TIME_ON_SCREEN, history["시각"][0])
+    assert any(re.search(r"\d{2}:\d{2}:\d{2} UTC", c.value) for c in at.caption if c.value.startswith("비교 대상"))
+
+
+def test_generate_cost_table_follows_the_mix_order_with_four_decimals():
+    import re
+
+    at = _page("pages/1_Generate.py").run()
+    mix = at.dataframe[0].value
+    cost = next(d.value for d in at.dataframe if "비용 (USD)" in d.value.columns)
+    planned = [c for c, n in zip(mix["category"], mix["건수"]) if n]
+    assert list(cost["카테고리"]) == planned
+    assert all(round(v, 4) == v for v in cost["비용 (USD)"])
+    total = next(m.value for m in at.metric if m.label.startswith("총 예상 비용"))
+    assert re.fullmatch(r"\$\d+\.\d{4}", total)  # the total in the same 4 decimals; rows differ from it by rounding only
+    assert abs(float(total[1:]) - sum(cost["비용 (USD)"])) <= 0.00005 * len(cost) + 1e-9
+
+
+def test_analytics_counts_have_whole_ticks_and_the_sequence_axis_has_no_overlapping_title(db):
+    import json as _json
+
+    import_file(db, FIX / "seed001_dataset.jsonl")
+    at = _page("pages/5_Analytics.py").run()
+    assert not at.exception
+    specs = [_json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+    assert len(specs) == 4
+    count_axes = [e[ax] for s in specs for ax, e in [("x", s["encoding"]), ("y", s["encoding"])]
+                  if e[ax].get("field") in ("dialogues", "count")]
+    assert count_axes and all(a["axis"]["format"] == "d" and a["axis"]["tickMinStep"] == 1 for a in count_axes)
+    seq = next(s["encoding"]["y"] for s in specs if s["encoding"]["y"].get("field") == "sequence")
+    assert seq.get("title") is None
