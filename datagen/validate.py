@@ -46,9 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-duplicates", action="store_true", help="skip duplicate detection")
     ap.add_argument("--no-decontamination", action="store_true", help="skip the comparison with the gold set")
     args = ap.parse_args(argv)
-    announce_backend()  # every step that reads or makes batch data says which backend is active
     if args.workers < 1:
         raise ValueError("--workers must be at least 1")
+    announce_backend()  # every step that reads or makes batch data says which backend is active
     db = get_db()
     summary = {"checks": quality.check_samples(db, workers=args.workers)}
     if not args.no_duplicates:

@@ -425,7 +425,7 @@ def test_navigation_reads_korean_and_opens_the_pages(server, isolated_env):
         page.wait_for_url("**/Review", timeout=20_000)
         expect(page.get_by_text("검토할 대화가 없습니다", exact=False)).to_be_visible(timeout=20_000)
         page.goto(server + "/Publish")
-        expect(page.get_by_role("heading", name="게시")).to_be_visible(timeout=20_000)
+        expect(page.get_by_role("heading", name="게시", exact=True)).to_be_visible(timeout=20_000)
         assert _nav_labels(page) == NAV
         browser.close()
 
