@@ -40,6 +40,21 @@ def backend_banner(*, sidebar: bool = False) -> None:
         where.info("OpenAI Batch API 사용 중 (OPENAI_BASE_URL이 설정되어 있으면 해당 호환 서버).", icon=":material/key:")
 
 
+def use_app_navigation() -> None:
+    """Make a page opened by a direct link (``/Review``) show app.py's navigation (홈, 생성, …).
+
+    Streamlit 1.67 starts in its legacy "pages/ folder" mode until the entrypoint has called
+    ``st.navigation`` once in the server process; until then a direct link runs the page file alone
+    under a sidebar of English file names (streamlit/runtime/scriptrunner/script_runner.py,
+    ``_mpa_v1``). Called first by every page: in that mode it switches to app.py's navigation
+    (the flag ``st.navigation`` itself clears) and reruns, so app.py runs and opens this page."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def fmt_time(iso: str | None) -> str:
     """A stored timestamp (ISO-8601 UTC with microseconds) as ``2026-11-21 12:00:05 UTC`` for the
     screen; ``""`` for none; text that is not a timestamp comes back unchanged."""
@@ -173,14 +188,14 @@ def argument_rows(call: ToolCall, spec: dict | None) -> list[dict]:
         expected = props.get(name, {}).get("type")
         status = ""
         if spec is not None and name not in props:
-            status = "경고: 스키마에 없는 인자"
+            status = "오류: 스키마에 없는 인자"
         elif expected:
             kinds = expected if isinstance(expected, list) else [expected]
             actual = _json_type(value)
             if actual not in kinds and not (actual == "integer" and "number" in kinds):
-                status = f"경고: 타입 불일치 (기대: {'/'.join(kinds)})"
+                status = f"오류: 타입 불일치 (기대: {'/'.join(kinds)})"
             elif "enum" in props[name] and value not in props[name]["enum"]:
-                status = "경고: 허용되지 않은 값"
+                status = "오류: 허용되지 않은 값"
         rows.append({"인자": name, "값": json.dumps(value, ensure_ascii=False), "타입": _json_type(value), "상태": status})
     for name in sorted(required - set(call.arguments)):
         rows.append({"인자": name, "값": "", "타입": "", "상태": "오류: 필수 인자 누락"})

@@ -10,8 +10,9 @@ import streamlit as st
 
 from datagen import batches, config, jobs, pricing, scenarios, settings
 from datagen.auth import PermissionDenied
-from datagen.ui import backend_banner, can, db, identity
+from datagen.ui import backend_banner, can, db, identity, use_app_navigation
 
+use_app_navigation()  # a direct link: app.py's Korean navigation, not the file names
 st.set_page_config(page_title="생성", page_icon=":material/add_circle:", layout="wide")
 st.title("대화 생성")
 backend_banner()
@@ -104,7 +105,7 @@ options = {"personas": personas or None, "turn_range": tuple(turn_range), "date_
 
 if n_total:
     chart_df = pd.DataFrame([{"category": c, "건수": n} for c, n in counts.items()])
-    st.altair_chart(alt.Chart(chart_df).mark_bar().encode(x=alt.X("category:N", sort=None, title=None), y="건수:Q", tooltip=["category", "건수"]), width="stretch")
+    st.altair_chart(alt.Chart(chart_df).mark_bar().encode(x=alt.X("category:N", sort=None, title=None), y=alt.Y("건수:Q", axis=alt.Axis(format="d", tickMinStep=1)), tooltip=["category", "건수"]), width="stretch")
 
 with st.expander("요청 미리보기"):
     row = st.selectbox("카테고리", [c for c, n in counts.items() if n > 0] or [None], key="gen_preview_cat")

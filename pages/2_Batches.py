@@ -8,8 +8,9 @@ import streamlit as st
 
 from datagen import batches, jobs, settings, yields
 from datagen.auth import PermissionDenied
-from datagen.ui import backend_banner, can, db, fmt_time, identity
+from datagen.ui import backend_banner, can, db, fmt_time, identity, use_app_navigation
 
+use_app_navigation()  # a direct link: app.py's Korean navigation, not the file names
 st.set_page_config(page_title="배치", page_icon=":material/inventory_2:", layout="wide")
 st.title("배치")
 backend_banner()

@@ -10,8 +10,9 @@ import streamlit as st
 
 from datagen import config, quality, review
 from datagen.auth import PermissionDenied
-from datagen.ui import backend_banner, can, db, fmt_time, identity, diff_text, edit_dialogue, focus_first_field, physical_key_shortcuts, render_dialogue, scroll_to_top
+from datagen.ui import backend_banner, can, db, diff_text, edit_dialogue, fmt_time, focus_first_field, identity, physical_key_shortcuts, render_dialogue, scroll_to_top, use_app_navigation
 
+use_app_navigation()  # a direct link: app.py's Korean navigation, not the file names
 st.set_page_config(page_title="검토", page_icon=":material/rate_review:", layout="wide")
 
 ss = st.session_state

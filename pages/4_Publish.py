@@ -8,8 +8,9 @@ import streamlit as st
 
 from datagen import publish
 from datagen.auth import PermissionDenied
-from datagen.ui import backend_banner, can, db, fmt_time, identity
+from datagen.ui import backend_banner, can, db, fmt_time, identity, use_app_navigation
 
+use_app_navigation()  # a direct link: app.py's Korean navigation, not the file names
 st.set_page_config(page_title="게시", page_icon=":material/publish:", layout="wide")
 st.title("게시")
 backend_banner()

@@ -6,8 +6,9 @@ import altair as alt
 import streamlit as st
 
 from datagen import analytics, config
-from datagen.ui import backend_banner, db
+from datagen.ui import backend_banner, db, use_app_navigation
 
+use_app_navigation()  # a direct link: app.py's Korean navigation, not the file names
 st.set_page_config(page_title="분석", page_icon=":material/bar_chart:", layout="wide")
 st.title("인자 분석")
 backend_banner()

@@ -4,8 +4,9 @@ import pandas as pd
 import streamlit as st
 
 from datagen import auth
-from datagen.ui import backend_banner, db, fmt_time, identity
+from datagen.ui import backend_banner, db, fmt_time, identity, use_app_navigation
 
+use_app_navigation()  # a direct link: app.py's Korean navigation, not the file names
 st.set_page_config(page_title="관리", page_icon=":material/admin_panel_settings:", layout="wide")
 st.title("권한 관리")
 backend_banner()

@@ -400,12 +400,8 @@ NAV_LABELS = "() => [...document.querySelectorAll(\"[data-testid='stSidebarNavLi
 
 
 def _nav_labels(page) -> list[str]:
-    """The sidebar's page labels once the entrypoint has run (before its first run Streamlit lists
-    the pages/ files for a moment)."""
-    try:
-        page.wait_for_function(f"() => ({NAV_LABELS})()[0] === '홈'", timeout=20_000)
-    except Exception:
-        pass
+    """The sidebar's page labels once the page has settled (3 s after its first link appeared)."""
+    page.wait_for_timeout(3000)
     return page.evaluate(NAV_LABELS)
 
 
@@ -417,6 +413,12 @@ def test_navigation_reads_korean_and_opens_the_pages(server, isolated_env):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        # a direct link first, on a fresh server (before app.py ever ran): still app.py's navigation
+        page.goto(server + "/Generate")
+        page.wait_for_selector("[data-testid='stSidebarNavLink']", timeout=20_000)
+        assert _nav_labels(page) == NAV
+        expect(page.get_by_role("heading", name="대화 생성", exact=True)).to_be_visible(timeout=20_000)
+        assert page.url.endswith("/Generate")
         page.goto(server)
         page.wait_for_selector("[data-testid='stSidebarNavLink']", timeout=20_000)
         assert _nav_labels(page) == NAV
