@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from typing import Any
 
 import pandas as pd
@@ -38,6 +39,18 @@ def backend_banner(*, sidebar: bool = False) -> None:
         where.warning(settings.offline_notice(), icon=":material/warning:")
     else:
         where.info("OpenAI Batch API 사용 중 (OPENAI_BASE_URL이 설정되어 있으면 해당 호환 서버).", icon=":material/key:")
+
+
+_MD_SPECIAL = re.compile("([" + re.escape("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~") + "])")  # CommonMark: any ASCII punctuation may be escaped
+
+
+def md_literal(text: str) -> str:
+    """``text`` made inert inside a Streamlit markdown string (button labels, toasts, captions all
+    read markdown): every ASCII punctuation character is backslash-escaped (CommonMark 0.31, 2.4
+    "Backslash escapes"), so no emphasis, link, image, HTML, entity, list marker, colour or icon
+    directive (``:red[…]``, ``:material/x:``) or LaTeX can start; stored ids (uid, custom_id,
+    source) show as the very characters they are."""
+    return _MD_SPECIAL.sub(r"\\\1", str(text))
 
 
 def use_app_navigation() -> None:

@@ -10,7 +10,7 @@ import streamlit as st
 
 from datagen import config, quality, review
 from datagen.auth import PermissionDenied
-from datagen.ui import backend_banner, can, db, diff_text, edit_dialogue, fmt_time, focus_first_field, identity, physical_key_shortcuts, render_dialogue, scroll_to_top, use_app_navigation
+from datagen.ui import backend_banner, can, db, diff_text, edit_dialogue, fmt_time, focus_first_field, identity, md_literal, physical_key_shortcuts, render_dialogue, scroll_to_top, use_app_navigation
 
 use_app_navigation()  # a direct link: app.py's Korean navigation, not the file names
 st.set_page_config(page_title="검토", page_icon=":material/rate_review:", layout="wide")
@@ -80,10 +80,10 @@ with st.sidebar:
     if ss.get("rev_matches"):
         typed, matches = ss["rev_matches"]
         more = len(matches) > JUMP_LIMIT
-        st.caption(f"'{typed}'(으)로 시작하는 uid가 {JUMP_LIMIT}건 넘게 있습니다. 처음 {JUMP_LIMIT}건:" if more
-                   else f"'{typed}'(으)로 시작하는 uid가 {len(matches)}건 있습니다. 고르세요:")
+        st.caption(f"'{md_literal(typed)}'(으)로 시작하는 uid가 {JUMP_LIMIT}건 넘게 있습니다. 처음 {JUMP_LIMIT}건:" if more
+                   else f"'{md_literal(typed)}'(으)로 시작하는 uid가 {len(matches)}건 있습니다. 고르세요:")
         for i, m in enumerate(matches[:JUMP_LIMIT]):
-            st.button(f"{review.sample_label(db(), m)} · {m}", key=f"rev_match_{i}", on_click=_open, args=(m,), width="stretch")
+            st.button(md_literal(f"{review.sample_label(db(), m)} · {m}"), key=f"rev_match_{i}", on_click=_open, args=(m,), width="stretch")
     show_progress = st.toggle("카테고리별 진행 (승인 / 목표) 보기", key="rev_show_progress")
 
 targets = review.shortfall(db(), kind) if order == "underfilled" else {}
@@ -115,11 +115,11 @@ if current is None:
 revision_id, d = review.current_revision(db(), current)
 state = review.state_of(db(), current) or {}
 scroll_to_top(ss["rev_nav"])
-st.caption(
+st.caption(md_literal(
     f"uid {d.uid} · {d.kind} · {d.category} · {d.custom_id or d.source} · 상태: {review.STATE_KO.get(state.get('state'), '')}"
     + (f" ({review.DECISION_KO.get(state.get('decision'), '')})" if state.get("decision") else "")
     + (" · 수정본" if revision_id else "")
-)
+))
 
 
 def _decide(choice: str, adjudication: bool = False) -> None:
@@ -140,7 +140,7 @@ def _decide(choice: str, adjudication: bool = False) -> None:
         ss["rev_flash"] = str(exc)
         return
     ss["rev_note"] = ""
-    ss["rev_flash"] = f"{review.DECISION_KO[choice]}: {review.sample_label(db(), current)}"
+    ss["rev_flash"] = f"{review.DECISION_KO[choice]}: {md_literal(review.sample_label(db(), current))}"
     _show(review.next_uid(db(), flt, exclude=current))
     ss["rev_pinned"] = True
 
@@ -157,7 +157,7 @@ def _undo() -> None:
     if undone is None:
         ss["rev_flash"] = "되돌릴 결정이 없습니다."
         return
-    ss["rev_flash"] = f"되돌림: {review.DECISION_KO[undone['decision']]} {review.sample_label(db(), undone['uid'])}"
+    ss["rev_flash"] = f"되돌림: {review.DECISION_KO[undone['decision']]} {md_literal(review.sample_label(db(), undone['uid']))}"
     _show(undone["uid"])
     ss["rev_pinned"] = True
 
@@ -172,7 +172,7 @@ def _save_edit() -> None:
         edited = review.Dialogue.model_validate_json(ss["rev_pending_edit"])
         review.save_revision(db(), current, edited, annotator=annotator, seconds=round(time.monotonic() - ss["rev_started"], 2))
     except (review.ReviewError, PermissionDenied) as exc:
-        ss["rev_flash"] = f"저장하지 못했습니다: {exc}"
+        ss["rev_flash"] = f"저장하지 못했습니다: {md_literal(exc)}"
         return
     ss["rev_flash"] = "수정본을 저장했습니다. 승인하면 수정본이 게시됩니다."
     ss["rev_editing"] = False

@@ -457,3 +457,34 @@ def test_status_does_not_depend_on_emoji(server, isolated_env):
             text = page.locator("body").inner_text()
             assert not EMOJI.findall(text), f"{path or '/'}: {sorted(set(EMOJI.findall(text)))}"
         browser.close()
+
+
+def test_stored_ids_in_toasts_captions_and_the_jump_list_stay_text(server, isolated_env):
+    """Item 4's new places that show stored ids (toast, jump list) and the uid line read markdown:
+    a custom_id written as a link, bold and a colour directive shows as those very characters."""
+    from playwright.sync_api import expect, sync_playwright
+
+    db = connect(isolated_env / "output" / "datagen.db")
+    import_file(db, FIX / "seed001_dataset.jsonl")
+    hostile = "[보기](javascript:alert(1)) **굵게** :red[빨강] <b>x</b>"
+    uids = [r[0] for r in db.execute("SELECT uid FROM samples WHERE uid LIKE '5b0e2a4c%' ORDER BY rowid")]
+    assert len(uids) >= 2  # two fixture uids share this head: the jump lists them
+    with db.conn:
+        db.execute("UPDATE samples SET custom_id = ? WHERE uid = ?", [hostile, uids[0]])
+    dialogs = []
+    with sync_playwright() as p:
+        browser, page = _open_review(p, server, on_dialog=lambda d: (dialogs.append(d.message), d.dismiss()))
+        jump = page.get_by_label("uid로 이동")
+        jump.fill(uids[0])
+        jump.press("Enter")
+        expect(page.get_by_text(f"uid {uids[0]}", exact=False)).to_be_visible(timeout=20_000)
+        _press(page, "a")
+        expect(page.locator("[data-testid='stToast']", has_text=hostile)).to_be_visible(timeout=20_000)
+        jump = page.get_by_label("uid로 이동")
+        jump.fill(uids[0][:8])
+        jump.press("Enter")
+        expect(page.get_by_role("button", name=f"{hostile} · {uids[0]}")).to_be_visible(timeout=20_000)
+        assert page.locator("a[href^='javascript']").count() == 0
+        assert page.locator("[data-testid='stMain'] b, [data-testid='stSidebar'] b", has_text="x").count() == 0
+        browser.close()
+    assert dialogs == []
