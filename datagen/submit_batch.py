@@ -32,9 +32,14 @@ FIRST_POLL_S = 1.0  # --wait checks after 1 s, 2 s, 4 s, … up to --poll-interv
 
 
 def latest_request_file(db) -> str | None:
-    """The request file of the most recently created job (generate_batch, generate_gold_batch or
-    the app), when it still exists: what a bare ``submit_batch`` submits."""
-    row = db.execute("SELECT input_file FROM jobs WHERE input_file IS NOT NULL ORDER BY created_at DESC, rowid DESC LIMIT 1").fetchone()
+    """The request file of the most recently created job that is submitted as one file
+    (generate_batch, generate_gold_batch), when it still exists: what a bare ``submit_batch``
+    submits. Jobs the app or retry_failed split into parts (``job_parts``) are left out: their
+    parts are submitted by ``batches.submit_job``, and the whole file would be a second batch."""
+    row = db.execute(
+        "SELECT input_file FROM jobs j WHERE input_file IS NOT NULL AND NOT EXISTS (SELECT 1 FROM job_parts p WHERE p.job_id = j.id) "
+        "ORDER BY created_at DESC, rowid DESC LIMIT 1"
+    ).fetchone()
     return row[0] if row and Path(row[0]).is_file() else None
 
 

@@ -209,3 +209,18 @@ def test_every_step_says_when_the_offline_backend_is_in_use(isolated_env, capsys
         run(main, argv)
         err = capsys.readouterr().err
         assert "[offline]" in err and "스크립트로 만든 예시" in err, f"{main.__module__}: {err!r}"
+
+
+def test_bare_submit_never_resubmits_a_job_the_app_split_into_parts(isolated_env):
+    """A job made and submitted by the app (parts) is not what a bare submit_batch picks: the CLI
+    job before it is, and nothing is paid twice."""
+    from datagen import jobs
+
+    assert generate_batch.main(["--count", "3"]) == 0
+    assert submit_batch.main(["--wait", "--poll-interval", "0"]) == 0
+    db = get_db()
+    app_job = jobs.create_job(db, kind="train", counts={"search": 2}, seed=9, max_requests=1)
+    assert len(batches.submit_job(db, app_job["id"], max_requests=1)) == 2  # two parts: the whole file is neither
+    n = db["batches"].count
+    assert submit_batch.main([]) == 0
+    assert db["batches"].count == n
