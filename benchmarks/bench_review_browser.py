@@ -2,6 +2,7 @@
 (issue "Review workbench" target: median ≤ 400 ms with 50 dialogues).
 
     python benchmarks/bench_review_browser.py --n 50
+    python benchmarks/bench_review_browser.py --n 30 --db-size 100000   # the same keys on a large database
 """
 
 from __future__ import annotations
@@ -29,13 +30,15 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--n", type=int, default=50)
+    ap.add_argument("--n", type=int, default=50, help="decisions timed (n - 1 key presses)")
+    ap.add_argument("--db-size", type=int, default=None, help="samples in the database (default: --n)")
     args = ap.parse_args()
     print(f"machine: {machine()}")
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "DATAGEN_OUTPUT_DIR": tmp, "DATAGEN_BACKEND": "offline"}
         os.environ.update(env)
-        build_db(Path(tmp) / "datagen.db", args.n)
+        built = build_db(Path(tmp) / "datagen.db", args.db_size or args.n)
+        print(f"database: {args.db_size or args.n:,} samples, built in {built:.1f} s")
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
@@ -53,11 +56,13 @@ def main() -> None:
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
                 page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                t0 = time.perf_counter()
                 page.goto(url + "/Review")
                 page.get_by_label("검토자 이름").fill("bench")
                 page.get_by_label("검토자 이름").press("Enter")
                 page.get_by_role("button", name="승인 (A)").wait_for()
                 page.wait_for_function("() => ![...document.querySelectorAll('button')].some(b => b.innerText.startsWith('승인') && b.disabled)")
+                print(f"open Review, type the name, decision buttons live: {time.perf_counter() - t0:.1f} s")
                 times = []
                 for i in range(args.n - 1):
                     before = page.evaluate(UID_JS)

@@ -12,6 +12,7 @@ STEPS = [
     ("stats", "counts per kind, category and state"),
     ("retry_failed", "resubmit a job's failed requests"),
     ("validate", "re-run all checks, duplicates, decontamination"),
+    ("review", "accept / reject samples, accept a job's samples without findings"),
 ]
 
 if __name__ == "__main__":

@@ -338,11 +338,15 @@ def wait(
     client: openai.OpenAI | None = None,
     on_update: Callable[[dict], None] | None = None,
     timeout: float | None = None,
+    first_interval: float | None = None,
 ) -> dict:
     """Poll until the batch reaches a terminal status (completed, failed, expired, cancelled).
 
     Args:
-        poll_interval: seconds between status checks.
+        poll_interval: seconds between status checks (the longest wait between two checks).
+        first_interval: poll sooner at first: the first wait is this many seconds and each next one
+            doubles up to ``poll_interval`` (a small batch that finishes in a second is seen at once;
+            a long one is still checked every ``poll_interval``). ``None``: ``poll_interval`` throughout.
         on_update: called with the row after every check (progress printing).
         timeout: give up after this many seconds (``None``: wait as long as it takes).
 
@@ -351,6 +355,7 @@ def wait(
     """
     client = client or get_client()
     started = time.monotonic()
+    interval = poll_interval if first_interval is None else min(first_interval, poll_interval)
     while True:
         row = refresh(db, batch_id, client=client)
         if on_update:
@@ -359,7 +364,8 @@ def wait(
             return row
         if timeout is not None and time.monotonic() - started > timeout:
             raise BatchError(f"batch {batch_id}: still {row['status']} after {timeout:.0f}s")
-        time.sleep(poll_interval)
+        time.sleep(interval)
+        interval = min(poll_interval, interval * 2)
 
 
 def cancel(db: sqlite_utils.Database, batch_id: str, *, client: openai.OpenAI | None = None, actor: str | None = None) -> dict:

@@ -12,7 +12,7 @@ import sys
 
 from . import config, scenarios, settings
 from .auth import cli_operator
-from .cli import add_operator, parser, run
+from .cli import add_operator, announce_backend, parser, run
 from .jobs import create_job
 from .store import get_db
 
@@ -44,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--output", default=None, help="request file (default datagen/output/batch_input.jsonl)")
     add_operator(ap)
     args = ap.parse_args(argv)
+    announce_backend()  # every step that reads or makes batch data says which backend is active
     if args.count < 0:
         raise ValueError("--count must be >= 0")
     counts = parse_mix(args.mix) if args.mix else scenarios.default_train_counts(args.count)

@@ -11,7 +11,7 @@ import sys
 
 from . import config, settings
 from .auth import cli_operator
-from .cli import add_operator, parser, run
+from .cli import add_operator, announce_backend, parser, run
 from .jobs import create_job
 from .store import get_db
 
@@ -25,6 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--output", default=None, help="request file (default datagen/output/gold_batch_input.jsonl)")
     add_operator(ap)
     args = ap.parse_args(argv)
+    announce_backend()  # every step that reads or makes batch data says which backend is active
     output = args.output or settings.output_dir() / "gold_batch_input.jsonl"
     counts = {c: args.per_category for c in config.CATEGORIES}
     job = create_job(get_db(), kind="gold", counts=counts, seed=args.seed, model=args.model, temperature=args.temperature, input_path=output,

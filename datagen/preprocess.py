@@ -12,7 +12,7 @@ import sys
 from collections import Counter
 
 from . import settings
-from .cli import parser, run
+from .cli import announce_backend, parser, run
 from .ingest import preprocess, write_dataset_jsonl
 from .store import get_db
 
@@ -23,6 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--output", default=None, help="training records (default datagen/output/dataset.jsonl)")
     ap.add_argument("--gold-output", default=None, help="gold records (default datagen/output/gold_dataset.jsonl)")
     args = ap.parse_args(argv)
+    announce_backend()  # every step that reads or makes batch data says which backend is active
     db = get_db()
     summary = preprocess(db, batch_id=args.batch_id)
     out = args.output or settings.output_dir() / "dataset.jsonl"

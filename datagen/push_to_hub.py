@@ -24,7 +24,7 @@ from collections import Counter
 from pathlib import Path
 
 from .auth import cli_operator
-from .cli import add_operator, parser, run
+from .cli import add_operator, announce_backend, parser, run
 from .publish import FORMATS, LEFT_OUT, Release, check_repo_id, export_local, publish_to_hub
 from .store import get_db
 
@@ -77,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     add_operator(ap)
     ap.add_argument("--export-dir", default=None, help="local dataset folder (default datagen/output/export; hub pushes: datagen/output/hub/<owner>__<name>)")
     args = ap.parse_args(argv)
+    announce_backend()  # every step that reads or makes batch data says which backend is active
     repo_id = check_repo_id(args.repo_id)
     operator = cli_operator(args.operator) or "cli"
     uids = _file_uids(Path(args.input)) if args.input else None

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from . import settings
-from .cli import parser, run
+from .cli import announce_backend, parser, run
 from .dialogue import FormatError, from_seed_record, render_qwen_text
 
 
@@ -44,12 +44,24 @@ def render_file(input_path: Path, output_dir: Path) -> tuple[int, list[str]]:
     return written, errors
 
 
+def default_input() -> Path:
+    """``dataset.jsonl``, or ``gold_dataset.jsonl`` when the latest job is a gold job (preprocess
+    writes the two files apart): bare steps 1–5 after ``generate_gold_batch`` render the gold set."""
+    from .store import get_db
+
+    row = get_db().execute("SELECT kind FROM jobs ORDER BY created_at DESC, rowid DESC LIMIT 1").fetchone()
+    return settings.output_dir() / ("gold_dataset.jsonl" if row and row[0] == "gold" else "dataset.jsonl")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = parser("render_txt", "Render dataset.jsonl records as Qwen chat-template .txt files.", "python -m datagen.render_txt --input datagen/output/dataset.jsonl")
-    ap.add_argument("--input", default=None, help="seed 001 JSONL (default datagen/output/dataset.jsonl)")
+    ap.add_argument("--input", default=None, help="seed 001 JSONL (default datagen/output/dataset.jsonl; gold_dataset.jsonl when the latest job is gold)")
     ap.add_argument("--output-dir", default=None, help="folder (default datagen/output/samples)")
     args = ap.parse_args(argv)
-    input_path = Path(args.input or settings.output_dir() / "dataset.jsonl")
+    announce_backend()  # every step that reads or makes batch data says which backend is active
+    input_path = Path(args.input or default_input())
+    if not args.input:
+        print(f"input {input_path}", file=sys.stderr)
     out_dir = Path(args.output_dir or settings.output_dir() / "samples")
     written, errors = render_file(input_path, out_dir)
     for e in errors:

@@ -19,13 +19,20 @@ from .store import get_db
 
 def main(argv: list[str] | None = None) -> int:
     ap = parser("retrieve_batch", "Download a finished batch's results.", "python -m datagen.retrieve_batch --status-file datagen/output/batch_input_status.json")
-    ap.add_argument("--status-file", default=None, help="status JSON from submit_batch (default datagen/output/batch_input_status.json)")
+    ap.add_argument("--status-file", default=None, help="status JSON from submit_batch (default: the batch submitted last)")
     ap.add_argument("--batch-id", default=None, help="batch id (instead of --status-file)")
     ap.add_argument("--output", default=None, help="result list JSON (default datagen/output/result_lst.json)")
     args = ap.parse_args(argv)
     announce_backend()
-    batch_id = args.batch_id or load_status_file(args.status_file or settings.output_dir() / "batch_input_status.json")["batch_id"]
-    summary = retrieve(get_db(), batch_id, result_path=args.output or settings.output_dir() / "result_lst.json")
+    db = get_db()
+    if args.batch_id or args.status_file:
+        batch_id = args.batch_id or load_status_file(args.status_file)["batch_id"]
+    else:  # the batch submitted last (training or gold), else seed 001's status file
+        row = db.execute("SELECT id, status_file FROM batches ORDER BY created_at DESC, rowid DESC LIMIT 1").fetchone()
+        batch_id = row[0] if row else load_status_file(settings.output_dir() / "batch_input_status.json")["batch_id"]
+        if row:
+            print(f"latest batch {batch_id}" + (f" (status file {row[1]})" if row[1] else ""), file=sys.stderr)
+    summary = retrieve(db, batch_id, result_path=args.output or settings.output_dir() / "result_lst.json")
     print(
         f"batch {batch_id} ({summary['status']}): {summary['output_lines']} output lines, "
         f"{summary['error_lines']} error lines, {summary['new_lines']} new"

@@ -375,6 +375,54 @@ def find_uid(db: sqlite_utils.Database, prefix: str) -> str | None:
     return row[0] if row else None
 
 
+def find_uids(db: sqlite_utils.Database, prefix: str, *, limit: int = 20) -> list[str]:
+    """Every uid a jump text could mean: ``[prefix]`` when it is a whole uid, else the uids starting
+    with it in uid order, at most ``limit + 1`` (so a caller can tell "more than ``limit``").
+
+    Time-ordered uids (UUIDv7, ULID) share their first characters, so a short prefix is often
+    ambiguous; the Review page lists the matches instead of opening the first one. Text that cannot
+    be a uid (blank, NUL, unpaired surrogates) matches nothing.
+    """
+    prefix = (prefix or "").strip()
+    if not prefix or "\x00" in prefix:
+        return []
+    try:
+        prefix.encode("utf-8")
+    except UnicodeEncodeError:
+        return []
+    if db.execute("SELECT 1 FROM samples WHERE uid = ?", [prefix]).fetchone():
+        return [prefix]
+    return [r[0] for r in db.execute(
+        "SELECT uid FROM samples WHERE uid >= ? AND uid < ? ORDER BY uid LIMIT ?", [prefix, prefix + "\uffff", limit + 1]
+    )]
+
+
+def sample_label(db: sqlite_utils.Database, uid: str) -> str:
+    """A short id that tells samples apart in toasts and lists: the sample's ``custom_id`` (e.g.
+    ``train-search-00012``), else the uid's last 12 characters (``…`` + tail): time-ordered uids
+    share their head, never their tail."""
+    row = db.execute("SELECT custom_id FROM samples WHERE uid = ?", [uid]).fetchone()
+    if row and row[0]:
+        return str(row[0])
+    return uid if len(uid) <= 13 else "…" + uid[-12:]
+
+
+def decided_by_count(db: sqlite_utils.Database, flt: QueueFilter | None, annotator: str) -> int:
+    """How many samples in the filter's kind / category / batch / job scope ``annotator`` has a
+    current (not undone) accept, reject or skip on: "my decisions", shown apart from
+    :func:`progress`'s *decided*, which for gold samples needs every required vote."""
+    if not annotator:
+        return 0
+    flt = flt or QueueFilter()
+    scope = QueueFilter(kind=flt.kind, category=flt.category, batch_id=flt.batch_id, job_id=flt.job_id, decision=None)
+    where, params = scope.where()
+    return int(db.execute(
+        f"SELECT COUNT(*) FROM annotator_decisions ad JOIN sample_state st ON st.uid = ad.uid{where} "
+        f"{'AND' if where else 'WHERE'} ad.annotator = ?",
+        [*params, annotator],
+    ).fetchone()[0])
+
+
 # ----------------------------------------------------------------------------- samples and revisions
 
 
@@ -644,6 +692,43 @@ def throughput(db: sqlite_utils.Database) -> list[dict]:
     return out
 
 
+# Review speed: a pause longer than this between two decisions is a break, not review time. Ten
+# minutes is our choice (long enough for a hard gold sample, short enough that lunch does not count).
+IDLE_SECONDS = 600
+
+
+def review_speed(db: sqlite_utils.Database, *, idle_seconds: float = IDLE_SECONDS) -> list[dict]:
+    """Decisions per annotator measured over active time, not clock hours.
+
+    Active time = the seconds recorded on the first decision (time on that sample, when known) + the
+    gaps between consecutive decisions, each capped at ``idle_seconds``. Six decisions in five
+    minutes are 72 per hour, not "6 in 1 active clock hour".
+
+    Returns:
+        ``[{"annotator", "decisions", "active_minutes", "per_hour", "median_seconds"}]``, busiest
+        first; ``per_hour`` is ``None`` under one active minute (too little to rate).
+    """
+    from datetime import datetime
+
+    out = []
+    for (annotator,) in db.execute(
+        "SELECT annotator FROM reviews WHERE decision IN ('accept', 'reject', 'skip') GROUP BY annotator ORDER BY COUNT(*) DESC, annotator"
+    ).fetchall():
+        rows = db.execute(
+            "SELECT created_at, seconds FROM reviews WHERE annotator = ? AND decision IN ('accept', 'reject', 'skip') ORDER BY created_at",
+            [annotator],
+        ).fetchall()
+        times = [datetime.fromisoformat(r[0]) for r in rows]
+        active = float(rows[0][1] or 0) + sum(min((b - a).total_seconds(), idle_seconds) for a, b in zip(times, times[1:]))
+        secs = sorted(r[1] for r in rows if r[1] is not None)
+        out.append({
+            "annotator": annotator, "decisions": len(rows), "active_minutes": round(active / 60, 1),
+            "per_hour": round(len(rows) / (active / 3600), 1) if active >= 60 else None,
+            "median_seconds": secs[len(secs) // 2] if secs else None,
+        })
+    return out
+
+
 class Stopwatch:
     """Seconds spent on the sample on screen (monotonic clock); ``lap()`` returns and restarts."""
 
@@ -654,3 +739,12 @@ class Stopwatch:
         t = time.monotonic()
         spent, self.started = t - self.started, t
         return round(spent, 2)
+
+
+if __name__ == "__main__":  # python -m datagen.review accept|reject|accept-clean … (datagen/review_cli.py)
+    import sys
+
+    from datagen.cli import run
+    from datagen.review_cli import main
+
+    sys.exit(run(main))

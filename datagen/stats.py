@@ -81,6 +81,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args(argv)
+    from .cli import announce_backend  # (datagen.cli imports the library; stats is part of it)
+
+    announce_backend()  # every step that reads or makes batch data says which backend is active
     f = funnel(get_db())
     if args.json:
         print(json.dumps({"by_kind": f, "total": totals(f)}, ensure_ascii=False))

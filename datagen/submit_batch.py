@@ -11,6 +11,7 @@ returns the existing batch instead of paying again.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from . import settings
 from .batches import STATUS_KO, submit, wait
@@ -27,21 +28,36 @@ def _progress(row: dict) -> None:
     print(f"  {row['id']}: {row['status']} ({STATUS_KO.get(row['status'], '')}) {done}/{total} ({pct})", flush=True)
 
 
+FIRST_POLL_S = 1.0  # --wait checks after 1 s, 2 s, 4 s, … up to --poll-interval
+
+
+def latest_request_file(db) -> str | None:
+    """The request file of the most recently created job that is submitted as one file
+    (generate_batch, generate_gold_batch), when it still exists: what a bare ``submit_batch``
+    submits. Jobs the app or retry_failed split into parts (``job_parts``) are left out: their
+    parts are submitted by ``batches.submit_job``, and the whole file would be a second batch."""
+    row = db.execute(
+        "SELECT input_file FROM jobs j WHERE input_file IS NOT NULL AND NOT EXISTS (SELECT 1 FROM job_parts p WHERE p.job_id = j.id) "
+        "ORDER BY created_at DESC, rowid DESC LIMIT 1"
+    ).fetchone()
+    return row[0] if row and Path(row[0]).is_file() else None
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = parser("submit_batch", "Upload a request JSONL and create a Batch API job.", "python -m datagen.submit_batch --wait --poll-interval 10")
-    ap.add_argument("--input", default=None, help="request JSONL (default datagen/output/batch_input.jsonl)")
+    ap.add_argument("--input", default=None, help="request JSONL (default: the latest job's file, e.g. gold_batch_input.jsonl after generate_gold_batch)")
     ap.add_argument("--output", default=None, help="status JSON (default <input>_status.json)")
     ap.add_argument("--wait", action="store_true", help="poll until the batch is finished")
-    ap.add_argument("--poll-interval", type=float, default=30.0, help="seconds between status checks (default 30)")
+    ap.add_argument("--poll-interval", type=float, default=30.0, help="longest wait between status checks (default 30; the first checks come after 1, 2, 4 … s)")
     add_operator(ap)
     args = ap.parse_args(argv)
     announce_backend()
-    input_path = args.input or settings.output_dir() / "batch_input.jsonl"
     db = get_db()
+    input_path = args.input or latest_request_file(db) or settings.output_dir() / "batch_input.jsonl"
     row = submit(db, input_path, status_path=args.output, actor=cli_operator(args.operator))
     print(f"batch {row['id']} ({row['status']}) from {input_path}; status file {row['status_file']}")
     if args.wait:
-        row = wait(db, row["id"], poll_interval=args.poll_interval, on_update=_progress)
+        row = wait(db, row["id"], poll_interval=args.poll_interval, on_update=_progress, first_interval=FIRST_POLL_S)
         print(f"batch {row['id']} finished: {row['status']}")
         if row["status"] == "failed":
             for e in (loads(row["errors"], {}) or {}).get("data", [])[:10]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from typing import Any
 
 import pandas as pd
@@ -20,7 +21,8 @@ from .dialogue import Dialogue, ToolCall, Turn, tool_by_name
 from .store import get_db
 
 ROLE_KO = {"user": "고객", "assistant": "상담사", "tool": "도구 결과"}
-SEVERITY_ICON = {"error": "⛔", "warning": "⚠️"}
+# Status in words, not emoji: a machine without an emoji font shows emoji as empty boxes (issue 15).
+SEVERITY_LABEL = {"error": "[오류]", "warning": "[경고]"}
 _JSON_TYPES = {str: "string", bool: "boolean", int: "integer", float: "number", list: "array", dict: "object", type(None): "null"}
 
 
@@ -29,12 +31,57 @@ def db():
     return get_db()
 
 
-def backend_banner() -> None:
-    """Say which batch backend is active; a warning when it is the offline one."""
+def backend_banner(*, sidebar: bool = False) -> None:
+    """Say which batch backend is active; a warning when it is the offline one. Every page shows it:
+    in the main column, or in the sidebar (``sidebar=True``: Review, where the dialogue comes first)."""
+    where = st.sidebar if sidebar else st
     if settings.backend_name() == "offline":
-        st.warning(settings.offline_notice(), icon="⚠️")
+        where.warning(settings.offline_notice(), icon=":material/warning:")
     else:
-        st.info("OpenAI Batch API 사용 중 (OPENAI_BASE_URL이 설정되어 있으면 해당 호환 서버).", icon="🔑")
+        where.info("OpenAI Batch API 사용 중 (OPENAI_BASE_URL이 설정되어 있으면 해당 호환 서버).", icon=":material/key:")
+
+
+_MD_SPECIAL = re.compile("([" + re.escape("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~") + "])")  # CommonMark: any ASCII punctuation may be escaped
+
+
+def md_literal(text: str) -> str:
+    """``text`` made inert inside a Streamlit markdown string (button labels, toasts, captions all
+    read markdown): every ASCII punctuation character is backslash-escaped (CommonMark 0.31, 2.4
+    "Backslash escapes"), so no emphasis, link, image, HTML, entity, list marker, colour or icon
+    directive (``:red[…]``, ``:material/x:``) or LaTeX can start; stored ids (uid, custom_id,
+    source) show as the very characters they are."""
+    return _MD_SPECIAL.sub(r"\\\1", str(text))
+
+
+def use_app_navigation() -> None:
+    """Make a page opened by a direct link (``/Review``) show app.py's navigation (홈, 생성, …).
+
+    Streamlit 1.67 starts in its legacy "pages/ folder" mode until the entrypoint has called
+    ``st.navigation`` once in the server process; until then a direct link runs the page file alone
+    under a sidebar of English file names (streamlit/runtime/scriptrunner/script_runner.py,
+    ``_mpa_v1``). Called first by every page: in that mode it switches to app.py's navigation
+    (the flag ``st.navigation`` itself clears) and reruns, so app.py runs and opens this page."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+def fmt_time(iso: str | None) -> str:
+    """A stored timestamp (ISO-8601 UTC with microseconds) as ``2026-11-21 12:00:05 UTC`` for the
+    screen; ``""`` for none; text that is not a timestamp comes back unchanged."""
+    if not iso:
+        return ""
+    from datetime import datetime, timezone
+
+    try:
+        t = datetime.fromisoformat(str(iso))
+    except ValueError:
+        return str(iso)
+    if t.tzinfo is not None:
+        t = t.astimezone(timezone.utc)
+    return t.strftime("%Y-%m-%d %H:%M:%S") + " UTC"
 
 
 def oidc_configured() -> bool:
@@ -60,10 +107,65 @@ def identity() -> str:
         st.sidebar.button("로그아웃", on_click=st.logout, key="logout")
         st.session_state["annotator"] = name
     else:
+        if "annotator" not in st.session_state:  # a new session (reload, new tab): the name from the cookie
+            saved = _saved_name()
+            if saved:
+                st.session_state["annotator"] = saved
         name = (st.sidebar.text_input("검토자 이름", key="annotator", placeholder="이름을 입력하세요") or "").strip()
-        st.sidebar.caption("로컬 단일 팀 모드: 로그인 없이 입력한 이름으로 기록합니다.")
+        st.sidebar.caption("로컬 단일 팀 모드: 로그인 없이 입력한 이름으로 기록합니다. 이름은 이 브라우저에 기억되고, "
+                           "Enter를 누르면 입력칸을 벗어나 바로 단축키를 쓸 수 있습니다.")
+        _remember_name(name)
     _roles_caption(name)
     return name
+
+
+NAME_COOKIE = "datagen_annotator"
+
+
+def _saved_name() -> str:
+    """The local-mode name kept in this browser's cookie (``datagen_annotator``), or ``""``."""
+    from urllib.parse import unquote
+
+    try:
+        raw = st.context.cookies.get(NAME_COOKIE) or ""
+    except Exception:  # no browser request (bare script run)
+        return ""
+    if not isinstance(raw, str):  # AppTest and bare runs have no real request
+        return ""
+    name = unquote(raw).strip()
+    return name[:200] if name.isprintable() else ""
+
+
+_NAME_SCRIPT = """<script>
+(function () {
+  var name = %s;
+  document.cookie = "%s=" + encodeURIComponent(name) + "; path=/; max-age=" + (name ? 31536000 : 0) + "; SameSite=Lax";
+  /* the name was just committed (Enter): leave the field even if Enter came before the listener below */
+  var a = document.activeElement;
+  if (name && a && a.tagName === "INPUT" && a.getAttribute("aria-label") === "검토자 이름") a.blur();
+  if (window.__datagenNameBlur) return;
+  window.__datagenNameBlur = true;
+  /* Enter in the name field commits it and leaves the field, so the next key is a shortcut. */
+  document.addEventListener("keydown", function (e) {
+    var t = e.target;
+    if (e.key === "Enter" && !e.isComposing && t && t.tagName === "INPUT" && t.getAttribute("aria-label") === "검토자 이름") {
+      setTimeout(function () { t.blur(); }, 0);
+    }
+  }, true);
+})();
+</script>"""
+
+
+def _remember_name(name: str) -> None:
+    """Keep the local-mode name in a cookie (one year, this site's path) so a reload keeps it, and
+    install the Enter-leaves-the-name-field listener. The name is embedded as a JSON string literal
+    with ``<``, ``>`` and ``&`` escaped (static script of ours; the name is data)."""
+    if st.session_state.get("_annotator_cookie") == name:
+        return
+    st.session_state["_annotator_cookie"] = name
+    literal = json.dumps(name).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    with st.sidebar:
+        st.html(_NAME_SCRIPT % (literal, NAME_COOKIE), unsafe_allow_javascript=True)
 
 
 def _roles_caption(name: str) -> None:
@@ -99,17 +201,17 @@ def argument_rows(call: ToolCall, spec: dict | None) -> list[dict]:
         expected = props.get(name, {}).get("type")
         status = ""
         if spec is not None and name not in props:
-            status = "⚠️ 스키마에 없는 인자"
+            status = "오류: 스키마에 없는 인자"
         elif expected:
             kinds = expected if isinstance(expected, list) else [expected]
             actual = _json_type(value)
             if actual not in kinds and not (actual == "integer" and "number" in kinds):
-                status = f"⚠️ 타입 불일치 (기대: {'/'.join(kinds)})"
+                status = f"오류: 타입 불일치 (기대: {'/'.join(kinds)})"
             elif "enum" in props[name] and value not in props[name]["enum"]:
-                status = "⚠️ 허용되지 않은 값"
+                status = "오류: 허용되지 않은 값"
         rows.append({"인자": name, "값": json.dumps(value, ensure_ascii=False), "타입": _json_type(value), "상태": status})
     for name in sorted(required - set(call.arguments)):
-        rows.append({"인자": name, "값": "", "타입": "", "상태": "⛔ 필수 인자 누락"})
+        rows.append({"인자": name, "값": "", "타입": "", "상태": "오류: 필수 인자 누락"})
     return rows
 
 
@@ -121,22 +223,18 @@ def _findings_by_turn(findings: list[dict]) -> dict[int | None, list[dict]]:
 
 
 def render_findings(items: list[dict]) -> None:
-    """Findings as one fixed-format line each (icon, check id, message as plain text)."""
+    """Findings as one fixed-format line each (severity in words, check id, message as plain text)."""
     for f in items:
-        st.text(f"{SEVERITY_ICON.get(f.get('severity'), '•')} [{f.get('check_id') or f.get('check')}] {f.get('message') or ''}")
+        st.text(f"{SEVERITY_LABEL.get(f.get('severity'), '[참고]')} [{f.get('check_id') or f.get('check')}] {f.get('message') or ''}")
 
 
 def render_dialogue(d: Dialogue, findings: list[dict] | None = None) -> None:
-    """Show a dialogue: system prompt and tools folded; turns as chat messages; each tool call a
+    """Show a dialogue: turns as chat messages, then the system prompt and tools folded; each tool call a
     card (name, argument table with types and flags, raw JSON on demand, the tool's schema one click
     away); each tool response a distinct card naming the call it answers; findings next to the turn
     they concern."""
     known = tool_by_name(d.tools)
     by_turn = _findings_by_turn(findings or [])
-    with st.expander("시스템 프롬프트", expanded=False):
-        st.text(d.system_prompt or "(없음)")
-    with st.expander(f"도구 목록 ({len(d.tools)}개)", expanded=False):
-        st.code(json.dumps(d.tools, ensure_ascii=False, indent=2), language="json")
     if by_turn.get(None):
         render_findings(by_turn[None])
     call_no: dict[str, int] = {}
@@ -145,7 +243,7 @@ def render_dialogue(d: Dialogue, findings: list[dict] | None = None) -> None:
         if t.role == "tool":
             _render_tool_response(i, t, call_no, by_turn.get(i, []))
             continue
-        with st.chat_message("user" if t.role == "user" else "assistant", avatar="🙂" if t.role == "user" else "🛵"):
+        with st.chat_message("user" if t.role == "user" else "assistant", avatar=":material/person:" if t.role == "user" else ":material/support_agent:"):
             st.caption(f"#{i} {ROLE_KO[t.role]}")
             if t.content:
                 st.text(t.content)
@@ -156,12 +254,18 @@ def render_dialogue(d: Dialogue, findings: list[dict] | None = None) -> None:
                 _render_call(i, n, c, known.get(c.name))
             if by_turn.get(i):
                 render_findings(by_turn[i])
+    # context after the turns: the dialogue is the work and comes first (each call's tool schema is
+    # also one click away on its card)
+    with st.expander("시스템 프롬프트", expanded=False):
+        st.text(d.system_prompt or "(없음)")
+    with st.expander(f"도구 목록 ({len(d.tools)}개)", expanded=False):
+        st.code(json.dumps(d.tools, ensure_ascii=False, indent=2), language="json")
 
 
 def _render_call(turn: int, n: int, c: ToolCall, spec: dict | None) -> None:
     with st.container(border=True):
         head = st.columns([4, 1])
-        head[0].markdown(f":orange-badge[🔧 도구 호출 {n}]" + ("" if spec else " :red-badge[⛔ 알 수 없는 도구]"))
+        head[0].markdown(f":orange-badge[:material/build: 도구 호출 {n}]" + ("" if spec else " :red-badge[:material/error: 오류: 알 수 없는 도구]"))
         if spec:
             with head[1].popover("도구 설명"):
                 st.text(spec.get("description") or "")
@@ -178,10 +282,10 @@ def _render_call(turn: int, n: int, c: ToolCall, spec: dict | None) -> None:
 
 def _render_tool_response(i: int, t: Turn, call_no: dict[str, int], findings: list[dict]) -> None:
     """One tool response card, labelled with the number of the call it answers; JSON folded."""
-    with st.chat_message("tool", avatar="📦"):
+    with st.chat_message("tool", avatar=":material/data_object:"):
         with st.container(border=True):
             no = call_no.get(t.tool_call_id or "")
-            st.markdown(f":blue-badge[📦 도구 결과{f' ← 호출 {no}' if no else ''}]")
+            st.markdown(f":blue-badge[:material/data_object: 도구 결과{f' ← 호출 {no}' if no else ''}]")
             st.caption(f"#{i}")
             if t.name:
                 st.code(t.name, language=None)
@@ -329,3 +433,27 @@ def focus_first_field() -> None:
     """Put the keyboard focus in the first text area of the main area (edit mode opened by a key),
     so editing needs no mouse: Tab moves on, Ctrl+S saves."""
     st.html(_FOCUS_SCRIPT, unsafe_allow_javascript=True)
+
+
+_SCROLL_SCRIPT = """<script>
+(function () {
+  var n = %d;
+  if (window.__datagenScrolledFor === n) return;
+  window.__datagenScrolledFor = n;
+  function top() {
+    window.scrollTo(0, 0);
+    var els = document.querySelectorAll("[data-testid='stMain'], [data-testid='stAppViewContainer'], section.main");
+    for (var i = 0; i < els.length; i++) els[i].scrollTop = 0;
+  }
+  top();
+  requestAnimationFrame(top);
+  setTimeout(top, 150);
+})();
+</script>"""
+
+
+def scroll_to_top(nav: int) -> None:
+    """Scroll the main area to the top once per new sample on screen (``nav`` counts what was shown:
+    a decision, jump or step increments it), so its uid, decision bar and findings are in view."""
+    with st.sidebar:
+        st.html(_SCROLL_SCRIPT % int(nav), unsafe_allow_javascript=True)

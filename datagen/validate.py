@@ -24,7 +24,7 @@ import sys
 
 from . import quality
 from .checks import CHECKS
-from .cli import parser, run
+from .cli import announce_backend, parser, run
 from .store import get_db
 
 
@@ -62,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.workers < 1:
         raise ValueError("--workers must be at least 1")
+    announce_backend()  # every step that reads or makes batch data says which backend is active
     db = get_db()
     summary = {"checks": quality.check_samples(db, workers=args.workers)}
     if not args.no_duplicates:

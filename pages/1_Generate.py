@@ -10,10 +10,11 @@ import streamlit as st
 
 from datagen import batches, config, jobs, pricing, scenarios, settings
 from datagen.auth import PermissionDenied
-from datagen.ui import backend_banner, can, db, identity
+from datagen.ui import backend_banner, can, db, identity, use_app_navigation
 
-st.set_page_config(page_title="생성", page_icon="🧪", layout="wide")
-st.title("🧪 대화 생성")
+use_app_navigation()  # a direct link: app.py's Korean navigation, not the file names
+st.set_page_config(page_title="생성", page_icon=":material/add_circle:", layout="wide")
+st.title("대화 생성")
 backend_banner()
 ss = st.session_state
 operator = identity()
@@ -53,24 +54,37 @@ kind = st.radio("종류", ["train", "gold"], format_func={"train": "학습용 (t
 mode = st.radio("입력 방식", ["count", "share"], format_func={"count": "카테고리별 건수", "share": "총량 + 비율(%)"}.get, horizontal=True, key="gen_mode")
 counts0 = ss["gen_counts"]
 total0 = sum(counts0.values()) or 1
-table = pd.DataFrame([
-    {"category": c, "이름": config.GOLD_CATEGORIES[c]["name_ko"], "건수": int(counts0.get(c, 0)),
-     "비율(%)": round(100 * counts0.get(c, 0) / total0, 1)}
-    for c in config.CATEGORIES
-])
 if mode == "share":
+    # Shares are what the PM edits here; they are kept apart from gen_counts (recomputing them from
+    # rounded counts would drift) and reset when gen_counts changes (preset, gold preset).
+    if ss.get("gen_shares_for") != counts0:
+        ss["gen_shares_for"] = dict(counts0)
+        ss["gen_shares"] = {c: round(100 * counts0.get(c, 0) / total0, 1) for c in config.CATEGORIES}
+    shares0 = ss["gen_shares"]
     total = int(st.number_input("총 건수", 0, 1_000_000, total0, 10, key="gen_total"))
+    plan = scenarios.split_total(total, shares0) if any(shares0.values()) else {c: 0 for c in shares0}
+    rows = {c: (plan.get(c, 0), shares0.get(c, 0.0)) for c in config.CATEGORIES}
+    table_key = f"gen_table_share_{hash((tuple(sorted(shares0.items())), total))}"  # the count column follows total and shares
+else:
+    rows = {c: (int(counts0.get(c, 0)), round(100 * counts0.get(c, 0) / total0, 1)) for c in config.CATEGORIES}
+    table_key = f"gen_table_count_{hash(tuple(sorted(counts0.items())))}"
+table = pd.DataFrame([
+    {"category": c, "이름": config.GOLD_CATEGORIES[c]["name_ko"], "건수": n, "비율(%)": share} for c, (n, share) in rows.items()
+])
 edited = st.data_editor(
     table,
     hide_index=True,
     disabled=["category", "이름", "비율(%)" if mode == "count" else "건수"],
     column_config={"건수": st.column_config.NumberColumn(min_value=0, max_value=1_000_000, step=1),
                    "비율(%)": st.column_config.NumberColumn(min_value=0.0, max_value=100.0, step=0.5)},
-    key=f"gen_table_{mode}_{hash(tuple(sorted(counts0.items())))}",
+    key=table_key,
 )
 if mode == "share":
-    shares = {r["category"]: float(r["비율(%)"] or 0) for r in edited.to_dict("records")}
+    shares = {r["category"]: float(r["비율(%)"]) if pd.notna(r["비율(%)"]) else 0.0 for r in edited.to_dict("records")}  # a cleared cell is 0
     counts = scenarios.split_total(total, shares) if any(shares.values()) else {c: 0 for c in shares}
+    if shares != shares0:  # a share was edited: show its counts in the table too (a fresh table with the edit in it)
+        ss["gen_shares"] = shares
+        st.rerun()
 else:
     counts = {r["category"]: int(r["건수"] or 0) for r in edited.to_dict("records")}
 
@@ -91,7 +105,7 @@ options = {"personas": personas or None, "turn_range": tuple(turn_range), "date_
 
 if n_total:
     chart_df = pd.DataFrame([{"category": c, "건수": n} for c, n in counts.items()])
-    st.altair_chart(alt.Chart(chart_df).mark_bar().encode(x=alt.X("category:N", sort=None, title=None), y="건수:Q", tooltip=["category", "건수"]), width="stretch")
+    st.altair_chart(alt.Chart(chart_df).mark_bar().encode(x=alt.X("category:N", sort=None, title=None), y=alt.Y("건수:Q", axis=alt.Axis(format="d", tickMinStep=1)), tooltip=["category", "건수"]), width="stretch")
 
 with st.expander("요청 미리보기"):
     row = st.selectbox("카테고리", [c for c, n in counts.items() if n > 0] or [None], key="gen_preview_cat")
@@ -117,8 +131,11 @@ if n_total:
     except pricing.PricingError as exc:
         st.error(str(exc))
 if estimate:
-    cost = pd.DataFrame(estimate["rows"]).rename(columns={"category": "카테고리", "requests": "요청", "input_tokens": "입력 토큰", "cached_tokens": "캐시 입력", "output_tokens": "예상 출력", "cost_usd": "비용 (USD)"})
-    st.dataframe(cost, hide_index=True, placeholder="—")
+    order = {c: i for i, c in enumerate(config.CATEGORIES)}  # the mix table's order
+    cost = pd.DataFrame(sorted(estimate["rows"], key=lambda r: order.get(r["category"], len(order)))).rename(
+        columns={"category": "카테고리", "requests": "요청", "input_tokens": "입력 토큰", "cached_tokens": "캐시 입력", "output_tokens": "예상 출력", "cost_usd": "비용 (USD)"})
+    cost["비용 (USD)"] = cost["비용 (USD)"].round(4)  # the same 4 decimals as the total below
+    st.dataframe(cost, hide_index=True, placeholder="—", column_config={"비용 (USD)": st.column_config.NumberColumn(format="$%.4f")})
     st.metric("총 예상 비용 (배치 50% 할인, 캐시 할인 적용)", f"${estimate['total']['cost_usd']:,.4f}")
     st.caption(
         ("출력 토큰: 지난 배치의 카테고리별 평균" if estimate["output_source"] == "history" else f"출력 토큰: 기록이 없어 요청당 {pricing.DEFAULT_OUTPUT_TOKENS:,} 토큰으로 가정")

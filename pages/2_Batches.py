@@ -8,10 +8,11 @@ import streamlit as st
 
 from datagen import batches, jobs, settings, yields
 from datagen.auth import PermissionDenied
-from datagen.ui import backend_banner, can, db, identity
+from datagen.ui import backend_banner, can, db, fmt_time, identity, use_app_navigation
 
-st.set_page_config(page_title="배치", page_icon="📦", layout="wide")
-st.title("📦 배치")
+use_app_navigation()  # a direct link: app.py's Korean navigation, not the file names
+st.set_page_config(page_title="배치", page_icon=":material/inventory_2:", layout="wide")
+st.title("배치")
 backend_banner()
 ss = st.session_state
 ss.setdefault("bat_seen", {})
@@ -92,13 +93,13 @@ def batch_list() -> None:
                 st.error(str(exc))
         before = ss["bat_seen"].get(row["id"])
         if before and before not in batches.TERMINAL_STATUSES and row["status"] in batches.TERMINAL_STATUSES:
-            st.toast(f"배치 {row['id'][:16]}… {batches.STATUS_KO.get(row['status'])}", icon="📦")
+            st.toast(f"배치 {row['id'][:16]}… {batches.STATUS_KO.get(row['status'])}", icon=":material/inventory_2:")
         ss["bat_seen"][row["id"]] = row["status"]
         with st.container(border=True):
             top = st.columns([3, 2, 2])
             top[0].code(row["id"], language=None)
             top[1].badge(batches.STATUS_KO.get(row["status"], row["status"]), color=STATUS_COLOR.get(row["status"], "gray"))
-            top[2].caption(f"{row.get('kind') or ''} · {row.get('job_id') or ''} · 제출 {row['created_at']}")
+            top[2].caption(f"{row.get('kind') or ''} · {row.get('job_id') or ''} · 제출 {fmt_time(row['created_at'])}")
             frac, label = _progress(row)
             st.progress(frac, text=label + _eta(row))
             if row.get("errors") and row["status"] == "failed":
@@ -160,8 +161,13 @@ if table:
         "비용 USD": st.column_config.NumberColumn(format="$%.4f"), "승인 1건당 USD": st.column_config.NumberColumn(format="$%.4f")})
     kind = st.radio("보충할 종류", ["train", "gold"], horizontal=True, key="bat_topup_kind")
     targets = {r["category"]: r["requested"] for r in table if r["kind"] == kind}
-    need = yields.top_up_counts(db(), kind, targets)
-    st.caption("목표 = 처음 요청한 건수만큼 승인. 관찰된 수율로 필요한 추가 요청 수를 계산합니다: " + (", ".join(f"{c} {n}건" for c, n in need.items()) or "모두 목표 달성"))
+    reviewed = sum(r["accepted"] + r["rejected"] for r in table if r["kind"] == kind)
+    need = yields.top_up_counts(db(), kind, targets) if reviewed else {}
+    if not reviewed:  # the yield is unknown until people have decided: no guess from an empty queue
+        st.caption("목표 = 처음 요청한 건수만큼 승인. 아직 검토된 샘플이 없어 수율을 모르므로 보충량을 계산하지 않습니다: "
+                   "먼저 검토하세요 (실패한 요청은 위의 '재시도'로 다시 보냅니다).")
+    else:
+        st.caption("목표 = 처음 요청한 건수만큼 승인. 관찰된 수율로 필요한 추가 요청 수를 계산합니다: " + (", ".join(f"{c} {n}건" for c, n in need.items()) or "모두 목표 달성"))
     if st.button("보충 작업 만들고 제출", key="bat_topup", disabled=not need or not is_pm):
         try:
             job = jobs.create_job(db(), kind=kind, counts=need, seed=int(datetime.now().timestamp()) % 100_000, operator=operator,

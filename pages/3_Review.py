@@ -1,5 +1,7 @@
-"""Review: one dialogue at a time. A accept · X reject (reasons 1–9, 0, O) · S skip · U undo ·
-J/K previous/next; edit turns and arguments in place; adjudicate disputed gold samples."""
+"""Review: one dialogue at a time, the dialogue first under a one-row decision bar. A accept ·
+X reject (reasons 1–9, 0, O) · S skip · U undo · J next / K previous (vim's direction: j = down) ·
+E edit; adjudicate disputed gold samples. Context (reason buttons, memo, duplicates, gold overlap,
+history) follows the dialogue."""
 
 import time
 
@@ -8,34 +10,50 @@ import streamlit as st
 
 from datagen import config, quality, review
 from datagen.auth import PermissionDenied
-from datagen.ui import can, db, identity, diff_text, edit_dialogue, focus_first_field, physical_key_shortcuts, render_dialogue
+from datagen.ui import backend_banner, can, db, diff_text, edit_dialogue, fmt_time, focus_first_field, identity, md_literal, physical_key_shortcuts, render_dialogue, scroll_to_top, use_app_navigation
 
-st.set_page_config(page_title="검토", page_icon="✅", layout="wide")
-st.title("✅ 검토")
+use_app_navigation()  # a direct link: app.py's Korean navigation, not the file names
+st.set_page_config(page_title="검토", page_icon=":material/rate_review:", layout="wide")
 
 ss = st.session_state
 ss.setdefault("rev_reasons", [])
 ss.setdefault("rev_started", time.monotonic())
+ss.setdefault("rev_nav", 0)
 
 
 def _show(uid: str | None) -> None:
+    if uid != ss.get("rev_uid"):
+        ss["rev_nav"] = ss.get("rev_nav", 0) + 1  # a new sample on screen: scroll to its top
     ss["rev_uid"] = uid
     ss["rev_started"] = time.monotonic()
     ss["rev_reasons"] = []
     ss["rev_editing"] = False
 
 
+JUMP_LIMIT = 20
+
+
+def _open(uid: str) -> None:
+    _show(uid)
+    ss["rev_pinned"] = True
+    ss.pop("rev_matches", None)
+
+
 def _jump() -> None:
-    found = review.find_uid(db(), (ss.get("rev_jump") or "").strip())
-    if found:
-        _show(found)
-        ss["rev_pinned"] = True
-    else:
+    typed = (ss.get("rev_jump") or "").strip()
+    found = review.find_uids(db(), typed, limit=JUMP_LIMIT)
+    ss.pop("rev_matches", None)
+    if len(found) == 1:
+        _open(found[0])
+    elif found:  # an ambiguous prefix: list the matches instead of opening the first
+        ss["rev_matches"] = (typed, found)
+    elif typed:
         ss["rev_flash"] = "그런 uid가 없습니다."
     ss["rev_jump"] = ""
 
 
 annotator = identity()
+backend_banner(sidebar=True)
 with st.sidebar:
     st.subheader("필터")
     kind = st.selectbox("종류", [None, "train", "gold"], format_func=lambda v: "전체" if v is None else v, key="rev_kind")
@@ -59,6 +77,14 @@ with st.sidebar:
     text = st.text_input("대화 내용 검색", key="rev_text", placeholder="예: 짜장면")
     order = st.selectbox("순서", ["queue", "findings", "underfilled"], format_func={"queue": "미검토 먼저", "findings": "오류 많은 것 먼저", "underfilled": "목표 미달 카테고리 먼저"}.get, key="rev_order")
     st.text_input("uid로 이동", key="rev_jump", placeholder="uid 또는 앞부분", on_change=_jump)
+    if ss.get("rev_matches"):
+        typed, matches = ss["rev_matches"]
+        more = len(matches) > JUMP_LIMIT
+        st.caption(f"'{md_literal(typed)}'(으)로 시작하는 uid가 {JUMP_LIMIT}건 넘게 있습니다. 처음 {JUMP_LIMIT}건:" if more
+                   else f"'{md_literal(typed)}'(으)로 시작하는 uid가 {len(matches)}건 있습니다. 고르세요:")
+        for i, m in enumerate(matches[:JUMP_LIMIT]):
+            st.button(md_literal(f"{review.sample_label(db(), m)} · {m}"), key=f"rev_match_{i}", on_click=_open, args=(m,), width="stretch")
+    show_progress = st.toggle("카테고리별 진행 (승인 / 목표) 보기", key="rev_show_progress")
 
 targets = review.shortfall(db(), kind) if order == "underfilled" else {}
 flt = review.QueueFilter(
@@ -67,8 +93,10 @@ flt = review.QueueFilter(
 )
 signature = (kind, category, decision, check_id, batch_id, decided_by, text, order, annotator)
 done, total = review.progress(db(), flt)
-st.progress(done / total if total else 0.0, text=f"검토 완료 {done} / {total} · 이 필터 {review.count(db(), flt)}건")
-if st.toggle("카테고리별 진행 (승인 / 목표) 보기", key="rev_show_progress"):
+mine = review.decided_by_count(db(), flt, annotator)
+st.progress(done / total if total else 0.0,
+            text=f"확정 {done} / {total} · 내 결정 {mine} · 이 필터 {review.count(db(), flt)}건")
+if show_progress:
     st.dataframe(pd.DataFrame(review.category_progress(db(), kind)), hide_index=True)
 
 if ss.get("rev_flash"):
@@ -86,11 +114,12 @@ if current is None:
 
 revision_id, d = review.current_revision(db(), current)
 state = review.state_of(db(), current) or {}
-st.caption(
+scroll_to_top(ss["rev_nav"])
+st.caption(md_literal(
     f"uid {d.uid} · {d.kind} · {d.category} · {d.custom_id or d.source} · 상태: {review.STATE_KO.get(state.get('state'), '')}"
     + (f" ({review.DECISION_KO.get(state.get('decision'), '')})" if state.get("decision") else "")
     + (" · 수정본" if revision_id else "")
-)
+))
 
 
 def _decide(choice: str, adjudication: bool = False) -> None:
@@ -111,7 +140,7 @@ def _decide(choice: str, adjudication: bool = False) -> None:
         ss["rev_flash"] = str(exc)
         return
     ss["rev_note"] = ""
-    ss["rev_flash"] = f"{review.DECISION_KO[choice]}: {current[:8]}"
+    ss["rev_flash"] = f"{review.DECISION_KO[choice]}: {md_literal(review.sample_label(db(), current))}"
     _show(review.next_uid(db(), flt, exclude=current))
     ss["rev_pinned"] = True
 
@@ -128,7 +157,7 @@ def _undo() -> None:
     if undone is None:
         ss["rev_flash"] = "되돌릴 결정이 없습니다."
         return
-    ss["rev_flash"] = f"되돌림: {review.DECISION_KO[undone['decision']]} {undone['uid'][:8]}"
+    ss["rev_flash"] = f"되돌림: {review.DECISION_KO[undone['decision']]} {md_literal(review.sample_label(db(), undone['uid']))}"
     _show(undone["uid"])
     ss["rev_pinned"] = True
 
@@ -143,7 +172,7 @@ def _save_edit() -> None:
         edited = review.Dialogue.model_validate_json(ss["rev_pending_edit"])
         review.save_revision(db(), current, edited, annotator=annotator, seconds=round(time.monotonic() - ss["rev_started"], 2))
     except (review.ReviewError, PermissionDenied) as exc:
-        ss["rev_flash"] = f"저장하지 못했습니다: {exc}"
+        ss["rev_flash"] = f"저장하지 못했습니다: {md_literal(exc)}"
         return
     ss["rev_flash"] = "수정본을 저장했습니다. 승인하면 수정본이 게시됩니다."
     ss["rev_editing"] = False
@@ -157,30 +186,37 @@ def _step(delta: int) -> None:
         ss["rev_pinned"] = True
 
 
+def _toggle_edit() -> None:
+    ss["rev_editing"] = not ss.get("rev_editing")
+    ss["rev_focus"] = ss["rev_editing"]
+
+
 if not annotator:
-    st.warning("결정하려면 사이드바에 검토자 이름을 입력하세요.")
+    st.warning("결정하려면 사이드바에 검토자 이름을 입력하세요 (Enter를 누르면 바로 단축키를 쓸 수 있습니다).")
 disabled = not annotator or not can("annotator")
-bar = st.container(horizontal=True)
+chosen = ss["rev_reasons"]
+bar = st.container(horizontal=True, vertical_alignment="center")
 bar.button("승인 (A)", type="primary", shortcut="A", on_click=_decide, args=("accept",), key="rev_accept", disabled=disabled)
-bar.button("거절 (X)", shortcut="X", on_click=_decide, args=("reject",), key="rev_reject", disabled=disabled)
+bar.button(f"거절 (X){f' · 사유 {len(chosen)}' if chosen else ''}", shortcut="X", on_click=_decide, args=("reject",), key="rev_reject", disabled=disabled,
+           help="거절 사유: " + " · ".join(f"{review.REASON_KEYS[r]} {label}" for r, label in review.REJECT_REASONS.items()))
 bar.button("건너뛰기 (S)", shortcut="S", on_click=_decide, args=("skip",), key="rev_skip", disabled=disabled)
 bar.button("되돌리기 (U)", shortcut="U", on_click=_undo, key="rev_undo", disabled=disabled)
-bar.button("이전 (J)", shortcut="J", on_click=_step, args=(-1,), key="rev_prev")
-bar.button("다음 (K)", shortcut="K", on_click=_step, args=(1,), key="rev_next")
-physical_key_shortcuts({"KeyA": "승인 (A)", "KeyX": "거절 (X)", "KeyS": "건너뛰기 (S)", "KeyU": "되돌리기 (U)", "KeyJ": "이전 (J)", "KeyK": "다음 (K)", "KeyE": "편집",
-                        **{("Digit" + k if k.isdigit() else "Key" + k): f"{k} " for k in review.REASON_KEYS.values()}})
-
-st.caption("거절 사유 (숫자 키로 선택/해제한 뒤 X)")
-reason_row = st.container(horizontal=True)
-for rkey, label in review.REJECT_REASONS.items():
-    k = review.REASON_KEYS[rkey]
-    reason_row.button(f"{k} {label}", key=f"rev_reason_{rkey}", shortcut=k, on_click=_toggle_reason, args=(rkey,),
-                      type="primary" if rkey in ss["rev_reasons"] else "secondary")
-st.text_input("메모 (선택)", key="rev_note")
+bar.button("다음 (J)", shortcut="J", on_click=_step, args=(1,), key="rev_next")
+bar.button("이전 (K)", shortcut="K", on_click=_step, args=(-1,), key="rev_prev")
+bar.button("편집 닫기 (E)" if ss.get("rev_editing") else "편집 (E)", key="rev_edit", shortcut="E", on_click=_toggle_edit, disabled=disabled)
+with st.sidebar:  # scripts only: kept out of the main column's flow
+    physical_key_shortcuts({"KeyA": "승인 (A)", "KeyX": "거절 (X)", "KeyS": "건너뛰기 (S)", "KeyU": "되돌리기 (U)", "KeyJ": "다음 (J)", "KeyK": "이전 (K)", "KeyE": "편집",
+                            **{("Digit" + k if k.isdigit() else "Key" + k): f"{k} " for k in review.REASON_KEYS.values()}})
+st.caption(
+    "거절 사유 (숫자 키로 고른 뒤 X): " + " · ".join(f"{review.REASON_KEYS[r]} {label}" for r, label in review.REJECT_REASONS.items())
+    + " — J 다음 · K 이전 (vim처럼 j가 아래/다음)"
+)
+if chosen:
+    st.markdown("선택한 사유: " + " ".join(f":red-badge[{review.REASON_KEYS[r]} {review.REJECT_REASONS[r]}]" for r in chosen))
 
 if state.get("state") == "disputed" or decision == "disputed":
     with st.container(border=True):
-        st.markdown("**⚖️ 조정: 검토자 의견이 다릅니다**")
+        st.markdown("**조정: 검토자 의견이 다릅니다**")
         st.dataframe(pd.DataFrame(review.votes(db(), current)), hide_index=True)
         a1, a2, _ = st.columns([1, 1, 4])
         no_adj = not annotator or not can("adjudicator")
@@ -188,28 +224,20 @@ if state.get("state") == "disputed" or decision == "disputed":
         a2.button("조정: 거절", key="rev_adj_reject", on_click=_decide, args=("reject", True), disabled=no_adj)
 
 findings = quality.findings_for(db(), current)
+cluster = quality.duplicate_cluster(db(), current)
+overlaps = quality.contamination_report(db(), uid=current)
+context = ([f"중복 묶음 {len(cluster)}건"] if cluster else []) + ([f"평가셋(골드) 겹침 {len(overlaps)}건"] if overlaps else [])
 if findings:
     n_err = sum(f["severity"] == "error" for f in findings)
+    line = f"자동 검사: 오류 {n_err}건, 경고 {len(findings) - n_err}건 (해당 턴 옆에 표시)" if n_err else f"자동 검사: 경고 {len(findings)}건 (해당 턴 옆에 표시)"
+    line += "".join(f" · {c} (아래)" for c in context)
     if n_err:
-        st.error(f"자동 검사: 오류 {n_err}건, 경고 {len(findings) - n_err}건 (해당 턴 옆에 표시)")
+        st.error(line, icon=":material/error:")
     else:
-        st.warning(f"자동 검사: 경고 {len(findings)}건")
+        st.warning(line, icon=":material/warning:")
+elif context:
+    st.warning(" · ".join(context) + " (대화 아래에 있습니다)", icon=":material/content_copy:")
 
-def _toggle_edit() -> None:
-    ss["rev_editing"] = not ss.get("rev_editing")
-    ss["rev_focus"] = ss["rev_editing"]
-
-
-cluster = quality.duplicate_cluster(db(), current)
-if cluster:
-    with st.expander(f"중복 묶음 {cluster[0]['cluster'][:8]}… ({len(cluster)}건, 첫 번째가 남길 대표)"):
-        st.dataframe(pd.DataFrame(cluster).rename(columns={"uid": "uid", "kind": "종류", "similarity": "유사도"}), hide_index=True)
-overlaps = quality.contamination_report(db(), uid=current)
-if overlaps:
-    with st.expander(f"평가셋(골드) 겹침 {len(overlaps)}건"):
-        st.dataframe(pd.DataFrame(overlaps)[["gold_uid", "method", "overlap", "band"]], hide_index=True)
-
-st.button("편집 닫기 (E)" if ss.get("rev_editing") else "편집 (E)", key="rev_edit", shortcut="E", on_click=_toggle_edit, disabled=disabled)
 if ss.get("rev_editing"):
     edited = edit_dialogue(d, key=f"rev_edit_{current}_{revision_id}")
     diff = diff_text(d, edited)
@@ -222,9 +250,23 @@ if ss.get("rev_editing"):
 else:
     render_dialogue(d, findings)
 
+st.divider()
+st.caption("거절 사유 (숫자 키로 선택/해제한 뒤 X)")
+reason_row = st.container(horizontal=True)
+for rkey, label in review.REJECT_REASONS.items():
+    k = review.REASON_KEYS[rkey]
+    reason_row.button(f"{k} {label}", key=f"rev_reason_{rkey}", shortcut=k, on_click=_toggle_reason, args=(rkey,),
+                      type="primary" if rkey in chosen else "secondary")
+st.text_input("메모 (선택)", key="rev_note")
+if cluster:
+    with st.expander(f"중복 묶음 {cluster[0]['cluster'][:8]}… ({len(cluster)}건, 첫 번째가 남길 대표)"):
+        st.dataframe(pd.DataFrame(cluster).rename(columns={"uid": "uid", "kind": "종류", "similarity": "유사도"}), hide_index=True)
+if overlaps:
+    with st.expander(f"평가셋(골드) 겹침 {len(overlaps)}건"):
+        st.dataframe(pd.DataFrame(overlaps)[["gold_uid", "method", "overlap", "band"]], hide_index=True)
 with st.expander("이력"):
     events = review.history(db(), current)
     if events:
-        st.dataframe(pd.DataFrame(events), hide_index=True)
+        st.dataframe(pd.DataFrame([{**e, "at": fmt_time(e["at"])} for e in events]), hide_index=True)
     else:
         st.caption("아직 이력이 없습니다.")

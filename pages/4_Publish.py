@@ -8,10 +8,12 @@ import streamlit as st
 
 from datagen import publish
 from datagen.auth import PermissionDenied
-from datagen.ui import can, db, identity
+from datagen.ui import backend_banner, can, db, fmt_time, identity, use_app_navigation
 
-st.set_page_config(page_title="게시", page_icon="🚀", layout="wide")
-st.title("🚀 게시")
+use_app_navigation()  # a direct link: app.py's Korean navigation, not the file names
+st.set_page_config(page_title="게시", page_icon=":material/publish:", layout="wide")
+st.title("게시")
+backend_banner()
 st.caption("승인되고 제외 규칙에 걸리지 않은 레코드만 게시됩니다. 아래 내용과 카드가 게시되는 그대로입니다.")
 operator = identity()
 
@@ -92,7 +94,7 @@ if release:
         base = diff.base
         name = base["tag"] or f"게시 #{base['id']}"
         where = base["repo_id"] or "로컬 내보내기"
-        st.caption(f"비교 대상: {name} · {where} · {base['created_at'][:16]} · 레코드 {base['total']}건"
+        st.caption(f"비교 대상: {name} · {where} · {fmt_time(base['created_at'])} · 레코드 {base['total']}건"
                    + (f" · commit {base['revision'][:12]}" if base.get("revision") else ""))
         cols = st.columns(3)
         cols[0].metric("추가", len(diff.added))
@@ -120,7 +122,10 @@ may_publish = can("publisher")
 if not may_publish:
     st.caption("허브 게시는 '게시자' 권한이 있어야 합니다 (관리 페이지에서 부여).")
 b1, b2 = st.columns(2)
-push = b1.button("허브에 게시", type="primary", key="pub_push", disabled=not release or not repo_id or not may_publish, width="stretch")
+why_not = ("HF_TOKEN이 없습니다: 환경 변수나 Streamlit secrets에 넣은 뒤 다시 여세요 (그동안은 로컬로 내보내기)." if not token
+           else "게시할 레코드가 없습니다." if not release else "허브 저장소 ID (owner/name)를 입력하세요." if not repo_id
+           else "'게시자' 권한이 필요합니다." if not may_publish else None)
+push = b1.button("허브에 게시", type="primary", key="pub_push", disabled=why_not is not None, width="stretch", help=why_not)
 export = b2.button("로컬로 내보내기", key="pub_export", disabled=not release, width="stretch")
 if push and release:
     try:
@@ -155,8 +160,8 @@ history = publish.publish_history(db())
 if history:
     st.subheader("게시 기록")
     st.dataframe(
-        pd.DataFrame([{"#": h["id"], "대상": h["target"], "저장소": h["repo_id"], "태그": h["tag"], "commit": (h["revision"] or "")[:12],
-                       "형식": h["format"], "레코드": h["total"], "게시자": h["operator"], "시각": (h["created_at"] or "")[:16]} for h in history]),
+        pd.DataFrame([{"#": h["id"], "대상": h["target"], "저장소": h["repo_id"] or "—", "태그": h["tag"] or "—", "commit": (h["revision"] or "")[:12] or "—",
+                       "형식": h["format"], "레코드": h["total"], "게시자": h["operator"], "시각": fmt_time(h["created_at"])} for h in history]),
         hide_index=True,
         key="pub_history",
     )

@@ -6,12 +6,16 @@ import altair as alt
 import streamlit as st
 
 from datagen import analytics, config
-from datagen.ui import db
+from datagen.ui import backend_banner, db, use_app_navigation
 
-st.set_page_config(page_title="분석", page_icon="📊", layout="wide")
-st.title("📊 인자 분석")
+use_app_navigation()  # a direct link: app.py's Korean navigation, not the file names
+st.set_page_config(page_title="분석", page_icon=":material/bar_chart:", layout="wide")
+st.title("인자 분석")
+backend_banner()
 st.caption("도구별로 어떤 인자를 얼마나 자주, 어떤 값으로 보내는지 봅니다. 사용자가 말하지 않은 값(기본값 편향)을 찾는 데 씁니다.")
 
+# counts are whole numbers: integer ticks only (no 0.5 dialogues)
+COUNT_AXIS = alt.Axis(format="d", tickMinStep=1)
 DECISION_KO = {"accept": "승인", "reject": "거절", "skip": "건너뜀", "pending": "미검토"}
 
 with st.sidebar:
@@ -74,7 +78,7 @@ else:
             alt.Chart(values)
             .mark_bar()
             .encode(
-                x=alt.X("count:Q", title="횟수"),
+                x=alt.X("count:Q", title="횟수", axis=COUNT_AXIS),
                 y=alt.Y("value:N", title="값", sort="-x"),
                 tooltip=[alt.Tooltip("value:N", title="값"), alt.Tooltip("count:Q", title="횟수"),
                          alt.Tooltip("share:Q", title="비율", format=".1%")],
@@ -90,8 +94,9 @@ chart = (
     alt.Chart(patterns)
     .mark_bar()
     .encode(
-        x=alt.X("dialogues:Q", title="대화 수"),
-        y=alt.Y("sequence:N", title="호출 순서", sort="-x", axis=alt.Axis(labelLimit=480)),
+        x=alt.X("dialogues:Q", title="대화 수", axis=COUNT_AXIS),
+        # no axis title: the long sequence labels would run into it (the subheader names the axis)
+        y=alt.Y("sequence:N", title=None, sort="-x", axis=alt.Axis(labelLimit=480)),
         tooltip=[alt.Tooltip("sequence:N", title="호출 순서"), alt.Tooltip("dialogues:Q", title="대화 수"),
                  alt.Tooltip("share:Q", title="비율", format=".1%")],
     )
@@ -105,7 +110,7 @@ chart = (
     .mark_bar()
     .encode(
         x=alt.X("turns:O", title="턴 수"),
-        y=alt.Y("dialogues:Q", title="대화 수"),
+        y=alt.Y("dialogues:Q", title="대화 수", axis=COUNT_AXIS),
         tooltip=[alt.Tooltip("turns:O", title="턴 수"), alt.Tooltip("dialogues:Q", title="대화 수"),
                  alt.Tooltip("user_turns_mean:Q", title="평균 고객 턴", format=".1f")],
     )

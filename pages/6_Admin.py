@@ -4,10 +4,12 @@ import pandas as pd
 import streamlit as st
 
 from datagen import auth
-from datagen.ui import db, identity
+from datagen.ui import backend_banner, db, fmt_time, identity, use_app_navigation
 
-st.set_page_config(page_title="관리", page_icon="🔐", layout="wide")
-st.title("🔐 권한 관리")
+use_app_navigation()  # a direct link: app.py's Korean navigation, not the file names
+st.set_page_config(page_title="관리", page_icon=":material/admin_panel_settings:", layout="wide")
+st.title("권한 관리")
+backend_banner()
 me = identity()
 
 if auth.open_mode(db()):
@@ -40,4 +42,5 @@ if b2.button("회수", key="adm_revoke", disabled=not user.strip()):
     _apply(auth.revoke, "회수")
 
 with st.expander("변경 이력"):
-    st.dataframe(pd.DataFrame(list(db().query("SELECT at, actor, action, user, role FROM role_log ORDER BY id DESC LIMIT 500"))), hide_index=True)
+    log = [{**r, "at": fmt_time(r["at"])} for r in db().query("SELECT at, actor, action, user, role FROM role_log ORDER BY id DESC LIMIT 500")]
+    st.dataframe(pd.DataFrame(log, columns=["at", "actor", "action", "user", "role"]), hide_index=True)

@@ -63,13 +63,13 @@ def server(isolated_env):
         proc.wait(timeout=10)
 
 
-def _open_review(p, server: str, name: str = "민지", on_dialog=None):
+def _open_review(p, server: str, name: str = "민지", on_dialog=None, viewport=None):
     """A Chromium page on Review with the annotator name entered and the decision buttons live;
     ``on_dialog`` is attached before the first load."""
     from playwright.sync_api import expect
 
     browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page = browser.new_page(viewport=viewport or {"width": 1400, "height": 1000})
     if on_dialog:
         page.on("dialog", on_dialog)
     page.goto(server + "/Review")
@@ -102,18 +102,18 @@ def test_review_two_dialogues_with_the_keyboard(server, isolated_env):
     import_file(db, FIX / "seed001_dataset.jsonl")
     with sync_playwright() as p:
         browser, page = _open_review(p, server)
-        expect(page.get_by_text("검토 완료 0 / 3")).to_be_visible(timeout=20_000)
+        expect(page.get_by_text("확정 0 / 3")).to_be_visible(timeout=20_000)
         first = page.get_by_text(UID_LINE).first.inner_text()
         page.evaluate("document.activeElement && document.activeElement.blur()")
         page.keyboard.press("a")  # accept
-        expect(page.get_by_text("검토 완료 1 / 3")).to_be_visible(timeout=20_000)
+        expect(page.get_by_text("확정 1 / 3")).to_be_visible(timeout=20_000)
         second = page.get_by_text(UID_LINE).first.inner_text()
         assert first != second
         page.evaluate("document.activeElement && document.activeElement.blur()")
         page.keyboard.press("4")  # reason 4: ungrounded_id
         expect(page.locator("[data-testid='stBaseButton-primary']", has_text="근거 없는 ID")).to_have_count(1, timeout=20_000)
         page.keyboard.press("x")  # reject with the chosen reason
-        expect(page.get_by_text("검토 완료 2 / 3")).to_be_visible(timeout=20_000)
+        expect(page.get_by_text("확정 2 / 3")).to_be_visible(timeout=20_000)
         browser.close()
     rows = list(db.query("SELECT uid, annotator, decision, reasons FROM reviews ORDER BY id"))
     assert [(r["annotator"], r["decision"]) for r in rows] == [("민지", "accept"), ("민지", "reject")]
@@ -145,7 +145,7 @@ def test_five_dialogues_keyboard_only_with_edit_and_korean_layout(server, isolat
         browser, page = _open_review(p, server)
 
         def done(n):
-            expect(page.get_by_text(f"검토 완료 {n} / 5")).to_be_visible(timeout=20_000)
+            expect(page.get_by_text(f"확정 {n} / 5")).to_be_visible(timeout=20_000)
 
         _press(page, "a")  # 1: accept
         done(1)
@@ -264,3 +264,227 @@ def test_retrieving_a_batch_in_the_browser_updates_the_whole_page(server, isolat
         expect(page.get_by_text("새로 받은 줄이 없습니다", exact=False)).to_be_visible(timeout=20_000)
         assert db.execute("SELECT COUNT(*) FROM requests WHERE status = 'failed'").fetchone()[0] == failed
         browser.close()
+
+
+# ----------------------------------------------------------------------------- an annotator's day (issue 15)
+
+MAIN_SCROLL = """() => {
+  const els = [document.scrollingElement, ...document.querySelectorAll("[data-testid='stMain'], [data-testid='stAppViewContainer'], section.main")];
+  return Math.max(...els.filter(Boolean).map(e => e.scrollTop));
+}"""
+SCROLL_DOWN = """() => {
+  for (const e of [document.scrollingElement, ...document.querySelectorAll("[data-testid='stMain'], [data-testid='stAppViewContainer'], section.main")]) {
+    if (e && e.scrollHeight > e.clientHeight + 10) e.scrollTop = e.scrollHeight;
+  }
+}"""
+
+
+def _accepts(db) -> int:
+    return db.execute("SELECT COUNT(*) FROM reviews WHERE decision = 'accept'").fetchone()[0]
+
+
+def _wait_db(page, predicate, timeout_ms: int = 20_000) -> bool:
+    for _ in range(timeout_ms // 250):
+        if predicate():
+            return True
+        page.wait_for_timeout(250)
+    return predicate()
+
+
+def test_review_dialogue_is_on_screen_first(server, isolated_env):
+    """Item 1: on a 1280 × 720 laptop screen the first turn of the dialogue is inside the viewport on
+    arrival; the reason keys are stated in one help line above it, the reason buttons and memo come
+    after it."""
+    from playwright.sync_api import sync_playwright
+
+    db = connect(isolated_env / "output" / "datagen.db")
+    import_file(db, FIX / "seed001_dataset.jsonl")
+    with sync_playwright() as p:
+        browser, page = _open_review(p, server, viewport={"width": 1280, "height": 720})
+        first_turn = page.locator("[data-testid='stMain'] [data-testid='stChatMessage']").first
+        first_turn.wait_for(timeout=20_000)
+        box = first_turn.bounding_box()
+        page.screenshot(path=str(isolated_env / "review_first_screen.png"))
+        assert box["y"] + box["height"] <= 720, f"the first turn ends at {box['y'] + box['height']:.0f} px, below the fold"
+        memo = page.get_by_label("메모 (선택)").bounding_box()
+        assert memo["y"] > box["y"], "the memo comes after the dialogue"
+        assert page.get_by_text("1 잘못된 도구 · 2 잘못된 인자", exact=False).first.bounding_box()["y"] < box["y"]
+        browser.close()
+
+
+def test_review_keys_work_right_after_typing_the_name(server, isolated_env):
+    """Item 2: name, Enter, then A accepts (no click in between); the name stays as typed."""
+    from playwright.sync_api import sync_playwright
+
+    db = connect(isolated_env / "output" / "datagen.db")
+    import_file(db, FIX / "seed001_dataset.jsonl")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(server + "/Review")
+        field = page.get_by_label("검토자 이름")
+        field.fill("민지")
+        field.press("Enter")
+        _wait_decision_buttons(page)
+        page.keyboard.press("a")  # no blur, no click
+        assert _wait_db(page, lambda: _accepts(db) == 1), "A after the name did not accept"
+        assert page.get_by_label("검토자 이름").input_value() == "민지"
+        browser.close()
+    assert [r[0] for r in db.execute("SELECT annotator FROM reviews")] == ["민지"]
+
+
+def test_review_next_dialogue_starts_at_the_top(server, isolated_env):
+    """Item 3: scrolled to the bottom of one dialogue, a decision shows the next one from its top."""
+    from playwright.sync_api import sync_playwright
+
+    db = connect(isolated_env / "output" / "datagen.db")
+    import_file(db, FIX / "seed001_dataset.jsonl")
+    with sync_playwright() as p:
+        browser, page = _open_review(p, server, viewport={"width": 1400, "height": 600})
+        first = page.get_by_text(UID_LINE).first.inner_text()
+        page.evaluate(SCROLL_DOWN)
+        page.wait_for_timeout(300)
+        assert page.evaluate(MAIN_SCROLL) > 200, "the fixture dialogue should be taller than the viewport"
+        _press(page, "a")
+        assert _wait_db(page, lambda: _accepts(db) == 1)
+        page.wait_for_function(f"() => !document.body.innerText.includes({first!r})", timeout=20_000)
+        page.wait_for_timeout(800)
+        assert page.evaluate(MAIN_SCROLL) == 0
+        uid_box = page.get_by_text(UID_LINE).first.bounding_box()
+        assert 0 <= uid_box["y"] < 600
+        browser.close()
+
+
+def test_review_name_survives_a_reload(server, isolated_env):
+    """Item 6 (local mode): the reviewer name is kept in this browser across a reload."""
+    from playwright.sync_api import sync_playwright
+
+    db = connect(isolated_env / "output" / "datagen.db")
+    import_file(db, FIX / "seed001_dataset.jsonl")
+    with sync_playwright() as p:
+        browser, page = _open_review(p, server, name="김 민지")
+        page.reload()
+        _wait_decision_buttons(page)
+        assert page.get_by_label("검토자 이름").input_value() == "김 민지"
+        _press(page, "a")
+        assert _wait_db(page, lambda: _accepts(db) == 1)
+        browser.close()
+    assert [r[0] for r in db.execute("SELECT annotator FROM reviews")] == ["김 민지"]
+
+
+def test_review_j_is_next_and_k_previous_like_vim(server, isolated_env):
+    """Item 7: vim's direction (j = down = next, k = up = previous), stated on the page."""
+    from playwright.sync_api import expect, sync_playwright
+
+    db = connect(isolated_env / "output" / "datagen.db")
+    import_file(db, FIX / "seed001_dataset.jsonl")
+    uids = [r[0] for r in db.execute("SELECT uid FROM samples ORDER BY rowid")]
+    with sync_playwright() as p:
+        browser, page = _open_review(p, server)
+        expect(page.get_by_text(f"uid {uids[0]}", exact=False)).to_be_visible(timeout=20_000)
+        expect(page.get_by_text("J 다음 · K 이전", exact=False)).to_be_visible()
+        _press(page, "j")
+        expect(page.get_by_text(f"uid {uids[1]}", exact=False)).to_be_visible(timeout=20_000)
+        _press(page, "j")
+        expect(page.get_by_text(f"uid {uids[2]}", exact=False)).to_be_visible(timeout=20_000)
+        _press(page, "k")
+        expect(page.get_by_text(f"uid {uids[1]}", exact=False)).to_be_visible(timeout=20_000)
+        browser.close()
+
+
+NAV = ["홈", "생성", "배치", "검토", "게시", "분석", "관리"]
+EMOJI = re.compile("[\U0001F000-\U0001FAFF\u2600-\u27BF\u2B00-\u2BFF\uFE0F]")
+
+
+NAV_LABELS = "() => [...document.querySelectorAll(\"[data-testid='stSidebarNavLink'] span[label]\")].map(e => e.getAttribute('label'))"
+
+
+def _nav_labels(page) -> list[str]:
+    """The sidebar's page labels once the page has settled (3 s after its first link appeared)."""
+    page.wait_for_timeout(3000)
+    return page.evaluate(NAV_LABELS)
+
+
+def test_navigation_reads_korean_and_opens_the_pages(server, isolated_env):
+    """Item 10: the sidebar reads 홈, 생성, 배치, 검토, 게시, 분석, 관리 (not file names); each link
+    opens its page, whose URL path stays the English one (/Review, …)."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        # a direct link first, on a fresh server (before app.py ever ran): still app.py's navigation
+        page.goto(server + "/Generate")
+        page.wait_for_selector("[data-testid='stSidebarNavLink']", timeout=20_000)
+        assert _nav_labels(page) == NAV
+        expect(page.get_by_role("heading", name="대화 생성", exact=True)).to_be_visible(timeout=20_000)
+        assert page.url.endswith("/Generate")
+        page.goto(server)
+        page.wait_for_selector("[data-testid='stSidebarNavLink']", timeout=20_000)
+        assert _nav_labels(page) == NAV
+        page.locator("[data-testid='stSidebarNavLink']", has_text="검토").click()
+        expect(page.get_by_label("검토자 이름")).to_be_visible(timeout=20_000)
+        page.wait_for_url("**/Review", timeout=20_000)
+        expect(page.get_by_text("검토할 대화가 없습니다", exact=False)).to_be_visible(timeout=20_000)
+        page.goto(server + "/Publish")
+        expect(page.get_by_role("heading", name="게시", exact=True)).to_be_visible(timeout=20_000)
+        assert _nav_labels(page) == NAV
+        browser.close()
+
+
+def test_status_does_not_depend_on_emoji(server, isolated_env):
+    """Item 12: no page shows an emoji (a machine without an emoji font draws empty boxes): findings
+    say [오류] / [경고], avatars and badges are Material icons (a font Streamlit ships)."""
+    from playwright.sync_api import expect, sync_playwright
+
+    db = connect(isolated_env / "output" / "datagen.db")
+    import_file(db, FIX / "seed001_dataset.jsonl")
+    uid = db.execute("SELECT uid FROM samples ORDER BY rowid LIMIT 1").fetchone()[0]
+    with db.conn:
+        db.execute("INSERT INTO findings (uid, check_id, severity, turn, reason, message) VALUES (?, 'ungrounded_id', 'error', 1, 'ungrounded_id', '근거 없는 주문 ID')", [uid])
+        db.execute("INSERT INTO findings (uid, check_id, severity, turn, reason, message) VALUES (?, 'korean_share', 'warning', 0, 'unnatural_korean', '한국어 비율 낮음')", [uid])
+    with sync_playwright() as p:
+        browser, page = _open_review(p, server)
+        expect(page.get_by_text("[오류] [ungrounded_id] 근거 없는 주문 ID")).to_be_visible(timeout=20_000)
+        expect(page.get_by_text("[경고] [korean_share] 한국어 비율 낮음")).to_be_visible()
+        avatars = page.locator("[data-testid='stMain'] [data-testid='stChatMessage']")
+        assert avatars.count() >= 3
+        assert avatars.evaluate_all("els => els.every(e => e.querySelector(\"[data-testid='stIconMaterial']\"))")
+        for path in ["", "/Generate", "/Batches", "/Review", "/Publish", "/Analytics", "/Admin"]:
+            page.goto(server + path)
+            page.wait_for_selector("[data-testid='stSidebarNavLink']", timeout=20_000)
+            page.wait_for_timeout(1500)
+            text = page.locator("body").inner_text()
+            assert not EMOJI.findall(text), f"{path or '/'}: {sorted(set(EMOJI.findall(text)))}"
+        browser.close()
+
+
+def test_stored_ids_in_toasts_captions_and_the_jump_list_stay_text(server, isolated_env):
+    """Item 4's new places that show stored ids (toast, jump list) and the uid line read markdown:
+    a custom_id written as a link, bold and a colour directive shows as those very characters."""
+    from playwright.sync_api import expect, sync_playwright
+
+    db = connect(isolated_env / "output" / "datagen.db")
+    import_file(db, FIX / "seed001_dataset.jsonl")
+    hostile = "[보기](javascript:alert(1)) **굵게** :red[빨강] <b>x</b>"
+    uids = [r[0] for r in db.execute("SELECT uid FROM samples ORDER BY rowid")]
+    assert sum(u.startswith(uids[0][:8]) for u in uids) >= 2  # time-ordered uids share this head: the jump lists them
+    with db.conn:
+        db.execute("UPDATE samples SET custom_id = ? WHERE uid = ?", [hostile, uids[0]])
+    dialogs = []
+    with sync_playwright() as p:
+        browser, page = _open_review(p, server, on_dialog=lambda d: (dialogs.append(d.message), d.dismiss()))
+        jump = page.get_by_label("uid로 이동")
+        jump.fill(uids[0])
+        jump.press("Enter")
+        expect(page.get_by_text(f"uid {uids[0]}", exact=False)).to_be_visible(timeout=20_000)
+        _press(page, "a")
+        expect(page.locator("[data-testid='stToast']", has_text=hostile)).to_be_visible(timeout=20_000)
+        jump = page.get_by_label("uid로 이동")
+        jump.fill(uids[0][:8])
+        jump.press("Enter")
+        expect(page.get_by_role("button", name=f"{hostile} · {uids[0]}")).to_be_visible(timeout=20_000)
+        assert page.locator("a[href^='javascript']").count() == 0
+        assert page.locator("[data-testid='stMain'] b, [data-testid='stSidebar'] b", has_text="x").count() == 0
+        browser.close()
+    assert dialogs == []

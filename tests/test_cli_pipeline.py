@@ -147,3 +147,80 @@ def test_stats_json_is_one_object(isolated_env, capsys):
 def test_bad_mix_is_rejected():
     with pytest.raises(ValueError, match="unknown category"):
         generate_batch.parse_mix("pizza=3")
+
+
+def test_bare_steps_after_generate_gold_batch_handle_the_gold_set(isolated_env, capsys):
+    """Item 13: the README's steps as written (no flags) work for the gold set: submit finds the
+    latest job's request file, retrieve the batch submitted last, render the gold dataset file."""
+    out = _out(isolated_env)
+    assert generate_gold_batch.main(["--per-category", "2"]) == 0
+    assert submit_batch.main(["--wait", "--poll-interval", "0"]) == 0
+    assert json.loads((out / "gold_batch_input_status.json").read_text())["request_counts"]["total"] == 16
+    assert not (out / "batch_input_status.json").exists()
+    assert retrieve_batch.main([]) == 0
+    assert preprocess.main([]) == 0
+    n_gold = len((out / "gold_dataset.jsonl").read_text().splitlines())
+    assert n_gold > 0
+    assert render_txt.main([]) == 0
+    assert len(list((out / "samples").glob("sample_*.txt"))) == n_gold
+    # a training job afterwards: the bare steps follow it
+    assert generate_batch.main(["--count", "3"]) == 0
+    assert submit_batch.main(["--wait", "--poll-interval", "0"]) == 0
+    assert json.loads((out / "batch_input_status.json").read_text())["request_counts"]["total"] == 3
+
+
+def test_submit_wait_polls_sooner_at_first(isolated_env, monkeypatch):
+    """Item 13: --wait checks after 1 s, then 2, 4 … up to --poll-interval (an offline batch that
+    finishes in a second is seen after about a second, not 30)."""
+    monkeypatch.setenv("DATAGEN_OFFLINE_VALIDATE_S", "0")
+    monkeypatch.setenv("DATAGEN_OFFLINE_SECONDS_PER_REQUEST", "1000")  # never finishes by itself
+    generate_batch.main(["--count", "2"])
+    sleeps = []
+
+    def fake_sleep(s):
+        sleeps.append(s)
+        if len(sleeps) == 8:
+            db = get_db()
+            batches.cancel(db, db.execute("SELECT id FROM batches").fetchone()[0])
+
+    monkeypatch.setattr(batches.time, "sleep", fake_sleep)
+    assert submit_batch.main(["--wait"]) == 0
+    assert sleeps[:7] == [1, 2, 4, 8, 16, 30, 30]
+
+
+def test_every_step_says_when_the_offline_backend_is_in_use(isolated_env, capsys, monkeypatch):
+    """Item 15: every CLI step that reads or makes batch data prints the offline notice on stderr
+    (import_file reads files made elsewhere and keeps its one-line error contract)."""
+    from datagen import push_to_hub, retry_failed, review_cli, validate
+    from datagen.cli import run
+
+    monkeypatch.setenv("DATAGEN_OFFLINE_ERROR_RATE", "0.3")
+    steps = [
+        (generate_batch.main, ["--count", "4"]), (generate_gold_batch.main, ["--per-category", "1", "--output", str(_out(isolated_env) / "g.jsonl")]),
+        (generate_batch.main, ["--count", "4"]), (submit_batch.main, ["--wait", "--poll-interval", "0"]), (retrieve_batch.main, []),
+        (preprocess.main, []), (render_txt.main, []), (stats.main, ["--json"]), (validate.main, []),
+        (retry_failed.main, ["--job-id", "JOB"]), (review_cli.main, ["accept-clean", "--job-id", "JOB", "--operator", "민지"]),
+        (push_to_hub.main, ["--repo-id", "me/delivery", "--dry-run"]),
+    ]
+    for main, argv in steps:
+        if "JOB" in argv:
+            job = get_db().execute("SELECT job_id FROM batches ORDER BY created_at DESC LIMIT 1").fetchone()[0]
+            argv = [job if a == "JOB" else a for a in argv]
+        run(main, argv)
+        err = capsys.readouterr().err
+        assert "[offline]" in err and "스크립트로 만든 예시" in err, f"{main.__module__}: {err!r}"
+
+
+def test_bare_submit_never_resubmits_a_job_the_app_split_into_parts(isolated_env):
+    """A job made and submitted by the app (parts) is not what a bare submit_batch picks: the CLI
+    job before it is, and nothing is paid twice."""
+    from datagen import jobs
+
+    assert generate_batch.main(["--count", "3"]) == 0
+    assert submit_batch.main(["--wait", "--poll-interval", "0"]) == 0
+    db = get_db()
+    app_job = jobs.create_job(db, kind="train", counts={"search": 2}, seed=9, max_requests=1)
+    assert len(batches.submit_job(db, app_job["id"], max_requests=1)) == 2  # two parts: the whole file is neither
+    n = db["batches"].count
+    assert submit_batch.main([]) == 0
+    assert db["batches"].count == n

@@ -128,3 +128,18 @@ def test_push_button_needs_the_publisher_role(mixed, hub, monkeypatch):
     at.sidebar.text_input(key="annotator").input("게시").run()
     _button(at, "pub_push").click().run()
     assert not at.exception and hub.uploads and db["publishes"].get(1)["operator"] == "게시"
+
+
+def test_hub_button_is_off_without_hf_token_and_nothing_is_written(mixed, monkeypatch, isolated_env):
+    """Item 9: without HF_TOKEN the Hub button is disabled (and says why); a valid repo id does not
+    enable it, nothing is written under out/hub; with a token the same page enables it."""
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    at = _page().run()
+    at.text_input(key="pub_repo").input("me/delivery").run()
+    assert not at.exception and not at.error
+    push = _button(at, "pub_push")
+    assert push.disabled and "HF_TOKEN" in (push.help or "")
+    assert not list(isolated_env.rglob("hub"))
+    monkeypatch.setenv("HF_TOKEN", "hf_page_fake")
+    at.run()
+    assert not _button(at, "pub_push").disabled

@@ -71,8 +71,7 @@ def test_generate_then_batches_then_review_then_publish():
     assert not at.exception
     assert any("load_dataset" in s.value for s in at.success)
     at.text_input(key="pub_repo").input("me/delivery").run()
-    _button(at, "pub_push").click().run()
-    assert any("HF_TOKEN" in e.value for e in at.error)  # no token: clear message, local export kept
+    assert _button(at, "pub_push").disabled  # no token: the Hub button is off and says why
 
 
 def test_review_shows_tool_calls_and_results_as_blocks(db):
@@ -85,7 +84,7 @@ def test_review_shows_tool_calls_and_results_as_blocks(db):
     for _, call in d.tool_calls():
         assert call.name in codes
     assert any("홍콩반점" in json.dumps(json.loads(j.value), ensure_ascii=False) for j in at.json)  # tool response shown as a JSON block
-    assert "검토 완료 0 / 3" in at.get("progress")[0].proto.text
+    assert "확정 0 / 3" in at.get("progress")[0].proto.text
 
 
 def test_review_with_nothing_to_review_says_so():
@@ -282,3 +281,164 @@ def test_batches_page_regenerates_rejected_samples_with_the_seed_given(monkeypat
     assert db.execute("SELECT COUNT(*) FROM requests WHERE regenerates IS NOT NULL").fetchone()[0] == 2
     assert db["batches"].count == 2
     assert all(b.disabled for b in at.button if b.key.startswith("bat_regen_"))  # nothing left to regenerate
+
+
+def test_review_ambiguous_jump_lists_the_matches_and_toasts_tell_samples_apart(db):
+    """Item 4: time-ordered uids share their head: an ambiguous prefix lists every match (nothing
+    opens silently); a pick opens it; the toast after a decision names the sample by custom_id or
+    the uid's tail, so two toasts in a row differ."""
+    import_file(db, FIX / "seed001_dataset.jsonl")
+    uids = [r[0] for r in db.execute("SELECT uid FROM samples ORDER BY rowid")]
+    with db.conn:  # time-ordered uids: one shared 8-character head
+        for i, u in enumerate(uids):
+            new = f"0192f0c1-7a3b-7{i:03d}-8e2a-1f9c2b3d4e5{i}"
+            db.execute("UPDATE samples SET uid = ? WHERE uid = ?", [new, u])
+            db.execute("UPDATE sample_state SET uid = ? WHERE uid = ?", [new, u])
+    uids = [r[0] for r in db.execute("SELECT uid FROM samples ORDER BY rowid")]
+    at = _page("pages/3_Review.py").run()
+    at.sidebar.text_input(key="annotator").input("민지").run()
+    at.sidebar.text_input(key="rev_jump").input("0192f0c1").run()
+    assert not at.exception
+    picks = [b for b in at.sidebar.button if (b.key or "").startswith("rev_match_")]
+    assert len(picks) == 3 and all(any(u in b.label.replace("\\", "") for b in picks) for u in uids)
+    assert any("3건" in c.value for c in at.sidebar.caption)
+    picks[2].click().run()
+    assert at.session_state["rev_uid"] == uids[2]
+    assert not [b for b in at.sidebar.button if (b.key or "").startswith("rev_match_")]
+    toasts = []
+    for _ in range(2):
+        _button(at, "rev_accept").click().run()
+        toasts.append(at.toast[0].value)
+    assert toasts[0] != toasts[1], toasts
+    shown = [t.replace("\\", "") for t in toasts]  # markdown escapes: the toast reads markdown
+    assert all(t.startswith("승인: …") for t in shown) and {t[-12:] for t in shown} <= {u[-12:] for u in uids}
+
+
+def test_review_progress_shows_my_decisions_apart_from_decided_gold(db):
+    """Item 5: on gold samples a first vote decides nothing yet; the bar says 내 결정 n beside 확정 0."""
+    import_file(db, FIX / "seed001_dataset.jsonl")
+    with db.conn:
+        db.execute("UPDATE sample_state SET kind = 'gold'")
+    at = _page("pages/3_Review.py").run()
+    at.sidebar.text_input(key="annotator").input("민지").run()
+    _button(at, "rev_accept").click().run()
+    _button(at, "rev_accept").click().run()
+    text = at.get("progress")[0].proto.text
+    assert "확정 0 / 3" in text and "내 결정 2" in text, text
+    at.sidebar.text_input(key="annotator").input("준호").run()
+    assert "내 결정 0" in at.get("progress")[0].proto.text
+
+
+@pytest.mark.parametrize("page", ["app.py", "pages/1_Generate.py", "pages/2_Batches.py", "pages/3_Review.py", "pages/4_Publish.py", "pages/5_Analytics.py", "pages/6_Admin.py"])
+def test_every_page_says_the_offline_backend_is_in_use(page, db):
+    """Item 15: every page shows the offline notice (Review in its sidebar, beside the dialogue)."""
+    import_file(db, FIX / "seed001_dataset.jsonl")
+    at = _page(page).run()
+    assert not at.exception
+    shown = [w.value for w in at.warning] + [w.value for w in at.sidebar.warning]
+    assert any("오프라인 배치 백엔드" in v for v in shown), shown
+
+
+def test_generate_share_mode_count_column_follows_the_plan():
+    """Item 8: in share mode the table's count column shows the plan for the total entered (the
+    same counts as the total line and the cost table), not the 20-request default."""
+    at = _page("pages/1_Generate.py").run()
+    at.radio(key="gen_mode").set_value("share").run()
+    at.number_input(key="gen_total").set_value(40).run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert table["건수"].sum() == 40
+    assert any("총 **40**건" in m.value for m in at.markdown)
+    cost = next(d.value for d in at.dataframe if "비용 (USD)" in d.value.columns)
+    assert dict(zip(cost["카테고리"], cost["요청"])) == {c: n for c, n in zip(table["category"], table["건수"]) if n}
+    # an edited share (the editor's own state, as a click would leave it) reaches the count column
+    key = next(k for k in at.session_state.keys() if str(k).startswith("gen_table_share_"))
+    at.session_state[key] = {"edited_rows": {0: {"비율(%)": 60.0}}, "added_rows": [], "deleted_rows": []}
+    at.run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert table["비율(%)"][0] == 60.0 and table["건수"][0] == max(table["건수"])
+
+
+# ----------------------------------------------------------------------------- item 11: numbers as people read them
+
+TIME_ON_SCREEN = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC$"
+
+
+def test_home_kappa_and_speed_read_as_numbers_not_none_nor_clock_hours(db):
+    import re
+
+    import_file(db, FIX / "seed001_dataset.jsonl")
+    uids = review.queue(db, review.QueueFilter(decision=None))
+    with db.conn:
+        db.execute("UPDATE sample_state SET kind = 'gold'")
+    review.record_decision(db, uids[0], annotator="a", decision="accept", seconds=30)  # one pair: κ undefined
+    review.record_decision(db, uids[0], annotator="b", decision="accept", seconds=30)
+    for i, uid in enumerate(uids[1:] * 3):  # six more decisions by "a", one a minute
+        review.record_decision(db, uid, annotator="a", decision="skip", seconds=30)
+    with db.conn:
+        ids = [r[0] for r in db.execute("SELECT id FROM reviews WHERE annotator = 'a' ORDER BY id")]
+        for i, rid in enumerate(ids):
+            db.execute("UPDATE reviews SET created_at = ? WHERE id = ?", [f"2026-12-01T09:{i:02d}:00.123456+00:00", rid])
+    at = _page("app.py").run()
+    assert not at.exception
+    agreement = at.dataframe[1].value
+    assert list(agreement["Cohen's κ"]) == ["—"] and "None" not in agreement.to_string()
+    assert any("κ가 —인 곳" in c.value for c in at.caption)
+    speed = at.dataframe[2].value.set_index("검토자")
+    # a: 7 decisions, 6 one-minute gaps + 30 s on the first = 6.5 active minutes → 64.6 per hour
+    assert speed.loc["a", "활동 시간(분)"] == 6.5 and speed.loc["a", "시간당 결정"] == "64.6"
+    assert speed.loc["b", "시간당 결정"] == "—"  # 30 s of review: too little to rate
+
+
+def test_publish_history_and_batches_show_readable_times_and_no_none(db):
+    import re
+
+    at = _page("pages/1_Generate.py").run()
+    _button(at, "gen_submit").click().run()
+    at = _page("pages/2_Batches.py").run()
+    _button(at, next(b.key for b in at.button if b.key.startswith("bat_get_"))).click().run()
+    assert not at.exception
+    submitted = next(c.value for c in at.caption if "제출 " in c.value).split("제출 ")[1]
+    assert re.match(TIME_ON_SCREEN, submitted), submitted
+    # before anyone reviewed, the top-up asks for nothing and says why
+    assert any("아직 검토된 샘플이 없어" in c.value for c in at.caption)
+    assert _button(at, "bat_topup").disabled
+    uid = db.execute("SELECT uid FROM samples LIMIT 1").fetchone()[0]
+    review.record_decision(db, uid, annotator="민지", decision="accept")
+    at = _page("pages/4_Publish.py").run()
+    _button(at, "pub_export").click().run()
+    at = _page("pages/4_Publish.py").run()
+    history = next(d.value for d in at.dataframe if "태그" in d.value.columns)
+    assert "None" not in history.astype(str).to_string()
+    assert list(history["태그"]) == ["—"] and re.match(TIME_ON_SCREEN, history["시각"][0])
+    assert any(re.search(r"\d{2}:\d{2}:\d{2} UTC", c.value) for c in at.caption if c.value.startswith("비교 대상"))
+
+
+def test_generate_cost_table_follows_the_mix_order_with_four_decimals():
+    import re
+
+    at = _page("pages/1_Generate.py").run()
+    mix = at.dataframe[0].value
+    cost = next(d.value for d in at.dataframe if "비용 (USD)" in d.value.columns)
+    planned = [c for c, n in zip(mix["category"], mix["건수"]) if n]
+    assert list(cost["카테고리"]) == planned
+    assert all(round(v, 4) == v for v in cost["비용 (USD)"])
+    total = next(m.value for m in at.metric if m.label.startswith("총 예상 비용"))
+    assert re.fullmatch(r"\$\d+\.\d{4}", total)  # the total in the same 4 decimals; rows differ from it by rounding only
+    assert abs(float(total[1:]) - sum(cost["비용 (USD)"])) <= 0.00005 * len(cost) + 1e-9
+
+
+def test_analytics_counts_have_whole_ticks_and_the_sequence_axis_has_no_overlapping_title(db):
+    import json as _json
+
+    import_file(db, FIX / "seed001_dataset.jsonl")
+    at = _page("pages/5_Analytics.py").run()
+    assert not at.exception
+    specs = [_json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+    assert len(specs) == 4
+    count_axes = [e[ax] for s in specs for ax, e in [("x", s["encoding"]), ("y", s["encoding"])]
+                  if e[ax].get("field") in ("dialogues", "count")]
+    assert count_axes and all(a["axis"]["format"] == "d" and a["axis"]["tickMinStep"] == 1 for a in count_axes)
+    seq = next(s["encoding"]["y"] for s in specs if s["encoding"]["y"].get("field") == "sequence")
+    assert seq.get("title") is None

@@ -234,3 +234,22 @@ def test_review_page_survives_nul_and_surrogates_in_search_and_jump(db):
         assert not at.exception, at.exception
         at.sidebar.text_input(key="rev_jump").input(value).run()
         assert not at.exception, at.exception
+
+
+def test_review_speed_counts_active_time_not_clock_hours(loaded):
+    """Six decisions a minute apart plus 30 s on the first are 5.5 active minutes (65.5 / h), a
+    two-hour lunch between two decisions adds only the idle cap (issue 15 item 11)."""
+    uids = review.queue(loaded)
+    for _ in range(2):
+        for uid in uids:
+            review.record_decision(loaded, uid, annotator="민지", decision="skip", seconds=30)
+    stamps = ["09:00", "09:01", "09:02", "09:03", "09:04", "09:05"]
+    with loaded.conn:
+        for rid, hm in zip([r[0] for r in loaded.execute("SELECT id FROM reviews ORDER BY id")], stamps):
+            loaded.execute("UPDATE reviews SET created_at = ? WHERE id = ?", [f"2026-12-01T{hm}:00.000001+00:00", rid])
+    (s,) = review.review_speed(loaded)
+    assert (s["decisions"], s["active_minutes"], s["per_hour"]) == (6, 5.5, 65.5)
+    with loaded.conn:
+        loaded.execute("UPDATE reviews SET created_at = '2026-12-01T11:05:00.000001+00:00' WHERE id = (SELECT MAX(id) FROM reviews)")
+    (s,) = review.review_speed(loaded)
+    assert s["active_minutes"] == 4.5 + review.IDLE_SECONDS / 60
