@@ -7,11 +7,12 @@ listed; assistant text claiming things no tool said. Seed 001's gold rule "검�
 
 from __future__ import annotations
 
+import functools
 import re
 
 from . import text as tx
 from .core import NOT_JSON, View, check
-from .grounding import appears
+from .grounding import appears, is_id_argument
 
 # Filters whose result field uses another vocabulary: argument value → result values that satisfy it.
 FILTER_EQUIVALENTS: dict[str, dict[str, set[str]]] = {
@@ -66,9 +67,9 @@ def _label(obj: dict) -> str:
     return f" ({name})" if isinstance(name, str) else ""
 
 
+@functools.lru_cache(maxsize=4096)
 def _is_id_key(key: str) -> bool:
-    from .grounding import is_id_argument
-
+    """:func:`grounding.is_id_argument`, cached (argument names repeat across every dialogue)."""
     return is_id_argument(key)
 
 
@@ -136,11 +137,9 @@ def _contradiction(args: dict, r) -> str | None:
             if objs:
                 lists.append((k, objs))
     for key, value in args.items():
-        if key in _SKIP_KEYS or value is None:
+        if key in _SKIP_KEYS or value is None or key.startswith(("min_", "max_")):
             continue
         for where, o in echoes:
-            if key.startswith(("min_", "max_")):
-                continue
             problem = _echo_problem(key, value, where, o)
             if problem:
                 return problem

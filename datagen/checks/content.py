@@ -235,7 +235,7 @@ _CLAIMS: list[tuple[re.Pattern, tuple[str, ...] | None, str, tuple[str, ...]]] =
     (re.compile(r"환불(?:해\s*드렸|해\s*드릴게요|해\s*드리겠습니다|처리(?:해\s*드렸|했|됐|되었|해\s*드릴))"), ("refund",), "환불", ("환불",)),
     (re.compile(r"(?:쿠폰|할인)[^.!?\n]{0,20}적용(?:했|해\s*드렸|됐|되었)"), ("coupon", "checkout", "apply"), "쿠폰 적용", ("적용",)),
     (re.compile(r"(?:전달|신고|접수|등록|발급|처리|예약|조치)(?:해|하)\s*(?:드렸|드릴게요|둘게요|두겠|뒀|두었|놓을게요|놓겠|놨|드리겠습니다|겠습니다)"), None, "요청 처리",
-     ("드렸", "드릴게", "둘게", "두겠", "뒀", "두었", "놓을게", "놓겠", "놨", "드리겠", "겠습니다")),
+     ("전달", "신고", "접수", "등록", "발급", "처리", "예약", "조치")),  # the verb the pattern needs: "겠습니다" alone is in most turns
 ]
 _LOOKUP = ("get", "list", "search", "find", "check", "lookup", "view", "show")
 

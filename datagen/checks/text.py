@@ -64,6 +64,7 @@ _AMOUNT_GROUP = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
 _BEFORE_WON = frozenset("0123456789억만천")
 _AMOUNT_CHARS = frozenset("0123456789,. 억만천")
 _GROUP = re.compile(rf"({_AMOUNT_GROUP})\s*(억|만|천)?")
+_ONE_GROUP = re.compile(_AMOUNT_GROUP)
 _WON_UNIT = {"억": 100_000_000, "만": 10_000, "천": 1_000, "": 1}
 
 
@@ -92,6 +93,11 @@ def won_amounts(text: str) -> list[tuple[str, float]]:
             pos = nxt
             continue
         body = text[a:pos + 1]
+        simple = _ONE_GROUP.fullmatch(body, 0, len(body[:-1].rstrip()))
+        if simple:  # the common case, one group without a unit ("12,000원"): what the loop below reads
+            out.append((body, float(simple.group().replace(",", ""))))
+            pos = nxt
+            continue
         groups = [(float(g.replace(",", "")), u) for g, u in _GROUP.findall(body)]
         if not groups:
             pos = nxt
