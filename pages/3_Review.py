@@ -116,7 +116,8 @@ revision_id, d = review.current_revision(db(), current)
 state = review.state_of(db(), current) or {}
 scroll_to_top(ss["rev_nav"])
 st.caption(md_literal(
-    f"uid {d.uid} · {d.kind} · {d.category} · {d.custom_id or d.source} · 상태: {review.STATE_KO.get(state.get('state'), '')}"
+    f"uid {d.uid} · {d.kind} · {d.category} · {d.custom_id or d.source}" + (f" · 고객 ID {d.user_id}" if d.user_id else "")
+    + f" · 상태: {review.STATE_KO.get(state.get('state'), '')}"
     + (f" ({review.DECISION_KO.get(state.get('decision'), '')})" if state.get("decision") else "")
     + (" · 수정본" if revision_id else "")
 ))

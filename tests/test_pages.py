@@ -116,6 +116,7 @@ def test_review_jumps_to_a_uid_prefix(db):
     at.sidebar.text_input(key="rev_jump").input(uid).run()
     assert not at.exception
     assert at.session_state["rev_uid"] == uid
+    assert any("고객 ID 5b0e2a4c\\-1111\\-4c1e\\-9d3a\\-2f1b7a9c0002" in c.value for c in at.caption)  # the seed uid, as literal text
     at.sidebar.text_input(key="rev_jump").input("zzz").run()
     assert at.session_state["rev_uid"] == uid  # unknown uid: stays, says so
 
