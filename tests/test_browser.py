@@ -29,7 +29,10 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists() and not os.environ.get("CI"), reason="Debian chromium is not installed")
+pytestmark = [
+    pytest.mark.browser,  # `python -m pytest -q -m "not browser"`: the inner loop without Chromium
+    pytest.mark.skipif(not Path(CHROMIUM).exists() and not os.environ.get("CI"), reason="Debian chromium is not installed"),
+]
 
 
 def _free_port() -> int:
