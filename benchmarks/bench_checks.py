@@ -26,7 +26,6 @@ import time
 from collections import Counter
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 import corpus  # noqa: E402
 
 from datagen.checks import check_stored, run_checks  # noqa: E402

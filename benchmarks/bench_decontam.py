@@ -13,13 +13,11 @@ items are 8 categories × 10, like seed 001's gold set. With ``--duplicates``: `
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 import corpus  # noqa: E402
 
 from datagen import config, quality  # noqa: E402

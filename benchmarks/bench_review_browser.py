@@ -18,7 +18,6 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 from _fixtures import build_db, machine, percentile  # noqa: E402
 

@@ -12,12 +12,9 @@ import multiprocessing
 import os
 import platform
 import random
-import sys
 from importlib.metadata import version
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 from datagen import config  # noqa: E402
 from datagen.dialogue import from_generator_output  # noqa: E402
