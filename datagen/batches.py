@@ -8,6 +8,7 @@ The seed 001 CLI steps ``submit_batch`` and ``retrieve_batch`` are thin wrappers
 from __future__ import annotations
 
 import json
+import logging
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -19,6 +20,8 @@ from . import auth, jobs, settings
 from .backend import get_client
 from .ingest import MAX_REPORTED_ERRORS, batch_origins, ingest_lines
 from .store import dumps, insert_raw_lines, loads, now, write_transaction
+
+log = logging.getLogger(__name__)
 
 TERMINAL_STATUSES = ("completed", "failed", "expired", "cancelled")
 # Statuses whose finished lines can be downloaded (DESIGN.md, facts: expired and cancelled
@@ -199,14 +202,18 @@ def _create_idempotent(client: openai.OpenAI, *, key: str, file_id: str, metadat
     if resume:
         found = find_submitted(client, key)
         if found:
+            log.info("batch create %s: found batch %s from an earlier attempt", key, found.id)
             return found
     once = client.with_options(max_retries=0)
     last: Exception | None = None
     for attempt, wait_s in enumerate((0.0, *RETRY_BACKOFF_S)):
         if attempt:
+            log.warning("batch create %s failed in transit (%s: %s); looking it up, then retry %d of %d in %.0f s",
+                        key, type(last).__name__, last, attempt, len(RETRY_BACKOFF_S), wait_s)
             time.sleep(wait_s)
             found = find_submitted(client, key)
             if found:
+                log.info("batch create %s: the earlier attempt had succeeded (batch %s)", key, found.id)
                 return found
         if on_attempt:
             on_attempt()
@@ -219,6 +226,7 @@ def _create_idempotent(client: openai.OpenAI, *, key: str, file_id: str, metadat
             )
         except TRANSIENT_ERRORS as exc:
             last = exc
+    log.error("batch create %s: still failing after %d attempts: %s", key, len(RETRY_BACKOFF_S) + 1, last)
     raise last  # type: ignore[misc]
 
 

@@ -7,6 +7,8 @@ one-line message and exit status 1 (the sqlite-utils ``cli.py`` pattern, DESIGN.
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import sys
 from typing import Callable
 
@@ -45,9 +47,24 @@ def announce_backend() -> None:
         print("[openai] OpenAI Batch API (OPENAI_BASE_URL가 있으면 그 서버) 사용", file=sys.stderr)
 
 
+def configure_logging() -> None:
+    """The library's log lines (``datagen.batches`` retries, ``datagen.ingest`` lines that failed
+    unexpectedly, ``datagen.publish`` pushes) on stderr, at ``DATAGEN_LOG_LEVEL`` (default WARNING;
+    INFO shows every push and every batch create found again after a lost answer).
+
+    Raises:
+        ValueError: ``DATAGEN_LOG_LEVEL`` is not a logging level name.
+    """
+    name = os.environ.get("DATAGEN_LOG_LEVEL", "WARNING").strip().upper()
+    if name not in logging.getLevelNamesMapping():
+        raise ValueError(f"DATAGEN_LOG_LEVEL={name!r} is not a level (DEBUG, INFO, WARNING, ERROR)")
+    logging.basicConfig(level=name, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+
+
 def run(main: Callable[[list[str] | None], int], argv: list[str] | None = None) -> int:
     """Run a step's ``main``; a user error becomes ``error: <reason>`` on stderr and exit 1."""
     try:
+        configure_logging()
         return main(argv)
     except USER_ERRORS as exc:
         print(f"error: {exc}", file=sys.stderr)

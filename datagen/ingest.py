@@ -29,6 +29,7 @@ import codecs
 import gc
 import hashlib
 import json
+import logging
 import math
 import operator
 import re
@@ -53,6 +54,7 @@ from .store import (
 )
 
 MAX_REPORTED_ERRORS = 100
+log = logging.getLogger(__name__)
 
 
 def _body_error(body: Any) -> str:
@@ -353,7 +355,10 @@ def prepare(items: list[tuple[int, str | None, str, dict | None, str]], ingest_k
         except Exception as exc:  # a poison line fails alone (RecursionError is an Exception too)
             if first is not None:
                 sent.discard(first)  # the next line with these tools carries their JSON instead
-            out.append((raw_id, None, poison_reason(exc)))
+            reason = poison_reason(exc)
+            if reason.startswith("cannot be processed"):  # not a known poison: may be a bug in a check, so say it loudly
+                log.warning("raw line %s failed with an unexpected %s (stored as failed: %s)", raw_id, type(exc).__name__, reason, exc_info=True)
+            out.append((raw_id, None, reason))
     return out
 
 
@@ -548,6 +553,7 @@ def _write_chunk(db: sqlite_utils.Database, rows: list[tuple], results: list[tup
             try:
                 written.append(_store_results(db, by_id, [res], state))
             except _STORE_ERRORS as exc:
+                log.warning("raw line %s cannot be stored (%s: %s); the rest of its chunk is", res[0], type(exc).__name__, exc)
                 written.append(_store_results(db, by_id, [(res[0], None, f"cannot be stored: {poison_reason(exc)}")], state))
     for w in written:
         state.seen_uids |= w.uids

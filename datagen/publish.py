@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 import os
 import re
@@ -93,6 +94,8 @@ ROW_HASH_CHARS = 16
 
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*$")
 
+
+log = logging.getLogger(__name__)
 
 class PublishError(RuntimeError):
     """Publishing cannot proceed; ``str(err)`` is a one-line reason (Korean, shown to users)."""
@@ -1328,6 +1331,7 @@ def publish_to_hub(
     last = previous_publish(db, repo_id)
     if last and last["record_hash"] == release.record_hash:
         release.skipped, release.revision, release.tag, release.publish_id = True, last["revision"], last["tag"], last["id"]
+        log.info("publish %s: the record set %s was pushed last (%s): no new commit", repo_id, release.record_hash[:12], last["tag"])
         return release
     token = token or os.environ.get("HF_TOKEN")
     folder = Path(folder or settings.output_dir() / "hub" / repo_id.replace("/", "__"))
@@ -1345,6 +1349,8 @@ def publish_to_hub(
         hub.tag(repo_id, tag=release.tag, revision=revision, token=token, message=message)
     except Exception as exc:  # the commit exists: record it, say the tag is missing
         release.tag_error = f"태그 {release.tag}를 만들지 못했습니다 ({_scrub(exc, token)})."
+        log.warning("publish %s: commit %s made, tag %s failed: %s", repo_id, revision, release.tag, _scrub(exc, token))
+    log.info("publish %s: %d records (%s) as %s, commit %s", repo_id, release.total, release.fmt, release.tag, revision)
     release.publish_id = _record_publish(db, release, target="hub", revision=revision, operator=operator)
     return release
 

@@ -67,6 +67,17 @@ def test_faults_on_submit_are_retried_and_never_duplicate_a_batch(db, fault):
     assert _n_batches(client) == 3
 
 
+def test_a_create_retried_after_a_fault_is_logged_not_silent(db, caplog):
+    client = _client(faults=[{"method": "POST", "path": "/batches", "status": 500, "times": 1, "after": True}])
+    job = _job(db, n=2)
+    with caplog.at_level("INFO", logger="datagen.batches"):
+        (row,) = batches.submit_job(db, job["id"], client=client)
+    messages = [r.getMessage() for r in caplog.records if r.name == "datagen.batches"]
+    assert any("failed in transit" in m and f"{job['id']}:1" in m and "retry 1 of" in m for m in messages), messages
+    assert any(f"had succeeded (batch {row['id']})" in m for m in messages), messages  # found by its key: no second batch
+    assert _n_batches(client) == 1
+
+
 def test_crash_after_create_before_recording_resumes_without_a_second_batch(db, monkeypatch):
     client = _client()
     job = _job(db, n=4)

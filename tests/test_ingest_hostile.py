@@ -503,3 +503,23 @@ def test_lines_imported_before_the_content_key_existed_are_known_after_the_migra
     summary = ingest.import_file(db, copy)
     assert (summary["imported"], summary["failed"]) == (0, 5)
     assert all("same content as line" in e["reason"] for e in summary["errors"])
+
+
+def test_an_unexpected_error_in_a_check_fails_its_line_and_is_logged_with_its_traceback(db, monkeypatch, caplog):
+    """A bug (not a known poison) must not pass quietly as a failed line: it is logged as a warning."""
+    from datagen import ingest
+
+    real = ingest.check_record
+
+    def buggy(data):
+        if "짜장면" in str(data["turns"]):
+            raise KeyError("bug in a check")
+        return real(data)
+
+    monkeypatch.setattr(ingest, "check_record", buggy)
+    with caplog.at_level("WARNING", logger="datagen.ingest"):
+        s = ingest.import_file(db, ROOT / "tests" / "fixtures" / "seed001_dataset.jsonl")
+    assert (s["imported"], s["failed"]) == (2, 1)
+    assert s["errors"][0]["reason"].startswith("cannot be processed: KeyError")
+    (rec,) = [r for r in caplog.records if r.name == "datagen.ingest"]
+    assert "unexpected KeyError" in rec.getMessage() and rec.exc_info is not None

@@ -227,6 +227,22 @@ def test_a_failed_tag_keeps_the_commit_recorded(decided):
     assert db["publishes"].count == 1
 
 
+def test_pushes_and_a_failed_tag_are_logged_without_the_token(decided, caplog):
+    db, _ = decided
+
+    class NoTags(FakeHub):
+        def tag(self, repo_id, **kw):
+            raise PermissionError("403 Forbidden for hf_secret_in_message")
+
+    with caplog.at_level("INFO", logger="datagen.publish"):
+        publish.publish_to_hub(db, "me/delivery", hub=NoTags(), token="hf_secret_in_message")
+        publish.publish_to_hub(db, "me/delivery", hub=NoTags(), token="hf_secret_in_message")
+    lines = [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "datagen.publish"]
+    assert [lv for lv, _ in lines] == ["WARNING", "INFO", "INFO"]
+    assert "tag v1 failed" in lines[0][1] and "as v1, commit commit1" in lines[1][1] and "no new commit" in lines[2][1]
+    assert not any("hf_secret_in_message" in m for _, m in lines)
+
+
 def test_the_token_is_never_written_anywhere(decided, tmp_path, monkeypatch):
     db, _ = decided
     token = "hf_FAKE_token_4f9c2a7e"
