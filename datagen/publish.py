@@ -60,7 +60,8 @@ from typing import Any, Iterator, Protocol
 
 import sqlite_utils
 
-from . import auth, config, settings
+from . import auth, config, quality, settings
+from .checks import CHECKS
 from .dialogue import Dialogue, ToolCall, Turn, from_seed_record, to_messages, to_seed_record
 from .store import dumps, loads, now
 
@@ -1001,13 +1002,7 @@ def _checks_section(db: sqlite_utils.Database) -> list[str]:
     if not checked:
         return lines + ["- 자동 검사 기록이 없습니다.", ""]
     clean = checked - db.execute("SELECT COUNT(DISTINCT uid) FROM findings WHERE severity = 'error'").fetchone()[0]
-    titles = {}
-    try:
-        from .checks import CHECKS
-
-        titles = {k: v.title for k, v in CHECKS.items()}
-    except Exception:  # the checks package is optional for publishing: ids alone still say which check
-        pass
+    titles = {k: v.title for k, v in CHECKS.items()}
     per = db.execute("SELECT check_id, severity, COUNT(DISTINCT uid) FROM findings GROUP BY 1, 2 ORDER BY 2, 1").fetchall()
     lines += [f"- 검사한 샘플 {checked}건 중 오류 없는 샘플 {clean}건 ({_pct(clean, checked)})",
               "- 오류 수준 결과가 있는 샘플은 그 결과를 본 사람이 승인한 경우에만 게시됩니다.", ""]
@@ -1018,14 +1013,9 @@ def _checks_section(db: sqlite_utils.Database) -> list[str]:
 
 def _decontamination_section(db: sqlite_utils.Database, release: Release) -> list[str]:
     lines = ["## 평가셋 오염 제거 (decontamination)", ""]
-    try:
-        from . import quality
-
-        lines.append(f"- 방법: 학습 샘플마다 골드(test) 항목의 사용자 턴 토큰 중 공유 n-gram으로 덮이는 비율을 계산 "
-                     f"(Tülu 3 규칙: 단어 {quality.NGRAM_WORDS}-gram, 한국어 변형: 글자 {quality.NGRAM_CHARS}-gram); "
-                     f"> {quality.EXCLUDE_ABOVE} 이면 제외, > {quality.FLAG_ABOVE} 이면 사람 확인 표시.")
-    except Exception:  # quality module absent: the stored rows still say what was found
-        lines.append("- 방법: 골드(test) 항목과의 n-gram 겹침 (Tülu 3 규칙).")
+    lines.append(f"- 방법: 학습 샘플마다 골드(test) 항목의 사용자 턴 토큰 중 공유 n-gram으로 덮이는 비율을 계산 "
+                 f"(Tülu 3 규칙: 단어 {quality.NGRAM_WORDS}-gram, 한국어 변형: 글자 {quality.NGRAM_CHARS}-gram); "
+                 f"> {quality.EXCLUDE_ABOVE} 이면 제외, > {quality.FLAG_ABOVE} 이면 사람 확인 표시.")
     rows = db.execute(
         "SELECT method, band, COUNT(DISTINCT uid), COUNT(DISTINCT gold_uid) FROM contamination GROUP BY 1, 2 ORDER BY 1, 2"
     ).fetchall()

@@ -54,10 +54,6 @@ CONTAMINATION = ("contamination", "contamination_suspect")
 # ----------------------------------------------------------------------------- reading samples
 
 
-def _has_revisions(db: sqlite_utils.Database) -> bool:
-    return db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'revisions'").fetchone() is not None
-
-
 def _chunks(it: Iterable, size: int) -> Iterator[list]:
     it = iter(it)
     while chunk := list(islice(it, size)):
@@ -66,7 +62,7 @@ def _chunks(it: Iterable, size: int) -> Iterator[list]:
 
 def _current(db: sqlite_utils.Database, rows: list[tuple]) -> list[tuple]:
     """Replace each ``(uid, kind, dialogue, …)`` row's dialogue by its latest revision, if any."""
-    if not rows or not _has_revisions(db):
+    if not rows:
         return rows
     uids = [r[0] for r in rows]
     edited = dict(
@@ -305,7 +301,7 @@ class _ClosingIndex:
         for part in _chunks(new, 500):  # only these are read: the samples just checked are skipped in SQL too
             for uid, last, n in db.execute(_LAST_TURN_SQL.format(",".join("?" * len(part))), part):
                 self.set(uid, final_closing([json.loads(last)]) if last else "", (n or 0) - 1)
-        if new and _has_revisions(db):
+        if new:
             for part in _chunks(new, 500):
                 for uid, text in db.execute(
                     f"SELECT r.uid, r.dialogue FROM revisions r JOIN (SELECT uid, MAX(id) AS id FROM revisions "

@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import time
 from dataclasses import dataclass, field
 
 import sqlite_utils
@@ -727,18 +726,6 @@ def review_speed(db: sqlite_utils.Database, *, idle_seconds: float = IDLE_SECOND
             "median_seconds": secs[len(secs) // 2] if secs else None,
         })
     return out
-
-
-class Stopwatch:
-    """Seconds spent on the sample on screen (monotonic clock); ``lap()`` returns and restarts."""
-
-    def __init__(self) -> None:
-        self.started = time.monotonic()
-
-    def lap(self) -> float:
-        t = time.monotonic()
-        spent, self.started = t - self.started, t
-        return round(spent, 2)
 
 
 if __name__ == "__main__":  # python -m datagen.review accept|reject|accept-clean … (datagen/review_cli.py)
