@@ -183,6 +183,23 @@ def test_yield_and_top_up(db):
     assert yields.top_up_counts(db, "train", {"search": 5, "menu": 5, "cart": 2}) == {"search": 8, "menu": 3, "cart": 2}
 
 
+def test_top_up_creates_and_submits_once_per_screen_with_a_clock_seed(db, monkeypatch):
+    client = _client()
+    monkeypatch.setattr(batches.time, "time", lambda: 1_700_012_345.9)
+    assert batches.top_up_seed() == 12_345 and batches.top_up_seed(100_007.5) == 7
+    job = batches.top_up(db, kind="train", counts={"search": 3, "menu": 1}, jobs_seen=2, operator="pm", client=client)
+    assert job["seed"] == 12_345 and job["n_requests"] == 4 and len(job["parts"]) == 1
+    assert job["idempotency_key"] == "topup:train:[('menu', 1), ('search', 3)]:2"
+    # the same click again (rerun, double click): the first job, no second batch
+    again = batches.top_up(db, kind="train", counts={"search": 3, "menu": 1}, jobs_seen=2, operator="pm", client=client)
+    assert again["id"] == job["id"] and db["jobs"].count == 1 and _n_batches(client) == 1
+    # a later screen (one more job on it) is a new top-up, with the seed given
+    other = batches.top_up(db, kind="train", counts={"search": 3, "menu": 1}, jobs_seen=3, operator="pm", seed=5, client=client)
+    assert other["id"] != job["id"] and other["seed"] == 5 and _n_batches(client) == 2
+    with pytest.raises(ValueError):
+        batches.top_up(db, kind="train", counts={}, jobs_seen=4, operator="pm", client=client)
+
+
 def test_fast_line_encoder_is_byte_identical_to_the_reference(db):
     from datagen import scenarios
 

@@ -443,3 +443,21 @@ def test_analytics_counts_have_whole_ticks_and_the_sequence_axis_has_no_overlapp
     assert count_axes and all(a["axis"]["format"] == "d" and a["axis"]["tickMinStep"] == 1 for a in count_axes)
     seq = next(s["encoding"]["y"] for s in specs if s["encoding"]["y"].get("field") == "sequence")
     assert seq.get("title") is None
+
+
+def test_batches_top_up_button_creates_and_submits_one_job(db):
+    at = _page("pages/1_Generate.py").run()
+    _button(at, "gen_submit").click().run()
+    at = _page("pages/2_Batches.py").run()
+    _button(at, next(b.key for b in at.button if b.key.startswith("bat_get_"))).click().run()
+    uids = [u for (u,) in db.execute("SELECT uid FROM samples ORDER BY rowid LIMIT 2")]
+    review.record_decision(db, uids[0], annotator="민지", decision="accept")
+    review.record_decision(db, uids[1], annotator="민지", decision="reject", reasons=["other"])
+    at = _page("pages/2_Batches.py").run()
+    assert not _button(at, "bat_topup").disabled
+    _button(at, "bat_topup").click().run()
+    assert not at.exception and not at.error
+    assert any("보충 작업" in s.value and "제출됨" in s.value for s in at.success)
+    job = db.execute("SELECT idempotency_key, seed FROM jobs ORDER BY created_at DESC, rowid DESC LIMIT 1").fetchone()
+    assert job[0].startswith("topup:train:") and job[0].endswith(":1") and 0 <= job[1] < 100_000
+    assert db["jobs"].count == 2 and db["batches"].count == 2
