@@ -461,3 +461,30 @@ def test_batches_top_up_button_creates_and_submits_one_job(db):
     job = db.execute("SELECT idempotency_key, seed FROM jobs ORDER BY created_at DESC, rowid DESC LIMIT 1").fetchone()
     assert job[0].startswith("topup:train:") and job[0].endswith(":1") and 0 <= job[1] < 100_000
     assert db["jobs"].count == 2 and db["batches"].count == 2
+
+
+def test_review_refuses_an_accept_when_the_sample_changed_after_rendering_and_shows_it_again(db):
+    import_file(db, FIX / "seed001_dataset.jsonl")
+    at = _page("pages/3_Review.py").run()
+    at.sidebar.text_input(key="annotator").input("민지").run()
+    uid = at.session_state["rev_uid"]
+    assert not any("수정본" in c.value for c in at.caption)
+    edited = review.get_dialogue(db, uid).model_copy(deep=True)
+    edited.turns[-1].content = "다른 사람이 고친 마지막 답변입니다."
+    rid = review.save_revision(db, uid, edited, annotator="지훈")  # saved while 민지's screen shows the original
+    _button(at, "rev_accept").click().run()
+    assert not at.exception
+    assert any("수정본이 저장되었습니다" in e.value for e in at.error)
+    assert db["reviews"].count == 0 and review.latest_decision(db, uid) is None
+    assert at.session_state["rev_uid"] == uid and any("수정본" in c.value for c in at.caption)  # the same sample, reloaded
+    # a new error-level finding after rendering: refused too
+    db["findings"].insert({"uid": uid, "check_id": "unsaid_value", "severity": "error", "turn": 1, "reason": "unsaid_value",
+                           "message": "새 오류", "created_at": "2099-01-01T00:00:00+00:00"})
+    _button(at, "rev_accept").click().run()
+    assert any("새 오류가 발견되었습니다" in e.value for e in at.error) and db["reviews"].count == 0
+    # now the screen shows what is there: the accept is recorded, bound to that revision and those findings
+    _button(at, "rev_accept").click().run()
+    assert not at.error
+    row = review.latest_decision(db, uid)
+    assert row["decision"] == "accept" and row["revision_id"] == rid and "unsaid_value" in json.loads(row["findings_seen"])
+    assert at.session_state["rev_uid"] != uid
