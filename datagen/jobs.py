@@ -150,11 +150,12 @@ def next_seqs(db: sqlite_utils.Database, kind: str) -> dict[str, int]:
 def create_job(
     db: sqlite_utils.Database,
     *,
-    kind: str,
-    counts: dict[str, int],
-    seed: int = 42,
-    model: str = config.DEFAULT_MODEL,
-    temperature: float = config.DEFAULT_TEMPERATURE,
+    mix: scenarios.ScenarioMix | None = None,
+    kind: str | None = None,
+    counts: dict[str, int] | None = None,
+    seed: int | None = None,
+    model: str | None = None,
+    temperature: float | None = None,
     input_path: str | Path | None = None,
     operator: str = "cli",
     backend: str = "",
@@ -169,6 +170,9 @@ def create_job(
     """Sample scenarios, write the request JSONL and record the job and its requests.
 
     Args:
+        mix: what to generate (:class:`datagen.scenarios.ScenarioMix`). Instead of it, its fields may
+            be given one by one as keywords (``kind``, ``counts`` required then; ``seed`` 42,
+            ``model`` / ``temperature`` the config defaults) — not both.
         kind: ``train`` or ``gold``.
         counts: requests per category key (``config.CATEGORIES``); zero counts are skipped.
         seed: sampling seed (the same seed and counts give the same scenarios).
@@ -186,9 +190,24 @@ def create_job(
         the job row as a dict, plus ``n_requests``.
 
     Raises:
+        TypeError: both ``mix`` and any of its fields as keywords, or neither ``mix`` nor ``kind`` and ``counts``.
         ValueError: unknown kind or category, negative count, or no request at all.
         auth.PermissionDenied: roles are in force and ``operator`` is not a pm.
     """
+    loose = {"kind": kind, "counts": counts, "seed": seed, "model": model, "temperature": temperature,
+             "date_range": date_range, "turn_range": turn_range, "personas": personas}
+    if mix is None:
+        if kind is None or counts is None:
+            raise TypeError("create_job needs mix= or both kind= and counts=")
+        mix = scenarios.ScenarioMix(
+            kind=kind, counts=counts, seed=42 if seed is None else seed,
+            model=config.DEFAULT_MODEL if model is None else model,
+            temperature=config.DEFAULT_TEMPERATURE if temperature is None else temperature,
+            personas=tuple(personas) if personas else None, turn_range=tuple(turn_range) if turn_range else None,  # type: ignore[arg-type]
+            date_range=tuple(date_range) if date_range else None,  # type: ignore[arg-type]
+        )
+    elif any(v is not None for v in loose.values()):
+        raise TypeError(f"create_job: give either mix= or {', '.join(k for k, v in loose.items() if v is not None)}=, not both")
     if idempotency_key:
         existing = list(db.query("SELECT * FROM jobs WHERE idempotency_key = ?", [idempotency_key]))
         if existing:
@@ -196,16 +215,13 @@ def create_job(
             job["n_requests"] = db["requests"].count_where("job_id = ?", [job["id"]])
             return job
     auth.require(db, operator, "pm")
+    kind, seed, model, temperature = mix.kind, mix.seed, mix.model, mix.temperature
     if kind not in ("train", "gold"):
         raise ValueError(f"kind must be train or gold, not {kind!r}")
-    counts = {c: int(n) for c, n in counts.items() if int(n) != 0}
+    counts = {c: int(n) for c, n in mix.counts.items() if int(n) != 0}
     if not counts or sum(counts.values()) <= 0:
         raise ValueError("the scenario mix has no requests: give at least one category a count > 0")
-    options = {
-        k: v
-        for k, v in {"date_range": tuple(date_range) if date_range else None, "turn_range": tuple(turn_range) if turn_range else None, "personas": personas}.items()
-        if v
-    }
+    options = mix.options()
     items = scenarios.make_scenarios(kind, counts, seed, start_seq=next_seqs(db, kind), **options)
     job_id = "job_" + now().replace(":", "").replace("-", "")[:15] + "_" + uuid.uuid4().hex[:6]
     input_path = Path(input_path or settings.output_dir() / "jobs" / f"{job_id}.jsonl")
@@ -454,8 +470,11 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def save_preset(db: sqlite_utils.Database, name: str, config_: dict, *, author: str = "") -> int:
+def save_preset(db: sqlite_utils.Database, name: str, config_: dict | scenarios.ScenarioMix, *, author: str = "") -> int:
     """Store a scenario-mix preset under ``name`` (a new row each time: the history is kept).
+
+    ``config_``: a :class:`~datagen.scenarios.ScenarioMix` (stored as :meth:`~datagen.scenarios.ScenarioMix.to_preset`)
+    or that JSON config as a dict; read it back with ``ScenarioMix.from_preset(presets(db)[name]["config"])``.
 
     Raises:
         ValueError: blank name.
@@ -465,7 +484,8 @@ def save_preset(db: sqlite_utils.Database, name: str, config_: dict, *, author: 
     if not name.strip():
         raise ValueError("preset name is required")
     with db.conn:
-        return db["presets"].insert({"name": name.strip(), "config": dumps(config_), "created_at": now(), "author": author}).last_pk
+        cfg = config_.to_preset() if isinstance(config_, scenarios.ScenarioMix) else config_
+        return db["presets"].insert({"name": name.strip(), "config": dumps(cfg), "created_at": now(), "author": author}).last_pk
 
 
 def presets(db: sqlite_utils.Database) -> dict[str, dict]:

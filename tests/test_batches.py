@@ -449,3 +449,47 @@ def test_retrieve_with_ingest_of_a_batch_with_poison_lines_parses_the_rest(db, m
     reasons = {e["line"]: e["reason"] for e in got["parsed"]["errors"]}
     assert "surrogate" in reasons[2] and "4300 digits" in reasons[4]
     assert db["raw_results"].count == 6 and db["samples"].count == 4
+
+
+from hypothesis import given, settings as hsettings, strategies as st  # noqa: E402
+
+from datagen import config as dconfig, scenarios  # noqa: E402
+
+
+@hsettings(max_examples=60, deadline=None)
+@given(
+    kind=st.sampled_from(["train", "gold"]),
+    counts=st.dictionaries(st.sampled_from(dconfig.CATEGORIES), st.integers(0, 10_000)),
+    seed=st.integers(0, 2**31 - 1),
+    temperature=st.floats(0, 2),
+    personas=st.lists(st.sampled_from(dconfig.PERSONAS), unique=True, max_size=3),
+    turns=st.tuples(st.integers(1, 10), st.integers(1, 10)).map(sorted),
+    dates=st.tuples(st.dates(), st.dates()).map(sorted),
+)
+def test_a_scenario_mix_survives_a_preset_round_trip(kind, counts, seed, temperature, personas, turns, dates):
+    mix = scenarios.ScenarioMix(kind=kind, counts=counts, seed=seed, temperature=temperature, personas=tuple(personas) or None,
+                                turn_range=tuple(turns), date_range=tuple(d.isoformat() for d in dates))
+    stored = json.loads(json.dumps(mix.to_preset()))  # what the presets table holds
+    assert scenarios.ScenarioMix.from_preset(stored) == mix
+    assert stored["date_range"] == [d.isoformat() for d in dates]
+
+
+def test_presets_keep_the_date_range_and_create_job_takes_a_mix(db):
+    mix = scenarios.ScenarioMix(kind="train", counts={"search": 3, "menu": 0}, seed=9, personas=(dconfig.PERSONAS[0],),
+                                turn_range=(2, 3), date_range=("2026-03-01", "2026-03-05"))
+    jobs.save_preset(db, "3월", mix)
+    loaded = scenarios.ScenarioMix.from_preset(jobs.presets(db)["3월"]["config"])
+    assert loaded == mix and loaded.date_range == ("2026-03-01", "2026-03-05")
+    # an older preset (no date range, no personas key) loads with the defaults
+    assert scenarios.ScenarioMix.from_preset({"kind": "gold", "counts": {"cart": 2}}) == scenarios.ScenarioMix(kind="gold", counts={"cart": 2})
+    by_mix = jobs.create_job(db, mix=loaded)
+    by_keywords = jobs.create_job(db, kind="train", counts={"search": 3}, seed=9, personas=[dconfig.PERSONAS[0]], turn_range=(2, 3),
+                                  date_range=("2026-03-01", "2026-03-05"))
+    assert by_mix["params"] == by_keywords["params"] and by_mix["seed"] == 9 and by_mix["n_requests"] == 3
+    scen = [json.loads(s) for (s,) in db.execute("SELECT scenario FROM requests WHERE job_id = ?", [by_mix["id"]])]
+    assert all("2026-03-01" <= s["date"] <= "2026-03-05" and 2 <= s["user_turns"] <= 3 and s["persona"] == dconfig.PERSONAS[0] for s in scen)
+    with pytest.raises(TypeError, match="seed"):
+        jobs.create_job(db, mix=mix, seed=3)
+    with pytest.raises(TypeError):
+        jobs.create_job(db, kind="train")
+

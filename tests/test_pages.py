@@ -488,3 +488,29 @@ def test_review_refuses_an_accept_when_the_sample_changed_after_rendering_and_sh
     row = review.latest_decision(db, uid)
     assert row["decision"] == "accept" and row["revision_id"] == rid and "unsaid_value" in json.loads(row["findings_seen"])
     assert at.session_state["rev_uid"] != uid
+
+
+def test_generate_preset_restores_its_date_range_and_options():
+    import datetime as dt
+
+    at = _page("pages/1_Generate.py").run()
+    at.date_input(key="gen_date_from").set_value(dt.date(2026, 3, 1)).run()
+    at.date_input(key="gen_date_to").set_value(dt.date(2026, 3, 31)).run()
+    at.slider(key="gen_turns").set_value((2, 4)).run()
+    at.number_input(key="gen_seed").set_value(7).run()
+    at.text_input(key="gen_preset_name").input("3월 믹스").run()
+    _button(at, "gen_save_preset").click().run()
+    assert not at.exception
+    at = _page("pages/1_Generate.py").run()  # a new session: the form at its defaults
+    assert at.date_input(key="gen_date_from").value == dt.date(2026, 1, 1)
+    at.sidebar.selectbox(key="gen_preset").set_value("3월 믹스").run()
+    _button(at, "gen_load").click().run()
+    assert not at.exception
+    assert at.date_input(key="gen_date_from").value == dt.date(2026, 3, 1)
+    assert at.date_input(key="gen_date_to").value == dt.date(2026, 3, 31)
+    assert tuple(at.slider(key="gen_turns").value) == (2, 4) and at.number_input(key="gen_seed").value == 7
+    # and the job made from the loaded form uses that range
+    _button(at, "gen_submit").click().run()
+    db = get_db()
+    dates = {json.loads(s)["date"] for (s,) in db.execute("SELECT scenario FROM requests")}
+    assert dates and all("2026-03-01" <= d <= "2026-03-31" for d in dates)
