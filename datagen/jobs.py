@@ -249,6 +249,35 @@ def create_job(
     return {**job, "n_requests": len(items)}
 
 
+def get_job(db: sqlite_utils.Database, job_id: str) -> dict:
+    """The ``jobs`` row of ``job_id`` as a dict (``id``, ``kind``, ``seed``, ``counts`` JSON, …).
+
+    Raises:
+        ValueError: no such job.
+    """
+    rows = list(db.query("SELECT * FROM jobs WHERE id = ?", [job_id]))
+    if not rows:
+        raise ValueError(f"no job with id {job_id}")
+    return rows[0]
+
+
+def latest_job(db: sqlite_utils.Database, *, single_file: bool = False) -> dict | None:
+    """The most recently created ``jobs`` row (ties: insertion order), or ``None`` when there is none.
+
+    With ``single_file``: only jobs with an ``input_file`` that were not split into parts
+    (``job_parts``), i.e. what one Batch API upload of ``input_file`` submits whole.
+    """
+    where = (" WHERE input_file IS NOT NULL AND NOT EXISTS (SELECT 1 FROM job_parts p WHERE p.job_id = j.id)" if single_file else "")
+    rows = list(db.query(f"SELECT * FROM jobs j{where} ORDER BY created_at DESC, rowid DESC LIMIT 1"))
+    return rows[0] if rows else None
+
+
+def part_paths(db: sqlite_utils.Database, job_id: str) -> list[str]:
+    """The part files of a job written over one batch's limits (``job_parts.path``), in part order;
+    ``[]`` for a job that fits one batch file."""
+    return [r[0] for r in db.execute("SELECT path FROM job_parts WHERE job_id = ? ORDER BY part", [job_id])]
+
+
 def record_requests(db: sqlite_utils.Database, job_id: str, items: Iterable[dict]) -> None:
     """Within the caller's transaction: one ``requests`` row per scenario (:func:`scenarios.make_scenarios`
     items: ``custom_id``, ``kind``, ``category``…), status ``planned``, attempt 1, the scenario as JSON."""

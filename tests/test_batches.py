@@ -35,8 +35,15 @@ def _n_batches(client):
 
 def test_split_respects_request_and_byte_limits(db):
     job = _job(db, n=12)
+    assert jobs.part_paths(db, job["id"]) == [] and jobs.get_job(db, job["id"])["seed"] == 1
+    with pytest.raises(ValueError, match="no job"):
+        jobs.get_job(db, "job_nope")
     parts = jobs.split_job(db, job["id"], max_requests=5)
     assert [p["n_requests"] for p in parts] == [5, 5, 2]
+    assert jobs.part_paths(db, job["id"]) == [p["path"] for p in parts]
+    assert jobs.latest_job(db)["id"] == job["id"] and jobs.latest_job(db, single_file=True) is None  # split into parts
+    whole = _job(db, n=2)
+    assert jobs.latest_job(db)["id"] == jobs.latest_job(db, single_file=True)["id"] == whole["id"]
     assert jobs.split_job(db, job["id"], max_requests=2) == parts  # idempotent
     job2 = _job(db, n=6)
     size = max(len(l) for l in open(job2["input_file"], "rb"))
