@@ -87,6 +87,16 @@ def fmt_time(iso: str | None) -> str:
     return t.strftime("%Y-%m-%d %H:%M:%S") + " UTC"
 
 
+def hf_token() -> str | None:
+    """:func:`datagen.settings.hf_token` with Streamlit secrets as the fallback after ``HF_TOKEN``
+    (no ``secrets.toml`` at all: the environment only); never shown or stored."""
+    try:
+        secrets = st.secrets if "HF_TOKEN" in st.secrets else None
+    except Exception:  # no secrets.toml at all (Streamlit raises its own FileNotFoundError subclass)
+        secrets = None
+    return settings.hf_token(secrets)
+
+
 def oidc_configured() -> bool:
     """True when ``.streamlit/secrets.toml`` has an ``[auth]`` section (Streamlit's built-in OIDC login)."""
     try:
