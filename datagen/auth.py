@@ -175,6 +175,12 @@ def members(db: sqlite_utils.Database) -> list[dict]:
     return [{"user": u, "roles": r} for u, r in out.items()]
 
 
+def role_log(db: sqlite_utils.Database, *, limit: int = 500) -> list[dict]:
+    """The newest ``limit`` grants and revokes, newest first: ``[{"at", "actor", "action", "user", "role"}]``
+    (``action``: ``grant`` / ``revoke``; ``at``: ISO-8601 UTC)."""
+    return list(db.query("SELECT at, actor, action, user, role FROM role_log ORDER BY id DESC LIMIT ?", [int(limit)]))
+
+
 def seed_from_toml(db: sqlite_utils.Database, path: str | Path) -> int:
     """Grant the roles listed in a TOML file (``[roles]`` table: ``admin = ["a@x.com"]``, …) when no
     role exists yet; returns how many grants were made (0 when roles already exist).

@@ -571,6 +571,52 @@ def retry_failed(db: sqlite_utils.Database, job_id: str, *, client: openai.OpenA
     return _submit_part(db, client, job_id, part_no, actor=actor)
 
 
+TOP_UP_SEED_MODULUS = 100_000
+"""A top-up job's default seed is the clock in whole seconds modulo this (a fresh seed per top-up, so
+the extra requests are not the same scenarios as the job they top up; small enough to read)."""
+
+
+def top_up_seed(now_ts: float | None = None) -> int:
+    """The default seed of a top-up job: ``int(now_ts) % TOP_UP_SEED_MODULUS`` (``now_ts`` in Unix
+    seconds, default the current time)."""
+    return int(time.time() if now_ts is None else now_ts) % TOP_UP_SEED_MODULUS
+
+
+def top_up(
+    db: sqlite_utils.Database,
+    *,
+    kind: str,
+    counts: dict[str, int],
+    jobs_seen: int,
+    operator: str,
+    backend: str = "",
+    seed: int | None = None,
+    client: openai.OpenAI | None = None,
+) -> dict:
+    """Create and submit the top-up job that asks for ``counts`` more requests of ``kind``.
+
+    ``counts`` is what the person was shown (:func:`datagen.yields.top_up_counts`); ``jobs_seen`` the
+    number of jobs on their screen. Both make the idempotency key ``topup:<kind>:<counts>:<jobs_seen>``:
+    a double click or rerun on the same screen returns the first job instead of a second one.
+
+    Args:
+        seed: scenario seed; default :func:`top_up_seed` (the clock).
+
+    Returns:
+        the job row (:func:`datagen.jobs.create_job`) plus ``parts``: the submitted batch rows
+        (:func:`submit_job`).
+
+    Raises:
+        ValueError: bad kind or category, or no request at all (``create_job``).
+        auth.PermissionDenied: roles are in force and ``operator`` is not a pm.
+        BatchError: the batch could not be submitted.
+    """
+    job = jobs.create_job(db, kind=kind, counts=counts, seed=top_up_seed() if seed is None else seed, operator=operator,
+                          backend=backend, idempotency_key=f"topup:{kind}:{sorted(counts.items())}:{jobs_seen}")
+    parts = submit_job(db, job["id"], actor=operator, client=client)
+    return {**job, "parts": parts}
+
+
 def eta_seconds(row: dict, *, now_ts: float | None = None) -> float | None:
     """Seconds left for an ``in_progress`` batch at the rate so far (requests finished since the
     batch was created), or ``None`` when unknown (not started, nothing finished, or finished).

@@ -13,7 +13,7 @@ import sys
 from . import config, scenarios, settings
 from .auth import cli_operator
 from .cli import add_operator, announce_backend, parser, run
-from .jobs import create_job
+from .jobs import create_job, part_paths
 from .store import get_db
 
 
@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     output = args.output or settings.output_dir() / "batch_input.jsonl"
     job = create_job(get_db(), kind="train", counts=counts, seed=args.seed, model=args.model, temperature=args.temperature, input_path=output,
                      backend=settings.backend_name(), operator=cli_operator(args.operator) or "cli")
-    parts = [r[0] for r in get_db().execute("SELECT path FROM job_parts WHERE job_id = ? ORDER BY part", [job["id"]])]
+    parts = part_paths(get_db(), job["id"])
     if parts:
         print(f"job {job['id']}: {job['n_requests']} requests, over one batch's limits → {len(parts)} files:")
         for path in parts:

@@ -150,11 +150,12 @@ def next_seqs(db: sqlite_utils.Database, kind: str) -> dict[str, int]:
 def create_job(
     db: sqlite_utils.Database,
     *,
-    kind: str,
-    counts: dict[str, int],
-    seed: int = 42,
-    model: str = config.DEFAULT_MODEL,
-    temperature: float = config.DEFAULT_TEMPERATURE,
+    mix: scenarios.ScenarioMix | None = None,
+    kind: str | None = None,
+    counts: dict[str, int] | None = None,
+    seed: int | None = None,
+    model: str | None = None,
+    temperature: float | None = None,
     input_path: str | Path | None = None,
     operator: str = "cli",
     backend: str = "",
@@ -169,6 +170,9 @@ def create_job(
     """Sample scenarios, write the request JSONL and record the job and its requests.
 
     Args:
+        mix: what to generate (:class:`datagen.scenarios.ScenarioMix`). Instead of it, its fields may
+            be given one by one as keywords (``kind``, ``counts`` required then; ``seed`` 42,
+            ``model`` / ``temperature`` the config defaults) — not both.
         kind: ``train`` or ``gold``.
         counts: requests per category key (``config.CATEGORIES``); zero counts are skipped.
         seed: sampling seed (the same seed and counts give the same scenarios).
@@ -186,9 +190,24 @@ def create_job(
         the job row as a dict, plus ``n_requests``.
 
     Raises:
+        TypeError: both ``mix`` and any of its fields as keywords, or neither ``mix`` nor ``kind`` and ``counts``.
         ValueError: unknown kind or category, negative count, or no request at all.
         auth.PermissionDenied: roles are in force and ``operator`` is not a pm.
     """
+    loose = {"kind": kind, "counts": counts, "seed": seed, "model": model, "temperature": temperature,
+             "date_range": date_range, "turn_range": turn_range, "personas": personas}
+    if mix is None:
+        if kind is None or counts is None:
+            raise TypeError("create_job needs mix= or both kind= and counts=")
+        mix = scenarios.ScenarioMix(
+            kind=kind, counts=counts, seed=42 if seed is None else seed,
+            model=config.DEFAULT_MODEL if model is None else model,
+            temperature=config.DEFAULT_TEMPERATURE if temperature is None else temperature,
+            personas=tuple(personas) if personas else None, turn_range=tuple(turn_range) if turn_range else None,  # type: ignore[arg-type]
+            date_range=tuple(date_range) if date_range else None,  # type: ignore[arg-type]
+        )
+    elif any(v is not None for v in loose.values()):
+        raise TypeError(f"create_job: give either mix= or {', '.join(k for k, v in loose.items() if v is not None)}=, not both")
     if idempotency_key:
         existing = list(db.query("SELECT * FROM jobs WHERE idempotency_key = ?", [idempotency_key]))
         if existing:
@@ -196,16 +215,13 @@ def create_job(
             job["n_requests"] = db["requests"].count_where("job_id = ?", [job["id"]])
             return job
     auth.require(db, operator, "pm")
+    kind, seed, model, temperature = mix.kind, mix.seed, mix.model, mix.temperature
     if kind not in ("train", "gold"):
         raise ValueError(f"kind must be train or gold, not {kind!r}")
-    counts = {c: int(n) for c, n in counts.items() if int(n) != 0}
+    counts = {c: int(n) for c, n in mix.counts.items() if int(n) != 0}
     if not counts or sum(counts.values()) <= 0:
         raise ValueError("the scenario mix has no requests: give at least one category a count > 0")
-    options = {
-        k: v
-        for k, v in {"date_range": tuple(date_range) if date_range else None, "turn_range": tuple(turn_range) if turn_range else None, "personas": personas}.items()
-        if v
-    }
+    options = mix.options()
     items = scenarios.make_scenarios(kind, counts, seed, start_seq=next_seqs(db, kind), **options)
     job_id = "job_" + now().replace(":", "").replace("-", "")[:15] + "_" + uuid.uuid4().hex[:6]
     input_path = Path(input_path or settings.output_dir() / "jobs" / f"{job_id}.jsonl")
@@ -231,6 +247,35 @@ def create_job(
             db["job_parts"].insert_all(parts)
         record_requests(db, job_id, items)
     return {**job, "n_requests": len(items)}
+
+
+def get_job(db: sqlite_utils.Database, job_id: str) -> dict:
+    """The ``jobs`` row of ``job_id`` as a dict (``id``, ``kind``, ``seed``, ``counts`` JSON, …).
+
+    Raises:
+        ValueError: no such job.
+    """
+    rows = list(db.query("SELECT * FROM jobs WHERE id = ?", [job_id]))
+    if not rows:
+        raise ValueError(f"no job with id {job_id}")
+    return rows[0]
+
+
+def latest_job(db: sqlite_utils.Database, *, single_file: bool = False) -> dict | None:
+    """The most recently created ``jobs`` row (ties: insertion order), or ``None`` when there is none.
+
+    With ``single_file``: only jobs with an ``input_file`` that were not split into parts
+    (``job_parts``), i.e. what one Batch API upload of ``input_file`` submits whole.
+    """
+    where = (" WHERE input_file IS NOT NULL AND NOT EXISTS (SELECT 1 FROM job_parts p WHERE p.job_id = j.id)" if single_file else "")
+    rows = list(db.query(f"SELECT * FROM jobs j{where} ORDER BY created_at DESC, rowid DESC LIMIT 1"))
+    return rows[0] if rows else None
+
+
+def part_paths(db: sqlite_utils.Database, job_id: str) -> list[str]:
+    """The part files of a job written over one batch's limits (``job_parts.path``), in part order;
+    ``[]`` for a job that fits one batch file."""
+    return [r[0] for r in db.execute("SELECT path FROM job_parts WHERE job_id = ? ORDER BY part", [job_id])]
 
 
 def record_requests(db: sqlite_utils.Database, job_id: str, items: Iterable[dict]) -> None:
@@ -454,8 +499,11 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def save_preset(db: sqlite_utils.Database, name: str, config_: dict, *, author: str = "") -> int:
+def save_preset(db: sqlite_utils.Database, name: str, config_: dict | scenarios.ScenarioMix, *, author: str = "") -> int:
     """Store a scenario-mix preset under ``name`` (a new row each time: the history is kept).
+
+    ``config_``: a :class:`~datagen.scenarios.ScenarioMix` (stored as :meth:`~datagen.scenarios.ScenarioMix.to_preset`)
+    or that JSON config as a dict; read it back with ``ScenarioMix.from_preset(presets(db)[name]["config"])``.
 
     Raises:
         ValueError: blank name.
@@ -465,7 +513,8 @@ def save_preset(db: sqlite_utils.Database, name: str, config_: dict, *, author: 
     if not name.strip():
         raise ValueError("preset name is required")
     with db.conn:
-        return db["presets"].insert({"name": name.strip(), "config": dumps(config_), "created_at": now(), "author": author}).last_pk
+        cfg = config_.to_preset() if isinstance(config_, scenarios.ScenarioMix) else config_
+        return db["presets"].insert({"name": name.strip(), "config": dumps(cfg), "created_at": now(), "author": author}).last_pk
 
 
 def presets(db: sqlite_utils.Database) -> dict[str, dict]:

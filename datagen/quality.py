@@ -403,6 +403,46 @@ def _closing_check_locked(db: sqlite_utils.Database, kinds: Iterable[str], check
     return flagged_total
 
 
+# ----------------------------------------------------------------------------- the whole gate
+
+
+def run_gate(
+    db: sqlite_utils.Database,
+    *,
+    workers: int = 1,
+    duplicates: bool = True,
+    decontamination: bool = True,
+) -> dict:
+    """Run the whole quality gate on every stored sample, in the order publishing relies on.
+
+    Steps: :func:`check_samples` (every per-dialogue check and the repeated-closing-line check),
+    then, unless switched off, :func:`find_duplicates` (within the training set) and
+    :func:`decontaminate` (training samples against the gold set). Each step replaces only its own
+    findings, so the gate can be re-run at any time (``python -m datagen.validate`` calls this).
+
+    Args:
+        workers: processes for the per-dialogue checks (≥ 1).
+        duplicates / decontamination: run those steps (default both).
+
+    Returns:
+        ``{"checks": <check_samples result>, "duplicates": <find_duplicates result>,
+        "decontamination": <decontaminate result>, "errors": <samples with an error-level finding>}``;
+        a skipped step's key is absent.
+
+    Raises:
+        ValueError: ``workers`` < 1.
+    """
+    if workers < 1:
+        raise ValueError("--workers must be at least 1")
+    summary: dict[str, Any] = {"checks": check_samples(db, workers=workers)}
+    if duplicates:
+        summary["duplicates"] = find_duplicates(db)
+    if decontamination:
+        summary["decontamination"] = decontaminate(db)
+    summary["errors"] = len(uids_with_errors(db))
+    return summary
+
+
 # ----------------------------------------------------------------------------- reading findings
 
 _SEVERITY_ORDER = "CASE severity WHEN 'error' THEN 0 ELSE 1 END"
@@ -425,6 +465,22 @@ def findings_for(db: sqlite_utils.Database, uid: str) -> list[dict]:
         spec = CHECKS.get(r["check_id"])
         out.append({**r, "title": spec.title if spec else r["check_id"]})
     return out
+
+
+def findings_by_uid(db: sqlite_utils.Database) -> Iterator[tuple[str, list[dict]]]:
+    """Every sample's stored findings, in sample insertion order (samples without one included).
+
+    Yields:
+        ``(uid, [{"check", "severity", "turn", "reason", "message"}])``, findings ordered by turn
+        (whole-dialogue findings, ``turn`` None, last), errors before warnings, then id.
+    """
+    by_uid: dict[str, list[dict]] = {}
+    for uid, check_id, severity, turn, reason, message in db.execute(
+        f"SELECT uid, check_id, severity, turn, reason, message FROM findings ORDER BY uid, turn IS NULL, turn, {_SEVERITY_ORDER}, id"
+    ):
+        by_uid.setdefault(uid, []).append({"check": check_id, "severity": severity, "turn": turn, "reason": reason, "message": message})
+    for (uid,) in db.execute("SELECT uid FROM samples ORDER BY rowid"):
+        yield uid, by_uid.get(uid, [])
 
 
 def finding_counts(db: sqlite_utils.Database, *, severity: str | None = None) -> dict[str, int]:

@@ -47,10 +47,11 @@ def render_file(input_path: Path, output_dir: Path) -> tuple[int, list[str]]:
 def default_input() -> Path:
     """``dataset.jsonl``, or ``gold_dataset.jsonl`` when the latest job is a gold job (preprocess
     writes the two files apart): bare steps 1–5 after ``generate_gold_batch`` render the gold set."""
+    from .jobs import latest_job
     from .store import get_db
 
-    row = get_db().execute("SELECT kind FROM jobs ORDER BY created_at DESC, rowid DESC LIMIT 1").fetchone()
-    return settings.output_dir() / ("gold_dataset.jsonl" if row and row[0] == "gold" else "dataset.jsonl")
+    job = latest_job(get_db())
+    return settings.output_dir() / ("gold_dataset.jsonl" if job and job["kind"] == "gold" else "dataset.jsonl")
 
 
 def main(argv: list[str] | None = None) -> int:

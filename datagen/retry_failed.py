@@ -18,7 +18,7 @@ import sys
 from . import settings
 from .auth import cli_operator
 from .batches import retry_failed, submit_job, wait
-from .jobs import default_regenerate_seed, regenerate_rejected
+from .jobs import default_regenerate_seed, get_job, regenerate_rejected
 from .cli import add_operator, announce_backend, parser, run
 from .store import get_db
 
@@ -43,9 +43,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"job {args.job_id}: retry batch {row['id']} ({row['status']})")
         started.append(row)
     if args.rejected:
-        job = db.execute("SELECT kind, seed FROM jobs WHERE id = ?", [args.job_id]).fetchone()
-        seed = args.seed if args.seed is not None else default_regenerate_seed(job[1])
-        new = regenerate_rejected(db, kind=job[0], seed=seed, job_id=args.job_id, operator=actor, backend=settings.backend_name())
+        job = get_job(db, args.job_id)
+        seed = args.seed if args.seed is not None else default_regenerate_seed(job["seed"])
+        new = regenerate_rejected(db, kind=job["kind"], seed=seed, job_id=args.job_id, operator=actor, backend=settings.backend_name())
         if new is None:
             print(f"job {args.job_id}: no rejected sample to regenerate")
         else:

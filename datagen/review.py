@@ -72,6 +72,15 @@ class ReviewError(ValueError):
     """A decision that cannot be recorded (no annotator, unknown uid, decision or reason)."""
 
 
+class StaleDecision(ReviewError):
+    """A decision made on a screen that no longer shows the sample as it is: a newer revision or a
+    new error-level finding arrived after the page was rendered (:func:`record_decision`)."""
+
+
+NOT_SHOWN = object()
+"""``record_decision(shown_revision=NOT_SHOWN)`` (the default): no revision check (CLI, scripts)."""
+
+
 # ----------------------------------------------------------------------------- user input in queries
 
 SQLITE_MAX_INT = 2**63 - 1
@@ -530,6 +539,8 @@ def record_decision(
     seconds: float | None = None,
     adjudication: bool = False,
     findings_seen: list[str] | None = None,
+    shown_revision: int | None | object = NOT_SHOWN,
+    shown_findings: list[str] | tuple[str, ...] | None = None,
 ) -> int:
     """Append one decision and update the sample's state in the same transaction; returns its id.
 
@@ -541,9 +552,19 @@ def record_decision(
         adjudication: an adjudicator's final word on a disputed gold sample.
         findings_seen: error-level check ids that were on screen when deciding (an accept then
             counts as a person overriding those findings; see :func:`datagen.publish`).
+        shown_revision: the revision id the person was shown (``None``: the sample as stored, no
+            edit). When given, the decision is bound to it: if the sample has another current
+            revision now (someone saved an edit since the page was rendered), nothing is written
+            and :class:`StaleDecision` is raised.
+        shown_findings: the error-level check ids the person was shown. When given, they are what
+            is recorded as ``findings_seen`` (unless that is given too), and an error-level finding
+            of a check not among them (the gate found something new since the page was rendered)
+            refuses the decision the same way.
 
     Raises:
         ReviewError: blank annotator, unknown decision or reason, or unknown uid.
+        StaleDecision (a ReviewError): ``shown_revision`` / ``shown_findings`` no longer describe
+            the sample (optimistic check inside the write transaction; nothing written).
         auth.PermissionDenied: roles are in force and the annotator lacks the role (annotator, or
             adjudicator for an adjudication).
     """
@@ -558,6 +579,15 @@ def record_decision(
         row = db.execute("SELECT revision_id FROM sample_state WHERE uid = ?", [uid]).fetchone()
         if not row:
             raise ReviewError(f"no sample with uid {uid}")
+        if shown_revision is not NOT_SHOWN and row[0] != shown_revision:
+            raise StaleDecision("화면에 표시된 뒤 이 대화의 수정본이 저장되었습니다. 결정을 기록하지 않았습니다: 새 버전을 확인하고 다시 결정하세요.")
+        if shown_findings is not None:
+            errors = {c for (c,) in db.execute("SELECT DISTINCT check_id FROM findings WHERE uid = ? AND severity = 'error'", [uid])}
+            new = sorted(errors - set(shown_findings))
+            if new:
+                raise StaleDecision(f"화면에 표시된 뒤 새 오류가 발견되었습니다 ({', '.join(new)}). 결정을 기록하지 않았습니다: 검사 결과를 확인하고 다시 결정하세요.")
+            if findings_seen is None:
+                findings_seen = list(shown_findings)
         cur = db.execute(
             "INSERT INTO reviews (uid, annotator, decision, reasons, note, edited, seconds, created_at, revision_id, "
             "adjudication, findings_seen) VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?)",

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from dataclasses import dataclass, field
+from typing import Any
 
 from datagen import config
 from datagen.prompts import render_system_prompt
@@ -36,6 +38,73 @@ TRAIN_WEIGHTS: dict[str, int] = {
     "edge_case": 7,
 }
 """Default share of each category in a training mix, in percent (sums to 100)."""
+
+
+@dataclass(frozen=True)
+class ScenarioMix:
+    """What to generate: one value shared by the Generate page, its presets and
+    :func:`datagen.jobs.create_job`.
+
+    Fields:
+        kind: ``"train"`` or ``"gold"``.
+        counts: category key (``config.CATEGORIES``) → number of requests.
+        seed: the sampling seed (:func:`make_scenarios`).
+        model / temperature: the generator's chat-completions model and temperature.
+        personas: personas / tones to draw from; ``None`` or empty: all (``config.PERSONAS``).
+        turn_range: inclusive ``(min, max)`` user turns; ``None``: ``config.TURN_RANGE``.
+        date_range: inclusive ``("YYYY-MM-DD", "YYYY-MM-DD")`` of the dialogue date; ``None``: the
+            default of :func:`make_scenarios`.
+
+    Validation happens where scenarios are drawn (:func:`make_scenarios`, ``create_job``).
+    """
+
+    kind: str = "train"
+    counts: dict[str, int] = field(default_factory=dict)
+    seed: int = 42
+    model: str = config.DEFAULT_MODEL
+    temperature: float = config.DEFAULT_TEMPERATURE
+    personas: tuple[str, ...] | None = None
+    turn_range: tuple[int, int] | None = None
+    date_range: tuple[str, str] | None = None
+
+    def options(self) -> dict[str, Any]:
+        """The scenario options that are set, as :func:`make_scenarios` keywords:
+        ``{"date_range": (from, to), "turn_range": (min, max), "personas": [...]}`` (unset ones left out)."""
+        return {
+            k: v
+            for k, v in {
+                "date_range": tuple(self.date_range) if self.date_range else None,
+                "turn_range": tuple(self.turn_range) if self.turn_range else None,
+                "personas": list(self.personas) if self.personas else None,
+            }.items()
+            if v
+        }
+
+    def to_preset(self) -> dict[str, Any]:
+        """The JSON config a preset stores: ``{"kind", "counts", "model", "temperature", "seed",
+        "personas": [...], "turn_range": [min, max] | None, "date_range": [from, to] | None}``."""
+        return {
+            "kind": self.kind, "counts": dict(self.counts), "model": self.model, "temperature": self.temperature, "seed": self.seed,
+            "personas": list(self.personas or []),
+            "turn_range": list(self.turn_range) if self.turn_range else None,
+            "date_range": list(self.date_range) if self.date_range else None,
+        }
+
+    @classmethod
+    def from_preset(cls, cfg: dict[str, Any]) -> "ScenarioMix":
+        """The mix a stored preset config describes (:meth:`to_preset`); keys a preset lacks (older
+        presets) take the field defaults."""
+        default = cls()
+        return cls(
+            kind=cfg.get("kind", default.kind),
+            counts={c: int(n) for c, n in (cfg.get("counts") or {}).items()},
+            seed=int(cfg.get("seed", default.seed)),
+            model=cfg.get("model", default.model),
+            temperature=float(cfg.get("temperature", default.temperature)),
+            personas=tuple(cfg["personas"]) if cfg.get("personas") else None,
+            turn_range=tuple(cfg["turn_range"]) if cfg.get("turn_range") else None,  # type: ignore[arg-type]
+            date_range=tuple(cfg["date_range"]) if cfg.get("date_range") else None,  # type: ignore[arg-type]
+        )
 
 
 def _parse_date(value: str, what: str) -> dt.date:

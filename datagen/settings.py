@@ -6,12 +6,14 @@ Environment variables (README, "Configuration"):
 - ``DATAGEN_DB``: SQLite file (default ``<output dir>/datagen.db``).
 - ``DATAGEN_BACKEND``: ``offline`` forces the offline batch backend; ``openai`` forces the real one.
 - ``OPENAI_API_KEY`` / ``OPENAI_BASE_URL``: the real backend (OpenAI or any compatible server).
+- ``HF_TOKEN``: the Hugging Face token for publishing (:func:`hf_token`).
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any, Mapping
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -21,6 +23,16 @@ def output_dir() -> Path:
     path = Path(os.environ.get("DATAGEN_OUTPUT_DIR") or PACKAGE_DIR / "output")
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def hf_token(secrets: Mapping[str, Any] | None = None) -> str | None:
+    """The Hugging Face token: ``$HF_TOKEN``, else ``secrets["HF_TOKEN"]`` (e.g. Streamlit's
+    ``st.secrets``, passed in by :func:`datagen.ui.hf_token`), else ``None``. Blank counts as unset.
+    The value is never logged or stored here."""
+    token = os.environ.get("HF_TOKEN")
+    if not token and secrets is not None:
+        token = secrets.get("HF_TOKEN")
+    return str(token) if token else None
 
 
 def db_path() -> Path:

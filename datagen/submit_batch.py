@@ -17,6 +17,7 @@ from . import settings
 from .batches import STATUS_KO, submit, wait
 from .auth import cli_operator
 from .cli import add_operator, announce_backend, parser, run
+from .jobs import latest_job
 from .store import get_db, loads
 
 
@@ -36,11 +37,8 @@ def latest_request_file(db) -> str | None:
     (generate_batch, generate_gold_batch), when it still exists: what a bare ``submit_batch``
     submits. Jobs the app or retry_failed split into parts (``job_parts``) are left out: their
     parts are submitted by ``batches.submit_job``, and the whole file would be a second batch."""
-    row = db.execute(
-        "SELECT input_file FROM jobs j WHERE input_file IS NOT NULL AND NOT EXISTS (SELECT 1 FROM job_parts p WHERE p.job_id = j.id) "
-        "ORDER BY created_at DESC, rowid DESC LIMIT 1"
-    ).fetchone()
-    return row[0] if row and Path(row[0]).is_file() else None
+    job = latest_job(db, single_file=True)
+    return job["input_file"] if job and Path(job["input_file"]).is_file() else None
 
 
 def main(argv: list[str] | None = None) -> int:

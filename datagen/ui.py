@@ -17,12 +17,15 @@ import pandas as pd
 import streamlit as st
 
 from . import settings
+from .checks.calls import argument_problems
 from .dialogue import Dialogue, ToolCall, Turn, tool_by_name
 from .store import get_db
 
 ROLE_KO = {"user": "고객", "assistant": "상담사", "tool": "도구 결과"}
 # Status in words, not emoji: a machine without an emoji font shows emoji as empty boxes (issue 15).
 SEVERITY_LABEL = {"error": "[오류]", "warning": "[경고]"}
+_ARG_STATUS = {"unexpected": "오류: 스키마에 없는 인자", "missing": "오류: 필수 인자 누락",
+               "type": "오류: 타입 불일치 (기대: {expected})", "value": "오류: 허용되지 않은 값"}
 _JSON_TYPES = {str: "string", bool: "boolean", int: "integer", float: "number", list: "array", dict: "object", type(None): "null"}
 
 
@@ -82,6 +85,16 @@ def fmt_time(iso: str | None) -> str:
     if t.tzinfo is not None:
         t = t.astimezone(timezone.utc)
     return t.strftime("%Y-%m-%d %H:%M:%S") + " UTC"
+
+
+def hf_token() -> str | None:
+    """:func:`datagen.settings.hf_token` with Streamlit secrets as the fallback after ``HF_TOKEN``
+    (no ``secrets.toml`` at all: the environment only); never shown or stored."""
+    try:
+        secrets = st.secrets if "HF_TOKEN" in st.secrets else None
+    except Exception:  # no secrets.toml at all (Streamlit raises its own FileNotFoundError subclass)
+        secrets = None
+    return settings.hf_token(secrets)
 
 
 def oidc_configured() -> bool:
@@ -192,26 +205,16 @@ def _json_type(value: Any) -> str:
 
 def argument_rows(call: ToolCall, spec: dict | None) -> list[dict]:
     """Rows of the argument table: name, value (JSON text), type, expected type, and a status that
-    marks arguments outside the schema, missing required ones and type mismatches."""
-    params = (spec or {}).get("parameters") or {}
-    props = params.get("properties") or {}
-    required = set(params.get("required") or [])
+    marks arguments outside the schema, missing required ones, type mismatches and other invalid
+    values — judged by the checks' own validator (:func:`datagen.checks.calls.argument_problems`)."""
+    problems = argument_problems(call.arguments, spec)
     rows = []
     for name, value in call.arguments.items():
-        expected = props.get(name, {}).get("type")
-        status = ""
-        if spec is not None and name not in props:
-            status = "오류: 스키마에 없는 인자"
-        elif expected:
-            kinds = expected if isinstance(expected, list) else [expected]
-            actual = _json_type(value)
-            if actual not in kinds and not (actual == "integer" and "number" in kinds):
-                status = f"오류: 타입 불일치 (기대: {'/'.join(kinds)})"
-            elif "enum" in props[name] and value not in props[name]["enum"]:
-                status = "오류: 허용되지 않은 값"
+        p = problems.get(name)
+        status = "" if p is None else _ARG_STATUS[p["problem"]].format(expected="/".join(p["expected"] or []))
         rows.append({"인자": name, "값": json.dumps(value, ensure_ascii=False), "타입": _json_type(value), "상태": status})
-    for name in sorted(required - set(call.arguments)):
-        rows.append({"인자": name, "값": "", "타입": "", "상태": "오류: 필수 인자 누락"})
+    for name in sorted(n for n, p in problems.items() if p["problem"] == "missing"):
+        rows.append({"인자": name, "값": "", "타입": "", "상태": _ARG_STATUS["missing"]})
     return rows
 
 

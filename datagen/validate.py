@@ -8,7 +8,7 @@
 Runs, in order: every per-dialogue check and the repeated-closing-line check
 (:func:`datagen.quality.check_samples`), duplicates within the training set
 (:func:`~datagen.quality.find_duplicates`) and decontamination against the gold set
-(:func:`~datagen.quality.decontaminate`); all findings are stored in the database (``findings``).
+(:func:`~datagen.quality.decontaminate`), as one call, :func:`datagen.quality.run_gate`; all findings are stored in the database (``findings``).
 
 Output: a table ``check  severity  reason  samples  title`` and a summary line; with ``--json``, one
 line per sample ``{"uid": ..., "findings": [{"check", "severity", "turn", "reason", "message"}]}``
@@ -29,15 +29,9 @@ from .store import get_db
 
 
 def _json_lines(db) -> None:
-    by_uid: dict[str, list[dict]] = {}
-    for uid, check_id, severity, turn, reason, message in db.execute(
-        "SELECT uid, check_id, severity, turn, reason, message FROM findings "
-        "ORDER BY uid, turn IS NULL, turn, CASE severity WHEN 'error' THEN 0 ELSE 1 END, id"
-    ):
-        by_uid.setdefault(uid, []).append({"check": check_id, "severity": severity, "turn": turn, "reason": reason, "message": message})
     out = sys.stdout
-    for (uid,) in db.execute("SELECT uid FROM samples ORDER BY rowid"):
-        out.write(json.dumps({"uid": uid, "findings": by_uid.get(uid, [])}, ensure_ascii=False) + "\n")
+    for uid, findings in quality.findings_by_uid(db):
+        out.write(json.dumps({"uid": uid, "findings": findings}, ensure_ascii=False) + "\n")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -64,13 +58,9 @@ def main(argv: list[str] | None = None) -> int:
         raise ValueError("--workers must be at least 1")
     announce_backend()  # every step that reads or makes batch data says which backend is active
     db = get_db()
-    summary = {"checks": quality.check_samples(db, workers=args.workers)}
-    if not args.no_duplicates:
-        summary["duplicates"] = quality.find_duplicates(db)
-    if not args.no_decontamination:
-        summary["decontamination"] = quality.decontaminate(db)
+    summary = quality.run_gate(db, workers=args.workers, duplicates=not args.no_duplicates, decontamination=not args.no_decontamination)
     counts = quality.finding_counts(db)
-    errors = len(quality.uids_with_errors(db))
+    errors = summary["errors"]
     line = (
         f"checked {summary['checks']['checked']:,} samples in {summary['checks']['seconds']:.1f} s: "
         f"{errors:,} with an error-level finding"

@@ -26,14 +26,17 @@ presets = jobs.presets(db())
 
 def _load_preset() -> None:
     cfg = presets[ss["gen_preset"]]["config"]
-    ss["gen_counts"] = cfg["counts"]
+    mix = scenarios.ScenarioMix.from_preset(cfg)
+    ss["gen_counts"] = mix.counts
     for key in ("kind", "model", "temperature", "seed"):
-        if key in cfg:
-            ss[f"gen_{key}"] = cfg[key]
-    if cfg.get("personas"):
-        ss["gen_personas"] = cfg["personas"]
-    if cfg.get("turn_range"):
-        ss["gen_turns"] = tuple(cfg["turn_range"])
+        if key in cfg:  # an older preset without the key leaves the form as it is
+            ss[f"gen_{key}"] = getattr(mix, key)
+    if "personas" in cfg:
+        ss["gen_personas"] = list(mix.personas or [])  # saved empty: all personas
+    if mix.turn_range:
+        ss["gen_turns"] = tuple(mix.turn_range)
+    if mix.date_range:
+        ss["gen_date_from"], ss["gen_date_to"] = (dt.date.fromisoformat(d) for d in mix.date_range)
 
 
 def _gold_preset() -> None:
@@ -101,7 +104,9 @@ temperature = c2.number_input("temperature", 0.0, 2.0, float(config.DEFAULT_TEMP
 seed = int(c3.number_input("seed", 0, 2**31 - 1, 42, 1, key="gen_seed"))
 n_total = sum(counts.values())
 st.write(f"총 **{n_total:,}**건")
-options = {"personas": personas or None, "turn_range": tuple(turn_range), "date_range": (date_from.isoformat(), date_to.isoformat())}
+mix = scenarios.ScenarioMix(kind=kind, counts=counts, seed=seed, model=model, temperature=temperature, personas=tuple(personas) or None,
+                            turn_range=tuple(turn_range), date_range=(date_from.isoformat(), date_to.isoformat()))
+options = mix.options()
 
 if n_total:
     chart_df = pd.DataFrame([{"category": c, "건수": n} for c, n in counts.items()])
@@ -110,7 +115,7 @@ if n_total:
 with st.expander("요청 미리보기"):
     row = st.selectbox("카테고리", [c for c, n in counts.items() if n > 0] or [None], key="gen_preview_cat")
     if row:
-        sc = scenarios.make_scenarios(kind, {row: 1}, seed, start_seq=jobs.next_seqs(db(), kind), **{k: v for k, v in options.items() if v})[0]
+        sc = scenarios.make_scenarios(kind, {row: 1}, seed, start_seq=jobs.next_seqs(db(), kind), **options)[0]
         st.code(jobs.build_request_line(sc, model=model, temperature=temperature)["body"]["messages"][-1]["content"], language=None)
         with st.popover("요청 전체 JSON"):
             st.json(jobs.build_request_line(sc, model=model, temperature=temperature), expanded=1)
@@ -147,9 +152,7 @@ b1, b2 = st.columns([1, 3])
 name = b2.text_input("프리셋 이름", key="gen_preset_name", placeholder="예: 11월 학습 믹스")
 if b1.button("프리셋 저장", key="gen_save_preset", disabled=not name.strip() or not can("pm")):
     try:
-        jobs.save_preset(db(), name, {"kind": kind, "counts": counts, "model": model, "temperature": temperature, "seed": seed,
-                                      "personas": personas, "turn_range": list(turn_range), "date_range": list(options["date_range"])},
-                         author=operator)
+        jobs.save_preset(db(), name, mix.to_preset(), author=operator)
     except PermissionDenied as exc:
         st.error(str(exc))
     else:
@@ -159,10 +162,8 @@ if not can("pm"):
     st.caption("배치를 만들고 제출하려면 PM 권한이 필요합니다.")
 if st.button("생성하고 제출", type="primary", key="gen_submit", disabled=n_total == 0 or not can("pm")):
     try:
-        job = jobs.create_job(db(), kind=kind, counts=counts, seed=seed, model=model, temperature=temperature,
-                              operator=operator, backend=settings.backend_name(),
-                              idempotency_key=ss["gen_nonce"], estimate=estimate, max_requests=max_per_batch,
-                              **{k: v for k, v in options.items() if v})
+        job = jobs.create_job(db(), mix=mix, operator=operator, backend=settings.backend_name(),
+                              idempotency_key=ss["gen_nonce"], estimate=estimate, max_requests=max_per_batch)
         rows = batches.submit_job(db(), job["id"], max_requests=max_per_batch, actor=operator)
     except (ValueError, batches.BatchError, PermissionDenied) as exc:
         st.error(f"제출하지 못했습니다: {exc}")

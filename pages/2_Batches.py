@@ -1,8 +1,6 @@
 """Batches: jobs and their batches with live progress and ETA (st.fragment), retrieve, cancel,
 retry failed requests, and the yield per category with cost per accepted dialogue and top-up."""
 
-from datetime import datetime
-
 import pandas as pd
 import streamlit as st
 
@@ -170,9 +168,7 @@ if table:
         st.caption("목표 = 처음 요청한 건수만큼 승인. 관찰된 수율로 필요한 추가 요청 수를 계산합니다: " + (", ".join(f"{c} {n}건" for c, n in need.items()) or "모두 목표 달성"))
     if st.button("보충 작업 만들고 제출", key="bat_topup", disabled=not need or not is_pm):
         try:
-            job = jobs.create_job(db(), kind=kind, counts=need, seed=int(datetime.now().timestamp()) % 100_000, operator=operator,
-                                  backend=settings.backend_name(), idempotency_key=f"topup:{kind}:{sorted(need.items())}:{len(job_rows)}")
-            batches.submit_job(db(), job["id"], actor=operator)
+            job = batches.top_up(db(), kind=kind, counts=need, jobs_seen=len(job_rows), operator=operator, backend=settings.backend_name())
         except (ValueError, batches.BatchError, PermissionDenied) as exc:
             st.error(f"보충 작업을 만들지 못했습니다: {exc}")
         else:

@@ -114,6 +114,8 @@ if current is None:
 
 revision_id, d = review.current_revision(db(), current)
 state = review.state_of(db(), current) or {}
+findings = quality.findings_for(db(), current)
+shown = (revision_id, tuple(f["check_id"] for f in findings if f["severity"] == "error"))  # what a decision on this screen is bound to
 scroll_to_top(ss["rev_nav"])
 st.caption(md_literal(
     f"uid {d.uid} · {d.kind} · {d.category} · {d.custom_id or d.source}" + (f" · 고객 ID {d.user_id}" if d.user_id else "")
@@ -123,7 +125,7 @@ st.caption(md_literal(
 ))
 
 
-def _decide(choice: str, adjudication: bool = False) -> None:
+def _decide(choice: str, adjudication: bool = False, shown_on_screen: tuple = shown) -> None:
     if not annotator:
         ss["rev_flash"] = "먼저 사이드바에 검토자 이름을 입력하세요."
         return
@@ -135,8 +137,13 @@ def _decide(choice: str, adjudication: bool = False) -> None:
         review.record_decision(
             db(), current, annotator=annotator, decision=choice, reasons=reasons, note=ss.get("rev_note") or "",
             seconds=round(time.monotonic() - ss.get("rev_started", time.monotonic()), 2), adjudication=adjudication,
-            findings_seen=[f["check_id"] for f in quality.findings_for(db(), current) if f["severity"] == "error"],
+            shown_revision=shown_on_screen[0], shown_findings=list(shown_on_screen[1]),
         )
+    except review.StaleDecision as exc:  # the sample changed under the person: show it again as it is now
+        ss["rev_stale"] = str(exc)
+        ss["rev_pinned"] = True
+        ss["rev_started"] = time.monotonic()
+        return
     except PermissionDenied as exc:
         ss["rev_flash"] = str(exc)
         return
@@ -192,15 +199,17 @@ def _toggle_edit() -> None:
     ss["rev_focus"] = ss["rev_editing"]
 
 
+if ss.get("rev_stale"):
+    st.error(md_literal(ss.pop("rev_stale")), icon=":material/sync_problem:")
 if not annotator:
     st.warning("결정하려면 사이드바에 검토자 이름을 입력하세요 (Enter를 누르면 바로 단축키를 쓸 수 있습니다).")
 disabled = not annotator or not can("annotator")
 chosen = ss["rev_reasons"]
 bar = st.container(horizontal=True, vertical_alignment="center")
-bar.button("승인 (A)", type="primary", shortcut="A", on_click=_decide, args=("accept",), key="rev_accept", disabled=disabled)
-bar.button(f"거절 (X){f' · 사유 {len(chosen)}' if chosen else ''}", shortcut="X", on_click=_decide, args=("reject",), key="rev_reject", disabled=disabled,
+bar.button("승인 (A)", type="primary", shortcut="A", on_click=_decide, args=("accept", False, shown), key="rev_accept", disabled=disabled)
+bar.button(f"거절 (X){f' · 사유 {len(chosen)}' if chosen else ''}", shortcut="X", on_click=_decide, args=("reject", False, shown), key="rev_reject", disabled=disabled,
            help="거절 사유: " + " · ".join(f"{review.REASON_KEYS[r]} {label}" for r, label in review.REJECT_REASONS.items()))
-bar.button("건너뛰기 (S)", shortcut="S", on_click=_decide, args=("skip",), key="rev_skip", disabled=disabled)
+bar.button("건너뛰기 (S)", shortcut="S", on_click=_decide, args=("skip", False, shown), key="rev_skip", disabled=disabled)
 bar.button("되돌리기 (U)", shortcut="U", on_click=_undo, key="rev_undo", disabled=disabled)
 bar.button("다음 (J)", shortcut="J", on_click=_step, args=(1,), key="rev_next")
 bar.button("이전 (K)", shortcut="K", on_click=_step, args=(-1,), key="rev_prev")
@@ -221,10 +230,9 @@ if state.get("state") == "disputed" or decision == "disputed":
         st.dataframe(pd.DataFrame(review.votes(db(), current)), hide_index=True)
         a1, a2, _ = st.columns([1, 1, 4])
         no_adj = not annotator or not can("adjudicator")
-        a1.button("조정: 승인", key="rev_adj_accept", on_click=_decide, args=("accept", True), disabled=no_adj)
-        a2.button("조정: 거절", key="rev_adj_reject", on_click=_decide, args=("reject", True), disabled=no_adj)
+        a1.button("조정: 승인", key="rev_adj_accept", on_click=_decide, args=("accept", True, shown), disabled=no_adj)
+        a2.button("조정: 거절", key="rev_adj_reject", on_click=_decide, args=("reject", True, shown), disabled=no_adj)
 
-findings = quality.findings_for(db(), current)
 cluster = quality.duplicate_cluster(db(), current)
 overlaps = quality.contamination_report(db(), uid=current)
 context = ([f"중복 묶음 {len(cluster)}건"] if cluster else []) + ([f"평가셋(골드) 겹침 {len(overlaps)}건"] if overlaps else [])

@@ -1,14 +1,12 @@
 """Publish: exactly what will ship, what is left out and why, the change since the last publish,
 the dataset card as it will be pushed; then one button (Hub) or a local export."""
 
-import os
-
 import pandas as pd
 import streamlit as st
 
 from datagen import publish
 from datagen.auth import PermissionDenied
-from datagen.ui import backend_banner, can, db, fmt_time, identity, use_app_navigation
+from datagen.ui import backend_banner, can, db, fmt_time, hf_token, identity, use_app_navigation
 
 use_app_navigation()  # a direct link: app.py's Korean navigation, not the file names
 st.set_page_config(page_title="게시", page_icon=":material/publish:", layout="wide")
@@ -19,17 +17,6 @@ operator = identity()
 
 REASON_ROWS = {**publish.LEFT_OUT, "not_selected": "선택 밖", "deleted": "데이터베이스에서 삭제됨"}
 shown_hash = st.session_state.get("pub_shown_hash")  # the record set on screen before this run
-
-
-def hf_token() -> str | None:
-    """``HF_TOKEN`` from the environment, else from Streamlit secrets; never shown or stored."""
-    token = os.environ.get("HF_TOKEN")
-    if not token:
-        try:
-            token = st.secrets.get("HF_TOKEN")
-        except Exception:  # no secrets.toml at all
-            token = None
-    return token or None
 
 
 c1, c2, c3 = st.columns([3, 2, 1])

@@ -42,5 +42,5 @@ if b2.button("회수", key="adm_revoke", disabled=not user.strip()):
     _apply(auth.revoke, "회수")
 
 with st.expander("변경 이력"):
-    log = [{**r, "at": fmt_time(r["at"])} for r in db().query("SELECT at, actor, action, user, role FROM role_log ORDER BY id DESC LIMIT 500")]
+    log = [{**r, "at": fmt_time(r["at"])} for r in auth.role_log(db(), limit=500)]
     st.dataframe(pd.DataFrame(log, columns=["at", "actor", "action", "user", "role"]), hide_index=True)

@@ -35,6 +35,11 @@ def test_open_mode_until_the_first_grant_which_must_be_admin(db):
     with pytest.raises(ValueError, match="last admin"):
         auth.revoke(db, "boss", "admin", by="boss")
     assert [r["action"] for r in db.query("SELECT action FROM role_log")] == ["grant"]
+    auth.grant(db, "x", "pm", by="boss")
+    auth.revoke(db, "x", "pm", by="boss")
+    log = auth.role_log(db)
+    assert [(r["action"], r["user"], r["actor"]) for r in log] == [("revoke", "x", "boss"), ("grant", "x", "boss"), ("grant", "boss", "")]
+    assert set(log[0]) == {"at", "actor", "action", "user", "role"} and auth.role_log(db, limit=1) == log[:1]
 
 
 def test_spending_needs_pm(team):
@@ -107,6 +112,9 @@ def test_pages_allow_and_refuse_by_role(team):
     at.sidebar.text_input(key="annotator").input("관리자").run()
     next(b for b in at.button if b.key == "adm_grant").click().run()
     assert auth.roles_of(get_db(), "새사람") == {"annotator"}
+    at = _page("pages/6_Admin.py").run()
+    log = next(d.value for d in at.dataframe if "action" in d.value.columns)
+    assert log.iloc[0]["user"] == "새사람" and log.iloc[0]["actor"] == "관리자" and log.iloc[0]["action"] == "grant"
 
 
 def test_adjudication_and_batch_buttons_follow_roles(team, monkeypatch):

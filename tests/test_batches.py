@@ -35,8 +35,15 @@ def _n_batches(client):
 
 def test_split_respects_request_and_byte_limits(db):
     job = _job(db, n=12)
+    assert jobs.part_paths(db, job["id"]) == [] and jobs.get_job(db, job["id"])["seed"] == 1
+    with pytest.raises(ValueError, match="no job"):
+        jobs.get_job(db, "job_nope")
     parts = jobs.split_job(db, job["id"], max_requests=5)
     assert [p["n_requests"] for p in parts] == [5, 5, 2]
+    assert jobs.part_paths(db, job["id"]) == [p["path"] for p in parts]
+    assert jobs.latest_job(db)["id"] == job["id"] and jobs.latest_job(db, single_file=True) is None  # split into parts
+    whole = _job(db, n=2)
+    assert jobs.latest_job(db)["id"] == jobs.latest_job(db, single_file=True)["id"] == whole["id"]
     assert jobs.split_job(db, job["id"], max_requests=2) == parts  # idempotent
     job2 = _job(db, n=6)
     size = max(len(l) for l in open(job2["input_file"], "rb"))
@@ -192,6 +199,23 @@ def test_yield_and_top_up(db):
     assert rows["menu"]["cost_per_accepted"] == pytest.approx(rows["menu"]["cost_usd"] / 2, rel=1e-3)
     # target 5 accepted each: search needs (5 - 1) / 0.5 = 8, menu (5 - 2) / 1.0 = 3
     assert yields.top_up_counts(db, "train", {"search": 5, "menu": 5, "cart": 2}) == {"search": 8, "menu": 3, "cart": 2}
+
+
+def test_top_up_creates_and_submits_once_per_screen_with_a_clock_seed(db, monkeypatch):
+    client = _client()
+    monkeypatch.setattr(batches.time, "time", lambda: 1_700_012_345.9)
+    assert batches.top_up_seed() == 12_345 and batches.top_up_seed(100_007.5) == 7
+    job = batches.top_up(db, kind="train", counts={"search": 3, "menu": 1}, jobs_seen=2, operator="pm", client=client)
+    assert job["seed"] == 12_345 and job["n_requests"] == 4 and len(job["parts"]) == 1
+    assert job["idempotency_key"] == "topup:train:[('menu', 1), ('search', 3)]:2"
+    # the same click again (rerun, double click): the first job, no second batch
+    again = batches.top_up(db, kind="train", counts={"search": 3, "menu": 1}, jobs_seen=2, operator="pm", client=client)
+    assert again["id"] == job["id"] and db["jobs"].count == 1 and _n_batches(client) == 1
+    # a later screen (one more job on it) is a new top-up, with the seed given
+    other = batches.top_up(db, kind="train", counts={"search": 3, "menu": 1}, jobs_seen=3, operator="pm", seed=5, client=client)
+    assert other["id"] != job["id"] and other["seed"] == 5 and _n_batches(client) == 2
+    with pytest.raises(ValueError):
+        batches.top_up(db, kind="train", counts={}, jobs_seen=4, operator="pm", client=client)
 
 
 def test_fast_line_encoder_is_byte_identical_to_the_reference(db):
@@ -443,3 +467,47 @@ def test_retrieve_with_ingest_of_a_batch_with_poison_lines_parses_the_rest(db, m
     reasons = {e["line"]: e["reason"] for e in got["parsed"]["errors"]}
     assert "surrogate" in reasons[2] and "4300 digits" in reasons[4]
     assert db["raw_results"].count == 6 and db["samples"].count == 4
+
+
+from hypothesis import given, settings as hsettings, strategies as st  # noqa: E402
+
+from datagen import config as dconfig, scenarios  # noqa: E402
+
+
+@hsettings(max_examples=60, deadline=None)
+@given(
+    kind=st.sampled_from(["train", "gold"]),
+    counts=st.dictionaries(st.sampled_from(dconfig.CATEGORIES), st.integers(0, 10_000)),
+    seed=st.integers(0, 2**31 - 1),
+    temperature=st.floats(0, 2),
+    personas=st.lists(st.sampled_from(dconfig.PERSONAS), unique=True, max_size=3),
+    turns=st.tuples(st.integers(1, 10), st.integers(1, 10)).map(sorted),
+    dates=st.tuples(st.dates(), st.dates()).map(sorted),
+)
+def test_a_scenario_mix_survives_a_preset_round_trip(kind, counts, seed, temperature, personas, turns, dates):
+    mix = scenarios.ScenarioMix(kind=kind, counts=counts, seed=seed, temperature=temperature, personas=tuple(personas) or None,
+                                turn_range=tuple(turns), date_range=tuple(d.isoformat() for d in dates))
+    stored = json.loads(json.dumps(mix.to_preset()))  # what the presets table holds
+    assert scenarios.ScenarioMix.from_preset(stored) == mix
+    assert stored["date_range"] == [d.isoformat() for d in dates]
+
+
+def test_presets_keep_the_date_range_and_create_job_takes_a_mix(db):
+    mix = scenarios.ScenarioMix(kind="train", counts={"search": 3, "menu": 0}, seed=9, personas=(dconfig.PERSONAS[0],),
+                                turn_range=(2, 3), date_range=("2026-03-01", "2026-03-05"))
+    jobs.save_preset(db, "3월", mix)
+    loaded = scenarios.ScenarioMix.from_preset(jobs.presets(db)["3월"]["config"])
+    assert loaded == mix and loaded.date_range == ("2026-03-01", "2026-03-05")
+    # an older preset (no date range, no personas key) loads with the defaults
+    assert scenarios.ScenarioMix.from_preset({"kind": "gold", "counts": {"cart": 2}}) == scenarios.ScenarioMix(kind="gold", counts={"cart": 2})
+    by_mix = jobs.create_job(db, mix=loaded)
+    by_keywords = jobs.create_job(db, kind="train", counts={"search": 3}, seed=9, personas=[dconfig.PERSONAS[0]], turn_range=(2, 3),
+                                  date_range=("2026-03-01", "2026-03-05"))
+    assert by_mix["params"] == by_keywords["params"] and by_mix["seed"] == 9 and by_mix["n_requests"] == 3
+    scen = [json.loads(s) for (s,) in db.execute("SELECT scenario FROM requests WHERE job_id = ?", [by_mix["id"]])]
+    assert all("2026-03-01" <= s["date"] <= "2026-03-05" and 2 <= s["user_turns"] <= 3 and s["persona"] == dconfig.PERSONAS[0] for s in scen)
+    with pytest.raises(TypeError, match="seed"):
+        jobs.create_job(db, mix=mix, seed=3)
+    with pytest.raises(TypeError):
+        jobs.create_job(db, kind="train")
+

@@ -575,3 +575,43 @@ def test_recall_table_is_printed_only_when_asked(extra, env, shown):
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert ("false on clean" in proc.stdout) is shown, proc.stdout
+
+
+# ----------------------------------------------------------------------------- one argument validator (Review's table = the checks)
+
+_ARG_CHECKS = {"missing_required_argument": "missing", "unexpected_argument": "unexpected", "invalid_argument_value": "value"}
+_TOOLS = {t["function"]["name"]: t["function"] for t in config.TOOLS}
+_ARG_VALUES = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.floats(allow_nan=False, width=32), st.sampled_from(
+    ["R2031", "R12", "M20311", "CI0101", "A101", "CK300101", "O26112101", "chicken", "kakao_pay", "", "치킨"]), st.lists(st.sampled_from(["CI0101", "x"]), max_size=2))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(name=st.sampled_from(sorted(_TOOLS)), data=st.data())
+def test_the_review_argument_table_and_the_checks_judge_arguments_alike(name, data):
+    from datagen.checks.calls import argument_problems
+    from datagen.dialogue import ToolCall
+    from datagen.ui import argument_rows
+
+    spec = _TOOLS[name]
+    keys = sorted(spec["parameters"].get("properties", {})) + ["extra_arg"]
+    args = data.draw(st.dictionaries(st.sampled_from(keys), _ARG_VALUES, max_size=4))
+    problems = argument_problems(args, spec)
+    found = {f.check for f in run_checks(D([U("주문 도와줘"), A("", ("c1", name, args)), R("c1", name, {}), A("네.")])) if f.turn == 1}
+    kinds = {"value" if p["problem"] == "type" else p["problem"] for p in problems.values()}
+    assert kinds == {_ARG_CHECKS[c] for c in found if c in _ARG_CHECKS}
+    rows = {r["인자"]: r["상태"] for r in argument_rows(ToolCall(id="c1", name=name, arguments=args), spec)}
+    assert {n for n, s in rows.items() if s} == set(problems)
+    assert all(("타입 불일치" in rows[n]) == (p["problem"] == "type") for n, p in problems.items())
+
+
+def test_argument_problems_name_each_kind():
+    from datagen.checks.calls import argument_problems
+
+    spec = _TOOLS["update_cart_item"]  # cart_item_id ^CI\d{4}$, quantity integer ≥ 1, both required
+    assert argument_problems({"cart_item_id": "CI0042", "quantity": 2}, spec) == {}
+    assert argument_problems({"cart_item_id": 42, "quantity": 0, "x": 1}, spec) == {
+        "cart_item_id": {"problem": "type", "expected": ["string"]}, "quantity": {"problem": "value", "expected": None},
+        "x": {"problem": "unexpected", "expected": None}}
+    assert argument_problems({"cart_item_id": "C1"}, spec) == {"cart_item_id": {"problem": "value", "expected": None},
+                                                               "quantity": {"problem": "missing", "expected": None}}
+    assert argument_problems({"a": 1}, None) == {}

@@ -143,3 +143,10 @@ def test_hub_button_is_off_without_hf_token_and_nothing_is_written(mixed, monkey
     monkeypatch.setenv("HF_TOKEN", "hf_page_fake")
     at.run()
     assert not _button(at, "pub_push").disabled
+    # the token may come from Streamlit secrets instead of the environment (datagen.ui.hf_token)
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    at = _page()
+    at.secrets["HF_TOKEN"] = "hf_secret_fake"
+    at.run()
+    at.text_input(key="pub_repo").input("me/delivery").run()
+    assert not _button(at, "pub_push").disabled and any("설정됨" in c.value for c in at.caption)

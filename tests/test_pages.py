@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from datagen import review
+from datagen import quality, review
 from datagen.ingest import import_file
 from datagen.store import get_db
 from seed_fixture import seed_uid
@@ -406,7 +406,9 @@ def test_publish_history_and_batches_show_readable_times_and_no_none(db):
     assert any("아직 검토된 샘플이 없어" in c.value for c in at.caption)
     assert _button(at, "bat_topup").disabled
     uid = db.execute("SELECT uid FROM samples LIMIT 1").fetchone()[0]
-    review.record_decision(db, uid, annotator="민지", decision="accept")
+    # accepted with its error findings on screen (the offline backend may give this sample one): publishable either way
+    errors = [f["check_id"] for f in quality.findings_for(db, uid) if f["severity"] == "error"]
+    review.record_decision(db, uid, annotator="민지", decision="accept", shown_revision=None, shown_findings=errors)
     at = _page("pages/4_Publish.py").run()
     _button(at, "pub_export").click().run()
     at = _page("pages/4_Publish.py").run()
@@ -443,3 +445,74 @@ def test_analytics_counts_have_whole_ticks_and_the_sequence_axis_has_no_overlapp
     assert count_axes and all(a["axis"]["format"] == "d" and a["axis"]["tickMinStep"] == 1 for a in count_axes)
     seq = next(s["encoding"]["y"] for s in specs if s["encoding"]["y"].get("field") == "sequence")
     assert seq.get("title") is None
+
+
+def test_batches_top_up_button_creates_and_submits_one_job(db):
+    at = _page("pages/1_Generate.py").run()
+    _button(at, "gen_submit").click().run()
+    at = _page("pages/2_Batches.py").run()
+    _button(at, next(b.key for b in at.button if b.key.startswith("bat_get_"))).click().run()
+    uids = [u for (u,) in db.execute("SELECT uid FROM samples ORDER BY rowid LIMIT 2")]
+    review.record_decision(db, uids[0], annotator="민지", decision="accept")
+    review.record_decision(db, uids[1], annotator="민지", decision="reject", reasons=["other"])
+    at = _page("pages/2_Batches.py").run()
+    assert not _button(at, "bat_topup").disabled
+    _button(at, "bat_topup").click().run()
+    assert not at.exception and not at.error
+    assert any("보충 작업" in s.value and "제출됨" in s.value for s in at.success)
+    job = db.execute("SELECT idempotency_key, seed FROM jobs ORDER BY created_at DESC, rowid DESC LIMIT 1").fetchone()
+    assert job[0].startswith("topup:train:") and job[0].endswith(":1") and 0 <= job[1] < 100_000
+    assert db["jobs"].count == 2 and db["batches"].count == 2
+
+
+def test_review_refuses_an_accept_when_the_sample_changed_after_rendering_and_shows_it_again(db):
+    import_file(db, FIX / "seed001_dataset.jsonl")
+    at = _page("pages/3_Review.py").run()
+    at.sidebar.text_input(key="annotator").input("민지").run()
+    uid = at.session_state["rev_uid"]
+    assert not any("수정본" in c.value for c in at.caption)
+    edited = review.get_dialogue(db, uid).model_copy(deep=True)
+    edited.turns[-1].content = "다른 사람이 고친 마지막 답변입니다."
+    rid = review.save_revision(db, uid, edited, annotator="지훈")  # saved while 민지's screen shows the original
+    _button(at, "rev_accept").click().run()
+    assert not at.exception
+    assert any("수정본이 저장되었습니다" in e.value for e in at.error)
+    assert db["reviews"].count == 0 and review.latest_decision(db, uid) is None
+    assert at.session_state["rev_uid"] == uid and any("수정본" in c.value for c in at.caption)  # the same sample, reloaded
+    # a new error-level finding after rendering: refused too
+    db["findings"].insert({"uid": uid, "check_id": "unsaid_value", "severity": "error", "turn": 1, "reason": "unsaid_value",
+                           "message": "새 오류", "created_at": "2099-01-01T00:00:00+00:00"})
+    _button(at, "rev_accept").click().run()
+    assert any("새 오류가 발견되었습니다" in e.value for e in at.error) and db["reviews"].count == 0
+    # now the screen shows what is there: the accept is recorded, bound to that revision and those findings
+    _button(at, "rev_accept").click().run()
+    assert not at.error
+    row = review.latest_decision(db, uid)
+    assert row["decision"] == "accept" and row["revision_id"] == rid and "unsaid_value" in json.loads(row["findings_seen"])
+    assert at.session_state["rev_uid"] != uid
+
+
+def test_generate_preset_restores_its_date_range_and_options():
+    import datetime as dt
+
+    at = _page("pages/1_Generate.py").run()
+    at.date_input(key="gen_date_from").set_value(dt.date(2026, 3, 1)).run()
+    at.date_input(key="gen_date_to").set_value(dt.date(2026, 3, 31)).run()
+    at.slider(key="gen_turns").set_value((2, 4)).run()
+    at.number_input(key="gen_seed").set_value(7).run()
+    at.text_input(key="gen_preset_name").input("3월 믹스").run()
+    _button(at, "gen_save_preset").click().run()
+    assert not at.exception
+    at = _page("pages/1_Generate.py").run()  # a new session: the form at its defaults
+    assert at.date_input(key="gen_date_from").value == dt.date(2026, 1, 1)
+    at.sidebar.selectbox(key="gen_preset").set_value("3월 믹스").run()
+    _button(at, "gen_load").click().run()
+    assert not at.exception
+    assert at.date_input(key="gen_date_from").value == dt.date(2026, 3, 1)
+    assert at.date_input(key="gen_date_to").value == dt.date(2026, 3, 31)
+    assert tuple(at.slider(key="gen_turns").value) == (2, 4) and at.number_input(key="gen_seed").value == 7
+    # and the job made from the loaded form uses that range
+    _button(at, "gen_submit").click().run()
+    db = get_db()
+    dates = {json.loads(s)["date"] for (s,) in db.execute("SELECT scenario FROM requests")}
+    assert dates and all("2026-03-01" <= d <= "2026-03-31" for d in dates)

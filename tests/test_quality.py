@@ -205,6 +205,28 @@ def test_decontaminate_rejects_bad_thresholds(db):
         quality.decontaminate(db, methods=["bm25"])
 
 
+def test_run_gate_runs_checks_duplicates_and_decontamination_in_one_call(db, tmp_path):
+    dialogues = [
+        dialogue("gold-1", GOLD_TURNS, kind="gold"),
+        dialogue("copy", GOLD_TURNS),
+        dialogue("copy2", GOLD_TURNS),  # an exact duplicate of "copy" as well
+        dialogue("other", ["비 오는 날 먹기 좋은 짬뽕 잘하는 중국집 찾아 주세요", "배달비 무료인 곳이면 더 좋아요"]),
+    ]
+    import_file(db, write(tmp_path, "gate.jsonl", dialogues))
+    db.execute("DELETE FROM findings")  # as if the import had stored none
+    summary = quality.run_gate(db)
+    assert set(summary) == {"checks", "duplicates", "decontamination", "errors"}
+    assert summary["checks"]["checked"] == 4 and summary["duplicates"]["clusters"] == 1
+    assert checks_of(db, "copy2") >= {"duplicate_exact", "contamination"}
+    assert summary["errors"] == len(quality.uids_with_errors(db)) >= 2
+    db.execute("DELETE FROM findings")
+    only_checks = quality.run_gate(db, duplicates=False, decontamination=False)
+    assert set(only_checks) == {"checks", "errors"}
+    assert not checks_of(db, "copy2") & {"duplicate_exact", "contamination"}
+    with pytest.raises(ValueError):
+        quality.run_gate(db, workers=0)
+
+
 # ----------------------------------------------------------------------------- the CLI
 
 

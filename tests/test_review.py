@@ -1,11 +1,12 @@
 """Review: decisions, undo, edits, gold double annotation and adjudication, queue filters, statistics."""
 
+import json
 import threading
 from pathlib import Path
 
 import pytest
 
-from datagen import publish, review
+from datagen import publish, quality, review
 from datagen.ingest import import_file
 from datagen.store import connect
 from seed_fixture import seed_uid
@@ -127,6 +128,41 @@ def test_edit_then_accept_ships_the_edited_version_and_keeps_the_original(loaded
     assert review.get_dialogue(loaded, uid) == original
     assert [(o.uid, e.turns[-1].content) for o, e in review.edit_pairs(loaded)] == [(uid, "주문하신 음식이 배달 중입니다.")]
     assert [h["what"] for h in review.history(loaded, uid)] == ["edit", "accept"]
+
+
+def _errors_shown(db, uid):
+    return [f["check_id"] for f in quality.findings_for(db, uid) if f["severity"] == "error"]
+
+
+def test_a_decision_is_bound_to_the_revision_and_findings_that_were_shown(loaded):
+    uid = seed_uid(loaded, 3)
+    shown = _errors_shown(loaded, uid)
+    assert shown  # the fixture's third dialogue has an ungrounded id
+    before = review.state_of(loaded, uid)
+    edited = review.get_dialogue(loaded, uid).model_copy(deep=True)
+    edited.turns[-1].content = "주문하신 음식이 배달 중입니다."
+    rid = review.save_revision(loaded, uid, edited, annotator="지훈")  # saved while 민지 still looks at the original
+    for decision in ("accept", "reject"):
+        with pytest.raises(review.StaleDecision, match="수정본"):
+            review.record_decision(loaded, uid, annotator="민지", decision=decision, reasons=["other"] if decision == "reject" else [],
+                                   shown_revision=None, shown_findings=shown)
+    assert loaded["reviews"].count == 0 and review.state_of(loaded, uid)["state"] == before["state"]
+    # a new error-level finding since rendering: refused the same way, nothing written
+    loaded["findings"].insert({"uid": uid, "check_id": "unsaid_value", "severity": "error", "turn": 1, "reason": "unsaid_value",
+                               "message": "새 오류", "created_at": "2099-01-01T00:00:00+00:00"})
+    with pytest.raises(review.StaleDecision, match="unsaid_value"):
+        review.record_decision(loaded, uid, annotator="민지", decision="accept", shown_revision=rid, shown_findings=shown)
+    assert loaded["reviews"].count == 0
+    # the reloaded screen: the current revision and every error on it; what was shown is what is recorded
+    shown = _errors_shown(loaded, uid)
+    review.record_decision(loaded, uid, annotator="민지", decision="accept", shown_revision=rid, shown_findings=shown)
+    row = review.latest_decision(loaded, uid)
+    assert row["revision_id"] == rid and json.loads(row["findings_seen"]) == sorted(set(shown)) and "unsaid_value" in shown
+    # a finding that went away since rendering is no reason to refuse; callers without a screen are not checked
+    other = seed_uid(loaded, 2)
+    review.record_decision(loaded, other, annotator="민지", decision="accept", shown_revision=None, shown_findings=["ungrounded_id"])
+    review.record_decision(loaded, uid, annotator="지훈", decision="skip")
+    assert loaded["reviews"].count == 3
 
 
 def test_full_text_search_and_short_queries(loaded):

@@ -60,3 +60,15 @@ def test_no_secret_anywhere_after_a_full_run(isolated_env, monkeypatch, capsys, 
         for path in files:
             assert secret.encode() not in path.read_bytes(), f"{secret[:8]}… leaked into {path}"
     assert "***" in printed.err or "Unauthorized" in printed.err  # the error was reported, masked
+
+
+def test_one_hf_token_lookup_environment_first_then_secrets(monkeypatch):
+    from datagen import settings
+
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    assert settings.hf_token() is None and settings.hf_token({}) is None
+    assert settings.hf_token({"HF_TOKEN": "from-secrets"}) == "from-secrets"
+    monkeypatch.setenv("HF_TOKEN", "")
+    assert settings.hf_token({"HF_TOKEN": ""}) is None  # blank is unset
+    monkeypatch.setenv("HF_TOKEN", "from-env")
+    assert settings.hf_token({"HF_TOKEN": "from-secrets"}) == "from-env"

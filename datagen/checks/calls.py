@@ -7,7 +7,52 @@ checked against their own specs. Validators are compiled once per schema (:mod:`
 
 from __future__ import annotations
 
+from typing import Any
+
 from .core import NOT_JSON, View, check
+from .schema import compiled
+
+
+def argument_problems(arguments: dict[str, Any], spec: dict | None) -> dict[str, dict]:
+    """What is wrong with each argument of one call, by the same rules as the checks below (for the
+    Review page's argument table, so the table and the findings never disagree).
+
+    Args:
+        arguments: the call's arguments object.
+        spec: the tool's function spec (``{"name", "parameters", …}``), or ``None`` for an unknown tool.
+
+    Returns:
+        ``{argument name: {"problem": p, "expected": [JSON type names] | None}}`` for the arguments
+        with a problem only, ``p`` one of ``unexpected`` (not in a closed ``properties``:
+        ``unexpected_argument``), ``missing`` (required and absent: ``missing_required_argument``),
+        ``type`` (the value's JSON type is not the schema's; ``expected`` lists the allowed types) or
+        ``value`` (any other schema violation inside that argument: enum, pattern, range, items…;
+        ``invalid_argument_value``). Errors come from the tool's ``parameters`` validated with
+        jsonschema (:func:`.schema.compiled`). ``{}`` without a spec or parameters.
+    """
+    params = (spec or {}).get("parameters")
+    if not isinstance(params, dict) or not isinstance(arguments, dict):
+        return {}
+    out: dict[str, dict] = {}
+    props = params.get("properties")
+    if isinstance(props, dict) and params.get("additionalProperties") in (False, None):
+        for name in arguments:
+            if name not in props:
+                out[name] = {"problem": "unexpected", "expected": None}
+    required = params.get("required")
+    for name in required if isinstance(required, list) else []:
+        if name not in arguments:
+            out[name] = {"problem": "missing", "expected": None}
+    for err in compiled(params).errors(arguments):
+        if not err.path:
+            continue  # required / additionalProperties: by name above
+        name = str(err.path[0])
+        if len(err.path) == 1 and err.validator == "type":
+            expected = err.validator_value if isinstance(err.validator_value, list) else [err.validator_value]
+            out[name] = {"problem": "type", "expected": [str(t) for t in expected]}
+        elif name not in out:
+            out[name] = {"problem": "value", "expected": None}
+    return out
 
 
 def _arg_problems(v: View) -> list[tuple[str, int, str]]:
