@@ -1323,7 +1323,7 @@ def publish_to_hub(
         release.skipped, release.revision, release.tag, release.publish_id = True, last["revision"], last["tag"], last["id"]
         log.info("publish %s: the record set %s was pushed last (%s): no new commit", repo_id, release.record_hash[:12], last["tag"])
         return release
-    token = token or os.environ.get("HF_TOKEN")
+    token = token or settings.hf_token()
     folder = Path(folder or settings.output_dir() / "hub" / repo_id.replace("/", "__"))
     write_release(db, release, folder)
     if not token:
