@@ -632,7 +632,7 @@ def _store_results(db: sqlite_utils.Database, by_id: dict[int, tuple], results: 
         ts = now()
         db.conn.executemany("INSERT OR IGNORE INTO toolsets (hash, tools, created_at) VALUES (?, ?, ?)", [(*t, ts) for t in toolsets])
         # explicit rowids and state rows (checked: their findings are stored below); the samples
-        # trigger then has nothing to do (store._m007_ingest_at_scale)
+        # trigger then has nothing to do (migrations._m007_ingest_at_scale)
         base = db.execute("SELECT COALESCE(MAX(rowid), 0) FROM samples").fetchone()[0]
         db.conn.executemany(
             STATE_INSERT_SQL,

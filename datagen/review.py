@@ -2,7 +2,7 @@
 
 Every decision, undo and edit is an appended row (``reviews``, ``revisions``); nothing is updated in
 place, so two annotators deciding at once lose nothing. What a sample's decision *is* follows from
-those rows by the rules of :func:`recompute_state`, and is materialised in ``sample_state`` (and
+those rows by the rules of :func:`derive_state`, and is materialised in ``sample_state`` (and
 ``annotator_decisions``) in the same transaction as the row that changed it, so picking the next
 sample stays an index lookup at 100,000 samples.
 
@@ -111,19 +111,24 @@ def search_words(text: str | None) -> list[str]:
 _RANK = {"pending": 0, "partial": 0, "skipped": 1, "disputed": 2, "decided": 3}
 
 
-def recompute_state(db: sqlite_utils.Database, uid: str) -> dict:
-    """Derive ``sample_state`` and ``annotator_decisions`` of one sample from its review rows.
+def derive_state(rows, *, kind: str, required_votes: int) -> dict:
+    """The live review rules (module docstring): a sample's state from its review rows. Pure: no
+    database access, no settings read.
+
+    Args:
+        rows: the sample's ``reviews`` rows as ``(id, annotator, decision, undoes, adjudication,
+            revision_id)`` tuples in id order (decision: accept / reject / skip / undo).
+        kind: ``train`` or ``gold`` (only gold needs ``required_votes``).
+        required_votes: accept/reject votes of different annotators a gold sample needs
+            (:data:`GOLD_REQUIRED_VOTES` in the app).
 
     Returns:
-        ``{"state", "decision", "n_votes"}`` with state one of pending, partial, skipped,
-        disputed, decided and decision one of None, accept, reject, skip.
+        ``{"state", "rank", "decision", "n_votes", "accepted_revision_id", "annotators"}``: state one
+        of pending, partial, skipped, disputed, decided; rank its queue rank (:data:`_RANK`);
+        decision None, accept, reject or skip; n_votes the counted accept/reject votes;
+        accepted_revision_id the revision an accept ships (or None); annotators
+        ``{annotator: (decision, review_id)}``, each annotator's latest effective decision.
     """
-    rows = db.execute(
-        "SELECT id, annotator, decision, undoes, adjudication, revision_id FROM reviews WHERE uid = ? ORDER BY id",
-        [uid],
-    ).fetchall()
-    kind_row = db.execute("SELECT kind FROM sample_state WHERE uid = ?", [uid]).fetchone()
-    kind = kind_row[0] if kind_row else "train"
     undone = {r[3] for r in rows if r[2] == "undo" and r[3] is not None}
     effective = [r for r in rows if r[2] in DECISIONS and r[0] not in undone]
     per_annotator: dict[str, tuple] = {}
@@ -134,7 +139,7 @@ def recompute_state(db: sqlite_utils.Database, uid: str) -> dict:
     final = None
     if adjudicated:
         final, state = adjudicated[-1], "decided"
-    elif kind != "gold" or GOLD_REQUIRED_VOTES <= 1:
+    elif kind != "gold" or required_votes <= 1:
         if effective:
             final = effective[-1]
             state = "skipped" if final[2] == "skip" else "decided"
@@ -142,7 +147,7 @@ def recompute_state(db: sqlite_utils.Database, uid: str) -> dict:
             state = "pending"
     elif len({v[2] for v in votes}) > 1:
         state = "disputed"
-    elif len(votes) >= GOLD_REQUIRED_VOTES:
+    elif len(votes) >= required_votes:
         final, state = max(votes, key=lambda v: v[0]), "decided"
     elif votes:
         state = "partial"
@@ -150,21 +155,43 @@ def recompute_state(db: sqlite_utils.Database, uid: str) -> dict:
         final, state = effective[-1], "skipped"
     else:
         state = "pending"
-    decision = final[2] if final else None
-    rank = _RANK[state]
-    accepted_revision = final[5] if final and final[2] == "accept" else None
+    return {
+        "state": state,
+        "rank": _RANK[state],
+        "decision": final[2] if final else None,
+        "n_votes": len(votes),
+        "accepted_revision_id": final[5] if final and final[2] == "accept" else None,
+        "annotators": {a: (r[2], r[0]) for a, r in per_annotator.items()},
+    }
+
+
+def recompute_state(db: sqlite_utils.Database, uid: str) -> dict:
+    """Derive ``sample_state`` and ``annotator_decisions`` of one sample from its review rows
+    (:func:`derive_state` with :data:`GOLD_REQUIRED_VOTES`) and write them (joins the caller's
+    transaction, else its own).
+
+    Returns:
+        ``{"state", "decision", "n_votes"}`` with state one of pending, partial, skipped,
+        disputed, decided and decision one of None, accept, reject, skip.
+    """
+    rows = db.execute(
+        "SELECT id, annotator, decision, undoes, adjudication, revision_id FROM reviews WHERE uid = ? ORDER BY id",
+        [uid],
+    ).fetchall()
+    kind_row = db.execute("SELECT kind FROM sample_state WHERE uid = ?", [uid]).fetchone()
+    d = derive_state(rows, kind=kind_row[0] if kind_row else "train", required_votes=GOLD_REQUIRED_VOTES)
     with write_transaction(db):
         db.execute(
             "UPDATE sample_state SET state = ?, rank = ?, decision = ?, n_votes = ?, accepted_revision_id = ?, "
             "updated_at = ? WHERE uid = ?",
-            [state, rank, decision, len(votes), accepted_revision, now(), uid],
+            [d["state"], d["rank"], d["decision"], d["n_votes"], d["accepted_revision_id"], now(), uid],
         )
         db.execute("DELETE FROM annotator_decisions WHERE uid = ?", [uid])
         db.conn.executemany(
             "INSERT INTO annotator_decisions (uid, annotator, decision, review_id) VALUES (?, ?, ?, ?)",
-            [(uid, a, r[2], r[0]) for a, r in per_annotator.items()],
+            [(uid, a, decision, rid) for a, (decision, rid) in d["annotators"].items()],
         )
-    return {"state": state, "decision": decision, "n_votes": len(votes)}
+    return {"state": d["state"], "decision": d["decision"], "n_votes": d["n_votes"]}
 
 
 # ----------------------------------------------------------------------------- queue
