@@ -61,6 +61,7 @@ import sqlite_utils
 
 from . import auth, config, settings
 from .dialogue import Dialogue, ToolCall, Turn, from_seed_record, to_messages, to_seed_record
+from .review import bucket_sql
 from .store import dumps, loads, now
 
 SPLIT_OF_KIND = {"train": "train", "gold": "test"}
@@ -110,13 +111,15 @@ _DECIDING_REVIEW_ID = """COALESCE(
         AND NOT EXISTS (SELECT 1 FROM reviews u WHERE u.uid = r.uid AND u.decision = 'undo' AND u.undoes = r.id)),
     (SELECT MAX(ad.review_id) FROM annotator_decisions ad WHERE ad.uid = st.uid AND ad.decision = 'accept'))"""
 
+_BUCKET = bucket_sql("st")
+"""Rule 1 reads the review bucket (:func:`datagen.review.bucket_sql`): ``accept`` goes on to the
+other rules, ``reject`` / ``skip`` / ``pending`` / ``disputed`` name the reason."""
+
 _STATUS_SQL = f"""
 SELECT st.uid, st.kind, COALESCE(json_extract(rv.dialogue, '$.category'), st.category), CASE
-    WHEN st.state = 'disputed' THEN 'disputed'
-    WHEN st.state = 'skipped' THEN 'skipped'
-    WHEN st.state <> 'decided' THEN 'pending'
-    WHEN st.decision = 'reject' THEN 'rejected'
-    WHEN st.decision IS NOT 'accept' THEN 'skipped'
+    WHEN {_BUCKET} = 'reject' THEN 'rejected'
+    WHEN {_BUCKET} = 'skip' THEN 'skipped'
+    WHEN {_BUCKET} <> 'accept' THEN {_BUCKET}
     WHEN EXISTS (SELECT 1 FROM contamination c WHERE c.uid = st.uid AND c.band = 'excluded') THEN 'decontaminated'
     WHEN EXISTS (SELECT 1 FROM duplicates d WHERE d.uid = st.uid AND d.cluster <> d.uid) THEN 'duplicate'
     WHEN EXISTS (SELECT 1 FROM findings f WHERE f.uid = st.uid AND f.severity = 'error' AND f.check_id NOT IN

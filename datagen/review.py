@@ -110,6 +110,26 @@ def search_words(text: str | None) -> list[str]:
 # Queue order of the states (sample_state.rank): what needs a decision first.
 _RANK = {"pending": 0, "partial": 0, "skipped": 1, "disputed": 2, "decided": 3}
 
+BUCKETS = ("accept", "reject", "skip", "pending", "disputed")
+"""Where a sample stands, as every count and publishing read it (:func:`bucket_sql`)."""
+
+
+def bucket_sql(alias: str = "st") -> str:
+    """The bucket of a ``sample_state`` row (one of :data:`BUCKETS`) as an SQL expression over
+    ``{alias}.state`` and ``{alias}.decision`` (no alias: ``""``). The one place this mapping is
+    written; the review page's counts (:func:`decision_counts`), the funnel
+    (:func:`datagen.stats.funnel`), the yield table (:func:`datagen.yields.yield_table`) and the
+    publishing rules (:func:`datagen.publish.shipping_status`) all read it.
+
+    - ``decided`` → its decision: ``accept`` / ``reject``, or ``skip`` (an adjudicator's skip);
+    - ``skipped`` → ``skip``; ``disputed`` (gold votes disagree) → ``disputed``;
+    - ``pending`` and ``partial`` (gold waiting for another vote) → ``pending``.
+    """
+    p = f"{alias}." if alias else ""
+    return (f"(CASE WHEN {p}state = 'decided' THEN (CASE {p}decision WHEN 'accept' THEN 'accept' "
+            f"WHEN 'reject' THEN 'reject' ELSE 'skip' END) WHEN {p}state = 'skipped' THEN 'skip' "
+            f"WHEN {p}state = 'disputed' THEN 'disputed' ELSE 'pending' END)")
+
 
 def derive_state(rows, *, kind: str, required_votes: int) -> dict:
     """The live review rules (module docstring): a sample's state from its review rows. Pure: no
@@ -655,18 +675,11 @@ def votes(db: sqlite_utils.Database, uid: str) -> list[dict]:
 
 
 def decision_counts(db: sqlite_utils.Database) -> dict[str, int]:
-    """Samples per state bucket: ``{"accept", "reject", "skip", "pending", "disputed"}`` (partial gold
-    counts as pending)."""
-    out = {"accept": 0, "reject": 0, "skip": 0, "pending": 0, "disputed": 0}
-    for state, decision, n in db.execute("SELECT state, decision, COUNT(*) FROM sample_state GROUP BY 1, 2"):
-        if state == "decided":
-            out[decision] += n
-        elif state == "skipped":
-            out["skip"] += n
-        elif state == "disputed":
-            out["disputed"] += n
-        else:
-            out["pending"] += n
+    """Samples per bucket (:func:`bucket_sql`): ``{"accept", "reject", "skip", "pending", "disputed"}``
+    (partial gold counts as pending)."""
+    out = dict.fromkeys(BUCKETS, 0)
+    for bucket, n in db.execute(f"SELECT {bucket_sql('')}, COUNT(*) FROM sample_state GROUP BY 1"):
+        out[bucket] += n
     return out
 
 
