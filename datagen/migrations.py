@@ -438,6 +438,25 @@ def _m010_raw_line_content_key(db: sqlite_utils.Database) -> None:
                             [(hashlib.sha256(line.encode("utf-8")).hexdigest(), rid) for rid, line in rows])
 
 
+_M011_DECIDING_REVIEW_SQL = """COALESCE(
+    (SELECT MAX(r.id) FROM reviews r WHERE r.uid = sample_state.uid AND r.adjudication = 1
+        AND r.decision IN ('accept', 'reject', 'skip')
+        AND NOT EXISTS (SELECT 1 FROM reviews u WHERE u.uid = r.uid AND u.decision = 'undo' AND u.undoes = r.id)),
+    (SELECT MAX(ad.review_id) FROM annotator_decisions ad WHERE ad.uid = sample_state.uid AND ad.decision = 'accept'))"""
+"""Frozen: how publishing found the review that decided an accepted sample before 011 (the latest
+effective adjudication, else the latest accept among the annotators' own decisions)."""
+
+
+def _m011_accepted_review(db: sqlite_utils.Database) -> None:
+    """``sample_state.accepted_review_id``: the review whose accept decided the sample (NULL unless
+    the state is decided with decision accept), written with the rest of the state by
+    ``datagen.review``; publishing reads it instead of re-deriving the review rules in SQL (issue 16).
+    Samples accepted before get it from the query publishing used until then."""
+    db.execute("ALTER TABLE sample_state ADD COLUMN accepted_review_id INTEGER")
+    db.execute(f"UPDATE sample_state SET accepted_review_id = {_M011_DECIDING_REVIEW_SQL} "
+               "WHERE state = 'decided' AND decision = 'accept'")
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("001_initial", _m001_initial),
     ("002_quality_gate", _m002_quality_gate),
@@ -449,6 +468,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("008_regenerate", _m008_regenerate),
     ("009_search_by_rowid", _m009_search_by_rowid),
     ("010_raw_line_content_key", _m010_raw_line_content_key),
+    ("011_accepted_review", _m011_accepted_review),
 ]
 
 

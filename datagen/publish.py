@@ -101,15 +101,10 @@ class PublishError(RuntimeError):
 
 # ----------------------------------------------------------------------------- what ships
 
-# The review that decided an accepted sample (over ``sample_state st``): the latest effective
-# adjudication, else the latest effective accept among the annotators' own decisions (for a training
-# sample that is its latest effective decision; for gold, the later of the agreeing votes) —
-# the rules of :func:`datagen.review.recompute_state`.
-_DECIDING_REVIEW_ID = """COALESCE(
-    (SELECT MAX(r.id) FROM reviews r WHERE r.uid = st.uid AND r.adjudication = 1
-        AND r.decision IN ('accept', 'reject', 'skip')
-        AND NOT EXISTS (SELECT 1 FROM reviews u WHERE u.uid = r.uid AND u.decision = 'undo' AND u.undoes = r.id)),
-    (SELECT MAX(ad.review_id) FROM annotator_decisions ad WHERE ad.uid = st.uid AND ad.decision = 'accept'))"""
+# The review that decided an accepted sample (over ``sample_state st``), as the review rules
+# (:func:`datagen.review.derive_state`) materialised it: the latest effective adjudication, else the
+# latest effective decision of a training sample, else the later of gold's agreeing votes.
+_DECIDING_REVIEW_ID = "st.accepted_review_id"
 
 _BUCKET = bucket_sql("st")
 """Rule 1 reads the review bucket (:func:`datagen.review.bucket_sql`): ``accept`` goes on to the

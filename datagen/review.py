@@ -146,7 +146,8 @@ def derive_state(rows, *, kind: str, required_votes: int) -> dict:
         ``{"state", "rank", "decision", "n_votes", "accepted_revision_id", "annotators"}``: state one
         of pending, partial, skipped, disputed, decided; rank its queue rank (:data:`_RANK`);
         decision None, accept, reject or skip; n_votes the counted accept/reject votes;
-        accepted_revision_id the revision an accept ships (or None); annotators
+        accepted_revision_id the revision an accept ships (or None); accepted_review_id the review
+        whose accept decided the sample (or None: what publishing judges findings against); annotators
         ``{annotator: (decision, review_id)}``, each annotator's latest effective decision.
     """
     undone = {r[3] for r in rows if r[2] == "undo" and r[3] is not None}
@@ -181,6 +182,7 @@ def derive_state(rows, *, kind: str, required_votes: int) -> dict:
         "decision": final[2] if final else None,
         "n_votes": len(votes),
         "accepted_revision_id": final[5] if final and final[2] == "accept" else None,
+        "accepted_review_id": final[0] if final and final[2] == "accept" else None,
         "annotators": {a: (r[2], r[0]) for a, r in per_annotator.items()},
     }
 
@@ -203,8 +205,8 @@ def recompute_state(db: sqlite_utils.Database, uid: str) -> dict:
     with write_transaction(db):
         db.execute(
             "UPDATE sample_state SET state = ?, rank = ?, decision = ?, n_votes = ?, accepted_revision_id = ?, "
-            "updated_at = ? WHERE uid = ?",
-            [d["state"], d["rank"], d["decision"], d["n_votes"], d["accepted_revision_id"], now(), uid],
+            "accepted_review_id = ?, updated_at = ? WHERE uid = ?",
+            [d["state"], d["rank"], d["decision"], d["n_votes"], d["accepted_revision_id"], d["accepted_review_id"], now(), uid],
         )
         db.execute("DELETE FROM annotator_decisions WHERE uid = ?", [uid])
         db.conn.executemany(

@@ -34,7 +34,7 @@ Tables:
     contamination(uid, gold_uid, method, overlap, band, created_at)   -- band excluded | flagged
     revisions(id, uid, annotator, dialogue, note, seconds, created_at)   -- edits, append-only
     sample_state(uid, seq, kind, category, batch_id, job_id, state, rank, decision, n_votes, revision_id,
-                 accepted_revision_id, updated_at, checked_at)   -- derived from reviews (datagen.review);
+                 accepted_revision_id, updated_at, checked_at, accepted_review_id)   -- derived from reviews (datagen.review);
                  checked_at: when the quality gate last ran on the sample (a small row, cheap to update)
     annotator_decisions(uid, annotator, decision, review_id)   -- each annotator's effective decision
     samples_fts(text)   -- contentless FTS5 (unicode61, prefix queries) over user and assistant turn

@@ -61,8 +61,10 @@ def test_a_database_reviewed_at_002_gets_todays_state_when_migrated_to_head(samp
         rows = db.execute("SELECT id, annotator, decision, undoes, adjudication, revision_id FROM reviews WHERE uid = ? ORDER BY id",
                           [uid]).fetchall()
         want = review.derive_state(rows, kind=kind, required_votes=review.GOLD_REQUIRED_VOTES)
-        got = db.execute("SELECT state, rank, decision, n_votes, accepted_revision_id FROM sample_state WHERE uid = ?", [uid]).fetchone()
-        assert got == (want["state"], want["rank"], want["decision"], want["n_votes"], want["accepted_revision_id"])
+        got = db.execute("SELECT state, rank, decision, n_votes, accepted_revision_id, accepted_review_id FROM sample_state "
+                         "WHERE uid = ?", [uid]).fetchone()
+        assert got == (want["state"], want["rank"], want["decision"], want["n_votes"], want["accepted_revision_id"],
+                       want["accepted_review_id"])
         assert {a: (d, r) for a, d, r in db.execute(
             "SELECT annotator, decision, review_id FROM annotator_decisions WHERE uid = ?", [uid])} == want["annotators"]
 
@@ -98,6 +100,31 @@ def test_the_frozen_003_rule_is_todays_live_rule(rows, kind, required):
     assert (state, rank, decision, n_votes, accepted) == (live["state"], live["rank"], live["decision"], live["n_votes"],
                                                           live["accepted_revision_id"])
     assert {a: (r[2], r[0]) for a, r in per.items()} == live["annotators"]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(samples=st.lists(st.tuples(st.sampled_from(["train", "gold"]), _rows), min_size=1, max_size=4))
+def test_the_materialised_deciding_review_is_the_one_publishing_used_to_derive(samples):
+    """Migration 011 / review.derive_state materialise ``accepted_review_id``; publishing read the
+    same review through an SQL re-encoding of the review rules before (kept frozen as 011's
+    backfill). On any history of decisions, undos and adjudications both name the same review."""
+    db = memory_db()
+    migrations.migrate(db)
+    for i, (kind, rows) in enumerate(samples):
+        uid = f"u{i}"
+        add_sample(db, uid, kind)
+        with db.conn:
+            ids = []
+            for annotator, decision, adjudication, _ in rows:
+                undoes = ids[-1] if decision == "undo" and ids else None
+                cur = db.execute("INSERT INTO reviews (uid, annotator, decision, reasons, note, created_at, undoes, adjudication) "
+                                 "VALUES (?, ?, ?, '[]', '', 't', ?, ?)", [uid, annotator, decision, undoes, int(adjudication)])
+                ids.append(cur.lastrowid)
+        review.recompute_state(db, uid)
+    got = db.execute("SELECT uid, accepted_review_id FROM sample_state ORDER BY uid").fetchall()
+    old = db.execute(f"SELECT uid, CASE WHEN state = 'decided' AND decision = 'accept' THEN {migrations._M011_DECIDING_REVIEW_SQL} END "
+                     "FROM sample_state ORDER BY uid").fetchall()
+    assert got == old
 
 
 def schema(db) -> list[tuple]:
