@@ -472,7 +472,6 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
 ]
 
 
-
 class _Runner(sqlite_utils.Migrations):
     """:class:`sqlite_utils.Migrations` recording in this project's ``_migrations(name TEXT PRIMARY
     KEY, applied_at TEXT)`` (the table every database migrated before this module has) instead of

@@ -78,21 +78,25 @@ def now() -> str:
     """The current UTC time as ISO-8601 with microseconds (``2026-11-21T12:00:00.000000+00:00``)."""
     return datetime.now(timezone.utc).isoformat(timespec="microseconds")
 
+
 STATE_INSERT_SQL = f"INSERT OR IGNORE INTO sample_state ({STATE_COLUMNS}, checked_at) VALUES ({state_values(':')}, :checked_at)"
 """The ``sample_state`` row of a sample about to be stored with an explicit rowid (named parameters
 ``uid, rowid, kind, category, source, custom_id, checked_at``): what the ``samples`` insert trigger
 would write, for a writer that stores many samples at once (the trigger then does nothing)."""
+
 
 def search_text(turns: list[dict]) -> str:
     """What full-text search covers: the text of user and assistant turns (tool results and call
     arguments are JSON, large, and better searched through findings and analytics)."""
     return "\n".join(t.get("content") or "" for t in turns if t.get("role") != "tool")
 
+
 def index_for_search(db: sqlite_utils.Database, rows: list[tuple[int, str]]) -> None:
     """Add ``(samples rowid, text)`` rows (text: :func:`search_text`) to the FTS index (the caller
     holds the transaction). Ingest does this for every sample it stores; samples inserted another
     way after migration 009 are not searchable."""
     db.conn.executemany("INSERT INTO samples_fts (rowid, text) VALUES (?, ?)", rows)
+
 
 def split_tools(full_json: str, tools_json: str) -> str:
     """The stored form of a dialogue whose tools live in ``toolsets``: ``full_json`` without its
@@ -113,6 +117,7 @@ def split_tools(full_json: str, tools_json: str) -> str:
         raise ValueError("dialogue JSON does not hold the tools member right before turns")
     return full_json[:i] + full_json[end:]
 
+
 def join_tools(stored_json: str, tools_json: str) -> str:
     """Inverse of :func:`split_tools` (what the ``sample_dialogues`` view computes in SQL)."""
     i = stored_json.find(TURNS_KEY)
@@ -120,11 +125,14 @@ def join_tools(stored_json: str, tools_json: str) -> str:
         raise ValueError("stored dialogue JSON has no turns")
     return stored_json[:i] + ',"tools":' + tools_json + stored_json[i:]
 
+
 def tools_hash(tools_json: str) -> str:
     """SHA-256 hex of a tool list's JSON text (the ``toolsets`` key)."""
     return hashlib.sha256(tools_json.encode()).hexdigest()
 
+
 _local = threading.local()
+
 
 def connect(path: str | Path | None = None) -> sqlite_utils.Database:
     """Open (and migrate) the database at ``path`` (default :func:`settings.db_path`).
@@ -157,6 +165,7 @@ def connect(path: str | Path | None = None) -> sqlite_utils.Database:
     migrate(db)
     return db
 
+
 @contextmanager
 def write_transaction(db: sqlite_utils.Database):
     """``BEGIN IMMEDIATE`` … ``COMMIT`` (rollback on error): takes the write lock up front, so
@@ -175,6 +184,7 @@ def write_transaction(db: sqlite_utils.Database):
         raise
     conn.commit()
 
+
 def get_db(path: str | Path | None = None) -> sqlite_utils.Database:
     """One cached connection per thread and path (sqlite3 connections are not shared across threads)."""
     key = str(Path(path or settings.db_path()).resolve())
@@ -185,13 +195,16 @@ def get_db(path: str | Path | None = None) -> sqlite_utils.Database:
         cache[key] = connect(key)
     return cache[key]
 
+
 def dumps(value: Any) -> str:
     """JSON text for a column (UTF-8 kept readable)."""
     return json.dumps(value, ensure_ascii=False)
 
+
 def loads(text: str | None, default: Any = None) -> Any:
     """Decode a JSON column; ``None`` or empty gives ``default``."""
     return json.loads(text) if text else default
+
 
 def insert_raw_lines(db: sqlite_utils.Database, origin: str, lines: Iterable[tuple], *, failed: list | None = None) -> int:
     """Store raw lines as received, before any parsing; returns how many were new.
@@ -220,6 +233,7 @@ def insert_raw_lines(db: sqlite_utils.Database, origin: str, lines: Iterable[tup
             added += _insert_raw_chunk(db, origin, [_storable(*item) for item in chunk], ts, failed)
     return added
 
+
 def _storable(no: int, text: str, reason: str | None = None) -> tuple[int, str, str | None]:
     """``(line_no, text, reason)`` with a text SQLite can store (valid UTF-8)."""
     try:
@@ -230,6 +244,7 @@ def _storable(no: int, text: str, reason: str | None = None) -> tuple[int, str, 
             f"line holds a lone surrogate (U+{cp:04X} at character {exc.start}), which is not valid Unicode text; "
             f"stored with it escaped as \\u{cp:04x}")
     return no, text, reason
+
 
 def _insert_raw_chunk(db: sqlite_utils.Database, origin: str, chunk: list[tuple[int, str, str | None]], ts: str, failed: list | None) -> int:
     with write_transaction(db):
@@ -253,10 +268,12 @@ def _insert_raw_chunk(db: sqlite_utils.Database, origin: str, chunk: list[tuple[
                 failed.extend((no, reason) for no, reason in bad if no in mine)
     return n
 
+
 RAW_CHUNK = 1000
 """Raw lines per transaction in :func:`insert_raw_lines`."""
 
 _BATCH_LINE_HEAD = re.compile(r'\{\s*"id"\s*:\s*"[^"\\]*"\s*,\s*"custom_id"\s*:\s*"([^"\\]*)"\s*,')
+
 
 def _peek_custom_id(text: str) -> str | None:
     """The custom_id of a batch line, if it is JSON with one (None otherwise; never raises).
