@@ -62,7 +62,7 @@ import sqlite_utils
 from . import auth, config, settings
 from .dialogue import Dialogue, ToolCall, Turn, from_seed_record, to_messages, to_seed_record
 from .review import bucket_sql
-from .store import dumps, loads, now
+from .store import TOOLS_KEY, dumps, loads, now, split_tools
 
 SPLIT_OF_KIND = {"train": "train", "gold": "test"}
 FORMATS = ("qwen", "openai")
@@ -259,7 +259,7 @@ def _digest(fmt: str, st: _State, data: bytes) -> str:
     return h.hexdigest()
 
 
-_TOOLS_KEY = b',"tools":'
+_TOOLS_KEY = TOOLS_KEY.encode()
 _DECODER = json.JSONDecoder()
 _TOOLS_CACHE_MAX = 16
 
@@ -275,7 +275,8 @@ def _split_tools(data: bytes, cache: dict[bytes, list]) -> tuple[bytes, list | N
     string fields: its JSON is found, compared with the lists seen before (``cache``: list JSON →
     parsed list) and parsed only when new. The cut is used only if it was provably at the top level:
     the JSON before it is a complete object once closed (a ``,"tools":`` inside a string would have
-    escaped quotes).
+    escaped quotes), and the list must be followed by ``,"turns":`` (:func:`datagen.store.split_tools`
+    makes the cut). Whenever the cut is not used the whole text is parsed: the Dialogue is the same.
     """
     i = data.find(_TOOLS_KEY)
     if i <= 0:
@@ -301,10 +302,11 @@ def _split_tools(data: bytes, cache: dict[bytes, list]) -> tuple[bytes, list | N
     try:
         if not isinstance(json.loads(head + b"}"), dict):
             return data, None, None
+        rest = split_tools(data, data[start:end])  # the stored-format cut (store.split_tools)
     except ValueError:
         return data, None, None
     key = data[start:end] if cache.get(data[start:end]) is tools else None
-    return head + data[end:], tools, key
+    return rest, tools, key
 
 
 def _published_dialogue(st: _State, data: bytes, tools: list | None) -> Dialogue:

@@ -58,7 +58,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from itertools import islice
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, AnyStr, Iterable
 
 import sqlite_utils
 
@@ -98,32 +98,47 @@ def index_for_search(db: sqlite_utils.Database, rows: list[tuple[int, str]]) -> 
     db.conn.executemany("INSERT INTO samples_fts (rowid, text) VALUES (?, ?)", rows)
 
 
-def split_tools(full_json: str, tools_json: str) -> str:
+TOOLS_KEY = ',"tools":'
+"""The top-level tools member's key as ``Dialogue.model_dump_json()`` writes it (see :data:`TURNS_KEY`)."""
+
+_KEYS = {str: (TOOLS_KEY, TURNS_KEY), bytes: (TOOLS_KEY.encode(), TURNS_KEY.encode())}
+
+
+def split_tools(full_json: AnyStr, tools_json: AnyStr) -> AnyStr:
     """The stored form of a dialogue whose tools live in ``toolsets``: ``full_json`` without its
-    ``,"tools":<tools_json>`` member.
+    ``,"tools":<tools_json>`` member. The one place the stored Dialogue JSON is cut (with
+    :func:`join_tools`, its inverse); it relies on ``Dialogue``'s field order (``tools`` right
+    before ``turns``, only strings before ``tools``: :class:`datagen.dialogue.Dialogue`).
 
     Args:
-        full_json: ``Dialogue.model_dump_json()``.
+        full_json: ``Dialogue.model_dump_json()``, as ``str`` or UTF-8 ``bytes``.
         tools_json: the same dialogue's tools exactly as serialised there
-            (:meth:`datagen.dialogue.Dialogue.tools_json`).
+            (:meth:`datagen.dialogue.Dialogue.tools_json`), of the same type.
 
     Raises:
         ValueError: ``full_json`` does not hold ``,"tools":<tools_json>,"turns":`` where the first
             ``,"tools":`` is (the top-level key: the fields before it are strings).
     """
-    i = full_json.find(',"tools":')
-    end = i + len(',"tools":') + len(tools_json)
-    if i < 0 or not full_json.startswith(tools_json, end - len(tools_json)) or not full_json.startswith(TURNS_KEY, end):
+    tools_key, turns_key = _KEYS[type(full_json)]
+    i = full_json.find(tools_key)
+    end = i + len(tools_key) + len(tools_json)
+    if i < 0 or not full_json.startswith(tools_json, end - len(tools_json)) or not full_json.startswith(turns_key, end):
         raise ValueError("dialogue JSON does not hold the tools member right before turns")
     return full_json[:i] + full_json[end:]
 
 
-def join_tools(stored_json: str, tools_json: str) -> str:
-    """Inverse of :func:`split_tools` (what the ``sample_dialogues`` view computes in SQL)."""
-    i = stored_json.find(TURNS_KEY)
+def join_tools(stored_json: AnyStr, tools_json: AnyStr) -> AnyStr:
+    """Inverse of :func:`split_tools` (what the ``sample_dialogues`` view computes in SQL), for
+    ``str`` or ``bytes``.
+
+    Raises:
+        ValueError: ``stored_json`` has no top-level ``,"turns":``.
+    """
+    tools_key, turns_key = _KEYS[type(stored_json)]
+    i = stored_json.find(turns_key)
     if i < 0:
         raise ValueError("stored dialogue JSON has no turns")
-    return stored_json[:i] + ',"tools":' + tools_json + stored_json[i:]
+    return stored_json[:i] + tools_key + tools_json + stored_json[i:]
 
 
 def tools_hash(tools_json: str) -> str:
