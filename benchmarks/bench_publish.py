@@ -1,8 +1,8 @@
 """Publishing target (issue "Publishing"): N approved records to parquet shards + card ≤ 15 s.
 
 Builds a temporary database with --n samples (every 10th gold), marks them all accepted the way
-the review rules leave them (``sample_state`` decided/accept, one ``reviews`` row and one
-``annotator_decisions`` row each), and gives a realistic share to the other exclusion rules: error
+the review rules leave them (``sample_state`` decided/accept with its ``accepted_review_id``, one
+``reviews`` row and one ``annotator_decisions`` row each), and gives a realistic share to the other exclusion rules: error
 findings on 10% (half of them seen by the person who accepted), 2% non-representative duplicates,
 1% excluded by decontamination. Then times, per format:
 
@@ -43,6 +43,7 @@ def accept_all(path: Path) -> float:
             [ts],
         )
         db.execute("INSERT INTO annotator_decisions (uid, annotator, decision, review_id) SELECT uid, annotator, decision, id FROM reviews")
+        db.execute("UPDATE sample_state SET accepted_review_id = (SELECT r.id FROM reviews r WHERE r.uid = sample_state.uid)")
         db.execute(
             "INSERT INTO findings (uid, check_id, severity, turn, reason, message, created_at) "
             "SELECT uid, 'ungrounded_id', 'error', 1, 'ungrounded_id', '근거 없는 ID', ? FROM sample_state WHERE seq % 10 = 0",

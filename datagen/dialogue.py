@@ -87,6 +87,14 @@ class Dialogue(BaseModel):
         user_id: the customer's id the dialogue is set for, when the source names one (seed 001's
             ``uid`` is the logged-in user's id, drawn from a pool, so it repeats across dialogues:
             seed ``config.py`` ``USER_IDS``); never the sample's identity.
+
+    Field order is part of the stored format: :meth:`model_dump_json` writes the fields in the
+    order above, ``uid, kind, category, dates, system_prompt, tools, turns, custom_id, source,
+    model, user_id``. The store keeps a dialogue's tool list apart (``toolsets``) and puts it back
+    right before ``,"turns":`` (:func:`datagen.store.join_tools`, the ``sample_dialogues`` view),
+    which is only correct while ``tools`` comes right before ``turns`` and every field before
+    ``tools`` is a string (so the first ``,"turns":`` / ``,"tools":`` of the text is the top-level
+    key). Do not reorder or insert fields before ``turns`` (tests/test_dialogue.py pins this).
     """
 
     uid: str

@@ -255,7 +255,9 @@ def _decoded(d: Dialogue, stored: str) -> dict:
 def _stored_form(d: Dialogue, sent: set[str]) -> tuple[str, str, str | None, list]:
     """``(stored JSON without tools, toolset hash, tools JSON or None, tools as a shared list)``.
 
-    ``stored JSON`` + the tools JSON put back before ``"turns"`` (:func:`store.join_tools`) is
+    ``stored JSON`` is ``store.split_tools(d.model_dump_json(), tools JSON)`` (the one stored-format
+    cut; tests/test_ingest_scale.py pins the equality), serialised without the tools instead of
+    cut, so the ~7 KB list is not written out for every line; :func:`store.join_tools` gives back
     ``d.model_dump_json()``. A dialogue whose tools are made of the same objects as one seen before
     (every batch line gets ``config.TOOLS``) reuses that JSON; others are serialised and looked up
     by text. The tools JSON is returned only the first time this process meets the list in this
@@ -638,7 +640,7 @@ def _store_results(db: sqlite_utils.Database, by_id: dict[int, tuple], results: 
         ts = now()
         db.conn.executemany("INSERT OR IGNORE INTO toolsets (hash, tools, created_at) VALUES (?, ?, ?)", [(*t, ts) for t in toolsets])
         # explicit rowids and state rows (checked: their findings are stored below); the samples
-        # trigger then has nothing to do (store._m007_ingest_at_scale)
+        # trigger then has nothing to do (migrations._m007_ingest_at_scale)
         base = db.execute("SELECT COALESCE(MAX(rowid), 0) FROM samples").fetchone()[0]
         db.conn.executemany(
             STATE_INSERT_SQL,

@@ -63,7 +63,8 @@ import sqlite_utils
 from . import auth, config, quality, settings
 from .checks import CHECKS
 from .dialogue import Dialogue, ToolCall, Turn, from_seed_record, to_messages, to_seed_record
-from .store import dumps, loads, now
+from .review import bucket_sql
+from .store import TOOLS_KEY, dumps, loads, now, split_tools
 
 SPLIT_OF_KIND = {"train": "train", "gold": "test"}
 FORMATS = ("qwen", "openai")
@@ -104,23 +105,20 @@ class PublishError(RuntimeError):
 
 # ----------------------------------------------------------------------------- what ships
 
-# The review that decided an accepted sample (over ``sample_state st``): the latest effective
-# adjudication, else the latest effective accept among the annotators' own decisions (for a training
-# sample that is its latest effective decision; for gold, the later of the agreeing votes) —
-# the rules of :func:`datagen.review.recompute_state`.
-_DECIDING_REVIEW_ID = """COALESCE(
-    (SELECT MAX(r.id) FROM reviews r WHERE r.uid = st.uid AND r.adjudication = 1
-        AND r.decision IN ('accept', 'reject', 'skip')
-        AND NOT EXISTS (SELECT 1 FROM reviews u WHERE u.uid = r.uid AND u.decision = 'undo' AND u.undoes = r.id)),
-    (SELECT MAX(ad.review_id) FROM annotator_decisions ad WHERE ad.uid = st.uid AND ad.decision = 'accept'))"""
+# The review that decided an accepted sample (over ``sample_state st``), as the review rules
+# (:func:`datagen.review.derive_state`) materialised it: the latest effective adjudication, else the
+# latest effective decision of a training sample, else the later of gold's agreeing votes.
+_DECIDING_REVIEW_ID = "st.accepted_review_id"
+
+_BUCKET = bucket_sql("st")
+"""Rule 1 reads the review bucket (:func:`datagen.review.bucket_sql`): ``accept`` goes on to the
+other rules, ``reject`` / ``skip`` / ``pending`` / ``disputed`` name the reason."""
 
 _STATUS_SQL = f"""
 SELECT st.uid, st.kind, COALESCE(json_extract(rv.dialogue, '$.category'), st.category), CASE
-    WHEN st.state = 'disputed' THEN 'disputed'
-    WHEN st.state = 'skipped' THEN 'skipped'
-    WHEN st.state <> 'decided' THEN 'pending'
-    WHEN st.decision = 'reject' THEN 'rejected'
-    WHEN st.decision IS NOT 'accept' THEN 'skipped'
+    WHEN {_BUCKET} = 'reject' THEN 'rejected'
+    WHEN {_BUCKET} = 'skip' THEN 'skipped'
+    WHEN {_BUCKET} <> 'accept' THEN {_BUCKET}
     WHEN EXISTS (SELECT 1 FROM contamination c WHERE c.uid = st.uid AND c.band = 'excluded') THEN 'decontaminated'
     WHEN EXISTS (SELECT 1 FROM duplicates d WHERE d.uid = st.uid AND d.cluster <> d.uid) THEN 'duplicate'
     WHEN EXISTS (SELECT 1 FROM findings f WHERE f.uid = st.uid AND f.severity = 'error' AND f.check_id NOT IN
@@ -265,7 +263,7 @@ def _digest(fmt: str, st: _State, data: bytes) -> str:
     return h.hexdigest()
 
 
-_TOOLS_KEY = b',"tools":'
+_TOOLS_KEY = TOOLS_KEY.encode()
 _DECODER = json.JSONDecoder()
 _TOOLS_CACHE_MAX = 16
 
@@ -281,7 +279,8 @@ def _split_tools(data: bytes, cache: dict[bytes, list]) -> tuple[bytes, list | N
     string fields: its JSON is found, compared with the lists seen before (``cache``: list JSON →
     parsed list) and parsed only when new. The cut is used only if it was provably at the top level:
     the JSON before it is a complete object once closed (a ``,"tools":`` inside a string would have
-    escaped quotes).
+    escaped quotes), and the list must be followed by ``,"turns":`` (:func:`datagen.store.split_tools`
+    makes the cut). Whenever the cut is not used the whole text is parsed: the Dialogue is the same.
     """
     i = data.find(_TOOLS_KEY)
     if i <= 0:
@@ -307,10 +306,11 @@ def _split_tools(data: bytes, cache: dict[bytes, list]) -> tuple[bytes, list | N
     try:
         if not isinstance(json.loads(head + b"}"), dict):
             return data, None, None
+        rest = split_tools(data, data[start:end])  # the stored-format cut (store.split_tools)
     except ValueError:
         return data, None, None
     key = data[start:end] if cache.get(data[start:end]) is tools else None
-    return head + data[end:], tools, key
+    return rest, tools, key
 
 
 def _published_dialogue(st: _State, data: bytes, tools: list | None) -> Dialogue:

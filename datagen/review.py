@@ -2,7 +2,7 @@
 
 Every decision, undo and edit is an appended row (``reviews``, ``revisions``); nothing is updated in
 place, so two annotators deciding at once lose nothing. What a sample's decision *is* follows from
-those rows by the rules of :func:`recompute_state`, and is materialised in ``sample_state`` (and
+those rows by the rules of :func:`derive_state`, and is materialised in ``sample_state`` (and
 ``annotator_decisions``) in the same transaction as the row that changed it, so picking the next
 sample stays an index lookup at 100,000 samples.
 
@@ -118,20 +118,46 @@ def search_words(text: str | None) -> list[str]:
 # Queue order of the states (sample_state.rank): what needs a decision first.
 _RANK = {"pending": 0, "partial": 0, "skipped": 1, "disputed": 2, "decided": 3}
 
+BUCKETS = ("accept", "reject", "skip", "pending", "disputed")
+"""Where a sample stands, as every count and publishing read it (:func:`bucket_sql`)."""
 
-def recompute_state(db: sqlite_utils.Database, uid: str) -> dict:
-    """Derive ``sample_state`` and ``annotator_decisions`` of one sample from its review rows.
+
+def bucket_sql(alias: str = "st") -> str:
+    """The bucket of a ``sample_state`` row (one of :data:`BUCKETS`) as an SQL expression over
+    ``{alias}.state`` and ``{alias}.decision`` (no alias: ``""``). The one place this mapping is
+    written; the review page's counts (:func:`decision_counts`), the funnel
+    (:func:`datagen.stats.funnel`), the yield table (:func:`datagen.yields.yield_table`) and the
+    publishing rules (:func:`datagen.publish.shipping_status`) all read it.
+
+    - ``decided`` → its decision: ``accept`` / ``reject``, or ``skip`` (an adjudicator's skip);
+    - ``skipped`` → ``skip``; ``disputed`` (gold votes disagree) → ``disputed``;
+    - ``pending`` and ``partial`` (gold waiting for another vote) → ``pending``.
+    """
+    p = f"{alias}." if alias else ""
+    return (f"(CASE WHEN {p}state = 'decided' THEN (CASE {p}decision WHEN 'accept' THEN 'accept' "
+            f"WHEN 'reject' THEN 'reject' ELSE 'skip' END) WHEN {p}state = 'skipped' THEN 'skip' "
+            f"WHEN {p}state = 'disputed' THEN 'disputed' ELSE 'pending' END)")
+
+
+def derive_state(rows, *, kind: str, required_votes: int) -> dict:
+    """The live review rules (module docstring): a sample's state from its review rows. Pure: no
+    database access, no settings read.
+
+    Args:
+        rows: the sample's ``reviews`` rows as ``(id, annotator, decision, undoes, adjudication,
+            revision_id)`` tuples in id order (decision: accept / reject / skip / undo).
+        kind: ``train`` or ``gold`` (only gold needs ``required_votes``).
+        required_votes: accept/reject votes of different annotators a gold sample needs
+            (:data:`GOLD_REQUIRED_VOTES` in the app).
 
     Returns:
-        ``{"state", "decision", "n_votes"}`` with state one of pending, partial, skipped,
-        disputed, decided and decision one of None, accept, reject, skip.
+        ``{"state", "rank", "decision", "n_votes", "accepted_revision_id", "annotators"}``: state one
+        of pending, partial, skipped, disputed, decided; rank its queue rank (:data:`_RANK`);
+        decision None, accept, reject or skip; n_votes the counted accept/reject votes;
+        accepted_revision_id the revision an accept ships (or None); accepted_review_id the review
+        whose accept decided the sample (or None: what publishing judges findings against); annotators
+        ``{annotator: (decision, review_id)}``, each annotator's latest effective decision.
     """
-    rows = db.execute(
-        "SELECT id, annotator, decision, undoes, adjudication, revision_id FROM reviews WHERE uid = ? ORDER BY id",
-        [uid],
-    ).fetchall()
-    kind_row = db.execute("SELECT kind FROM sample_state WHERE uid = ?", [uid]).fetchone()
-    kind = kind_row[0] if kind_row else "train"
     undone = {r[3] for r in rows if r[2] == "undo" and r[3] is not None}
     effective = [r for r in rows if r[2] in DECISIONS and r[0] not in undone]
     per_annotator: dict[str, tuple] = {}
@@ -142,7 +168,7 @@ def recompute_state(db: sqlite_utils.Database, uid: str) -> dict:
     final = None
     if adjudicated:
         final, state = adjudicated[-1], "decided"
-    elif kind != "gold" or GOLD_REQUIRED_VOTES <= 1:
+    elif kind != "gold" or required_votes <= 1:
         if effective:
             final = effective[-1]
             state = "skipped" if final[2] == "skip" else "decided"
@@ -150,7 +176,7 @@ def recompute_state(db: sqlite_utils.Database, uid: str) -> dict:
             state = "pending"
     elif len({v[2] for v in votes}) > 1:
         state = "disputed"
-    elif len(votes) >= GOLD_REQUIRED_VOTES:
+    elif len(votes) >= required_votes:
         final, state = max(votes, key=lambda v: v[0]), "decided"
     elif votes:
         state = "partial"
@@ -158,21 +184,44 @@ def recompute_state(db: sqlite_utils.Database, uid: str) -> dict:
         final, state = effective[-1], "skipped"
     else:
         state = "pending"
-    decision = final[2] if final else None
-    rank = _RANK[state]
-    accepted_revision = final[5] if final and final[2] == "accept" else None
+    return {
+        "state": state,
+        "rank": _RANK[state],
+        "decision": final[2] if final else None,
+        "n_votes": len(votes),
+        "accepted_revision_id": final[5] if final and final[2] == "accept" else None,
+        "accepted_review_id": final[0] if final and final[2] == "accept" else None,
+        "annotators": {a: (r[2], r[0]) for a, r in per_annotator.items()},
+    }
+
+
+def recompute_state(db: sqlite_utils.Database, uid: str) -> dict:
+    """Derive ``sample_state`` and ``annotator_decisions`` of one sample from its review rows
+    (:func:`derive_state` with :data:`GOLD_REQUIRED_VOTES`) and write them (joins the caller's
+    transaction, else its own).
+
+    Returns:
+        ``{"state", "decision", "n_votes"}`` with state one of pending, partial, skipped,
+        disputed, decided and decision one of None, accept, reject, skip.
+    """
+    rows = db.execute(
+        "SELECT id, annotator, decision, undoes, adjudication, revision_id FROM reviews WHERE uid = ? ORDER BY id",
+        [uid],
+    ).fetchall()
+    kind_row = db.execute("SELECT kind FROM sample_state WHERE uid = ?", [uid]).fetchone()
+    d = derive_state(rows, kind=kind_row[0] if kind_row else "train", required_votes=GOLD_REQUIRED_VOTES)
     with write_transaction(db):
         db.execute(
             "UPDATE sample_state SET state = ?, rank = ?, decision = ?, n_votes = ?, accepted_revision_id = ?, "
-            "updated_at = ? WHERE uid = ?",
-            [state, rank, decision, len(votes), accepted_revision, now(), uid],
+            "accepted_review_id = ?, updated_at = ? WHERE uid = ?",
+            [d["state"], d["rank"], d["decision"], d["n_votes"], d["accepted_revision_id"], d["accepted_review_id"], now(), uid],
         )
         db.execute("DELETE FROM annotator_decisions WHERE uid = ?", [uid])
         db.conn.executemany(
             "INSERT INTO annotator_decisions (uid, annotator, decision, review_id) VALUES (?, ?, ?, ?)",
-            [(uid, a, r[2], r[0]) for a, r in per_annotator.items()],
+            [(uid, a, decision, rid) for a, (decision, rid) in d["annotators"].items()],
         )
-    return {"state": state, "decision": decision, "n_votes": len(votes)}
+    return {"state": d["state"], "decision": d["decision"], "n_votes": d["n_votes"]}
 
 
 # ----------------------------------------------------------------------------- queue
@@ -657,18 +706,11 @@ def votes(db: sqlite_utils.Database, uid: str) -> list[dict]:
 
 
 def decision_counts(db: sqlite_utils.Database) -> dict[str, int]:
-    """Samples per state bucket: ``{"accept", "reject", "skip", "pending", "disputed"}`` (partial gold
-    counts as pending)."""
-    out = {"accept": 0, "reject": 0, "skip": 0, "pending": 0, "disputed": 0}
-    for state, decision, n in db.execute("SELECT state, decision, COUNT(*) FROM sample_state GROUP BY 1, 2"):
-        if state == "decided":
-            out[decision] += n
-        elif state == "skipped":
-            out["skip"] += n
-        elif state == "disputed":
-            out["disputed"] += n
-        else:
-            out["pending"] += n
+    """Samples per bucket (:func:`bucket_sql`): ``{"accept", "reject", "skip", "pending", "disputed"}``
+    (partial gold counts as pending)."""
+    out = dict.fromkeys(BUCKETS, 0)
+    for bucket, n in db.execute(f"SELECT {bucket_sql('')}, COUNT(*) FROM sample_state GROUP BY 1"):
+        out[bucket] += n
     return out
 
 

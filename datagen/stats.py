@@ -10,7 +10,8 @@ States (DESIGN.md, app.py funnel):
     returned   requests with at least one output or error line downloaded
     parsed     samples stored (from batches or imports)
     failed     raw lines that could not be parsed (each with its reason)
-    accepted / rejected / skipped / pending   samples by their latest decision
+    accepted / rejected / skipped / pending   samples by their review bucket (datagen.review.bucket_sql;
+               disputed gold counts as pending)
     published  samples in at least one publish (local export or Hub)
 """
 
@@ -23,9 +24,14 @@ from collections import defaultdict
 
 import sqlite_utils
 
+from .review import bucket_sql
 from .store import get_db
 
 STATES = ("requested", "returned", "parsed", "failed", "accepted", "rejected", "skipped", "pending", "published")
+
+_STATE_OF_BUCKET = {"accept": "accepted", "reject": "rejected", "skip": "skipped", "pending": "pending", "disputed": "pending"}
+"""Funnel state of each review bucket (:func:`datagen.review.bucket_sql`); the funnel has no
+disputed column: gold whose votes disagree is still waiting for a decision."""
 
 
 def funnel(db: sqlite_utils.Database) -> dict[str, dict[str, dict[str, int]]]:
@@ -48,13 +54,10 @@ def funnel(db: sqlite_utils.Database) -> dict[str, dict[str, dict[str, int]]]:
         "LEFT JOIN requests q ON q.custom_id = r.custom_id WHERE r.status = 'failed' GROUP BY 1, 2",
         "failed",
     )
-    for kind, category, state, decision, n in db.execute(
-        "SELECT kind, category, state, decision, COUNT(*) FROM sample_state GROUP BY 1, 2, 3, 4"
+    for kind, category, bucket, n in db.execute(
+        f"SELECT kind, category, {bucket_sql('')}, COUNT(*) FROM sample_state GROUP BY 1, 2, 3"
     ):
-        bucket = {"accept": "accepted", "reject": "rejected"}.get(decision, "pending") if state == "decided" else (
-            "skipped" if state == "skipped" else "pending"
-        )
-        out[kind][category][bucket] += n
+        out[kind][category][_STATE_OF_BUCKET[bucket]] += n
     add(
         "SELECT s.kind, s.category, COUNT(DISTINCT s.uid) FROM samples s JOIN publish_items p ON p.uid = s.uid GROUP BY 1, 2",
         "published",

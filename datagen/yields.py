@@ -13,6 +13,7 @@ import math
 import sqlite_utils
 
 from . import pricing
+from .review import bucket_sql
 from .store import loads
 
 
@@ -41,9 +42,9 @@ def yield_table(db: sqlite_utils.Database, *, kind: str | None = None, job_id: s
     ):
         if (k, c) in rows:
             rows[(k, c)]["returned"] = n
-    for k, c, model, usage, has_error, state, decision in db.execute(
+    for k, c, model, usage, has_error, bucket in db.execute(
         "SELECT s.kind, s.category, s.model, s.usage, EXISTS (SELECT 1 FROM findings f WHERE f.uid = s.uid AND f.severity = 'error'), "
-        f"st.state, st.decision FROM samples s JOIN requests q ON q.custom_id = s.custom_id JOIN sample_state st ON st.uid = s.uid WHERE 1{w}",
+        f"{bucket_sql('st')} FROM samples s JOIN requests q ON q.custom_id = s.custom_id JOIN sample_state st ON st.uid = s.uid WHERE 1{w}",
         params,
     ):
         r = rows.get((k, c))
@@ -51,8 +52,8 @@ def yield_table(db: sqlite_utils.Database, *, kind: str | None = None, job_id: s
             continue
         r["parsed"] += 1
         r["passed_checks"] += 0 if has_error else 1
-        if state == "decided":
-            r["accepted" if decision == "accept" else "rejected"] += decision in ("accept", "reject")
+        if bucket in ("accept", "reject"):
+            r["accepted" if bucket == "accept" else "rejected"] += 1
         try:
             r["cost_usd"] += pricing.usage_cost(loads(usage), model or "")
         except pricing.PricingError:

@@ -170,3 +170,18 @@ def test_a_fake_closing_tag_inside_an_argument_survives_the_seed_format():
     ])
     back = from_seed_record(to_seed_record(d))
     assert back.turns == d.turns
+
+
+def test_dialogue_field_order_is_pinned():
+    """The stored format relies on it (store.split_tools / join_tools, the sample_dialogues view):
+    string fields first, then tools right before turns. A reordered model would put tool lists back
+    in the wrong place in every stored dialogue."""
+    from datagen.dialogue import Dialogue
+
+    assert list(Dialogue.model_fields) == ["uid", "kind", "category", "dates", "system_prompt", "tools", "turns",
+                                           "custom_id", "source", "model", "user_id"]
+    d = Dialogue(uid='x,"turns":', dates='"tools":', tools=[{"type": "function", "function": {"name": "f"}}])
+    text = d.model_dump_json()
+    assert list(json.loads(text)) == list(Dialogue.model_fields)
+    assert all(isinstance(v, str) for v in list(json.loads(text).values())[:5])  # before tools: strings only
+    assert text.index(',"tools":' + d.tools_json() + ',"turns":') > 0

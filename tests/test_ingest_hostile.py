@@ -486,7 +486,7 @@ def test_lines_imported_before_the_content_key_existed_are_known_after_the_migra
     path = seed_file(tmp_path, 5)
     old = sqlite_utils.Database(sqlite3.connect(str(tmp_path / "old.db")))
     old["_migrations"].create({"name": str, "applied_at": str}, pk="name")
-    for name, fn in store.MIGRATIONS[:-1]:
+    for name, fn in store.MIGRATIONS[:9]:  # 001–009: the database before 010
         with old.conn:
             fn(old)
             old["_migrations"].insert({"name": name, "applied_at": "t"})

@@ -106,6 +106,12 @@ def test_split_and_join_round_trip_any_dialogue(system_prompt, contents, extra):
     assert '"tools":' + tools_json not in stored
     assert store.join_tools(stored, tools_json) == full
     assert Dialogue.model_validate_json(store.join_tools(stored, tools_json)) == d
+    # the same pair on UTF-8 bytes (publishing cuts the stored records it reads as bytes)
+    assert store.split_tools(full.encode(), tools_json.encode()) == stored.encode()
+    assert store.join_tools(stored.encode(), tools_json.encode()) == full.encode()
+    # ingest serialises the stored form straight from the model: it is exactly that cut
+    ingested, digest, ingested_tools, _ = ingest._stored_form(d, set())
+    assert (ingested, ingested_tools, digest) == (stored, tools_json, store.tools_hash(tools_json))
 
 
 @given(args=st.dictionaries(st.text(max_size=5), _json_value, max_size=4), content=_text)
