@@ -1,0 +1,74 @@
+"""The layering docs/ARCHITECTURE.md states, checked on the source with the AST (issue 16).
+
+- only ``datagen/ui.py`` imports streamlit inside the library;
+- pages and ``app.py`` import the library only through ``datagen`` (no ``sqlite3`` / ``sqlite_utils``:
+  no SQL in a page);
+- the bottom layer (``store``, ``migrations``, ``dialogue``, ``config``, ``fastjson``, ``settings``)
+  imports nothing from the library layers above it, at module level or inside a function.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BOTTOM = {"store", "migrations", "dialogue", "config", "fastjson", "settings"}
+
+
+def _imports(path: Path, root: Path = ROOT) -> set[str]:
+    """Every module a file imports, anywhere in it, as absolute dotted names (``.x`` → ``datagen.x``)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    package = ".".join(path.relative_to(root).with_suffix("").parts[:-1])
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                mod = ".".join(base + ([node.module] if node.module else []))
+                if node.module is None:  # from . import x, y
+                    found.update(f"{mod}.{a.name}" for a in node.names)
+                else:
+                    found.add(mod)
+            else:
+                found.add(node.module or "")
+                if node.module == "datagen":
+                    found.update(f"datagen.{a.name}" for a in node.names)
+    return found
+
+
+def _library_files() -> list[Path]:
+    return sorted((ROOT / "datagen").rglob("*.py"))
+
+
+def test_only_ui_imports_streamlit():
+    offenders = [str(p.relative_to(ROOT)) for p in _library_files()
+                 if p.name != "ui.py" and any(m == "streamlit" or m.startswith("streamlit.") for m in _imports(p))]
+    assert offenders == []
+
+
+@pytest.mark.parametrize("page", sorted([*(ROOT / "pages").glob("*.py"), ROOT / "app.py"]), ids=lambda p: p.name)
+def test_pages_reach_data_only_through_the_library(page):
+    mods = _imports(page)
+    assert not {m for m in mods if m.split(".")[0] in ("sqlite3", "sqlite_utils", "openai", "huggingface_hub", "datasets")}
+
+
+@pytest.mark.parametrize("name", sorted(BOTTOM))
+def test_the_bottom_layer_imports_nothing_above_it(name):
+    path = ROOT / "datagen" / f"{name}.py"
+    if not path.exists():
+        pytest.skip(f"datagen/{name}.py does not exist")
+    above = {m for m in _imports(path) if m.startswith("datagen.") and m.split(".")[1] not in BOTTOM}
+    assert above == set(), f"datagen/{name}.py imports {sorted(above)}"
+
+
+def test_the_checker_sees_an_upward_import(tmp_path):
+    """The AST walk finds imports inside functions too (migration 003 once imported review there)."""
+    (tmp_path / "datagen").mkdir()
+    fake = tmp_path / "datagen" / "store.py"
+    fake.write_text("def f():\n    from .review import recompute_state\n    from . import jobs\n", encoding="utf-8")
+    assert {"datagen.review", "datagen.jobs"} <= _imports(fake, tmp_path)
