@@ -760,16 +760,26 @@ _JSON_DOC = json.JSONDecoder()
 
 
 def _is_document(path: Path) -> bool:
-    """Is ``path`` one JSON document rather than JSON Lines? ``.json`` files are; so is any file
-    whose first non-blank line is a lone ``[`` or ``{`` (pretty-printed JSON: no JSONL line is)."""
+    """Is ``path`` one JSON document rather than JSON Lines? ``.json`` files are; so is a file whose
+    first non-blank line is a lone ``[`` or ``{`` (pretty-printed JSON: no JSONL line is) when the
+    whole file is valid UTF-8 JSON. Otherwise it is read line by line, so a broken or truncated
+    file keeps every line, each failing with its own reason."""
     if path.suffix.lower() == ".json":
         return True
     with path.open("rb") as fh:
         for raw in fh:
             head = raw.strip().lstrip(b"\xef\xbb\xbf")
             if head:
-                return head in (b"[", b"{")
-    return False
+                if head not in (b"[", b"{"):
+                    return False
+                break
+        else:
+            return False
+    try:
+        json.loads(path.read_bytes().decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return False
+    return True
 
 
 def _read_document(path: Path, starts: dict[int, int]) -> Iterator[tuple[int, str]]:
@@ -815,10 +825,15 @@ def _document_records(text: str) -> Iterator[tuple[int, str]]:
             i += 1
         return i
 
+    yielded = False
     while True:
         pos = skip(pos)
+        if pos >= len(text) and not yielded:  # "[" and nothing after it: kept whole, to fail as such
+            yield 1 + text.count("\n", 0, start), text[start:].rstrip()
+            return
         if pos >= len(text) or text[pos] == "]":
             return
+        yielded = True
         line += text.count("\n", counted, pos)
         counted = pos
         try:

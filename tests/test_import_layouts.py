@@ -163,3 +163,22 @@ def test_any_json_array_imports_every_element_at_its_starting_line(tmp_path_fact
         assert json.loads(row["line"]) == rec  # the element's own text, stored raw
     got = _samples(db)
     assert len(got) == distinct and {d.user_id for d in got.values()} == {r["uid"] for r in records}
+
+
+@pytest.mark.parametrize("data", [b"[\n", b"[\n\x80\n", b"{\n\"messages\": \n"])
+def test_a_truncated_or_broken_pretty_printed_file_keeps_every_line(db, tmp_path, data):
+    """Falsifying examples of the import fuzz test: a file that starts like a JSON document but is
+    not one is read line by line, so each non-blank line is stored raw and fails with its reason."""
+    path = tmp_path / "broken.jsonl"
+    path.write_bytes(data)
+    s = import_file(db, path)
+    lines = [no for no, raw in enumerate(data.split(b"\n"), 1) if raw.strip()]
+    assert s["read"] == s["failed"] == len(lines) and s["imported"] == 0
+    assert sorted(r[0] for r in db.execute("SELECT line_no FROM raw_results")) == lines
+
+
+def test_a_json_file_holding_only_an_opening_bracket_keeps_it(db, tmp_path):
+    path = tmp_path / "cut.json"
+    path.write_text("[\n", encoding="utf-8")
+    s = import_file(db, path)
+    assert (s["read"], s["failed"]) == (1, 1) and s["errors"][0]["reason"].startswith("not valid JSON")
