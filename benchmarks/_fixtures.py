@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
+import subprocess
+import sys
 import time
+import urllib.request
 import uuid
 from pathlib import Path
+from typing import Iterator
 
 from datagen import config, scenarios
 from datagen.dialogue import from_generator_output
@@ -74,3 +80,27 @@ def machine() -> str:
 
 def dumps(obj) -> str:
     return json.dumps(obj, ensure_ascii=False)
+
+
+@contextlib.contextmanager
+def serve_app(env: dict[str, str], root: Path = Path(__file__).resolve().parents[1]) -> Iterator[str]:
+    """``streamlit run app.py`` on a free loopback port with ``env``; yields its URL once
+    ``/_stcore/health`` answers (at most 30 s), and stops the server on exit (Streamlit's e2e recipe)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
+                             "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"], cwd=root, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                urllib.request.urlopen(url + "/_stcore/health", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.25)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

@@ -9,17 +9,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-from _fixtures import build_db, machine, percentile  # noqa: E402
+from _fixtures import build_db, machine, percentile, serve_app  # noqa: E402
 
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 UID_JS = "() => { const el = [...document.querySelectorAll('p')].find(p => p.innerText.startsWith('uid ')); return el ? el.innerText : null; }"
@@ -38,20 +34,7 @@ def main() -> None:
         os.environ.update(env)
         built = build_db(Path(tmp) / "datagen.db", args.db_size or args.n)
         print(f"database: {args.db_size or args.n:,} samples, built in {built:.1f} s")
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
-                                 "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"], cwd=ROOT, env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(120):
-                try:
-                    urllib.request.urlopen(url + "/_stcore/health", timeout=1)
-                    break
-                except OSError:
-                    time.sleep(0.25)
+        with serve_app(env) as url:
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
                 page = browser.new_page(viewport={"width": 1400, "height": 1000})
@@ -71,9 +54,6 @@ def main() -> None:
                     page.wait_for_function(f"(b) => ({UID_JS})() !== b", arg=before, timeout=20_000, polling="raf")
                     times.append((time.perf_counter() - t) * 1000)
                 browser.close()
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
     print(f"key → next dialogue visible over {len(times)} decisions: median {percentile(times, 50):.0f} ms, "
           f"p95 {percentile(times, 95):.0f} ms, max {max(times):.0f} ms (target: median ≤ 400 ms)")
 

@@ -11,12 +11,8 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,25 +69,14 @@ def main() -> None:
             env.pop(k, None)
         os.environ.clear()
         os.environ.update(env)
-        sys.path.insert(0, str(ROOT))
+        sys.path.insert(0, str(ROOT / "benchmarks"))  # its shared server helper (datagen itself is installed)
+        from _fixtures import serve_app
+
         _prepare(Path(tmp))
         from datagen.store import get_db
 
         shot_uid = get_db().execute("SELECT uid FROM samples WHERE source LIKE 'import:%' LIMIT 1").fetchone()[0]
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
-                                 "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"], cwd=ROOT, env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(120):
-                try:
-                    urllib.request.urlopen(url + "/_stcore/health", timeout=1)
-                    break
-                except OSError:
-                    time.sleep(0.25)
+        with serve_app(env) as url:
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
                 page = browser.new_page(viewport={"width": 1300, "height": 1150})
@@ -126,9 +111,6 @@ def main() -> None:
                 page.wait_for_timeout(2500)
                 page.locator("[data-testid='stMainBlockContainer']").screenshot(path=str(DOCS / "batches_yield.png"))
                 browser.close()
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
     for name in ("review", "review_parallel_calls", "generate_mix_cost", "batches_yield"):
         print(DOCS / f"{name}.png")
 
