@@ -57,9 +57,7 @@ def tool_internals_leaked(v: View):
     if not joined or ("_" not in joined and "T" not in joined):
         return
     names = [n for n in v.tools if "_" in n or any(ch.isupper() for ch in n[1:])]
-    for i, role, text in v.texts:
-        if role != "assistant":
-            continue
+    for i, text in v.assistant_texts:
         hit = None
         if "_" in text:
             for m in _SNAKE_KEY.finditer(text):
@@ -101,12 +99,12 @@ def ungrounded_claim(v: View):
     (then it is their criterion, not a fact). Questions and intentions are not claims."""
     if not _POPULAR.search(v.assistant_text):
         return
-    for i, role, text in v.texts:
-        if role != "assistant" or _POPULAR.search(text) is None:
+    for i, text in v.assistant_texts:
+        if _POPULAR.search(text) is None:
             continue
         if _POPULAR_EVIDENCE.search(v.tool_text_before(i)) or _POPULAR.search(v.user_before(i)):
             continue
-        for s in tx.sentences(text):
+        for s in v.sentences(i):
             m = _POPULAR.search(s)
             if m and not _NOT_A_CLAIM.search(s):
                 yield i, f"도구 결과에 없는 '{m.group(0)}' 정보를 말합니다: {s[:60]!r}"
@@ -149,10 +147,10 @@ def unsupported_capability(v: View):
     if not _OFFER.search(joined) or not any(w in joined for w in _CAPABILITY_WORDS):
         return
     words = _tool_words(v)
-    for i, role, text in v.texts:
-        if role != "assistant":
+    for i, text in v.assistant_texts:
+        if _OFFER.search(text) is None:  # a sentence's offer is an offer in its turn's text (no anchors)
             continue
-        for s in tx.sentences(text):
+        for s in v.sentences(i):
             m = _OFFER.search(s)
             if m is None or _NEGATED.search(s, m.end()):
                 continue
@@ -179,10 +177,10 @@ def unfulfilled_promise(v: View):
     if not v.calls or not v.turns:
         return
     last_call = v.calls[-1][0]
-    for i, role, text in v.texts:
-        if role != "assistant" or i <= last_call:
+    for i, text in v.assistant_texts:
+        if i <= last_call or _PROMISE.search(text) is None:  # a sentence's promise is one in its turn's text
             continue
-        for s in tx.sentences(text):
+        for s in v.sentences(i):
             m = _PROMISE.search(s)
             if m and not _ASKS.search(s, m.end()):
                 yield i, f"'{m.group(0)}'라고 약속했지만 그 뒤로 도구 호출 없이 대화가 끝납니다."

@@ -242,8 +242,10 @@ def _before_figures(line: str) -> str | None:
     """The text of a listing line before its first ``(`` or price; None for ``label: value`` lines,
     also when the label carries a parenthesis (``- 앱 오류(결제 실패) 신고: …``: a bullet label,
     not a shop or menu name — issue 13, false-alarm class 7)."""
-    if _PARENS.sub("", line).find(":") != -1 or "：" in _PARENS.sub("", line):
-        return None
+    if ":" in line or "：" in line:  # (without either, the line without its parentheses has neither)
+        bare = _PARENS.sub("", line)
+        if ":" in bare or "：" in bare:
+            return None
     m = _FIGURE_CUT.search(line)
     cut = len(line) if m is None else m.start()
     if m is not None and line[cut] != "(":
@@ -260,9 +262,7 @@ def _before_figures(line: str) -> str | None:
 def ungrounded_mention(v: View):
     """An assistant turn naming a price (``…원``), a rating (``평점 4.5``) or, in a listing, a shop or
     menu name that no earlier tool response (or, for numbers, the customer) gave."""
-    for i, role, text in v.texts:
-        if role != "assistant":
-            continue
+    for i, text in v.assistant_texts:
         results = None
         if "원" in text:
             results = v.tool_text_before(i)

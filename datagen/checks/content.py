@@ -56,11 +56,15 @@ MODEL_NAMES_KO = ("오픈ai", "오픈 ai", "오픈에이아이", "챗gpt", "챗 
                   "제미나이", "딥시크", "하이퍼클로바", "엑사원")
 _LATIN_WORD = re.compile(r"[A-Za-z]+[0-9]?")
 _MODEL_NAME_KO = re.compile("|".join(map(re.escape, MODEL_NAMES_KO)))
+_ANY_MODEL_NAME = re.compile("|".join(map(re.escape, sorted(MODEL_NAMES | {"open ai"} | set(MODEL_NAMES_KO), key=len, reverse=True))))
+"""Every name below as a plain substring: a text without any of them (lower-cased) has none of them as a word."""
 
 
 def model_maker(text: str) -> str | None:
     """The first model or model-maker name in ``text`` (:data:`MODEL_NAMES`, :data:`MODEL_NAMES_KO`), or None."""
     low = text.lower()
+    if _ANY_MODEL_NAME.search(low) is None:  # one scan; every name found below is such a substring
+        return None
     for w in _LATIN_WORD.findall(low):
         if w in MODEL_NAMES or w.rstrip("0123456789") in MODEL_NAMES:
             return w
@@ -96,11 +100,10 @@ def ai_self_talk(v: View):
     low = v.assistant_text.lower()
     if not any(h in low for h in _SELF_TALK_HINTS):
         return
-    for i, role, text in v.texts:
-        if role == "assistant":
-            m = AI_SELF_TALK.search(text)
-            if m:
-                yield i, f"상담사가 AI 모델로서의 자기 이야기를 합니다: {m.group(0)!r}"
+    for i, text in v.assistant_texts:
+        m = AI_SELF_TALK.search(text)
+        if m:
+            yield i, f"상담사가 AI 모델로서의 자기 이야기를 합니다: {m.group(0)!r}"
 
 
 MIN_LETTERS = 12
@@ -213,10 +216,10 @@ def handoff_promise(v: View):
     tool's name says it hands off (agent, transfer, ticket, …)."""
     if not any(h in v.assistant_text for h in _PERSON_HINTS) or any(_HANDOFF_TOOL.search(n) for n in v.tools):
         return
-    for i, role, text in v.texts:
-        if role != "assistant" or not _PERSON.search(text):
+    for i, text in v.assistant_texts:
+        if not _PERSON.search(text):
             continue
-        for s in tx.sentences(text):
+        for s in v.sentences(i):
             if not _PERSON.search(s):
                 continue
             m = _HANDOFF.search(s)
@@ -263,9 +266,7 @@ def claimed_action(v: View):
     claims = [c for c in _CLAIMS if any(h in joined for h in c[3])]  # cheap: a claim needs its words
     if not claims:
         return
-    for i, role, text in v.texts:
-        if role != "assistant":
-            continue
+    for i, text in v.assistant_texts:
         for rx, fragments, what, hints in claims:
             m = rx.search(text) if any(h in text for h in hints) else None
             if m and not _made(v, i, fragments):

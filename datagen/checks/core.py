@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator
 
@@ -400,21 +401,29 @@ class View:
             cache[turn] = nums
         return cache[turn]
 
+    @cached_property
+    def _tool_pieces(self) -> tuple[list[int], list[str]]:
+        """``(turn indices, texts)`` of the tool turns (:meth:`tool_text`), in order."""
+        turns = [i for i, r, _ in self._prefix if r == "tool"]
+        return turns, [s for _, r, s in self._prefix if r == "tool"]
+
     def tool_text_before(self, turn: int, squashed: bool = False) -> str:
         """Tool responses before ``turn`` (:meth:`tool_text`), joined by NUL characters; with
-        ``squashed``, without spaces (for names whose spacing varies)."""
+        ``squashed``, without spaces (for names whose spacing varies). Cached by the number of tool
+        turns before ``turn``: turns with the same tool turns before them share one joined text."""
+        tool_turns, pieces = self._tool_pieces
+        k = bisect_left(tool_turns, turn)
         cache = self.__dict__.setdefault("_tool_text", {})
-        key = (turn, squashed)
-        if key not in cache:
+        key = (k, squashed)
+        got = cache.get(key)
+        if got is None:
             if squashed:
-                pieces = self.__dict__.setdefault("_tool_sq_piece", {})
-                for i, r, s in self._prefix:
-                    if i < turn and r == "tool" and i not in pieces:
-                        pieces[i] = s.replace(" ", "")
-                cache[key] = "\x00".join(pieces[i] for i, r, _ in self._prefix if i < turn and r == "tool")
-            else:
-                cache[key] = "\x00".join(s for i, r, s in self._prefix if i < turn and r == "tool")
-        return cache[key]
+                sq = self.__dict__.get("_tool_sq_pieces")
+                if sq is None:
+                    sq = self.__dict__["_tool_sq_pieces"] = [p.replace(" ", "") for p in pieces]
+                pieces = sq
+            got = cache[key] = "\x00".join(pieces[:k])
+        return got
 
     def tool_numbers_before(self, turn: int) -> list[tuple[frozenset[float], frozenset[float]]]:
         """Per tool response before ``turn``: ``(numbers, top-level numbers)`` — the numbers it
@@ -450,6 +459,19 @@ class View:
 
 
     @cached_property
+    def assistant_texts(self) -> list[tuple[int, str]]:
+        """``(turn, content)`` of the assistant turns with text (:attr:`texts` of that role)."""
+        return [(i, t) for i, r, t in self.texts if r == "assistant"]
+
+    def sentences(self, turn: int) -> list[str]:
+        """:func:`text.sentences` of turn ``turn``'s content, split once for every check that reads it."""
+        cache = self.__dict__.setdefault("_sentences", {})
+        got = cache.get(turn)
+        if got is None:
+            got = cache[turn] = tx.sentences(self.turns[turn].get("content") or "")
+        return got
+
+    @cached_property
     def all_text(self) -> str:
         """All customer and assistant text, joined by newlines."""
         return "\n".join(t for _, _, t in self.texts)
@@ -457,7 +479,7 @@ class View:
     @cached_property
     def assistant_text(self) -> str:
         """All assistant text, joined by newlines (for cheap "could this match at all" tests)."""
-        return "\n".join(t for _, r, t in self.texts if r == "assistant")
+        return "\n".join(t for _, t in self.assistant_texts)
 
 
 def _walk_numbers(x: Any, out: set[float], depth: int) -> None:

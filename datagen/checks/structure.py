@@ -85,6 +85,9 @@ _ROLE_LABEL = re.compile(r"^[ \t]*(?:user|assistant|system|사용자|어시스�
 def leftover_markup(v: View):
     """Chat-template tokens, tool tags, role labels at a line start and unfilled ``{placeholders}``
     in customer or assistant text (the system prompt may legitimately hold a ``<tools>`` block)."""
+    all_text = v.all_text  # no hint or colon anywhere: no turn can match
+    if not any(h in all_text for h in _MARKUP_HINTS) and ":" not in all_text and "：" not in all_text:
+        return
     for i, role, text in v.texts:
         m = None
         if any(h in text for h in _MARKUP_HINTS):
