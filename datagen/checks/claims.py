@@ -48,6 +48,11 @@ def _result_keys(v: View) -> frozenset[str]:
     return cached
 
 
+def _code_like_names(table) -> list[str]:
+    """Tool names that read as code (snake_case or camelCase), once per tool list."""
+    return [n for n in table.fns if "_" in n or any(ch.isupper() for ch in n[1:])]
+
+
 @check("tool_internals_leaked", "warning", "unnatural_korean", "도구 이름·원시 값 노출", "content")
 def tool_internals_leaked(v: View):
     """Customer-facing text naming a tool of the record (``get_order_status 호출 시``), a result
@@ -56,7 +61,7 @@ def tool_internals_leaked(v: View):
     joined = v.assistant_text
     if not joined or ("_" not in joined and "T" not in joined):
         return
-    names = [n for n in v.tools if "_" in n or any(ch.isupper() for ch in n[1:])]
+    names = v.table.memo_get("claims.code_like_names", _code_like_names)
     for i, text in v.assistant_texts:
         hit = None
         if "_" in text:
@@ -122,20 +127,22 @@ _NEGATED = re.compile(r"수\s*(?:는\s*)?없|어렵|못|불가|않")
 
 
 def _tool_words(v: View) -> str:
-    cached = v.__dict__.get("_tool_words")
-    if cached is None:
-        parts = []
-        for name, fn in v.tools.items():
-            parts.append(name.lower())
-            d = fn.get("description")
-            if isinstance(d, str):
-                parts.append(d.lower())
-            for pname, spec in v.properties(name).items():
-                parts.append(pname.lower())
-                if isinstance(spec, dict) and isinstance(spec.get("description"), str):
-                    parts.append(spec["description"].lower())
-        cached = v.__dict__["_tool_words"] = "\n".join(parts)
-    return cached
+    """Tool names, descriptions, argument names and their descriptions, lower-cased (once per tool list)."""
+    return v.table.memo_get("claims.tool_words", _make_tool_words)
+
+
+def _make_tool_words(table) -> str:
+    parts = []
+    for name, fn in table.fns.items():
+        parts.append(name.lower())
+        d = fn.get("description")
+        if isinstance(d, str):
+            parts.append(d.lower())
+        for pname, spec in table.props.get(name, {}).items():
+            parts.append(pname.lower())
+            if isinstance(spec, dict) and isinstance(spec.get("description"), str):
+                parts.append(spec["description"].lower())
+    return "\n".join(parts)
 
 
 @check("unsupported_capability", "warning", "unsupported_handling", "도구에 없는 기능을 할 수 있다고 함", "content")

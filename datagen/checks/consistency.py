@@ -90,13 +90,13 @@ def _echo_problem(key: str, value, where: str, o: dict) -> str | None:
     return None
 
 
-def _element_problem(key: str, value, where: str, o: dict) -> str | None:
-    """List element ``o`` against filter argument ``key``."""
+def _element_problem(key: str, value, name: str, n: int, o: dict) -> str | None:
+    """List element ``o`` (``name[n]`` of the result) against filter argument ``key``."""
     if key.startswith("only_") and value is True:
         field = key[5:]
         for f in (f"is_{field}", field):
             if o.get(f) is False:
-                return f"{key}=true인데 결과 {where}{_label(o)}의 {f}가 false입니다"
+                return f"{key}=true인데 결과 {name}[{n}]{_label(o)}의 {f}가 false입니다"
         return None
     if key.startswith(("min_", "max_")) and isinstance(value, (int, float)) and not isinstance(value, bool):
         field = key[4:]
@@ -104,9 +104,11 @@ def _element_problem(key: str, value, where: str, o: dict) -> str | None:
             x = o.get(f)
             if isinstance(x, (int, float)) and not isinstance(x, bool):
                 if (key[:3] == "min" and x < value) or (key[:3] == "max" and x > value):
-                    return f"{key}={value}인데 결과 {where}{_label(o)}의 {f}={x}입니다"
+                    return f"{key}={value}인데 결과 {name}[{n}]{_label(o)}의 {f}={x}입니다"
         return None
-    return _echo_problem(key, value, where, o)
+    if key not in o:  # what _echo_problem answers first: no need to name the element
+        return None
+    return _echo_problem(key, value, f"{name}[{n}]", o)
 
 
 def _contradiction(args: dict, r) -> str | None:
@@ -156,7 +158,7 @@ def _contradiction(args: dict, r) -> str | None:
             if key in _SKIP_KEYS or value is None or key in id_args or isinstance(value, dict):
                 continue
             for n, o in matched:
-                problem = _element_problem(key, value, f"{name}[{n}]", o)
+                problem = _element_problem(key, value, name, n, o)
                 if problem:
                     return problem
     return None
@@ -266,13 +268,21 @@ def ungrounded_mention(v: View):
         results = None
         if "원" in text:
             results = v.tool_text_before(i)
+            grounded = set()  # amounts found grounded in this turn: the same amount again is too
             for written, n in prices(text):
+                if n in grounded:
+                    continue
                 if n and not _number_in_results(v, i, n, results, multiples=True) and n not in v.user_numbers_before(i):
                     yield i, f"도구 결과에 없는 가격 {written}을(를) 말했습니다."
                     break
+                grounded.add(n)
         if "평점" in text or "별점" in text:
+            grounded = set()
             for m in _RATING.finditer(text):
                 n = float(m.group(1))
+                if n in grounded:
+                    continue
+                grounded.add(n)
                 if results is None:
                     results = v.tool_text_before(i)
                 if not _number_in_results(v, i, n, results) and n not in v.user_numbers_before(i):

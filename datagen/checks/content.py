@@ -8,6 +8,7 @@ post-mortems (assistant text claiming actions never taken, one canned hand-off l
 from __future__ import annotations
 
 import re
+from itertools import islice
 
 from .. import config
 from . import text as tx
@@ -161,7 +162,7 @@ def non_korean_text(v: View):
     if not texts:
         return
     # Cheap guard: a turn can only fail with at least MIN_LETTERS / 2 non-Hangul letters.
-    if len(tx.OTHER_LETTER.findall("\n".join(t for _, _, t in texts))) < MIN_LETTERS // 2:
+    if sum(1 for _ in islice(tx.OTHER_LETTER.finditer(v.all_text), MIN_LETTERS // 2)) < MIN_LETTERS // 2:
         return
     for i, role, text in texts:
         share, n = tx.hangul_share(text)
@@ -206,6 +207,11 @@ _NEGATION = re.compile(r"수\s*(?:는\s*|가\s*)?없|어렵|못\s|못해|불가|
 _HANDOFF_TOOL = re.compile(r"agent|human|handoff|hand_off|transfer|escalat|connect|operator|ticket|inquiry", re.I)
 
 
+def _has_handoff_tool(table) -> bool:
+    """A tool whose name says it hands off (once per tool list)."""
+    return any(_HANDOFF_TOOL.search(n) for n in table.fns)
+
+
 @check("handoff_promise", "warning", "unsupported_handling", "지원하지 않는 상담원 연결 약속", "content")
 def handoff_promise(v: View):
     """The assistant promises to hand the matter to a person or team (상담원 연결, 담당자에게 전달하여
@@ -214,7 +220,7 @@ def handoff_promise(v: View):
     hand-off verb ("연결해 드릴 수 없어요"); one before it ("직접 처리할 수 없어서 담당자에게
     전달하겠습니다") is the reason given for the hand-off, which is still promised. Silent when a
     tool's name says it hands off (agent, transfer, ticket, …)."""
-    if not any(h in v.assistant_text for h in _PERSON_HINTS) or any(_HANDOFF_TOOL.search(n) for n in v.tools):
+    if not any(h in v.assistant_text for h in _PERSON_HINTS) or v.table.memo_get("content.handoff_tool", _has_handoff_tool):
         return
     for i, text in v.assistant_texts:
         if not _PERSON.search(text):
