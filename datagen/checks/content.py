@@ -84,6 +84,7 @@ AI_SELF_TALK = re.compile(
 )
 """Assistant talking about itself as a model instead of serving the customer."""
 _SELF_TALK_HINTS = ("ai", "model", "모델", "인공지능", "학습", "훈련", "지식", "프롬프트", "사람이")
+_SELF_TALK_HINT = re.compile("|".join(map(re.escape, _SELF_TALK_HINTS)))
 
 
 @check("model_maker_mention", "error", "other", "모델·개발사 언급", "content")
@@ -98,8 +99,7 @@ def model_maker_mention(v: View):
 
 @check("ai_self_talk", "warning", "unnatural_korean", "AI 자기 언급", "content")
 def ai_self_talk(v: View):
-    low = v.assistant_text.lower()
-    if not any(h in low for h in _SELF_TALK_HINTS):
+    if _SELF_TALK_HINT.search(v.assistant_text.lower()) is None:
         return
     for i, text in v.assistant_texts:
         m = AI_SELF_TALK.search(text)
@@ -247,6 +247,8 @@ _CLAIMS: list[tuple[re.Pattern, tuple[str, ...] | None, str, tuple[str, ...]]] =
      ("전달", "신고", "접수", "등록", "발급", "처리", "예약", "조치")),  # the verb the pattern needs: "겠습니다" alone is in most turns
 ]
 _LOOKUP = ("get", "list", "search", "find", "check", "lookup", "view", "show")
+_CLAIM_TESTS = [(*c, re.compile("|".join(map(re.escape, c[3]))).search) for c in _CLAIMS]
+"""Each claim with its words as one search: a text holds one of the words exactly when it matches."""
 
 
 def _made(v: View, turn: int, fragments: tuple[str, ...] | None) -> bool:
@@ -269,12 +271,12 @@ def claimed_action(v: View):
     접수해두겠습니다, 조치하겠습니다, …)
     with no earlier successful call of a tool that does it (DESIGN.md, post-mortems)."""
     joined = v.assistant_text
-    claims = [c for c in _CLAIMS if any(h in joined for h in c[3])]  # cheap: a claim needs its words
+    claims = [c for c in _CLAIM_TESTS if c[4](joined)]  # cheap: a claim needs its words
     if not claims:
         return
     for i, text in v.assistant_texts:
-        for rx, fragments, what, hints in claims:
-            m = rx.search(text) if any(h in text for h in hints) else None
+        for rx, fragments, what, _, hint in claims:
+            m = rx.search(text) if hint(text) else None
             if m and not _made(v, i, fragments):
                 yield i, f"도구로 하지 않은 '{what}'을(를) 했다고 말합니다: {m.group(0)!r}"
                 break
