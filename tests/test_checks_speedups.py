@@ -1,0 +1,116 @@
+"""The text helpers rewritten for speed (issue 14, ingest speed) answer exactly as the code they
+replaced: the old implementations are kept here as the reference and compared on generated text
+built from the characters each helper reacts to."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from datagen.checks import content, consistency
+from datagen.checks import text as tx
+
+
+def reference_won_amounts(text: str) -> list[tuple[str, float]]:
+    """``text.won_amounts`` before issue 14's speed work (a character loop around each 원)."""
+    out = []
+    pos = text.find("원")
+    while pos != -1:
+        j = pos
+        while j > 0 and text[j - 1] == " ":
+            j -= 1
+        if j == 0 or text[j - 1] not in tx._BEFORE_WON:
+            pos = text.find("원", pos + 1)
+            continue
+        nxt = text.find("원", pos + 1)
+        a = j
+        while a > 0 and text[a - 1] in tx._AMOUNT_CHARS:
+            a -= 1
+        while a < j and not text[a].isdigit():
+            a += 1
+        if a == j or (a and text[a - 1] in "."):
+            pos = nxt
+            continue
+        body = text[a:pos + 1]
+        simple = tx._ONE_GROUP.fullmatch(body, 0, len(body[:-1].rstrip()))
+        if simple:
+            out.append((body, float(simple.group().replace(",", ""))))
+            pos = nxt
+            continue
+        groups = [(float(g.replace(",", "")), u) for g, u in tx._GROUP.findall(body)]
+        if not groups:
+            pos = nxt
+            continue
+        ranks = [tx._WON_UNIT[u] for _, u in groups]
+        if len(groups) > 1 and any(r1 <= r2 for r1, r2 in zip(ranks, ranks[1:])):
+            last = tx._GROUP.findall(body)[-1][0]
+            body = body[body.rfind(last):]
+            groups, ranks = groups[-1:], ranks[-1:]
+        out.append((body, sum(n * r for (n, _), r in zip(groups, ranks))))
+        pos = nxt
+    return out
+
+
+def reference_model_maker(text: str) -> str | None:
+    """``content.model_maker`` before issue 14's speed work (no pre-filter)."""
+    low = text.lower()
+    for w in content._LATIN_WORD.findall(low):
+        if w in content.MODEL_NAMES or w.rstrip("0123456789") in content.MODEL_NAMES:
+            return w
+    if "open ai" in low:
+        return "open ai"
+    if content._MODEL_NAME_KO.search(low):
+        return min((w for w in content.MODEL_NAMES_KO if w in low), key=content.MODEL_NAMES_KO.index)
+    return None
+
+
+def reference_before_figures(line: str) -> str | None:
+    """``consistency._before_figures`` before issue 14's speed work."""
+    if consistency._PARENS.sub("", line).find(":") != -1 or "：" in consistency._PARENS.sub("", line):
+        return None
+    m = consistency._FIGURE_CUT.search(line)
+    cut = len(line) if m is None else m.start()
+    if m is not None and line[cut] != "(":
+        return None
+    p = line.find("원", 0, cut)
+    if p != -1:
+        k, j = consistency._amount_before(line, p)
+        if k < j:
+            cut = k
+    return line[:cut].strip()
+
+
+def _texts(pieces: list[str], n: int):
+    return st.lists(st.sampled_from(pieces), max_size=n).map("".join)
+
+
+AMOUNT_TEXT = _texts(list("0123456789,. 억만천원약가격\n-x") + ["12,000", "3만", " 원", "원화", "4.5"], 40)
+NAME_TEXT = _texts(list("abcgptlamqwenAIGPT0123456789 -._오픈에이아이챗지피티클로드앤트로픽큐웬원제미나이딥시크")
+                   + ["open ai", "chatgpt", "Qwen2", "GPT4o", "İ", "K"], 30)
+LINE_TEXT = _texts(list("()：: 가게원0123456789,약평점-") + ["12,000원", "(평점 4.5)", "1. "], 30)
+
+
+@settings(max_examples=400, deadline=None)
+@given(AMOUNT_TEXT)
+def test_won_amounts_reads_every_text_as_the_character_loop_did(text):
+    assert tx.won_amounts(text) == reference_won_amounts(text)
+
+
+@settings(max_examples=400, deadline=None)
+@given(NAME_TEXT)
+def test_model_maker_finds_what_the_unfiltered_scan_found(text):
+    assert content.model_maker(text) == reference_model_maker(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(LINE_TEXT)
+def test_before_figures_cuts_every_line_as_before(line):
+    assert consistency._before_figures(line) == reference_before_figures(line)
+
+
+def test_the_references_see_amounts_names_and_labels():
+    """The generated text reaches the interesting branches (these would fail on a broken strategy)."""
+    assert reference_won_amounts("약 13만 3,096원, 배달비 2,000 원") == tx.won_amounts("약 13만 3,096원, 배달비 2,000 원") == [
+        ("13만 3,096원", 133096.0), ("2,000 원", 2000.0)]
+    assert reference_model_maker("저는 ChatGPT예요") == content.model_maker("저는 ChatGPT예요") == "chatgpt"
+    assert reference_before_figures("배달비: 2,000원") is None and reference_before_figures("가게 (평점 4.5)") == "가게"
