@@ -84,6 +84,27 @@ def _texts(pieces: list[str], n: int):
     return st.lists(st.sampled_from(pieces), max_size=n).map("".join)
 
 
+def reference_name_candidates(text: str) -> list[str]:
+    """``consistency._name_candidates`` before issue 14's speed work (a loop over ``split``)."""
+    cs = consistency
+    out = [m.group(1).strip() for m in cs._BRACKET.finditer(text)] if "[" in text else []
+    if "\n" in text or text.lstrip()[:1] in cs._LIST_START:
+        for raw in text.split("\n"):
+            line = raw.lstrip()
+            if not line or line[0] not in cs._LIST_START or ("(" not in line and not cs._PRICE.search(line)):
+                continue
+            if cs._ASCII_DIGIT.search(line) is None:
+                continue
+            m = cs._LIST_ITEM.match(line)
+            if m is None:
+                continue
+            name = reference_before_figures(m.group(1))
+            if name is not None:
+                out.append(name)
+    names = [n.strip(cs._MARKS) for n in out]
+    return [n for n in names if len(n.replace(" ", "")) >= 2 and not n.startswith(cs._LABELS)]
+
+
 AMOUNT_TEXT = _texts(list("0123456789,. 억만천원약가격\n-x") + ["12,000", "3만", " 원", "원화", "4.5"], 40)
 NAME_TEXT = _texts(list("abcgptlamqwenAIGPT0123456789 -._오픈에이아이챗지피티클로드앤트로픽큐웬원제미나이딥시크")
                    + ["open ai", "chatgpt", "Qwen2", "GPT4o", "İ", "K"], 30)
@@ -108,9 +129,21 @@ def test_before_figures_cuts_every_line_as_before(line):
     assert consistency._before_figures(line) == reference_before_figures(line)
 
 
+LISTING_TEXT = _texts(["\n", " ", "\t", "\r", "\u3000", "\x85", "1. ", "2) ", "- ", "• ", "* ", "가게", "[화덕공방]", "(평점 4.5)",
+                       "12,000원", "배달비: ", "약 ", "a1", "이런 곳이 있어요."], 14)
+
+
+@settings(max_examples=400, deadline=None)
+@given(LISTING_TEXT)
+def test_listing_names_are_found_as_the_split_loop_found_them(text):
+    assert consistency._name_candidates(text) == reference_name_candidates(text)
+
+
 def test_the_references_see_amounts_names_and_labels():
     """The generated text reaches the interesting branches (these would fail on a broken strategy)."""
     assert reference_won_amounts("약 13만 3,096원, 배달비 2,000 원") == tx.won_amounts("약 13만 3,096원, 배달비 2,000 원") == [
         ("13만 3,096원", 133096.0), ("2,000 원", 2000.0)]
     assert reference_model_maker("저는 ChatGPT예요") == content.model_maker("저는 ChatGPT예요") == "chatgpt"
     assert reference_before_figures("배달비: 2,000원") is None and reference_before_figures("가게 (평점 4.5)") == "가게"
+    listing = "이런 곳이 있어요.\n 1. 진짜루 (평점 4.8)\n\u3000- 만리장성 7,000원\n배달비: 2,000원"
+    assert reference_name_candidates(listing) == consistency._name_candidates(listing) == ["진짜루", "만리장성"]

@@ -210,6 +210,9 @@ _BRACKET = re.compile(r"\[([^\]\n]{2,30})\]")
 _LABELS = ("상품", "배달비", "배달료", "총", "합계", "할인", "쿠폰", "결제", "배송지", "요청사항", "주문", "최소", "예상", "도착",
            "영업", "옵션", "가격", "수량", "메뉴", "가게")
 _LIST_START = frozenset("-•*·0123456789")
+_LISTING_LINE = re.compile(r"^[^\S\n]*([-•*·0-9][^\n]*)", re.M)
+"""A line (between ``\\n``) without its leading white space (``str.lstrip``'s: the same Unicode
+class), when that starts with one of :data:`_LIST_START`."""
 
 
 _PRICE = re.compile(r"\d\s*(?:억|만|천)?\s*원")
@@ -224,9 +227,8 @@ def _name_candidates(text: str) -> list[str]:
     and in ``[이름]``; markdown emphasis and quotes around a name are ignored."""
     out = [m.group(1).strip() for m in _BRACKET.finditer(text)] if "[" in text else []
     if "\n" in text or text.lstrip()[:1] in _LIST_START:
-        for raw in text.split("\n"):
-            line = raw.lstrip()
-            if not line or line[0] not in _LIST_START or ("(" not in line and not _PRICE.search(line)):
+        for line in _LISTING_LINE.findall(text):  # the lines whose first non-space character starts a list item
+            if "(" not in line and not _PRICE.search(line):
                 continue
             if _ASCII_DIGIT.search(line) is None:
                 continue  # an option list ("- 가게 찾기 (검색)"), not a shop or a priced item
