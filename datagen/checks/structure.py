@@ -79,7 +79,6 @@ _MARKUP = re.compile(
 )
 _MARKUP_HINTS = ("<", "{", "[", "$")
 _MARKUP_HINT_ONLY = re.compile(r"[<{\[$]")
-_MARKUP_HINT = re.compile(r"[<{\[$:：]")
 _ROLE_LABEL = re.compile(r"^[ \t]*(?:user|assistant|system|사용자|어시스턴트|상담사|고객)[ \t]*[:：]", re.M | re.I)
 
 
@@ -87,7 +86,8 @@ _ROLE_LABEL = re.compile(r"^[ \t]*(?:user|assistant|system|사용자|어시스�
 def leftover_markup(v: View):
     """Chat-template tokens, tool tags, role labels at a line start and unfilled ``{placeholders}``
     in customer or assistant text (the system prompt may legitimately hold a ``<tools>`` block)."""
-    if _MARKUP_HINT.search(v.all_text) is None:  # no hint or colon anywhere: no turn can match
+    all_text = v.all_text  # no hint or colon anywhere: no turn can match
+    if not any(h in all_text for h in _MARKUP_HINTS) and ":" not in all_text and "：" not in all_text:
         return
     for i, role, text in v.texts:
         m = None

@@ -66,8 +66,6 @@ _AMOUNT_CHARS = frozenset("0123456789,. 억만천")
 _GROUP = re.compile(rf"({_AMOUNT_GROUP})\s*(억|만|천)?")
 _ONE_GROUP = re.compile(_AMOUNT_GROUP)
 _WON_UNIT = {"억": 100_000_000, "만": 10_000, "천": 1_000, "": 1}
-_WON_RUN = re.compile(r"[0-9,. 억만천]+원")
-"""A 원 and the amount characters (:data:`_AMOUNT_CHARS`) right before it: one scan finds every candidate."""
 
 
 def won_amounts(text: str) -> list[tuple[str, float]]:
@@ -77,25 +75,32 @@ def won_amounts(text: str) -> list[tuple[str, float]]:
     Groups must come in falling units (억, 만, 천, then a plain number); otherwise only the group
     right before ``원`` is read. An amount right after a digit or a ``.`` is not one (``4.5원``)."""
     out = []
-    if "원" not in text:
-        return out
-    for run in _WON_RUN.finditer(text):  # each 원 right after a run of amount characters (the longest one)
-        pos = run.end() - 1
-        digits = run.group()[:-1].rstrip(" ")  # spaces before 원 skipped
-        if not digits or digits[-1] not in _BEFORE_WON:
+    pos = text.find("원")
+    while pos != -1:
+        j = pos
+        while j > 0 and text[j - 1] == " ":
+            j -= 1
+        if j == 0 or text[j - 1] not in _BEFORE_WON:
+            pos = text.find("원", pos + 1)
             continue
-        a, j = run.start(), run.start() + len(digits)
+        nxt = text.find("원", pos + 1)
+        a = j
+        while a > 0 and text[a - 1] in _AMOUNT_CHARS:
+            a -= 1
         while a < j and not text[a].isdigit():
             a += 1
         if a == j or (a and text[a - 1] in "."):
+            pos = nxt
             continue
         body = text[a:pos + 1]
         simple = _ONE_GROUP.fullmatch(body, 0, len(body[:-1].rstrip()))
         if simple:  # the common case, one group without a unit ("12,000원"): what the loop below reads
             out.append((body, float(simple.group().replace(",", ""))))
+            pos = nxt
             continue
         groups = [(float(g.replace(",", "")), u) for g, u in _GROUP.findall(body)]
         if not groups:
+            pos = nxt
             continue
         ranks = [_WON_UNIT[u] for _, u in groups]
         if len(groups) > 1 and any(r1 <= r2 for r1, r2 in zip(ranks, ranks[1:])):
@@ -103,6 +108,7 @@ def won_amounts(text: str) -> list[tuple[str, float]]:
             body = body[body.rfind(last):]
             groups, ranks = groups[-1:], ranks[-1:]
         out.append((body, sum(n * r for (n, _), r in zip(groups, ranks))))
+        pos = nxt
     return out
 
 
