@@ -3,8 +3,12 @@
 A check is a function ``fn(view) -> iterable of (turn, message)`` registered with a stable id, a
 severity, the reject reason it suggests and a short Korean title (:func:`check`). The engine
 (:func:`run_view`) builds one :class:`View` per dialogue — tool table, call/response pairing, parsed
-tool results, texts the customer said — computed lazily and shared by all checks, so each is done at
-most once per dialogue.
+tool results, texts the customer said, the assistant's turns and each turn's sentences, the tool texts,
+numbers and evidence before a turn — computed lazily and shared by all checks, so each is done at
+most once per dialogue; what depends on the tool list alone is kept with its compiled
+:class:`ToolTable` (:meth:`ToolTable.memo_get`), once per tool list. Checks read these instead of
+walking the turns again (issue 14, ingest speed; ``tests/test_checks_regression.py`` holds their
+findings fixed).
 """
 
 from __future__ import annotations
