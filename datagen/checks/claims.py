@@ -48,6 +48,11 @@ def _result_keys(v: View) -> frozenset[str]:
     return cached
 
 
+def _code_like_names(table) -> list[str]:
+    """Tool names that read as code (snake_case or camelCase), once per tool list."""
+    return [n for n in table.fns if "_" in n or any(ch.isupper() for ch in n[1:])]
+
+
 @check("tool_internals_leaked", "warning", "unnatural_korean", "도구 이름·원시 값 노출", "content")
 def tool_internals_leaked(v: View):
     """Customer-facing text naming a tool of the record (``get_order_status 호출 시``), a result
@@ -56,10 +61,8 @@ def tool_internals_leaked(v: View):
     joined = v.assistant_text
     if not joined or ("_" not in joined and "T" not in joined):
         return
-    names = [n for n in v.tools if "_" in n or any(ch.isupper() for ch in n[1:])]
-    for i, role, text in v.texts:
-        if role != "assistant":
-            continue
+    names = v.table.memo_get("claims.code_like_names", _code_like_names)
+    for i, text in v.assistant_texts:
         hit = None
         if "_" in text:
             for m in _SNAKE_KEY.finditer(text):
@@ -101,12 +104,12 @@ def ungrounded_claim(v: View):
     (then it is their criterion, not a fact). Questions and intentions are not claims."""
     if not _POPULAR.search(v.assistant_text):
         return
-    for i, role, text in v.texts:
-        if role != "assistant" or _POPULAR.search(text) is None:
+    for i, text in v.assistant_texts:
+        if _POPULAR.search(text) is None:
             continue
         if _POPULAR_EVIDENCE.search(v.tool_text_before(i)) or _POPULAR.search(v.user_before(i)):
             continue
-        for s in tx.sentences(text):
+        for s in v.sentences(i):
             m = _POPULAR.search(s)
             if m and not _NOT_A_CLAIM.search(s):
                 yield i, f"도구 결과에 없는 '{m.group(0)}' 정보를 말합니다: {s[:60]!r}"
@@ -124,20 +127,22 @@ _NEGATED = re.compile(r"수\s*(?:는\s*)?없|어렵|못|불가|않")
 
 
 def _tool_words(v: View) -> str:
-    cached = v.__dict__.get("_tool_words")
-    if cached is None:
-        parts = []
-        for name, fn in v.tools.items():
-            parts.append(name.lower())
-            d = fn.get("description")
-            if isinstance(d, str):
-                parts.append(d.lower())
-            for pname, spec in v.properties(name).items():
-                parts.append(pname.lower())
-                if isinstance(spec, dict) and isinstance(spec.get("description"), str):
-                    parts.append(spec["description"].lower())
-        cached = v.__dict__["_tool_words"] = "\n".join(parts)
-    return cached
+    """Tool names, descriptions, argument names and their descriptions, lower-cased (once per tool list)."""
+    return v.table.memo_get("claims.tool_words", _make_tool_words)
+
+
+def _make_tool_words(table) -> str:
+    parts = []
+    for name, fn in table.fns.items():
+        parts.append(name.lower())
+        d = fn.get("description")
+        if isinstance(d, str):
+            parts.append(d.lower())
+        for pname, spec in table.props.get(name, {}).items():
+            parts.append(pname.lower())
+            if isinstance(spec, dict) and isinstance(spec.get("description"), str):
+                parts.append(spec["description"].lower())
+    return "\n".join(parts)
 
 
 @check("unsupported_capability", "warning", "unsupported_handling", "도구에 없는 기능을 할 수 있다고 함", "content")
@@ -149,10 +154,10 @@ def unsupported_capability(v: View):
     if not _OFFER.search(joined) or not any(w in joined for w in _CAPABILITY_WORDS):
         return
     words = _tool_words(v)
-    for i, role, text in v.texts:
-        if role != "assistant":
+    for i, text in v.assistant_texts:
+        if _OFFER.search(text) is None:  # a sentence's offer is an offer in its turn's text (no anchors)
             continue
-        for s in tx.sentences(text):
+        for s in v.sentences(i):
             m = _OFFER.search(s)
             if m is None or _NEGATED.search(s, m.end()):
                 continue
@@ -179,10 +184,10 @@ def unfulfilled_promise(v: View):
     if not v.calls or not v.turns:
         return
     last_call = v.calls[-1][0]
-    for i, role, text in v.texts:
-        if role != "assistant" or i <= last_call:
+    for i, text in v.assistant_texts:
+        if i <= last_call or _PROMISE.search(text) is None:  # a sentence's promise is one in its turn's text
             continue
-        for s in tx.sentences(text):
+        for s in v.sentences(i):
             m = _PROMISE.search(s)
             if m and not _ASKS.search(s, m.end()):
                 yield i, f"'{m.group(0)}'라고 약속했지만 그 뒤로 도구 호출 없이 대화가 끝납니다."

@@ -90,13 +90,13 @@ def _echo_problem(key: str, value, where: str, o: dict) -> str | None:
     return None
 
 
-def _element_problem(key: str, value, where: str, o: dict) -> str | None:
-    """List element ``o`` against filter argument ``key``."""
+def _element_problem(key: str, value, name: str, n: int, o: dict) -> str | None:
+    """List element ``o`` (``name[n]`` of the result) against filter argument ``key``."""
     if key.startswith("only_") and value is True:
         field = key[5:]
         for f in (f"is_{field}", field):
             if o.get(f) is False:
-                return f"{key}=true인데 결과 {where}{_label(o)}의 {f}가 false입니다"
+                return f"{key}=true인데 결과 {name}[{n}]{_label(o)}의 {f}가 false입니다"
         return None
     if key.startswith(("min_", "max_")) and isinstance(value, (int, float)) and not isinstance(value, bool):
         field = key[4:]
@@ -104,9 +104,11 @@ def _element_problem(key: str, value, where: str, o: dict) -> str | None:
             x = o.get(f)
             if isinstance(x, (int, float)) and not isinstance(x, bool):
                 if (key[:3] == "min" and x < value) or (key[:3] == "max" and x > value):
-                    return f"{key}={value}인데 결과 {where}{_label(o)}의 {f}={x}입니다"
+                    return f"{key}={value}인데 결과 {name}[{n}]{_label(o)}의 {f}={x}입니다"
         return None
-    return _echo_problem(key, value, where, o)
+    if key not in o:  # what _echo_problem answers first: no need to name the element
+        return None
+    return _echo_problem(key, value, f"{name}[{n}]", o)
 
 
 def _contradiction(args: dict, r) -> str | None:
@@ -156,7 +158,7 @@ def _contradiction(args: dict, r) -> str | None:
             if key in _SKIP_KEYS or value is None or key in id_args or isinstance(value, dict):
                 continue
             for n, o in matched:
-                problem = _element_problem(key, value, f"{name}[{n}]", o)
+                problem = _element_problem(key, value, name, n, o)
                 if problem:
                     return problem
     return None
@@ -208,6 +210,9 @@ _BRACKET = re.compile(r"\[([^\]\n]{2,30})\]")
 _LABELS = ("상품", "배달비", "배달료", "총", "합계", "할인", "쿠폰", "결제", "배송지", "요청사항", "주문", "최소", "예상", "도착",
            "영업", "옵션", "가격", "수량", "메뉴", "가게")
 _LIST_START = frozenset("-•*·0123456789")
+_LISTING_LINE = re.compile(r"^[^\S\n]*([-•*·0-9][^\n]*)", re.M)
+"""A line (between ``\\n``) without its leading white space (``str.lstrip``'s: the same Unicode
+class), when that starts with one of :data:`_LIST_START`."""
 
 
 _PRICE = re.compile(r"\d\s*(?:억|만|천)?\s*원")
@@ -222,9 +227,8 @@ def _name_candidates(text: str) -> list[str]:
     and in ``[이름]``; markdown emphasis and quotes around a name are ignored."""
     out = [m.group(1).strip() for m in _BRACKET.finditer(text)] if "[" in text else []
     if "\n" in text or text.lstrip()[:1] in _LIST_START:
-        for raw in text.split("\n"):
-            line = raw.lstrip()
-            if not line or line[0] not in _LIST_START or ("(" not in line and not _PRICE.search(line)):
+        for line in _LISTING_LINE.findall(text):  # the lines whose first non-space character starts a list item
+            if "(" not in line and not _PRICE.search(line):
                 continue
             if _ASCII_DIGIT.search(line) is None:
                 continue  # an option list ("- 가게 찾기 (검색)"), not a shop or a priced item
@@ -242,8 +246,10 @@ def _before_figures(line: str) -> str | None:
     """The text of a listing line before its first ``(`` or price; None for ``label: value`` lines,
     also when the label carries a parenthesis (``- 앱 오류(결제 실패) 신고: …``: a bullet label,
     not a shop or menu name — issue 13, false-alarm class 7)."""
-    if _PARENS.sub("", line).find(":") != -1 or "：" in _PARENS.sub("", line):
-        return None
+    if ":" in line or "：" in line:  # (without either, the line without its parentheses has neither)
+        bare = _PARENS.sub("", line)
+        if ":" in bare or "：" in bare:
+            return None
     m = _FIGURE_CUT.search(line)
     cut = len(line) if m is None else m.start()
     if m is not None and line[cut] != "(":
@@ -260,19 +266,25 @@ def _before_figures(line: str) -> str | None:
 def ungrounded_mention(v: View):
     """An assistant turn naming a price (``…원``), a rating (``평점 4.5``) or, in a listing, a shop or
     menu name that no earlier tool response (or, for numbers, the customer) gave."""
-    for i, role, text in v.texts:
-        if role != "assistant":
-            continue
+    for i, text in v.assistant_texts:
         results = None
         if "원" in text:
             results = v.tool_text_before(i)
+            grounded = set()  # amounts found grounded in this turn: the same amount again is too
             for written, n in prices(text):
+                if n in grounded:
+                    continue
                 if n and not _number_in_results(v, i, n, results, multiples=True) and n not in v.user_numbers_before(i):
                     yield i, f"도구 결과에 없는 가격 {written}을(를) 말했습니다."
                     break
+                grounded.add(n)
         if "평점" in text or "별점" in text:
+            grounded = set()
             for m in _RATING.finditer(text):
                 n = float(m.group(1))
+                if n in grounded:
+                    continue
+                grounded.add(n)
                 if results is None:
                     results = v.tool_text_before(i)
                 if not _number_in_results(v, i, n, results) and n not in v.user_numbers_before(i):

@@ -8,6 +8,7 @@ post-mortems (assistant text claiming actions never taken, one canned hand-off l
 from __future__ import annotations
 
 import re
+from itertools import islice
 
 from .. import config
 from . import text as tx
@@ -56,11 +57,15 @@ MODEL_NAMES_KO = ("오픈ai", "오픈 ai", "오픈에이아이", "챗gpt", "챗 
                   "제미나이", "딥시크", "하이퍼클로바", "엑사원")
 _LATIN_WORD = re.compile(r"[A-Za-z]+[0-9]?")
 _MODEL_NAME_KO = re.compile("|".join(map(re.escape, MODEL_NAMES_KO)))
+_ANY_MODEL_NAME = re.compile("|".join(map(re.escape, sorted(MODEL_NAMES | {"open ai"} | set(MODEL_NAMES_KO), key=len, reverse=True))))
+"""Every name below as a plain substring: a text without any of them (lower-cased) has none of them as a word."""
 
 
 def model_maker(text: str) -> str | None:
     """The first model or model-maker name in ``text`` (:data:`MODEL_NAMES`, :data:`MODEL_NAMES_KO`), or None."""
     low = text.lower()
+    if _ANY_MODEL_NAME.search(low) is None:  # one scan; every name found below is such a substring
+        return None
     for w in _LATIN_WORD.findall(low):
         if w in MODEL_NAMES or w.rstrip("0123456789") in MODEL_NAMES:
             return w
@@ -79,6 +84,7 @@ AI_SELF_TALK = re.compile(
 )
 """Assistant talking about itself as a model instead of serving the customer."""
 _SELF_TALK_HINTS = ("ai", "model", "모델", "인공지능", "학습", "훈련", "지식", "프롬프트", "사람이")
+_SELF_TALK_HINT = re.compile("|".join(map(re.escape, _SELF_TALK_HINTS)))
 
 
 @check("model_maker_mention", "error", "other", "모델·개발사 언급", "content")
@@ -93,14 +99,12 @@ def model_maker_mention(v: View):
 
 @check("ai_self_talk", "warning", "unnatural_korean", "AI 자기 언급", "content")
 def ai_self_talk(v: View):
-    low = v.assistant_text.lower()
-    if not any(h in low for h in _SELF_TALK_HINTS):
+    if _SELF_TALK_HINT.search(v.assistant_text.lower()) is None:
         return
-    for i, role, text in v.texts:
-        if role == "assistant":
-            m = AI_SELF_TALK.search(text)
-            if m:
-                yield i, f"상담사가 AI 모델로서의 자기 이야기를 합니다: {m.group(0)!r}"
+    for i, text in v.assistant_texts:
+        m = AI_SELF_TALK.search(text)
+        if m:
+            yield i, f"상담사가 AI 모델로서의 자기 이야기를 합니다: {m.group(0)!r}"
 
 
 MIN_LETTERS = 12
@@ -158,7 +162,7 @@ def non_korean_text(v: View):
     if not texts:
         return
     # Cheap guard: a turn can only fail with at least MIN_LETTERS / 2 non-Hangul letters.
-    if len(tx.OTHER_LETTER.findall("\n".join(t for _, _, t in texts))) < MIN_LETTERS // 2:
+    if sum(1 for _ in islice(tx.OTHER_LETTER.finditer(v.all_text), MIN_LETTERS // 2)) < MIN_LETTERS // 2:
         return
     for i, role, text in texts:
         share, n = tx.hangul_share(text)
@@ -203,6 +207,11 @@ _NEGATION = re.compile(r"수\s*(?:는\s*|가\s*)?없|어렵|못\s|못해|불가|
 _HANDOFF_TOOL = re.compile(r"agent|human|handoff|hand_off|transfer|escalat|connect|operator|ticket|inquiry", re.I)
 
 
+def _has_handoff_tool(table) -> bool:
+    """A tool whose name says it hands off (once per tool list)."""
+    return any(_HANDOFF_TOOL.search(n) for n in table.fns)
+
+
 @check("handoff_promise", "warning", "unsupported_handling", "지원하지 않는 상담원 연결 약속", "content")
 def handoff_promise(v: View):
     """The assistant promises to hand the matter to a person or team (상담원 연결, 담당자에게 전달하여
@@ -211,12 +220,12 @@ def handoff_promise(v: View):
     hand-off verb ("연결해 드릴 수 없어요"); one before it ("직접 처리할 수 없어서 담당자에게
     전달하겠습니다") is the reason given for the hand-off, which is still promised. Silent when a
     tool's name says it hands off (agent, transfer, ticket, …)."""
-    if not any(h in v.assistant_text for h in _PERSON_HINTS) or any(_HANDOFF_TOOL.search(n) for n in v.tools):
+    if not any(h in v.assistant_text for h in _PERSON_HINTS) or v.table.memo_get("content.handoff_tool", _has_handoff_tool):
         return
-    for i, role, text in v.texts:
-        if role != "assistant" or not _PERSON.search(text):
+    for i, text in v.assistant_texts:
+        if not _PERSON.search(text):
             continue
-        for s in tx.sentences(text):
+        for s in v.sentences(i):
             if not _PERSON.search(s):
                 continue
             m = _HANDOFF.search(s)
@@ -238,6 +247,8 @@ _CLAIMS: list[tuple[re.Pattern, tuple[str, ...] | None, str, tuple[str, ...]]] =
      ("전달", "신고", "접수", "등록", "발급", "처리", "예약", "조치")),  # the verb the pattern needs: "겠습니다" alone is in most turns
 ]
 _LOOKUP = ("get", "list", "search", "find", "check", "lookup", "view", "show")
+_CLAIM_TESTS = [(*c, re.compile("|".join(map(re.escape, c[3]))).search) for c in _CLAIMS]
+"""Each claim with its words as one search: a text holds one of the words exactly when it matches."""
 
 
 def _made(v: View, turn: int, fragments: tuple[str, ...] | None) -> bool:
@@ -260,14 +271,12 @@ def claimed_action(v: View):
     접수해두겠습니다, 조치하겠습니다, …)
     with no earlier successful call of a tool that does it (DESIGN.md, post-mortems)."""
     joined = v.assistant_text
-    claims = [c for c in _CLAIMS if any(h in joined for h in c[3])]  # cheap: a claim needs its words
+    claims = [c for c in _CLAIM_TESTS if c[4](joined)]  # cheap: a claim needs its words
     if not claims:
         return
-    for i, role, text in v.texts:
-        if role != "assistant":
-            continue
-        for rx, fragments, what, hints in claims:
-            m = rx.search(text) if any(h in text for h in hints) else None
+    for i, text in v.assistant_texts:
+        for rx, fragments, what, _, hint in claims:
+            m = rx.search(text) if hint(text) else None
             if m and not _made(v, i, fragments):
                 yield i, f"도구로 하지 않은 '{what}'을(를) 했다고 말합니다: {m.group(0)!r}"
                 break

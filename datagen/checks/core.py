@@ -3,14 +3,19 @@
 A check is a function ``fn(view) -> iterable of (turn, message)`` registered with a stable id, a
 severity, the reject reason it suggests and a short Korean title (:func:`check`). The engine
 (:func:`run_view`) builds one :class:`View` per dialogue — tool table, call/response pairing, parsed
-tool results, texts the customer said — computed lazily and shared by all checks, so each is done at
-most once per dialogue.
+tool results, texts the customer said, the assistant's turns and each turn's sentences, the tool texts,
+numbers and evidence before a turn — computed lazily and shared by all checks, so each is done at
+most once per dialogue; what depends on the tool list alone is kept with its compiled
+:class:`ToolTable` (:meth:`ToolTable.memo_get`), once per tool list. Checks read these instead of
+walking the turns again (issue 14, ingest speed; ``tests/test_checks_regression.py`` holds their
+findings fixed).
 """
 
 from __future__ import annotations
 
 import json
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator
 
@@ -155,9 +160,11 @@ class ToolTable:
             itself (``return_format`` / ``returns`` holding a JSON Schema object), or registered in
             ``return_formats`` for the same name *and* equal ``parameters`` (the same tool, not just
             the same name).
+        memo: what a check derives from the tool list alone (tool words, hand-off tools), keyed by
+            the check's own name: computed once per tool list, not once per dialogue (:meth:`memo_get`).
     """
 
-    __slots__ = ("tools_raw", "return_formats", "fns", "params", "props", "required", "closed", "returns")
+    __slots__ = ("tools_raw", "return_formats", "fns", "params", "props", "required", "closed", "returns", "memo")
 
     def __init__(self, tools_raw: list, return_formats: dict[str, tuple[dict, dict]]):
         self.tools_raw = tools_raw
@@ -168,6 +175,7 @@ class ToolTable:
         self.required: dict[str, list] = {}
         self.closed: set[str] = set()
         self.returns: dict[str, CompiledSchema] = {}
+        self.memo: dict[str, Any] = {}
         for spec in tools_raw:
             fn = _tool_function(spec)
             if fn is None:
@@ -192,7 +200,15 @@ class ToolTable:
                 if reg is not None and p == reg[0]:
                     self.returns[name] = compiled(reg[1])
 
+    def memo_get(self, key: str, make: Callable[["ToolTable"], Any]) -> Any:
+        """``make(self)``, computed on first use for ``key`` and kept with this tool list."""
+        got = self.memo.get(key, _MISSING_MEMO)
+        if got is _MISSING_MEMO:
+            got = self.memo[key] = make(self)
+        return got
 
+
+_MISSING_MEMO = object()
 _TABLES: dict[tuple, list[ToolTable]] = {}
 _TABLE_BY_ID: dict[int, ToolTable] = {}
 
@@ -363,12 +379,20 @@ class View:
 
     def evidence_before(self, turn: int) -> str:
         """System prompt (:attr:`system_evidence`), user turns and tool responses before ``turn``,
-        joined: where a value may legitimately come from (DESIGN.md, facts)."""
+        joined: where a value may legitimately come from (DESIGN.md, facts). Cached by the number
+        of user and tool turns before ``turn``."""
+        prefix = self._prefix
+        k = bisect_left(self._prefix_turns, turn)
         cache = self.__dict__.setdefault("_evidence", {})
-        if turn not in cache:
-            parts = [self.system_evidence] + [s for i, _, s in self._prefix if i < turn]
-            cache[turn] = "\x00".join(parts)
-        return cache[turn]
+        got = cache.get(k)
+        if got is None:
+            got = cache[k] = "\x00".join([self.system_evidence] + [s for _, _, s in prefix[:k]])
+        return got
+
+    @cached_property
+    def _prefix_turns(self) -> list[int]:
+        """Turn indices of :attr:`_prefix`, in order (for bisecting)."""
+        return [i for i, _, _ in self._prefix]
 
     def user_before(self, turn: int) -> str:
         """User turns before ``turn``, joined by newlines."""
@@ -400,47 +424,50 @@ class View:
             cache[turn] = nums
         return cache[turn]
 
+    @cached_property
+    def _tool_pieces(self) -> tuple[list[int], list[str]]:
+        """``(turn indices, texts)`` of the tool turns (:meth:`tool_text`), in order."""
+        turns = [i for i, r, _ in self._prefix if r == "tool"]
+        return turns, [s for _, r, s in self._prefix if r == "tool"]
+
     def tool_text_before(self, turn: int, squashed: bool = False) -> str:
         """Tool responses before ``turn`` (:meth:`tool_text`), joined by NUL characters; with
-        ``squashed``, without spaces (for names whose spacing varies)."""
+        ``squashed``, without spaces (for names whose spacing varies). Cached by the number of tool
+        turns before ``turn``: turns with the same tool turns before them share one joined text."""
+        tool_turns, pieces = self._tool_pieces
+        k = bisect_left(tool_turns, turn)
         cache = self.__dict__.setdefault("_tool_text", {})
-        key = (turn, squashed)
-        if key not in cache:
+        key = (k, squashed)
+        got = cache.get(key)
+        if got is None:
             if squashed:
-                pieces = self.__dict__.setdefault("_tool_sq_piece", {})
-                for i, r, s in self._prefix:
-                    if i < turn and r == "tool" and i not in pieces:
-                        pieces[i] = s.replace(" ", "")
-                cache[key] = "\x00".join(pieces[i] for i, r, _ in self._prefix if i < turn and r == "tool")
-            else:
-                cache[key] = "\x00".join(s for i, r, s in self._prefix if i < turn and r == "tool")
-        return cache[key]
+                sq = self.__dict__.get("_tool_sq_pieces")
+                if sq is None:
+                    sq = self.__dict__["_tool_sq_pieces"] = [p.replace(" ", "") for p in pieces]
+                pieces = sq
+            got = cache[key] = "\x00".join(pieces[:k])
+        return got
 
     def tool_numbers_before(self, turn: int) -> list[tuple[frozenset[float], frozenset[float]]]:
         """Per tool response before ``turn``: ``(numbers, top-level numbers)`` — the numbers it
         holds (JSON numbers and numeric strings) at any depth, with the whole-number roundings
         (down and nearest) of the fractional ones added, and the scalar fields of the response
-        object itself (``subtotal``, ``total``), as floats."""
-        cache = self.__dict__.setdefault("_tool_num", {})
-        out = []
-        for i, r, _ in self._prefix:
-            if i >= turn:
-                break
-            if r != "tool":
-                continue
-            if i not in cache:
-                nums: set[float] = set()
-                r = self.result(i)
-                _walk_numbers(r, nums, 0)
-                nums |= {float(f(x)) for x in list(nums) if not x.is_integer() and abs(x) < 1e15 for f in (int, round)}
-                top: set[float] = set()
-                if isinstance(r, dict):
-                    for x in r.values():
-                        if not isinstance(x, (dict, list)):
-                            _walk_numbers(x, top, 0)
-                cache[i] = (frozenset(nums), frozenset(top))
-            out.append(cache[i])
-        return out
+        object itself (``subtotal``, ``total``), as floats. Each response is read once."""
+        tool_turns = self._tool_pieces[0]
+        k = bisect_left(tool_turns, turn)
+        cache = self.__dict__.setdefault("_tool_num", [])
+        while len(cache) < k:
+            r = self.result(tool_turns[len(cache)])
+            nums: set[float] = set()
+            _walk_numbers(r, nums, 0)
+            nums |= {float(f(x)) for x in list(nums) if not x.is_integer() and abs(x) < 1e15 for f in (int, round)}
+            top: set[float] = set()
+            if isinstance(r, dict):
+                for x in r.values():
+                    if not isinstance(x, (dict, list)):
+                        _walk_numbers(x, top, 0)
+            cache.append((frozenset(nums), frozenset(top)))
+        return cache[:k]
 
     @cached_property
     def texts(self) -> list[tuple[int, str, str]]:
@@ -450,6 +477,19 @@ class View:
 
 
     @cached_property
+    def assistant_texts(self) -> list[tuple[int, str]]:
+        """``(turn, content)`` of the assistant turns with text (:attr:`texts` of that role)."""
+        return [(i, t) for i, r, t in self.texts if r == "assistant"]
+
+    def sentences(self, turn: int) -> list[str]:
+        """:func:`text.sentences` of turn ``turn``'s content, split once for every check that reads it."""
+        cache = self.__dict__.setdefault("_sentences", {})
+        got = cache.get(turn)
+        if got is None:
+            got = cache[turn] = tx.sentences(self.turns[turn].get("content") or "")
+        return got
+
+    @cached_property
     def all_text(self) -> str:
         """All customer and assistant text, joined by newlines."""
         return "\n".join(t for _, _, t in self.texts)
@@ -457,7 +497,7 @@ class View:
     @cached_property
     def assistant_text(self) -> str:
         """All assistant text, joined by newlines (for cheap "could this match at all" tests)."""
-        return "\n".join(t for _, r, t in self.texts if r == "assistant")
+        return "\n".join(t for _, t in self.assistant_texts)
 
 
 def _walk_numbers(x: Any, out: set[float], depth: int) -> None:
@@ -499,6 +539,18 @@ def run_view(view: View, only: Iterable[str] | None = None) -> list[Finding]:
         for turn, message in spec.fn(view):
             out.append(Finding(spec.id, spec.severity, turn, spec.reason, message))
     if len(out) > 1:
-        order = {cid: n for n, cid in enumerate(CHECKS)}
+        order = _ORDER if _ORDER_KEYS[0] == tuple(CHECKS) else _order()
         out.sort(key=lambda f: (f.turn if f.turn is not None else 1 << 30, order[f.check]))
     return out
+
+
+_ORDER: dict[str, int] = {}
+_ORDER_KEYS: list[tuple] = [()]
+
+
+def _order() -> dict[str, int]:
+    """Check id → registry position (the report order), rebuilt when the registry changed."""
+    _ORDER.clear()
+    _ORDER.update((cid, n) for n, cid in enumerate(CHECKS))
+    _ORDER_KEYS[0] = tuple(CHECKS)
+    return _ORDER

@@ -160,7 +160,9 @@ class _Gen:
                 sub = self.test(sub_schema, "v")
                 if sub is None:
                     return None
-                if sub != "True":
+                if sub != "True" and name in required:  # present: the required test above comes first
+                    obj.append(f"        v = x[{name!r}]\n        if not ({sub}): return False")
+                elif sub != "True":
                     obj.append(f"        v = x.get({name!r}, _M)\n        if v is not _M and not ({sub}): return False")
             if obj:
                 if schema.get("type") in ("object", ["object"]):  # tested by the head already

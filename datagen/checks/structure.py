@@ -78,6 +78,7 @@ _MARKUP = re.compile(
     re.I,
 )
 _MARKUP_HINTS = ("<", "{", "[", "$")
+_MARKUP_HINT_ONLY = re.compile(r"[<{\[$]")
 _ROLE_LABEL = re.compile(r"^[ \t]*(?:user|assistant|system|사용자|어시스턴트|상담사|고객)[ \t]*[:：]", re.M | re.I)
 
 
@@ -85,9 +86,12 @@ _ROLE_LABEL = re.compile(r"^[ \t]*(?:user|assistant|system|사용자|어시스�
 def leftover_markup(v: View):
     """Chat-template tokens, tool tags, role labels at a line start and unfilled ``{placeholders}``
     in customer or assistant text (the system prompt may legitimately hold a ``<tools>`` block)."""
+    all_text = v.all_text  # no hint or colon anywhere: no turn can match
+    if not any(h in all_text for h in _MARKUP_HINTS) and ":" not in all_text and "：" not in all_text:
+        return
     for i, role, text in v.texts:
         m = None
-        if any(h in text for h in _MARKUP_HINTS):
+        if _MARKUP_HINT_ONLY.search(text):
             m = _MARKUP.search(text)
         if m is None and (":" in text or "：" in text):
             m = _ROLE_LABEL.search(text)
