@@ -315,6 +315,67 @@ def _dialogue_for(db: sqlite_utils.Database, uid: str, revision_id: int | None) 
     return Dialogue.model_validate_json(row[0])
 
 
+def _select(db: sqlite_utils.Database, *, model: str, job_id: str | None, kind: str | None, uids: Iterable[str] | None,
+            rejudge: bool, limit: int | None) -> tuple[list[tuple[str, str]], int, dict[str, int]]:
+    """``(chosen (uid, category), samples left out as already asked, uid → highest n asked)``
+    (:func:`plan`'s choice of samples).
+
+    Raises:
+        ValueError: unknown job or uid, a judge job given as the job, a bad kind, ``limit`` < 1.
+    """
+    from . import jobs
+
+    if kind is not None and kind not in ("train", "gold"):
+        raise ValueError(f"kind must be train or gold, not {kind!r}")
+    if limit is not None and limit < 1:
+        raise ValueError("--limit must be at least 1")
+    if job_id and jobs.get_job(db, job_id)["kind"] == JUDGE_KIND:
+        raise ValueError(f"{job_id} is a judge job: give the generation job whose samples to judge")
+    done = _requested(db, model)
+    chosen, skipped = [], 0
+    for uid, category in _candidates(db, job_id=job_id, kind=kind, uids=uids):
+        if uid in done and not rejudge:
+            skipped += 1
+            continue
+        chosen.append((uid, category))
+        if limit is not None and len(chosen) >= limit:
+            break
+    return chosen, skipped, done
+
+
+ESTIMATE_SAMPLE_PER_CATEGORY = 200
+"""Samples per category :func:`estimate_for` tokenises (the rest scaled from them, as the Generate
+page's estimate samples 500 scenarios per category): a page shows the cost at once for any size."""
+
+
+def estimate_for(db: sqlite_utils.Database, *, model: str = DEFAULT_MODEL, job_id: str | None = None, kind: str | None = None,
+                 uids: Iterable[str] | None = None, rejudge: bool = False,
+                 per_category: int = ESTIMATE_SAMPLE_PER_CATEGORY) -> dict:
+    """The cost :func:`plan` would show, from at most ``per_category`` samples per category,
+    scaled per category to the full count (:func:`pricing.scale`); nothing is written.
+
+    Returns:
+        :func:`estimate_lines`'s estimate plus ``"sampled"`` and ``"skipped"`` (already judged, left out).
+
+    Raises:
+        as :func:`plan` (``ValueError``, ``pricing.PricingError``).
+    """
+    chosen, skipped, done = _select(db, model=model, job_id=job_id, kind=kind, uids=uids, rejudge=rejudge, limit=None)
+    full = Counter(c for _, c in chosen)
+    taken: Counter = Counter()
+    lines, categories = [], {}
+    for uid, category in chosen:
+        if taken[category] >= per_category:
+            continue
+        taken[category] += 1
+        _, d = review.current_revision(db, uid)
+        cid = judge_custom_id(model, uid, done.get(uid, 0) + 1)
+        lines.append(build_request_line(d, model=model, custom_id=cid))
+        categories[cid] = category
+    est = pricing.scale(estimate_lines(db, lines, categories, model), {c: full[c] / n for c, n in taken.items()})
+    return {**est, "skipped": skipped}
+
+
 def plan(
     db: sqlite_utils.Database,
     *,
@@ -354,16 +415,6 @@ def plan(
         pricing.PricingError: no price known for ``model``.
         auth.PermissionDenied: roles are in force and ``operator`` is not a pm (not for a dry run).
     """
-    from . import jobs
-
-    if kind is not None and kind not in ("train", "gold"):
-        raise ValueError(f"kind must be train or gold, not {kind!r}")
-    if limit is not None and limit < 1:
-        raise ValueError("--limit must be at least 1")
-    if job_id:
-        job = jobs.get_job(db, job_id)
-        if job["kind"] == JUDGE_KIND:
-            raise ValueError(f"{job_id} is a judge job: give the generation job whose samples to judge")
     if idempotency_key and not dry_run:
         existing = list(db.query("SELECT * FROM jobs WHERE idempotency_key = ?", [idempotency_key]))
         if existing:
@@ -371,17 +422,9 @@ def plan(
             n = db["requests"].count_where("job_id = ?", [row["id"]])
             return {"job": {**row, "n_requests": n}, "n_requests": n, "estimate": loads(row["params"], {}).get("estimate"),
                     "skipped": 0, "uids": []}
+    chosen, skipped, done = _select(db, model=model, job_id=job_id, kind=kind, uids=uids, rejudge=rejudge, limit=limit)
     if not dry_run:
         auth.require(db, operator, "pm")
-    done = _requested(db, model)
-    chosen, skipped = [], 0
-    for uid, category in _candidates(db, job_id=job_id, kind=kind, uids=uids):
-        if uid in done and not rejudge:
-            skipped += 1
-            continue
-        chosen.append((uid, category))
-        if limit is not None and len(chosen) >= limit:
-            break
     lines, categories, scenarios_ = [], {}, []
     for uid, category in chosen:
         revision_id, d = review.current_revision(db, uid)
@@ -563,6 +606,16 @@ def judged_uids(db: sqlite_utils.Database, model: str | None = None) -> set[str]
     """uids of the samples with a stored judge verdict (defect or ok), of one model or any."""
     sql = "SELECT DISTINCT uid FROM judge_verdicts" + (" WHERE model = ?" if model else "")
     return {u for (u,) in db.execute(sql, [model] if model else [])}
+
+
+def verdict_summary(v: dict) -> str:
+    """One Korean line for a verdict in force (:func:`verdicts_for` row): the model, ok or the
+    defect's reason and the turns it names (the evidence quotes are in the findings)."""
+    defects = [t for t in v["turns"] if t["verdict"] == "defect"]
+    if v["verdict"] == "ok":
+        return f"판정 모델 {v['model']}: 문제 없음 (상담사 턴 {len(v['turns'])}개 모두 ok)"
+    where = ", ".join(f"#{t['turn']} {review.REJECT_REASONS.get(t['reason'], t['reason'])}" for t in defects) or "대화 전체"
+    return f"판정 모델 {v['model']}: 결함 · {review.REJECT_REASONS.get(v['reason'], v['reason'])} ({where})"
 
 
 def models(db: sqlite_utils.Database) -> list[str]:
@@ -799,7 +852,9 @@ def offline_answer(custom_id: str, body: dict, *, defect_rate: float, miss_rate:
       the turn that shows it (:func:`locate_defect`) is a ``defect`` with the defect's reason
       (:data:`DEFECT_REASON`), replaced by another judge reason with probability ``wrong_reason_rate``;
     - a clean sample gets a false ``defect`` on one of its assistant turns with probability
-      ``false_flag_rate`` (reason drawn from :data:`JUDGE_REASONS`).
+      ``false_flag_rate`` (reason drawn from :data:`JUDGE_REASONS`);
+    - a defect in a dialogue without an assistant turn (cut before any answer) is an overall
+      ``defect`` with no turn verdict (missed at ``miss_rate`` too).
 
     A sample the offline backend did not make (an import; its reference is its uid) is judged
     against a planted defect drawn the same way, i.e. arbitrarily.
@@ -820,6 +875,9 @@ def offline_answer(custom_id: str, body: dict, *, defect_rate: float, miss_rate:
     elif not truth and assistant and _unit(custom_id, "judge-false-flag") < false_flag_rate:
         target = assistant[int(_unit(custom_id, "judge-false-turn") * len(assistant))]["turn"]
         reason = JUDGE_REASONS[int(_unit(custom_id, "judge-false-reason") * len(JUDGE_REASONS))]
+    elif truth and not assistant and turns and _unit(custom_id, "judge-miss") >= miss_rate:
+        # nothing but the customer's words (a dialogue cut before any answer): a defect of the whole
+        overall = {"verdict": "defect", "reason": DEFECT_REASON[truth], "evidence": _quote(turns[-1])}
     if target is not None and reason is not None:
         quote = _quote(next(t for t in turns if t["turn"] == target))
         verdicts[target] = {"turn": target, "verdict": "defect", "reason": reason, "evidence": quote}
