@@ -614,8 +614,13 @@ def verdict_summary(v: dict) -> str:
     defects = [t for t in v["turns"] if t["verdict"] == "defect"]
     if v["verdict"] == "ok":
         return f"판정 모델 {v['model']}: 문제 없음 (상담사 턴 {len(v['turns'])}개 모두 ok)"
-    where = ", ".join(f"#{t['turn']} {review.REJECT_REASONS.get(t['reason'], t['reason'])}" for t in defects) or "대화 전체"
-    return f"판정 모델 {v['model']}: 결함 · {review.REJECT_REASONS.get(v['reason'], v['reason'])} ({where})"
+    if not defects:
+        where = "대화 전체"
+    elif all(t["reason"] == v["reason"] for t in defects):
+        where = "턴 " + ", ".join(f"#{t['turn']}" for t in defects)
+    else:
+        where = "턴 " + ", ".join(f"#{t['turn']} {review.REJECT_REASONS.get(t['reason'], t['reason'])}" for t in defects)
+    return f"판정 모델 {v['model']}: 결함 · {review.REJECT_REASONS.get(v['reason'], v['reason'])} · {where}"
 
 
 def models(db: sqlite_utils.Database) -> list[str]:
@@ -829,9 +834,9 @@ def locate_defect(defect: str, turns: list[dict], tools: list[dict], system_prom
 
 def _quote(turn: dict) -> str:
     if turn.get("content"):
-        return str(turn["content"])[:80]
+        return str(turn["content"])[:100]
     c = (turn.get("tool_calls") or [{}])[0]
-    return f"{c.get('name')}({json.dumps(c.get('arguments') or {}, ensure_ascii=False)})"[:80]
+    return f"{c.get('name')}({json.dumps(c.get('arguments') or {}, ensure_ascii=False)})"[:100]
 
 
 def _unit(custom_id: str, salt: str) -> float:

@@ -179,7 +179,7 @@ else:
         t = est["total"]
         m = st.columns(4)
         m[0].metric("판정 요청", f"{t['requests']:,}건")
-        m[1].metric("입력 토큰 (캐시)", f"{t['input_tokens']:,}", f"캐시 {t['cached_tokens']:,}", delta_color="off")
+        m[1].metric(f"입력 토큰 (캐시 {t['cached_tokens']:,})", f"{t['input_tokens']:,}")
         m[2].metric("출력 토큰", f"{t['output_tokens']:,}")
         m[3].metric("예상 비용", f"${t['cost_usd']:.4f}")
         st.caption(("배치 가격(50% 할인) 기준. 출력 토큰: " + ("지난 판정 답변의 평균" if est["output_source"] == "history" else f"답변당 {judge.DEFAULT_OUTPUT_TOKENS} 토큰으로 가정"))

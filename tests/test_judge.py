@@ -388,7 +388,11 @@ def test_findings_for_labels_the_judges_findings():
         assert f["source"] == f"judge:{MODEL}" and f["title"] == f"{quality.JUDGE_TITLE} {MODEL}" and f["turn"] == 1
         assert f["message"] == f'판정 모델 {MODEL}: 결함 · 부자연스러운 한국어 (unnatural_korean) · 근거: "<b>네</b>"'
         (v,) = judge.verdicts_for(db, "u-1")
-        assert judge.verdict_summary(v) == f"판정 모델 {MODEL}: 결함 · 부자연스러운 한국어 (#1 부자연스러운 한국어)"
+        assert judge.verdict_summary(v) == f"판정 모델 {MODEL}: 결함 · 부자연스러운 한국어 · 턴 #1"
+        two = {**v, "turns": [*v["turns"], {"turn": 3, "verdict": "defect", "reason": "wrong_tool", "evidence": "x"}]}
+        assert judge.verdict_summary(two) == f"판정 모델 {MODEL}: 결함 · 부자연스러운 한국어 · 턴 #1 부자연스러운 한국어, #3 잘못된 도구"
+        whole = {**v, "turns": [], "reason": "incomplete"}
+        assert judge.verdict_summary(whole) == f"판정 모델 {MODEL}: 결함 · 미완성 대화 · 대화 전체"
 
 
 # ----------------------------------------------------------------------------- agreement
