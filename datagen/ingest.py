@@ -631,8 +631,8 @@ def _store_results(db: sqlite_utils.Database, by_id: dict[int, tuple], results: 
             still_new.update(r[0] for r in db.execute(
                 f"SELECT id FROM raw_results WHERE status = 'new' AND id IN ({','.join('?' * len(part))})", part))
         results = [res for res in results if res[0] in still_new]
-        judged = [res for res in results if res[1] is JUDGED]
-        results = [res for res in results if res[1] is not JUDGED]
+        judged = [res for res in results if res[1] == JUDGED]  # == not is: worker results come pickled
+        results = [res for res in results if res[1] != JUDGED]
         parsed = [res for res in results if res[1] is not None]
         known = _existing_uids(db, [res[1][0] for res in parsed])
         keys = _stored_keys(db, [res[6] for res in parsed if res[6]])

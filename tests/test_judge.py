@@ -270,7 +270,8 @@ def _output_line(custom_id: str, content: str) -> str:
         "usage": {"prompt_tokens": 10, "completion_tokens": 5}}}, "error": None}, ensure_ascii=False)
 
 
-def test_ingest_routes_judge_lines_and_a_malformed_answer_fails_alone(db, no_faults):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_ingest_routes_judge_lines_and_a_malformed_answer_fails_alone(db, no_faults, workers):
     job_id = _generate(db, {"cart": 4})
     got = judge.plan(db, model=MODEL, job_id=job_id)
     reqs = [json.loads(l) for l in Path(got["job"]["input_file"]).read_text().splitlines()]
@@ -291,7 +292,13 @@ def test_ingest_routes_judge_lines_and_a_malformed_answer_fails_alone(db, no_fau
         json.dumps(gen_line, ensure_ascii=False),
     ]
     n_samples = db["samples"].count
-    summary = ingest.ingest_lines(db, "batch:handmade:output", list(enumerate(lines, 1)))
+    if workers == 1:
+        summary = ingest.ingest_lines(db, "batch:handmade:output", list(enumerate(lines, 1)))
+    else:  # parsed in worker processes, as a large download is: the results come back pickled
+        from datagen.store import insert_raw_lines
+
+        insert_raw_lines(db, "batch:handmade:output", list(enumerate(lines, 1)))
+        summary = ingest.process_raw(db, origins="batch:handmade:output", workers=2)
     assert summary["read"] == 5 and summary["judged"] == 1 and summary["imported"] == 1 and summary["failed"] == 3
     reasons = {e["line"]: e["reason"] for e in summary["errors"]}
     assert f"turn #{user_turn}, which is not an assistant turn" in reasons[2]

@@ -87,6 +87,14 @@ def test_review_shows_the_judge_finding_beside_the_rule_finding_as_plain_text(mo
     verdict = next(w.value for w in at.warning if "판정 모델 gpt" in w.value)
     assert "결함" in verdict and "부자연스러운 한국어" in verdict
     assert not any("script" in m.value for m in at.markdown)
+    assert not any("그 전 버전을 판정" in w.value for w in at.warning)
+    # an edit saved after the verdict: the page says the judge saw the version before
+    d = review.get_dialogue(db, uid)
+    d.turns[0].content = (d.turns[0].content or "") + " 수정"
+    review.save_revision(db, uid, d, annotator="민지")
+    at = _page("pages/3_Review.py").run()
+    at.sidebar.text_input(key="rev_jump").input(uid).run()
+    assert any("판정 모델 gpt" in w.value and "그 전 버전을 판정" in w.value for w in at.warning)
     # the queue filter offers the judge's findings by name
     at.sidebar.selectbox(key="rev_check").set_value("judge").run()
     assert not at.exception and at.session_state["rev_uid"] == uid
