@@ -251,7 +251,10 @@ for verdict in judge.verdicts_for(db(), current):  # a model's verdict, beside t
     said = md_literal(judge.verdict_summary(verdict)) + (" — 근거 인용은 해당 턴 옆에 (모델의 판정: 참고용 경고)" if verdict["verdict"] == "defect" else "")
     if verdict["revision_id"] != revision_id:  # judged another version: its turn numbers may not match this one
         said += " · 지금 보이는 수정본이 아니라 그 전 버전을 판정했습니다 (배치 페이지에서 '다시 판정')"
-    (st.warning if verdict["verdict"] == "defect" else st.info)(said, icon=":material/gavel:")
+    if verdict["verdict"] == "defect":
+        st.warning(said, icon=":material/gavel:")
+    else:
+        st.info(said, icon=":material/gavel:")
 
 if ss.get("rev_editing"):
     edited = edit_dialogue(d, key=f"rev_edit_{current}_{revision_id}")
