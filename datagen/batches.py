@@ -16,7 +16,7 @@ from typing import Any, Callable
 import openai
 import sqlite_utils
 
-from . import auth, jobs, settings
+from . import auth, jobs, judge, settings
 from .backend import get_client
 from .ingest import MAX_REPORTED_ERRORS, batch_origins, ingest_lines
 from .store import dumps, insert_raw_lines, loads, now, write_transaction
@@ -419,7 +419,8 @@ def retrieve(
 
     Returns:
         ``{"batch_id", "status", "output_lines", "error_lines", "new_lines"}``, plus with ``ingest``
-        ``"parsed": {"read", "imported", "failed", "errors"}`` for the lines parsed now (both files).
+        ``"parsed": {"read", "imported", "failed", "errors"}`` for the lines parsed now (both files),
+        plus ``"judged"`` when judge verdicts were among them (:mod:`datagen.judge`).
 
     Raises:
         BatchError: the batch is not in a downloadable status, or a download failed.
@@ -442,6 +443,8 @@ def retrieve(
                 got = ingest_lines(db, origin, _download_lines(client, file_id))
                 for k in ("read", "imported", "failed"):
                     summary["parsed"][k] += got[k]
+                if got.get("judged"):  # a judge job's verdicts (datagen.judge)
+                    summary["parsed"]["judged"] = summary["parsed"].get("judged", 0) + got["judged"]
                 summary["parsed"]["errors"].extend(got["errors"][: MAX_REPORTED_ERRORS - len(summary["parsed"]["errors"])])
             else:
                 insert_raw_lines(db, origin, _download_lines(client, file_id))
@@ -529,7 +532,8 @@ def retry_candidates(db: sqlite_utils.Database, job_id: str) -> list[str]:
 
 
 def retry_failed(db: sqlite_utils.Database, job_id: str, *, client: openai.OpenAI | None = None, actor: str | None = None) -> dict | None:
-    """Resubmit exactly the failed, expired or unparseable requests of a job as a new batch.
+    """Resubmit exactly the failed, expired or unparseable requests of a job as a new batch (a
+    judge job's requests are rebuilt by :func:`datagen.judge.request_line_for`).
 
     The new part (``<job input stem>_retry<N>.jsonl``) keeps the custom_ids, is linked to the
     batches it retries (``job_parts.retry_of``), and each request's ``attempt`` goes up by one.
@@ -542,7 +546,7 @@ def retry_failed(db: sqlite_utils.Database, job_id: str, *, client: openai.OpenA
         auth.PermissionDenied: roles are in force and ``actor`` is not a pm.
     """
     auth.require(db, actor, "pm")
-    job = db.execute("SELECT input_file, model, temperature FROM jobs WHERE id = ?", [job_id]).fetchone()
+    job = db.execute("SELECT input_file, model, temperature, kind FROM jobs WHERE id = ?", [job_id]).fetchone()
     if not job:
         raise BatchError(f"no job {job_id}")
     ids = retry_candidates(db, job_id)
@@ -555,10 +559,14 @@ def retry_failed(db: sqlite_utils.Database, job_id: str, *, client: openai.OpenA
     old_batches = sorted({r[0] for r in db.execute(
         f"SELECT DISTINCT batch_id FROM requests WHERE custom_id IN ({','.join('?' * len(ids))}) AND batch_id IS NOT NULL", ids)})
     with path.open("w", encoding="utf-8") as fh:
-        for (scenario,) in db.execute(
-            f"SELECT scenario FROM requests WHERE custom_id IN ({','.join('?' * len(ids))}) ORDER BY custom_id", ids
+        for cid, scenario in db.execute(
+            f"SELECT custom_id, scenario FROM requests WHERE custom_id IN ({','.join('?' * len(ids))}) ORDER BY custom_id", ids
         ):
-            fh.write(json.dumps(jobs.build_request_line(loads(scenario), model=job[1], temperature=job[2]), ensure_ascii=False) + "\n")
+            if job[3] == judge.JUDGE_KIND:  # a judge request: the same question about the same version of the sample
+                line = judge.request_line_for(db, {"custom_id": cid, "scenario": scenario}, job[1])
+            else:
+                line = jobs.build_request_line(loads(scenario), model=job[1], temperature=job[2])
+            fh.write(json.dumps(line, ensure_ascii=False) + "\n")
     with db.conn:
         db["job_parts"].insert({
             "job_id": job_id, "part": part_no, "path": str(path), "sha256": jobs.file_sha256(path), "n_requests": len(ids),

@@ -42,7 +42,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import sqlite_utils
 
-from . import config, jobs
+from . import config, jobs, judge
 from .dialogue import (
     Dialogue, FormatError, content_hash_of, from_generator_output, from_messages, from_seed_record, new_uid, to_seed_record,
 )
@@ -55,6 +55,8 @@ from .store import (
 
 MAX_REPORTED_ERRORS = 100
 log = logging.getLogger(__name__)
+JUDGED = "judged"
+"""Marks a :func:`prepare` result that is a judge's verdict (stored by :func:`datagen.judge.store_verdicts`)."""
 
 
 def _body_error(body: Any) -> str:
@@ -63,8 +65,14 @@ def _body_error(body: Any) -> str:
     return "no error message"
 
 
-def _batch_line_dialogue(obj: dict, request: dict | None) -> tuple[Dialogue, dict | None]:
-    """Dialogue and usage of one Batch API output line; raises FormatError with the reason."""
+def batch_line_content(obj: dict) -> tuple[str, dict]:
+    """``(message content, response body)`` of one Batch API output line that answered a
+    chat.completions request with text (a dialogue, or a judge's verdict: :mod:`datagen.judge`).
+
+    Raises:
+        FormatError: the reason it did not: HTTP error, ``error`` object (expired, cancelled),
+            another body (``/v1/responses``), refusal, ``finish_reason: "length"``, no text.
+    """
     resp = obj.get("response")
     err = obj.get("error")
     if not isinstance(resp, dict):
@@ -93,6 +101,12 @@ def _batch_line_dialogue(obj: dict, request: dict | None) -> tuple[Dialogue, dic
         if msg.get("tool_calls"):
             raise FormatError("a single assistant tool call, not a dialogue")
         raise FormatError("empty answer")
+    return content, body
+
+
+def _batch_line_dialogue(obj: dict, request: dict | None) -> tuple[Dialogue, dict | None]:
+    """Dialogue and usage of one Batch API output line; raises FormatError with the reason."""
+    content, body = batch_line_content(obj)
     fields = _request_fields(obj.get("custom_id"), request)
     fields["model"] = body.get("model")
     try:
@@ -310,7 +324,9 @@ def prepare(items: list[tuple[int, str | None, str, dict | None, str]], ingest_k
             imports (:func:`process_raw`'s ``dedupe``).
 
     Returns:
-        Per item, in order, ``(raw id, None, reason)`` for a line that is not a dialogue, or
+        Per item, in order, ``(raw id, None, reason)`` for a line that is not a dialogue,
+        ``(raw id, JUDGED, verdict)`` for a judge's answer (custom_id ``judge:…``, routed to
+        :func:`datagen.judge.parse_verdict`; a malformed one is ``(raw id, None, reason)``), or
         ``(raw id, sample row, tools JSON or None, search text, findings, closing, content key or
         None)`` where the sample row is ``(uid, custom_id, kind, category, source, model, stored
         JSON, usage JSON, content hash, toolset hash)`` and findings / closing are
@@ -330,6 +346,15 @@ def prepare(items: list[tuple[int, str | None, str, dict | None, str]], ingest_k
                 obj = fast_loads(line)
             except json.JSONDecodeError as exc:
                 out.append((raw_id, None, f"not valid JSON ({exc.msg} at char {exc.pos})"))
+                continue
+            if judge.is_judge_custom_id(custom_id):  # a judge's verdict, never a dialogue
+                try:
+                    if not isinstance(obj, dict):
+                        raise FormatError(f"line is a JSON {type(obj).__name__}, not a batch output line")
+                    content, body = batch_line_content(obj)
+                    out.append((raw_id, JUDGED, judge.parse_verdict(content, custom_id=custom_id, request=request, body=body)))
+                except FormatError as exc:
+                    out.append((raw_id, None, str(exc).splitlines()[0] if str(exc) else type(exc).__name__))
                 continue
             try:
                 d, usage = parse_record(obj, request)
@@ -411,7 +436,9 @@ def process_raw(
 
     Returns:
         ``{"read": n, "imported": n, "failed": n, "errors": [{"line": i, "origin": o, "reason": r}]}``
-        for the lines processed now (errors capped at :data:`MAX_REPORTED_ERRORS`).
+        for the lines processed now (errors capped at :data:`MAX_REPORTED_ERRORS`), plus
+        ``"judged": n`` when judge verdicts were among them (stored by :mod:`datagen.judge`, not
+        counted as imported samples).
     """
     origins = [origins] if isinstance(origins, str) else list(dict.fromkeys(origins))
     summary: dict[str, Any] = {"read": 0, "imported": 0, "failed": 0, "errors": []}
@@ -533,6 +560,7 @@ class _Written:
 
     def __init__(self) -> None:
         self.outcomes: list[tuple[int, str, str | None]] = []  # (line_no, origin, reason or None if parsed)
+        self.judged = 0  # of the parsed lines, judge verdicts (no sample)
         self.uids: set[str] = set()
         self.toolsets: set[str] = set()
         self.stats = new_check_stats()
@@ -566,10 +594,16 @@ def _write_chunk(db: sqlite_utils.Database, rows: list[tuple], results: list[tup
         state.kinds |= w.kinds
         for kind, by_uid in w.closings.items():
             state.closings[kind].update(by_uid)
+        if w.judged:
+            summary["judged"] = summary.get("judged", 0) + w.judged
+        judged_left = w.judged
         for line_no, origin, reason in w.outcomes:
             summary["read"] += 1
             if reason is None:
-                summary["imported"] += 1
+                if judged_left:  # a judge's verdict stores no sample: counted as judged, not imported
+                    judged_left -= 1
+                else:
+                    summary["imported"] += 1
                 continue
             summary["failed"] += 1
             if len(summary["errors"]) < MAX_REPORTED_ERRORS:
@@ -577,7 +611,7 @@ def _write_chunk(db: sqlite_utils.Database, rows: list[tuple], results: list[tup
 
 
 def _store_toolsets(db: sqlite_utils.Database, results: list[tuple], state: _IngestState) -> None:
-    rows = [(res[1][9], res[2]) for res in results if res[1] is not None and res[2] is not None and res[1][9] not in state.toolsets]
+    rows = [(res[1][9], res[2]) for res in results if isinstance(res[1], tuple) and res[2] is not None and res[1][9] not in state.toolsets]
     if rows:
         with write_transaction(db):
             ts = now()
@@ -597,6 +631,8 @@ def _store_results(db: sqlite_utils.Database, by_id: dict[int, tuple], results: 
             still_new.update(r[0] for r in db.execute(
                 f"SELECT id FROM raw_results WHERE status = 'new' AND id IN ({','.join('?' * len(part))})", part))
         results = [res for res in results if res[0] in still_new]
+        judged = [res for res in results if res[1] == JUDGED]  # == not is: worker results come pickled
+        results = [res for res in results if res[1] != JUDGED]
         parsed = [res for res in results if res[1] is not None]
         known = _existing_uids(db, [res[1][0] for res in parsed])
         keys = _stored_keys(db, [res[6] for res in parsed if res[6]])
@@ -637,6 +673,14 @@ def _store_results(db: sqlite_utils.Database, by_id: dict[int, tuple], results: 
             updates.append(("parsed", None, uid, content_key, raw_id))
             if custom_id:
                 req_status[custom_id] = "parsed"
+        for raw_id, _, _verdict in judged:
+            _, origin, line_no, custom_id = by_id[raw_id]
+            w.outcomes.append((line_no, origin, None))
+            w.judged += 1
+            updates.append(("parsed", None, None, None, raw_id))
+            if custom_id:
+                req_status[custom_id] = "parsed"
+        judge.store_verdicts(db, [(res[0], res[2]) for res in judged])
         ts = now()
         db.conn.executemany("INSERT OR IGNORE INTO toolsets (hash, tools, created_at) VALUES (?, ?, ?)", [(*t, ts) for t in toolsets])
         # explicit rowids and state rows (checked: their findings are stored below); the samples

@@ -262,12 +262,15 @@ def get_job(db: sqlite_utils.Database, job_id: str) -> dict:
 
 
 def latest_job(db: sqlite_utils.Database, *, single_file: bool = False) -> dict | None:
-    """The most recently created ``jobs`` row (ties: insertion order), or ``None`` when there is none.
+    """The most recently created generation job's ``jobs`` row (ties: insertion order), or ``None``
+    when there is none. Judge jobs (kind ``judge``, :mod:`datagen.judge`) are not generation jobs:
+    the seed 001 steps that follow the latest job never pick one.
 
     With ``single_file``: only jobs with an ``input_file`` that were not split into parts
     (``job_parts``), i.e. what one Batch API upload of ``input_file`` submits whole.
     """
-    where = (" WHERE input_file IS NOT NULL AND NOT EXISTS (SELECT 1 FROM job_parts p WHERE p.job_id = j.id)" if single_file else "")
+    where = " WHERE j.kind != 'judge'" + (" AND input_file IS NOT NULL AND NOT EXISTS (SELECT 1 FROM job_parts p WHERE p.job_id = j.id)"
+                                         if single_file else "")
     rows = list(db.query(f"SELECT * FROM jobs j{where} ORDER BY created_at DESC, rowid DESC LIMIT 1"))
     return rows[0] if rows else None
 

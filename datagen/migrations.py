@@ -457,6 +457,30 @@ def _m011_accepted_review(db: sqlite_utils.Database) -> None:
                "WHERE state = 'decided' AND decision = 'accept'")
 
 
+def _m012_judge(db: sqlite_utils.Database) -> None:
+    """The model judge (issue 17, part 1: :mod:`datagen.judge`):
+
+    - ``findings.source``: who found it, ``rule`` (the checks and corpus checks of
+      :mod:`datagen.quality`; every row stored before) or ``judge:<model>`` (a judge model's
+      verdict). Each writer replaces only its own source's rows, so re-running the rule gate keeps
+      the judge's findings and a new verdict keeps the rules'.
+    - ``judge_verdicts``: every parsed judge answer, append-only (the latest per ``(uid, model)`` is
+      in force): the overall verdict, reason key and evidence quote, the per-turn verdicts as JSON,
+      the revision judged (NULL: the sample as stored), the answering model and its usage, and the
+      raw line it came from.
+    """
+    db.execute("ALTER TABLE findings ADD COLUMN source TEXT NOT NULL DEFAULT 'rule'")
+    db.execute("CREATE INDEX idx_findings_source ON findings(source, uid)")
+    db.execute(
+        """CREATE TABLE judge_verdicts (
+            id INTEGER PRIMARY KEY, uid TEXT NOT NULL, model TEXT NOT NULL, custom_id TEXT NOT NULL, raw_id INTEGER,
+            revision_id INTEGER, verdict TEXT NOT NULL, reason TEXT, evidence TEXT, turns TEXT NOT NULL, response_model TEXT,
+            usage TEXT, created_at TEXT NOT NULL)"""
+    )
+    db.execute("CREATE INDEX idx_judge_verdicts_uid ON judge_verdicts(uid, model, id)")
+    db.execute("CREATE INDEX idx_judge_verdicts_model ON judge_verdicts(model, id)")
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("001_initial", _m001_initial),
     ("002_quality_gate", _m002_quality_gate),
@@ -469,6 +493,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("009_search_by_rowid", _m009_search_by_rowid),
     ("010_raw_line_content_key", _m010_raw_line_content_key),
     ("011_accepted_review", _m011_accepted_review),
+    ("012_judge", _m012_judge),
 ]
 
 

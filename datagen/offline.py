@@ -15,7 +15,9 @@ Behaviour, modelled on the OpenAI Batch API (DESIGN.md, facts):
 - output lines come in a shuffled order (order is not guaranteed by the real API); a share
   ``error_rate`` are HTTP 500 / 400 errors (``response.status_code`` ≠ 200, ``error: null``), a share
   ``truncation_rate`` stop at ``finish_reason: "length"`` with cut JSON; the rest are scripted Korean
-  dialogues from :mod:`datagen.offline_dialogues`, ``defect_rate`` of them with a realistic defect.
+  dialogues from :mod:`datagen.offline_dialogues`, ``defect_rate`` of them with a realistic defect;
+  judge requests (custom_id ``judge:…``) get scripted verdicts that know the planted defect and are
+  wrong at the ``judge_*`` rates (:func:`datagen.judge.offline_answer`).
 - cancel: ``cancelling`` then ``cancelled``; finished lines are delivered, the rest are error-file
   lines with ``response: null`` and ``error.code = "batch_cancelled"``. ``expire_after_s`` makes a batch
   ``expired`` the same way (``batch_expired``).
@@ -63,6 +65,11 @@ class OfflineOptions:
             only the answer is lost (the case where a retry could create a duplicate). ``path`` is
             matched as a prefix after ``/v1``, e.g. ``/files``, ``/batches``, ``/files/`` (content).
             ``DATAGEN_OFFLINE_FAULTS`` takes the list as JSON.
+        judge_miss_rate / judge_false_flag_rate / judge_wrong_reason_rate: how often the scripted
+            judge (:func:`datagen.judge.offline_answer`) misses a planted defect, flags a clean
+            dialogue, and names the wrong reason for a defect it caught (0–1 each; the defaults,
+            20% / 5% / 10%, are this project's choice: wrong often enough that agreement figures
+            are not trivially perfect).
     """
 
     validate_s: float = 1.0
@@ -72,11 +79,15 @@ class OfflineOptions:
     truncation_rate: float = 0.02
     expire_after_s: float | None = None
     faults: list[dict] = field(default_factory=list)
+    judge_miss_rate: float = 0.2
+    judge_false_flag_rate: float = 0.05
+    judge_wrong_reason_rate: float = 0.1
 
     @classmethod
     def from_env(cls) -> "OfflineOptions":
         """Options from ``DATAGEN_OFFLINE_VALIDATE_S``, ``_SECONDS_PER_REQUEST``, ``_DEFECT_RATE``,
-        ``_ERROR_RATE``, ``_TRUNCATION_RATE`` and ``_EXPIRE_AFTER_S``.
+        ``_ERROR_RATE``, ``_TRUNCATION_RATE``, ``_EXPIRE_AFTER_S``, ``_JUDGE_MISS_RATE``,
+        ``_JUDGE_FALSE_FLAG_RATE`` and ``_JUDGE_WRONG_REASON_RATE``.
 
         Raises:
             ValueError: a variable is not a number.
@@ -88,7 +99,8 @@ class OfflineOptions:
                 opts.faults = list(json.loads(raw_faults))
             except (ValueError, TypeError):
                 raise ValueError(f"DATAGEN_OFFLINE_FAULTS is not a JSON list: {raw_faults[:80]!r}") from None
-        for field in ("validate_s", "seconds_per_request", "defect_rate", "error_rate", "truncation_rate", "expire_after_s"):
+        for field in ("validate_s", "seconds_per_request", "defect_rate", "error_rate", "truncation_rate", "expire_after_s",
+                      "judge_miss_rate", "judge_false_flag_rate", "judge_wrong_reason_rate"):
             raw = os.environ.get(f"DATAGEN_OFFLINE_{field.upper()}")
             if raw not in (None, ""):
                 try:
@@ -124,7 +136,9 @@ def _approx_tokens(text: str) -> int:
 
 
 def complete_request(custom_id: str, body: dict, opts: OfflineOptions) -> dict:
-    """One batch output line for one request line: success, HTTP error, or truncated answer."""
+    """One batch output line for one request line: success, HTTP error, or truncated answer. A
+    success is a scripted dialogue, or for a judge request (custom_id ``judge:…``) a scripted
+    verdict (:func:`datagen.judge.offline_answer`); errors and truncation hit both alike."""
     from .offline_dialogues import choose_defect, scripted_dialogue
 
     req_id = "req_" + hashlib.sha256(custom_id.encode()).hexdigest()[:24]
@@ -144,10 +158,17 @@ def complete_request(custom_id: str, body: dict, opts: OfflineOptions) -> dict:
             }
         }
         return {"id": line_id, "custom_id": custom_id, "response": {"status_code": code, "request_id": req_id, "body": err}, "error": None}
-    scenario = scenario_from_request(body) or {"custom_id": custom_id, "category": custom_id.split("-")[1] if custom_id.count("-") >= 2 else "search"}
-    scenario.setdefault("custom_id", custom_id)
-    defect = choose_defect(custom_id, opts.defect_rate)
-    content = json.dumps(scripted_dialogue(scenario, defect), ensure_ascii=False)
+    if custom_id.startswith("judge:"):  # a judge request (datagen.judge): a scripted verdict, wrong at stated rates
+        from .judge import offline_answer
+
+        content = json.dumps(offline_answer(custom_id, body, defect_rate=opts.defect_rate, miss_rate=opts.judge_miss_rate,
+                                            false_flag_rate=opts.judge_false_flag_rate,
+                                            wrong_reason_rate=opts.judge_wrong_reason_rate), ensure_ascii=False)
+    else:
+        scenario = scenario_from_request(body) or {"custom_id": custom_id, "category": custom_id.split("-")[1] if custom_id.count("-") >= 2 else "search"}
+        scenario.setdefault("custom_id", custom_id)
+        defect = choose_defect(custom_id, opts.defect_rate)
+        content = json.dumps(scripted_dialogue(scenario, defect), ensure_ascii=False)
     finish = "stop"
     if u < opts.error_rate + opts.truncation_rate:
         content = content[: max(20, int(len(content) * 0.6))]

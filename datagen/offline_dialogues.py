@@ -894,6 +894,27 @@ def scripted_dialogue(scenario: dict, defect: str | None = None) -> dict:
         category = m[1] if m and m[1] in _BUILDERS else "search"
     t = _Talk(scenario, category, defect)
     _BUILDERS[category](t)
-    if defect and not (category == "no_call" and defect in ("unknown_tool", "missing_required_argument", "ungrounded_id")):
+    if defect and _applies(category, defect):
         _apply_defect(t, defect)
     return {"turns": t.turns}
+
+
+def _applies(category: str, defect: str) -> bool:
+    """Whether :func:`scripted_dialogue` plants ``defect`` in a dialogue of ``category``: a no-call
+    dialogue has no call to break, so the call defects are left out there."""
+    return not (category == "no_call" and defect in ("unknown_tool", "missing_required_argument", "ungrounded_id"))
+
+
+def planted_defect(custom_id: str, defect_rate: float) -> str | None:
+    """The defect the offline backend's answer for ``custom_id`` really carries: :func:`choose_defect`,
+    unless :func:`scripted_dialogue` leaves it out for the custom_id's category (``kind-category-seq``;
+    another form counts as ``search``, as there). What the offline judge (:mod:`datagen.judge`) takes
+    as the truth.
+
+    Raises:
+        ValueError: ``defect_rate`` is not a number in [0, 1].
+    """
+    defect = choose_defect(custom_id, defect_rate)
+    m = re.match(r"^[a-z]+-([a-z_]+)-\d+$", str(custom_id))
+    category = m[1] if m and m[1] in _BUILDERS else "search"
+    return defect if defect and _applies(category, defect) else None

@@ -30,7 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     gold_out = args.gold_output or settings.output_dir() / "gold_dataset.jsonl"
     n_train = write_dataset_jsonl(db, out, kind="train")
     n_gold = write_dataset_jsonl(db, gold_out, kind="gold")
-    print(f"read {summary['read']} lines: {summary['imported']} parsed, {summary['failed']} failed")
+    print(f"read {summary['read']} lines: {summary['imported']} parsed, {summary['failed']} failed"
+          + (f", {summary['judged']} judge verdicts stored" if summary.get("judged") else ""))
     for reason, n in Counter(e["reason"].split(":")[0] for e in summary["errors"]).most_common(10):
         print(f"  failed: {reason} ×{n}")
     print(f"{out}: {n_train} records; {gold_out}: {n_gold} records")

@@ -123,7 +123,8 @@ def expected_output_tokens(db: sqlite_utils.Database, model: str | None = None) 
     return out
 
 
-def estimate(lines, model: str, *, history: dict[str, float] | None = None, cache: bool = True) -> dict:
+def estimate(lines, model: str, *, history: dict[str, float] | None = None, cache: bool = True,
+             category_of=None, default_output_tokens: float = DEFAULT_OUTPUT_TOKENS) -> dict:
     """Cost estimate of request lines before spending.
 
     Args:
@@ -131,6 +132,10 @@ def estimate(lines, model: str, *, history: dict[str, float] | None = None, cach
         model: model name for prices.
         history: :func:`expected_output_tokens` (``{}`` or ``None``: the stated default).
         cache: count the static prefix of every request after the first as cached input.
+        category_of: ``line -> category`` for lines whose custom_id does not name one (judge
+            requests: :mod:`datagen.judge`); default: the custom_id's middle part.
+        default_output_tokens: completion tokens per request assumed without history (default
+            :data:`DEFAULT_OUTPUT_TOKENS`, a generated dialogue; a judge's answer is shorter).
 
     Returns:
         ``{"rows": [{"category", "requests", "input_tokens", "cached_tokens", "output_tokens",
@@ -145,8 +150,11 @@ def estimate(lines, model: str, *, history: dict[str, float] | None = None, cach
     agg: dict[str, dict[str, float]] = defaultdict(lambda: {"requests": 0, "input_tokens": 0, "cached_tokens": 0, "output_tokens": 0.0})
     first = True
     for line in lines:
-        parts = str(line.get("custom_id", "")).split("-")
-        category = parts[1] if len(parts) >= 3 else "unknown"
+        if category_of is not None:
+            category = category_of(line)
+        else:
+            parts = str(line.get("custom_id", "")).split("-")
+            category = parts[1] if len(parts) >= 3 else "unknown"
         total, prefix = request_tokens(line["body"])
         a = agg[category]
         a["requests"] += 1
@@ -154,7 +162,7 @@ def estimate(lines, model: str, *, history: dict[str, float] | None = None, cach
         if cache and not first:
             a["cached_tokens"] += prefix
         first = False
-        a["output_tokens"] += history.get(category, history.get("*", DEFAULT_OUTPUT_TOKENS))
+        a["output_tokens"] += history.get(category, history.get("*", default_output_tokens))
     rows = []
     for category, a in sorted(agg.items()):
         uncached = a["input_tokens"] - a["cached_tokens"]

@@ -1002,7 +1002,7 @@ def _checks_section(db: sqlite_utils.Database) -> list[str]:
     if not checked:
         return lines + ["- 자동 검사 기록이 없습니다.", ""]
     clean = checked - db.execute("SELECT COUNT(DISTINCT uid) FROM findings WHERE severity = 'error'").fetchone()[0]
-    titles = {k: v.title for k, v in CHECKS.items()}
+    titles = {k: v.title for k, v in CHECKS.items()} | {quality.JUDGE_CHECK: f"{quality.JUDGE_TITLE} (경고: 모델의 판정)"}
     per = db.execute("SELECT check_id, severity, COUNT(DISTINCT uid) FROM findings GROUP BY 1, 2 ORDER BY 2, 1").fetchall()
     lines += [f"- 검사한 샘플 {checked}건 중 오류 없는 샘플 {clean}건 ({_pct(clean, checked)})",
               "- 오류 수준 결과가 있는 샘플은 그 결과를 본 사람이 승인한 경우에만 게시됩니다.", ""]

@@ -46,6 +46,14 @@ CLOSING_SHARE_TEXT = f"{CLOSING_MIN_SHARE:.0%}"
 """How the closing-line threshold (``checks.corpus.CLOSING_MIN_SHARE``) reads in a message; messages
 carry no counts, so a flagged sample's finding stays unchanged while results arrive."""
 
+RULE_SOURCE = "rule"
+"""``findings.source`` of everything this module and the checks write (migration 012: the default)."""
+JUDGE_CHECK = "judge"
+"""``findings.check_id`` of a judge model's finding (source ``judge:<model>``, :mod:`datagen.judge`);
+its reject reason key is in ``findings.reason``."""
+JUDGE_TITLE = "판정 모델"
+"""The Korean title of :data:`JUDGE_CHECK` findings (not a registered check: a model, not a rule)."""
+
 PER_SAMPLE = checks.PER_DIALOGUE
 CLOSING = ("repeated_closing",)
 DUPLICATE = ("duplicate_exact", "duplicate_near")
@@ -99,18 +107,21 @@ def _sample_rows(db: sqlite_utils.Database, uids: Sequence[str] | None, kind: st
 
 
 def _replace_findings(db: sqlite_utils.Database, uids: Sequence[str], check_ids: Sequence[str], rows: list[tuple]) -> None:
-    """Within the caller's transaction: delete ``check_ids`` findings of ``uids``, insert ``rows``
-    ``(uid, check_id, severity, turn, reason, message)``, keeping ``created_at`` of unchanged ones."""
+    """Within the caller's transaction: delete ``check_ids`` findings of ``uids`` whose source is
+    :data:`RULE_SOURCE` (a judge model's findings are never touched: :mod:`datagen.judge` replaces
+    its own), insert ``rows`` ``(uid, check_id, severity, turn, reason, message)`` as rule findings,
+    keeping ``created_at`` of unchanged ones."""
     ids_sql = ",".join("?" * len(check_ids))
     old: dict[tuple, str] = {}
     for part in _chunks(uids, 500):
         marks = ",".join("?" * len(part))
         for uid, cid, turn, message, created in db.execute(
-            f"SELECT uid, check_id, turn, message, created_at FROM findings WHERE uid IN ({marks}) AND check_id IN ({ids_sql})",
+            f"SELECT uid, check_id, turn, message, created_at FROM findings WHERE uid IN ({marks}) AND check_id IN ({ids_sql}) "
+            "AND source = 'rule'",
             [*part, *check_ids],
         ):
             old.setdefault((uid, cid, turn, message), created)
-        db.execute(f"DELETE FROM findings WHERE uid IN ({marks}) AND check_id IN ({ids_sql})", [*part, *check_ids])
+        db.execute(f"DELETE FROM findings WHERE uid IN ({marks}) AND check_id IN ({ids_sql}) AND source = 'rule'", [*part, *check_ids])
     ts = now()
     db.conn.executemany(
         "INSERT INTO findings (uid, check_id, severity, turn, reason, message, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -449,21 +460,27 @@ _SEVERITY_ORDER = "CASE severity WHEN 'error' THEN 0 ELSE 1 END"
 
 
 def findings_for(db: sqlite_utils.Database, uid: str) -> list[dict]:
-    """The stored findings of one sample.
+    """The stored findings of one sample, rule checks' and judge models' alike.
 
     Returns:
-        ``[{"id", "uid", "check_id", "title", "severity", "turn", "reason", "message", "created_at"}]``
-        ordered by turn (findings about the whole dialogue, ``turn`` None, last), errors before
-        warnings, then id. ``title`` is the check's short Korean name. ``[]`` for an unknown uid.
+        ``[{"id", "uid", "check_id", "title", "severity", "turn", "reason", "message", "created_at",
+        "source"}]`` ordered by turn (findings about the whole dialogue, ``turn`` None, last), errors
+        before warnings, rule findings before a judge's, then id. ``title`` is the check's short
+        Korean name (:data:`JUDGE_TITLE` and the model for a judge's). ``source``: ``rule`` or
+        ``judge:<model>``. ``[]`` for an unknown uid.
     """
     out = []
     for r in db.query(
-        f"SELECT id, uid, check_id, severity, turn, reason, message, created_at FROM findings WHERE uid = ? "
-        f"ORDER BY turn IS NULL, turn, {_SEVERITY_ORDER}, id",
+        f"SELECT id, uid, check_id, severity, turn, reason, message, created_at, source FROM findings WHERE uid = ? "
+        f"ORDER BY turn IS NULL, turn, {_SEVERITY_ORDER}, source != 'rule', id",
         [uid],
     ):
         spec = CHECKS.get(r["check_id"])
-        out.append({**r, "title": spec.title if spec else r["check_id"]})
+        if r["source"] != RULE_SOURCE:
+            title = f"{JUDGE_TITLE} {r['source'].partition(':')[2]}"
+        else:
+            title = spec.title if spec else r["check_id"]
+        out.append({**r, "title": title})
     return out
 
 

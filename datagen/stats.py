@@ -42,16 +42,19 @@ def funnel(db: sqlite_utils.Database) -> dict[str, dict[str, dict[str, int]]]:
         for kind, category, n in db.execute(sql):
             out[kind or "unknown"][category or "unknown"][state] += n
 
-    add("SELECT kind, category, COUNT(*) FROM requests GROUP BY 1, 2", "requested")
+    # judge requests (kind 'judge', custom_id 'judge:…': datagen.judge) ask about dialogues, they do
+    # not make any: the funnel leaves them out (python -m datagen.judge status counts them)
+    add("SELECT kind, category, COUNT(*) FROM requests WHERE kind != 'judge' GROUP BY 1, 2", "requested")
     add(
-        "SELECT q.kind, q.category, COUNT(*) FROM requests q WHERE q.custom_id IN "
+        "SELECT q.kind, q.category, COUNT(*) FROM requests q WHERE q.kind != 'judge' AND q.custom_id IN "
         "(SELECT custom_id FROM raw_results WHERE origin LIKE 'batch:%' AND custom_id IS NOT NULL) GROUP BY 1, 2",
         "returned",
     )
     add("SELECT kind, category, COUNT(*) FROM samples GROUP BY 1, 2", "parsed")
     add(
         "SELECT COALESCE(q.kind, 'train'), COALESCE(q.category, 'unknown'), COUNT(*) FROM raw_results r "
-        "LEFT JOIN requests q ON q.custom_id = r.custom_id WHERE r.status = 'failed' GROUP BY 1, 2",
+        "LEFT JOIN requests q ON q.custom_id = r.custom_id WHERE r.status = 'failed' "
+        "AND (r.custom_id IS NULL OR substr(r.custom_id, 1, 6) != 'judge:') GROUP BY 1, 2",
         "failed",
     )
     for kind, category, bucket, n in db.execute(

@@ -29,7 +29,10 @@ Tables:
             adjudication, findings_seen)  -- append-only
     publishes(id, target, repo_id, revision, record_hash, format, counts, card, path, created_at, operator)
     publish_items(publish_id, uid, split)
-    findings(id, uid, check_id, severity, turn, reason, message, created_at)   -- per sample, replaced on re-check
+    findings(id, uid, check_id, severity, turn, reason, message, created_at, source)   -- per sample, replaced on
+        re-check by their own writer: source ``rule`` (datagen.quality) or ``judge:<model>`` (datagen.judge)
+    judge_verdicts(id, uid, model, custom_id, raw_id, revision_id, verdict, reason, evidence, turns, response_model,
+                   usage, created_at)   -- every judge answer, append-only (datagen.judge)
     duplicates(uid, cluster, kind, similarity)     -- kind exact | near; cluster = representative uid
     contamination(uid, gold_uid, method, overlap, band, created_at)   -- band excluded | flagged
     revisions(id, uid, annotator, dialogue, note, seconds, created_at)   -- edits, append-only

@@ -226,9 +226,15 @@ def _findings_by_turn(findings: list[dict]) -> dict[int | None, list[dict]]:
 
 
 def render_findings(items: list[dict]) -> None:
-    """Findings as one fixed-format line each (severity in words, check id, message as plain text)."""
+    """Findings as one fixed-format line each (severity in words, check id, message as plain text).
+    A judge model's finding (source ``judge:<model>``) is its message, which names the model, the
+    reason and the evidence quote the model wrote: plain text too, never markup."""
     for f in items:
-        st.text(f"{SEVERITY_LABEL.get(f.get('severity'), '[참고]')} [{f.get('check_id') or f.get('check')}] {f.get('message') or ''}")
+        label = SEVERITY_LABEL.get(f.get("severity"), "[참고]")
+        if (f.get("source") or "rule") != "rule":
+            st.text(f"{label} {f.get('message') or ''}")
+        else:
+            st.text(f"{label} [{f.get('check_id') or f.get('check')}] {f.get('message') or ''}")
 
 
 def render_dialogue(d: Dialogue, findings: list[dict] | None = None) -> None:

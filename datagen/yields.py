@@ -23,7 +23,7 @@ def yield_table(db: sqlite_utils.Database, *, kind: str | None = None, job_id: s
 
     ``yield`` = accepted / requested; ``accept_rate`` = accepted / (accepted + rejected).
     """
-    where, params = [], []
+    where, params = ["q.kind != 'judge'"], []  # judge requests (datagen.judge) make no dialogue
     if kind:
         where.append("q.kind = ?")
         params.append(kind)

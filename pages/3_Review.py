@@ -8,7 +8,7 @@ import time
 import pandas as pd
 import streamlit as st
 
-from datagen import config, quality, review
+from datagen import config, judge, quality, review
 from datagen.auth import PermissionDenied
 from datagen.ui import backend_banner, can, db, diff_text, edit_dialogue, fmt_time, focus_first_field, identity, md_literal, physical_key_shortcuts, render_dialogue, scroll_to_top, use_app_navigation
 
@@ -68,7 +68,7 @@ with st.sidebar:
         key="rev_decision",
     )
     checks = sorted(quality.finding_counts(db()))
-    check_id = st.selectbox("검사 결과", [None, "error", *checks], format_func=lambda v: "전체" if v is None else "오류 있음" if v == "error" else v, key="rev_check") if checks else None
+    check_id = st.selectbox("검사 결과", [None, "error", *checks], format_func=lambda v: "전체" if v is None else "오류 있음" if v == "error" else "판정 모델이 지적" if v == quality.JUDGE_CHECK else v, key="rev_check") if checks else None
     options = review.filter_options(db())
     batch_ids = options["batches"]
     batch_id = st.selectbox("배치", [None, *batch_ids], format_func=lambda v: "전체" if v is None else v, key="rev_batch") if batch_ids else None
@@ -236,9 +236,10 @@ if state.get("state") == "disputed" or decision == "disputed":
 cluster = quality.duplicate_cluster(db(), current)
 overlaps = quality.contamination_report(db(), uid=current)
 context = ([f"중복 묶음 {len(cluster)}건"] if cluster else []) + ([f"평가셋(골드) 겹침 {len(overlaps)}건"] if overlaps else [])
-if findings:
-    n_err = sum(f["severity"] == "error" for f in findings)
-    line = f"자동 검사: 오류 {n_err}건, 경고 {len(findings) - n_err}건 (해당 턴 옆에 표시)" if n_err else f"자동 검사: 경고 {len(findings)}건 (해당 턴 옆에 표시)"
+rule_findings = [f for f in findings if f.get("source", "rule") == "rule"]
+if rule_findings:
+    n_err = sum(f["severity"] == "error" for f in rule_findings)
+    line = f"자동 검사: 오류 {n_err}건, 경고 {len(rule_findings) - n_err}건 (해당 턴 옆에 표시)" if n_err else f"자동 검사: 경고 {len(rule_findings)}건 (해당 턴 옆에 표시)"
     line += "".join(f" · {c} (아래)" for c in context)
     if n_err:
         st.error(line, icon=":material/error:")
@@ -246,6 +247,14 @@ if findings:
         st.warning(line, icon=":material/warning:")
 elif context:
     st.warning(" · ".join(context) + " (대화 아래에 있습니다)", icon=":material/content_copy:")
+for verdict in judge.verdicts_for(db(), current):  # a model's verdict, beside the rules' and apart from them
+    said = md_literal(judge.verdict_summary(verdict)) + (" — 근거 인용은 해당 턴 옆에 (모델의 판정: 참고용 경고)" if verdict["verdict"] == "defect" else "")
+    if verdict["revision_id"] != revision_id:  # judged another version: its turn numbers may not match this one
+        said += " · 지금 보이는 수정본이 아니라 그 전 버전을 판정했습니다 (배치 페이지에서 '다시 판정')"
+    if verdict["verdict"] == "defect":
+        st.warning(said, icon=":material/gavel:")
+    else:
+        st.info(said, icon=":material/gavel:")
 
 if ss.get("rev_editing"):
     edited = edit_dialogue(d, key=f"rev_edit_{current}_{revision_id}")

@@ -1,11 +1,14 @@
 """Analytics: which arguments the generator sends and with which values, call-sequence patterns and
-turns per dialogue, filtered by kind, category and decision. Values written by the model are data:
-they appear only inside charts and tables, never as markdown."""
+turns per dialogue, filtered by kind, category and decision; how a judge model's verdicts agree with
+people's decisions. Values written by the model are data: they appear only inside charts and tables,
+never as markdown."""
 
 import altair as alt
 import streamlit as st
 
-from datagen import analytics, config
+import pandas as pd
+
+from datagen import analytics, config, judge
 from datagen.ui import backend_banner, db, use_app_navigation
 
 use_app_navigation()  # a direct link: app.py's Korean navigation, not the file names
@@ -32,12 +35,42 @@ with st.sidebar:
         "결정", list(analytics.DECISIONS), format_func=lambda d: DECISION_KO.get(d, d), key="ana_decisions", placeholder="전체"
     )
 
+
+def judge_agreement() -> None:
+    """The judge model against people's decisions (datagen.judge.agreement): precision and recall
+    overall, per category and per reject reason. Not filtered by the sidebar."""
+    st.subheader("판정 모델과 사람의 일치도")
+    result = judge.agreement(db())
+    if not result["overall"]:
+        st.caption("판정 모델의 판정과 사람의 승인·거절이 함께 있는 대화가 아직 없습니다. 배치 페이지에서 판정 작업을 만들 수 있습니다.")
+        return
+    st.caption("사람이 거절한 대화 = 양성, 승인한 대화 = 음성. 정밀도: 판정 모델이 결함이라 한 대화 중 사람이 거절한 비율 · "
+               "재현율: 사람이 거절한 대화 중 판정 모델이 결함이라 한 비율. 중복·평가셋 오염은 대화 하나로는 알 수 없어 사유 표에 없습니다.")
+    pct = {"정밀도": st.column_config.NumberColumn(format="percent"), "재현율": st.column_config.NumberColumn(format="percent")}
+    for o in result["overall"]:
+        c = st.columns(4)
+        c[0].metric(f"{o['model']}: 판정·결정된 대화", f"{o['n']:,}")
+        c[1].metric("정밀도", "—" if o["precision"] is None else f"{o['precision']:.1%}")
+        c[2].metric("재현율", "—" if o["recall"] is None else f"{o['recall']:.1%}")
+        c[3].metric("맞힌 결함 / 놓친 결함 / 잘못 지적", f"{o['tp']} / {o['fn']} / {o['fp']}")
+    cols = {"model": "모델", "category": "카테고리", "n": "대화", "tp": "맞힌 결함", "fp": "잘못 지적", "fn": "놓친 결함", "tn": "맞힌 정상",
+            "precision": "정밀도", "recall": "재현율"}
+    st.markdown("**카테고리별**")
+    st.dataframe(pd.DataFrame(result["by_category"]).rename(columns=cols), hide_index=True, placeholder="—", column_config=pct)
+    st.markdown("**거절 사유별**")
+    st.dataframe(pd.DataFrame(result["by_reason"]).drop(columns=["reason"]).rename(columns={
+        "model": "모델", "label": "사유", "flagged": "판정 모델 지적", "flagged_rejected": "그중 사람 거절", "precision": "정밀도",
+        "rejected_with_reason": "이 사유로 사람 거절", "caught": "그중 판정 모델 지적", "recall": "재현율"}),
+        hide_index=True, placeholder="—", column_config=pct)
+
+
 filters = {"kind": kind, "categories": categories or None, "decisions": decisions or None}
 dialogues = analytics.load_dialogues(db(), **filters)
 calls = analytics.load_calls(db(), **filters)
 
 if dialogues.empty:
     st.info("이 필터에 해당하는 대화가 없습니다.")
+    judge_agreement()
     st.stop()
 
 c1, c2, c3 = st.columns(3)
@@ -116,3 +149,5 @@ chart = (
     )
 )
 st.altair_chart(chart, width="stretch")
+
+judge_agreement()

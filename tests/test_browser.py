@@ -491,3 +491,56 @@ def test_stored_ids_in_toasts_captions_and_the_jump_list_stay_text(server, isola
         assert page.locator("[data-testid='stMain'] b, [data-testid='stSidebar'] b", has_text="x").count() == 0
         browser.close()
     assert dialogs == []
+
+
+def test_review_shows_the_judge_finding_in_a_real_browser(server, isolated_env, monkeypatch):
+    """A judge job run through the (offline) Batch API; the Review page, served for real, shows the
+    judge's finding beside the turn as the very text the model wrote (markup in its evidence quote
+    stays text), and the verdict line names the model. The screenshots are kept in the test's folder
+    (``judge_review_top.png``, ``judge_review.png``) for a person to look at."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from datagen import batches, jobs, judge
+    from datagen.store import write_transaction
+
+    monkeypatch.setenv("DATAGEN_OFFLINE_ERROR_RATE", "0")
+    monkeypatch.setenv("DATAGEN_OFFLINE_TRUNCATION_RATE", "0")
+    monkeypatch.setenv("DATAGEN_OFFLINE_DEFECT_RATE", "0.6")
+    db = connect(isolated_env / "output" / "datagen.db")
+    job = jobs.create_job(db, kind="train", counts={"cart": 6, "checkout": 6}, seed=2)
+    for row in batches.submit_job(db, job["id"]):
+        batches.wait(db, row["id"], poll_interval=0.01, timeout=60)
+        batches.retrieve(db, row["id"], ingest=True)
+    got = judge.plan(db, model="gpt-4.1", job_id=job["id"])
+    for row in batches.submit_job(db, got["job"]["id"]):
+        batches.wait(db, row["id"], poll_interval=0.01, timeout=60)
+        batches.retrieve(db, row["id"], ingest=True)
+    finding = db.execute("SELECT uid, turn, message FROM findings WHERE source = 'judge:gpt-4.1' AND turn IS NOT NULL ORDER BY id").fetchone()
+    assert finding, "the offline judge flagged nothing"
+    uid, turn, message = finding
+    # one more verdict, by another model, whose evidence quote is markup: it must stay text
+    hostile = "<img src=x onerror=alert(1)> **굵게** [링크](javascript:alert(1))"
+    with write_transaction(db):
+        judge.store_verdicts(db, [(None, {"uid": uid, "model": "gpt-4o", "custom_id": f"judge:gpt-4o:{uid}:1", "revision_id": None,
+                                          "verdict": "defect", "reason": "unnatural_korean", "evidence": hostile, "response_model": "gpt-4o",
+                                          "usage": None, "turns": [{"turn": turn, "verdict": "defect", "reason": "unnatural_korean",
+                                                                    "evidence": hostile}]})])
+    dialogs = []
+    with sync_playwright() as p:
+        browser, page = _open_review(p, server, on_dialog=lambda d: (dialogs.append(d.message), d.dismiss()))
+        jump = page.get_by_label("uid로 이동")
+        jump.fill(uid)
+        jump.press("Enter")
+        expect(page.get_by_text(f"uid {uid}", exact=False)).to_be_visible(timeout=20_000)
+        page.wait_for_timeout(800)
+        main = page.locator("[data-testid='stMain']")
+        expect(main.get_by_text("[경고] " + message, exact=True)).to_be_visible()
+        expect(main.get_by_text(f'근거: "{hostile}"', exact=False)).to_be_visible()
+        expect(main.get_by_text("판정 모델 gpt-4.1: 결함", exact=False).first).to_be_visible()
+        expect(main.get_by_text("판정 모델 gpt-4o: 결함", exact=False).first).to_be_visible()
+        assert main.locator("img[src='x']").count() == 0 and main.locator("a[href^='javascript']").count() == 0
+        page.screenshot(path=str(isolated_env / "judge_review_top.png"), full_page=False)
+        main.get_by_text("[경고] " + message, exact=True).scroll_into_view_if_needed()
+        page.screenshot(path=str(isolated_env / "judge_review.png"), full_page=False)
+        browser.close()
+    assert dialogs == []

@@ -215,3 +215,22 @@ def test_store_and_migrations_import_nothing_above_them():
     assert _datagen_imports("migrations") == set()
     assert _datagen_imports("store") <= {"settings", "fastjson", "migrations"}
     assert _datagen_imports("settings") == set() and _datagen_imports("fastjson") == set()
+
+
+def test_012_marks_every_finding_stored_before_as_a_rules_and_adds_judge_verdicts():
+    """Migration 012 (the model judge): existing findings get source 'rule', so the rule gate keeps
+    replacing them and a judge's rows are told apart."""
+    db = memory_db()
+    migrations.migrate(db, stop_before="012_judge")
+    add_sample(db, "u1", "train")
+    with db.conn:
+        db.execute("INSERT INTO findings (uid, check_id, severity, turn, reason, message, created_at) "
+                   "VALUES ('u1', 'ungrounded_id', 'error', 1, 'ungrounded_id', 'm', 't')")
+    assert "source" not in db["findings"].columns_dict and "judge_verdicts" not in db.table_names()
+    assert migrations.migrate(db) == ["012_judge"]
+    assert db.execute("SELECT source FROM findings").fetchall() == [("rule",)]
+    assert {"uid", "model", "custom_id", "raw_id", "revision_id", "verdict", "reason", "evidence", "turns", "response_model",
+            "usage", "created_at"} <= set(db["judge_verdicts"].columns_dict)
+    with db.conn:  # a new row without a source is a rule's too (the writers of the checks name none)
+        db.execute("INSERT INTO findings (uid, check_id, severity, created_at) VALUES ('u1', 'x', 'warning', 't')")
+    assert [r[0] for r in db.execute("SELECT source FROM findings")] == ["rule", "rule"]
