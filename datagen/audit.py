@@ -317,10 +317,11 @@ def events(db: sqlite_utils.Database, lot_id: int) -> list[dict]:
 _CANDIDATES_SQL = (
     "FROM sample_state st WHERE st.job_id = ? AND st.category = ? AND st.kind <> 'gold' AND st.lane_rank = 1 "
     "AND st.rank <= 1 AND st.approved_by IS NULL "
-    "AND NOT EXISTS (SELECT 1 FROM annotator_decisions ad WHERE ad.uid = st.uid AND ad.decision IN ('accept', 'reject'))"
+    "AND NOT EXISTS (SELECT 1 FROM annotator_decisions ad WHERE ad.uid = st.uid AND ad.decision IN ('accept', 'reject')) "
+    "AND NOT EXISTS (SELECT 1 FROM lot_items li JOIN lots l ON l.id = li.lot_id WHERE li.uid = st.uid AND l.state = 'auditing')"
 )
 """A lot's would-be members: the job's clean training samples of the category that no person has
-accepted or rejected (pending or skipped), not held by another open lot (``lane_rank`` 1)."""
+accepted or rejected (pending or skipped), in no lot still auditing (held, ``lane_rank`` 2, or drawn)."""
 
 
 def candidates(db: sqlite_utils.Database, job_id: str, category: str) -> list[str]:
