@@ -54,6 +54,8 @@ def _jump() -> None:
 
 annotator = identity()
 backend_banner(sidebar=True)
+if "rev_open_lot" in ss:  # "검토 열기" on the Audit page: that lot's samples, in my queue
+    ss["rev_lot"], ss["rev_decision"] = ss.pop("rev_open_lot"), "todo"
 with st.sidebar:
     st.subheader("필터")
     kind = st.selectbox("종류", [None, "train", "gold"], format_func=lambda v: "전체" if v is None else v, key="rev_kind")
@@ -70,8 +72,6 @@ with st.sidebar:
     lane = st.selectbox("레인", [None, *triage.LANES], format_func=lambda v: "전체" if v is None else triage.LANE_KO[v], key="rev_lane",
                         help="골드: 항상 두 명 · 검사 결과 있음: 사람이 먼저 · 깨끗함: 감사 로트로 승인될 수 있음")
     open_lots = {s.id: s for s in audit.lots(db()) if s.state in ("auditing", "failed")}
-    if "rev_open_lot" in ss:  # "검토 열기" on the Audit page: that lot's samples, my queue
-        ss["rev_lot"], ss["rev_decision"] = ss.pop("rev_open_lot"), "todo"
     if ss.get("rev_lot") is not None and ss["rev_lot"] not in open_lots:
         ss["rev_lot"] = None  # a lot that is no longer open (approved, revoked)
     lot_id = st.selectbox(

@@ -58,10 +58,9 @@ st.caption(f"현재 적용 중: p0 {100 * current.p0:g}%, 신뢰도 {100 * curre
            + (f" (설정: {current.set_by}, {fmt_time(current.set_at)})" if current.set_at else " (기본값)")
            + ". 표본 크기는 로트 크기와 무관합니다(유한 모집단 보정 없음, 보수적).")
 changed = preview is not None and (p0_pct / 100, conf_pct / 100, allowed) != (current.p0, current.confidence, current.allowed_defects)
-if st.button("감사 기준 저장", key="aud_save_params", disabled=not (is_publisher and changed),
-             help=None if is_publisher else "게시자(publisher) 권한이 필요합니다."):
-    _run(audit.set_params, p0=p0_pct / 100, confidence=conf_pct / 100, allowed_defects=allowed, actor=me or None, ok="감사 기준을 저장했습니다.")
-    st.rerun()
+st.button("감사 기준 저장", key="aud_save_params", disabled=not (is_publisher and changed),
+          help=None if is_publisher else "게시자(publisher) 권한이 필요합니다.", on_click=_run, args=(audit.set_params,),
+          kwargs=dict(p0=p0_pct / 100, confidence=conf_pct / 100, allowed_defects=allowed, actor=me or None, ok="감사 기준을 저장했습니다."))
 
 # ----------------------------------------------------------------------------- lots of a job
 st.subheader("작업별 로트")
@@ -85,9 +84,9 @@ startable = [r for r in plan if not r["open_lot"] and not r["census"] and r["siz
 if startable:
     row = st.container(horizontal=True)
     for r in startable:
-        if row.button(f"감사 시작: {r['category']} (표본 {r['sample_size']}/{r['size']})", key=f"aud_start_{r['category']}", disabled=not may_start):
-            _run(audit.start, job_id, r["category"], actor=me or None, ok="로트 #{result}의 감사 표본을 뽑았습니다. 검토 페이지에서 표본을 검토하세요.")
-            st.rerun()
+        row.button(f"감사 시작: {r['category']} (표본 {r['sample_size']}/{r['size']})", key=f"aud_start_{r['category']}", disabled=not may_start,
+                   on_click=_run, args=(audit.start, job_id, r["category"]),
+                   kwargs=dict(actor=me or None, ok="로트 #{result}의 감사 표본을 뽑았습니다. 검토 페이지에서 표본을 검토하세요."))
     if not may_start:
         st.caption("감사를 시작하려면 이름을 입력하세요 (검토자 또는 게시자 권한).")
 
@@ -116,17 +115,15 @@ if lot_list:
             bar = st.container(horizontal=True)
             if s.state == "auditing":
                 bar.button("감사 표본 검토 열기", key=f"aud_open_{s.id}", on_click=_open_in_review, args=(s.id,))
-                if bar.button("로트 승인", key=f"aud_approve_{s.id}", type="primary", disabled=not (is_publisher and s.bound_holds),
-                              help="표본을 모두 검토하고 상한이 p0 이하일 때, 게시자만 승인할 수 있습니다."):
-                    _run(audit.approve, s.id, actor=me or None, ok=f"로트 #{s.id}를 승인했습니다: 샘플 {{result}}건이 로트 승인으로 게시 대상이 됩니다.")
-                    st.rerun()
+                bar.button("로트 승인", key=f"aud_approve_{s.id}", type="primary", disabled=not (is_publisher and s.bound_holds),
+                           help="표본을 모두 검토하고 상한이 p0 이하일 때, 게시자만 승인할 수 있습니다.", on_click=_run, args=(audit.approve, s.id),
+                           kwargs=dict(actor=me or None, ok=f"로트 #{s.id}를 승인했습니다: 샘플 {{result}}건이 로트 승인으로 게시 대상이 됩니다."))
             elif s.state == "failed":
                 bar.button("전수 검토 열기", key=f"aud_open_{s.id}", on_click=_open_in_review, args=(s.id,))
             elif s.state == "approved":
-                if bar.button("승인 철회", key=f"aud_revoke_{s.id}", disabled=not is_publisher,
-                              help="로트 승인을 모든 샘플에서 거둡니다 (이력에는 승인과 철회가 모두 남습니다)."):
-                    _run(audit.revoke, s.id, actor=me or None, ok=f"로트 #{s.id}의 승인을 철회했습니다: 샘플 {{result}}건이 검토 대기열로 돌아갑니다.")
-                    st.rerun()
+                bar.button("승인 철회", key=f"aud_revoke_{s.id}", disabled=not is_publisher,
+                           help="로트 승인을 모든 샘플에서 거둡니다 (이력에는 승인과 철회가 모두 남습니다).", on_click=_run, args=(audit.revoke, s.id),
+                           kwargs=dict(actor=me or None, ok=f"로트 #{s.id}의 승인을 철회했습니다: 샘플 {{result}}건이 검토 대기열로 돌아갑니다."))
             with st.expander("이력"):
                 st.dataframe(pd.DataFrame([{"시각": fmt_time(e["at"]), "동작": e["action"], "누가": e["actor"] or "(자동)", "메모": e["note"] or "",
                                             "수치": ", ".join(f"{k}={v}" for k, v in (e["figures"] or {}).items())} for e in audit.events(db(), s.id)]),
