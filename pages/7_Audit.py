@@ -55,7 +55,7 @@ except ValueError as exc:
     preview = None
     c4.error(str(exc))
 st.caption(f"현재 적용 중: p0 {100 * current.p0:g}%, 신뢰도 {100 * current.confidence:g}%, 허용 결함 {current.allowed_defects}건 → 표본 {current.sample_size}건"
-           + (f" (설정: {current.set_by}, {fmt_time(current.set_at)})" if current.set_at else " (기본값)")
+           + (f" (설정: {current.set_by or '이름 없음'}, {fmt_time(current.set_at)})" if current.set_at else " (기본값)")
            + ". 표본 크기는 로트 크기와 무관합니다(유한 모집단 보정 없음, 보수적).")
 changed = preview is not None and (p0_pct / 100, conf_pct / 100, allowed) != (current.p0, current.confidence, current.allowed_defects)
 st.button("감사 기준 저장", key="aud_save_params", disabled=not (is_publisher and changed),
@@ -74,7 +74,7 @@ plan = audit.plan(db(), job_id)
 lanes = triage.lane_counts(db(), job_id=job_id)
 st.caption(f"이 작업의 레인: 검사 결과 있음 {lanes['flagged']}건 (사람이 검토), 깨끗함 {lanes['clean']}건, 골드 {lanes['gold']}건")
 st.dataframe(pd.DataFrame([{
-    "카테고리": r["category"], "검사 결과 있음": r["lanes"]["flagged"], "깨끗함": r["lanes"]["clean"], "로트 크기 (미검토·깨끗함)": r["size"],
+    "카테고리": r["category"], "검사 결과 있음": r["lanes"]["flagged"], "깨끗함": r["lanes"]["clean"], "새 로트 크기 (미검토·깨끗함)": r["size"],
     "표본": r["sample_size"], "표본 비율": "—" if r["share"] is None else f"{100 * r['share']:.1f}%",
     "상태": (f"로트 #{r['open_lot']} 감사 중" if r["open_lot"] else "전수 검토 (로트가 표본보다 작음)" if r["census"] else "감사 가능"),
 } for r in plan]), hide_index=True)

@@ -49,7 +49,7 @@ def test_audit_flow_from_parameters_to_the_card(db):
     assert (audit.params(db).p0, audit.params(db).confidence, audit.params(db).set_by) == (0.3, 0.9, "보스")
     assert "감사 기준을 저장했습니다" in _texts(at)
     plan_df = at.dataframe[0].value
-    assert list(plan_df["로트 크기 (미검토·깨끗함)"]) == [30] and list(plan_df["표본"]) == [7] and list(plan_df["검사 결과 있음"]) == [1]
+    assert list(plan_df["새 로트 크기 (미검토·깨끗함)"]) == [30] and list(plan_df["표본"]) == [7] and list(plan_df["검사 결과 있음"]) == [1]
 
     _button(at, "aud_start_search").click().run()
     assert not at.exception, at.exception
@@ -77,7 +77,7 @@ def test_audit_flow_from_parameters_to_the_card(db):
     assert any("검토할 대화가 없습니다" in i.value for i in rev.info)
 
     at.switch_page("pages/7_Audit.py").run()
-    at.sidebar.text_input(key="annotator").input("보스").run()  # a page switch in AppTest forgets the name (the browser keeps it in a cookie)
+    at.sidebar.text_input(key="annotator").input("보스").run()  # the publisher now
     assert not at.exception
     s = audit.status(db, lot_id)
     assert (s.audited, s.verdict) == (7, "pass")
