@@ -517,6 +517,7 @@ def _m013_audit_lots(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX idx_state_kind ON sample_state(kind, rank, lane_rank, seq)")
     db.execute("CREATE INDEX idx_state_category ON sample_state(category, rank, lane_rank, seq)")
     db.execute("CREATE INDEX idx_state_filter ON sample_state(kind, category, rank, lane_rank, seq)")
+    db.execute("CREATE INDEX idx_state_approved_by ON sample_state(approved_by) WHERE approved_by IS NOT NULL")
     # any finding (of any source) puts the sample in a person's lane; the last one gone takes it back
     db.execute(
         "CREATE TRIGGER findings_lane_ai AFTER INSERT ON findings BEGIN "

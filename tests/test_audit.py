@@ -368,3 +368,44 @@ def test_no_sample_of_a_failed_lot_ships_unless_a_person_accepted_it(tmp_path_fa
                 approved = [e["figures"] for e in audit.events(db, lot_id) if e["action"] == "approve"]
                 assert approved and approved[-1]["audited"] == approved[-1]["sample_size"] == 3  # approved only after a full audit
                 assert approved[-1]["defects"] == 0 and approved[-1]["upper_bound"] <= 0.6  # … whose bound held
+
+
+_REJECTER = """
+import sys
+from datagen import review
+from datagen.store import connect
+db = connect(sys.argv[1])
+for uid in sys.argv[2:]:
+    review.record_decision(db, uid, annotator="준호", decision="reject", reasons=["other"])
+"""
+_APPROVER = """
+import sys
+from datagen import audit
+from datagen.store import connect
+print(audit.approve(connect(sys.argv[1]), int(sys.argv[2]), actor=None))
+"""
+
+
+def test_a_reject_racing_the_approval_in_another_process_still_wins(lot, isolated_env):
+    """Two processes at once: a publisher approves the lot while an annotator rejects held members.
+    Whichever transaction comes first, every rejected member ends rejected, the rest lot-approved,
+    and no decision is lost."""
+    import os
+
+    db, lot_id, _ = lot
+    for uid in _audit_sample(db, lot_id):
+        review.record_decision(db, uid, annotator="민지", decision="accept")
+    held = _held(db, lot_id)
+    rejected = held[::2]
+    path = str(isolated_env / "output" / "datagen.db")
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    procs = [subprocess.Popen([sys.executable, "-c", _REJECTER, path, *rejected], env=env, stderr=subprocess.PIPE, text=True),
+             subprocess.Popen([sys.executable, "-c", _APPROVER, path, str(lot_id)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [o[1] for o in outs]
+    approved_now = int(outs[1][0].strip())
+    status = publish.shipping_status(db)
+    assert all(status[u] == "rejected" for u in rejected)
+    assert all(status[u] == "ships" for u in held if u not in rejected)
+    assert db.execute("SELECT COUNT(*) FROM reviews WHERE annotator = '준호' AND decision = 'reject'").fetchone()[0] == len(rejected)
+    assert len(held) - len(rejected) <= approved_now <= len(held)
