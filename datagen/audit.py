@@ -56,8 +56,8 @@ import math
 import random
 import secrets
 from bisect import bisect_left
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Sequence
 
 import sqlite_utils
 
@@ -401,6 +401,7 @@ def start(db: sqlite_utils.Database, job_id: str, category: str, *, actor: str |
             "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'auditing', ?, ?, ?)",
             [job_id, category, LOT_KIND, len(members), need, p.p0, p.confidence, p.allowed_defects, seed, actor or "", ts, ts],
         ).lastrowid
+        assert lot_id is not None  # an INSERT into a rowid table always has one
         order = {uid: i for i, uid in enumerate(drawn)}
         db.conn.executemany("INSERT INTO lot_items (lot_id, uid, draw, held) VALUES (?, ?, ?, ?)",
                             [(lot_id, uid, order.get(uid), int(uid not in order)) for uid in members])

@@ -56,8 +56,8 @@ def main(argv: list[str] | None = None) -> int:
     rv = sub.add_parser("revoke", help="revoke a lot's approval (publisher)")
     rv.add_argument("--lot", type=int, required=True)
     rv.add_argument("--note", default="", help="why (recorded with the revocation)")
-    for p in (pa, stt, apr, rv):
-        add_operator(p)
+    for sp in (pa, stt, apr, rv):
+        add_operator(sp)
     args = ap.parse_args(argv)
     db = get_db()
     if args.command == "plan":

@@ -23,7 +23,7 @@ This module imports only the store layer, so :mod:`datagen.review` can use it.
 from __future__ import annotations
 
 from collections import Counter
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 import sqlite_utils
 
@@ -66,7 +66,7 @@ def _source(f: Mapping) -> str:
     return str(f.get("source") or "rule")
 
 
-def why(kind: str, findings: list[Mapping]) -> str:
+def why(kind: str, findings: Sequence[Mapping]) -> str:
     """One Korean sentence saying why a sample is in its lane (:func:`lane`), naming its findings
     (source, check id, severity; at most 6, then a count)."""
     which = lane(kind, findings)

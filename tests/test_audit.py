@@ -205,7 +205,7 @@ def test_a_lot_fails_on_its_first_defect_and_goes_to_full_review(lot):
 
 
 def test_defects_within_the_allowance_pass_when_the_bound_holds(db):
-    uids = job_samples(db, 40)
+    job_samples(db, 40)
     audit.set_params(db, p0=0.3, confidence=0.9, allowed_defects=1, actor=None)  # n = 12 (binom.cdf(1, 12, 0.3) ≤ 0.1)
     lot_id = audit.start(db, "job_t", "search", actor=None, seed=3)
     sample = _audit_sample(db, lot_id)
