@@ -143,7 +143,9 @@ def test_five_dialogues_keyboard_only_with_edit_and_korean_layout(server, isolat
     db = connect(isolated_env / "output" / "datagen.db")
     import_file(db, FIX / "seed001_dataset.jsonl")
     import_file(db, FIX / "messages_dataset.jsonl")
-    uids = [r[0] for r in db.execute("SELECT uid FROM samples ORDER BY rowid")]
+    from datagen import review
+
+    uids = review.queue(db)  # the order the page serves them: flagged first (issue 17), then arrival
     with sync_playwright() as p:
         browser, page = _open_review(p, server)
 
@@ -382,15 +384,18 @@ def test_review_j_is_next_and_k_previous_like_vim(server, isolated_env):
     db = connect(isolated_env / "output" / "datagen.db")
     import_file(db, FIX / "seed001_dataset.jsonl")
     uids = [r[0] for r in db.execute("SELECT uid FROM samples ORDER BY rowid")]
+    from datagen import review
+
+    assert review.queue(db)[0] == uids[2]  # the flagged one is served first (issue 17); J / K follow arrival order
     with sync_playwright() as p:
         browser, page = _open_review(p, server)
-        expect(page.get_by_text(f"uid {uids[0]}", exact=False)).to_be_visible(timeout=20_000)
-        expect(page.get_by_text("J 다음 · K 이전", exact=False)).to_be_visible()
-        _press(page, "j")
-        expect(page.get_by_text(f"uid {uids[1]}", exact=False)).to_be_visible(timeout=20_000)
-        _press(page, "j")
         expect(page.get_by_text(f"uid {uids[2]}", exact=False)).to_be_visible(timeout=20_000)
+        expect(page.get_by_text("J 다음 · K 이전", exact=False)).to_be_visible()
         _press(page, "k")
+        expect(page.get_by_text(f"uid {uids[1]}", exact=False)).to_be_visible(timeout=20_000)
+        _press(page, "k")
+        expect(page.get_by_text(f"uid {uids[0]}", exact=False)).to_be_visible(timeout=20_000)
+        _press(page, "j")
         expect(page.get_by_text(f"uid {uids[1]}", exact=False)).to_be_visible(timeout=20_000)
         browser.close()
 
