@@ -1,5 +1,5 @@
 """The entrypoint (``streamlit run app.py``): the navigation in Korean — 홈, 생성, 배치, 검토, 게시,
-분석, 관리 — over the page files in ``pages/`` (``st.navigation``; the URL paths stay ``/Generate``,
+감사, 분석, 관리 — over the page files in ``pages/`` (``st.navigation``; the URL paths stay ``/Generate``,
 ``/Review``, …), and the home page: which backend is active, and the funnel per category
 (requested → … → published)."""
 
@@ -11,12 +11,13 @@ import streamlit as st
 from datagen import auth, review, settings, stats
 from datagen.ui import backend_banner, db, identity
 
-# (file, title, material icon, url path): the sidebar reads 홈, 생성, 배치, 검토, 게시, 분석, 관리.
+# (file, title, material icon, url path): the sidebar reads 홈, 생성, 배치, 검토, 게시, 감사, 분석, 관리.
 PAGES = [
     ("pages/1_Generate.py", "생성", ":material/add_circle:", "Generate"),
     ("pages/2_Batches.py", "배치", ":material/inventory_2:", "Batches"),
     ("pages/3_Review.py", "검토", ":material/rate_review:", "Review"),
     ("pages/4_Publish.py", "게시", ":material/publish:", "Publish"),
+    ("pages/7_Audit.py", "감사", ":material/fact_check:", "Audit"),
     ("pages/5_Analytics.py", "분석", ":material/bar_chart:", "Analytics"),
     ("pages/6_Admin.py", "관리", ":material/admin_panel_settings:", "Admin"),
 ]

@@ -479,6 +479,92 @@ def _m012_judge(db: sqlite_utils.Database) -> None:
     )
     db.execute("CREATE INDEX idx_judge_verdicts_uid ON judge_verdicts(uid, model, id)")
     db.execute("CREATE INDEX idx_judge_verdicts_model ON judge_verdicts(model, id)")
+_M013_LANE_SQL = """CASE WHEN sample_state.kind = 'gold' OR EXISTS (SELECT 1 FROM findings f WHERE f.uid = sample_state.uid) THEN 0
+    WHEN EXISTS (SELECT 1 FROM lot_items li WHERE li.uid = sample_state.uid AND li.held = 1) THEN 2 ELSE 1 END"""
+"""Frozen: ``sample_state.lane_rank`` of a ``sample_state`` row as 013 defines it (0 gold or any finding,
+2 clean and held out of the queue by an open audit lot, 1 clean)."""
+
+
+def _m013_audit_lots(db: sqlite_utils.Database) -> None:
+    """Triage lanes and audited lots (issue 17, parts 2–3).
+
+    - ``sample_state.lane_rank``: the queue's lane order, kept by triggers on ``findings`` and
+      ``sample_state`` whatever code writes them (rule checks, a model judge, corpus checks):
+      0 = a person must look (gold, or any finding of any source or severity), 1 = clean,
+      2 = clean and held out of the queue by an open audit lot (``lot_items.held``). The rank
+      indexes order by ``(rank, lane_rank, seq)``, so the queue serves flagged before clean and
+      stays an index range scan;
+    - ``sample_state.approved_by``: ``lot:<id>`` when an audited lot decided the sample (NULL: a
+      person's review did, or nothing did);
+    - ``audit_params`` (publisher-set p0, confidence, allowed defects; newest row wins), ``lots``
+      (one job's clean lane of one category, its parameters, seed, sample size and state),
+      ``lot_items`` (members; ``draw`` = position in the audit sample, NULL when not drawn),
+      ``lot_events`` (start / fail / approve / revoke, with the audit figures; append-only) and
+      ``lot_decisions`` (per sample: the lot's approval and its revocation; append-only).
+    """
+    db.execute("ALTER TABLE sample_state ADD COLUMN lane_rank INTEGER NOT NULL DEFAULT 1")
+    db.execute("ALTER TABLE sample_state ADD COLUMN approved_by TEXT")
+    db.execute(
+        """CREATE TABLE audit_params (id INTEGER PRIMARY KEY, p0 REAL NOT NULL, confidence REAL NOT NULL,
+            allowed_defects INTEGER NOT NULL DEFAULT 0, set_by TEXT, set_at TEXT)"""
+    )
+    db.execute(
+        """CREATE TABLE lots (id INTEGER PRIMARY KEY, job_id TEXT NOT NULL, category TEXT NOT NULL, kind TEXT NOT NULL,
+            size INTEGER NOT NULL, sample_size INTEGER NOT NULL, p0 REAL NOT NULL, confidence REAL NOT NULL,
+            allowed_defects INTEGER NOT NULL, seed INTEGER NOT NULL, state TEXT NOT NULL, created_by TEXT,
+            created_at TEXT, updated_at TEXT)"""
+    )
+    db.execute("CREATE INDEX idx_lots_job ON lots(job_id, category)")
+    db.execute(
+        """CREATE TABLE lot_items (lot_id INTEGER NOT NULL, uid TEXT NOT NULL, draw INTEGER, held INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (lot_id, uid))"""
+    )
+    db.execute("CREATE INDEX idx_lot_items_uid ON lot_items(uid, held)")
+    db.execute("CREATE INDEX idx_lot_items_draw ON lot_items(lot_id, draw) WHERE draw IS NOT NULL")
+    db.execute(
+        """CREATE TABLE lot_events (id INTEGER PRIMARY KEY, lot_id INTEGER NOT NULL, action TEXT NOT NULL, actor TEXT,
+            figures TEXT, note TEXT, at TEXT)"""
+    )
+    db.execute("CREATE INDEX idx_lot_events_lot ON lot_events(lot_id, id)")
+    db.execute(
+        """CREATE TABLE lot_decisions (id INTEGER PRIMARY KEY, uid TEXT NOT NULL, lot_id INTEGER NOT NULL, action TEXT NOT NULL,
+            approved_by TEXT NOT NULL, revision_id INTEGER, actor TEXT, figures TEXT, created_at TEXT)"""
+    )
+    db.execute("CREATE INDEX idx_lot_decisions_uid ON lot_decisions(uid, id)")
+    db.execute("CREATE INDEX idx_lot_decisions_lot ON lot_decisions(lot_id)")
+    db.execute(f"UPDATE sample_state SET lane_rank = {_M013_LANE_SQL}")
+    for name in ("idx_state_rank", "idx_state_kind", "idx_state_category", "idx_state_filter"):
+        db.execute(f"DROP INDEX IF EXISTS {name}")
+    db.execute("CREATE INDEX idx_state_rank ON sample_state(rank, lane_rank, seq)")
+    db.execute("CREATE INDEX idx_state_kind ON sample_state(kind, rank, lane_rank, seq)")
+    db.execute("CREATE INDEX idx_state_category ON sample_state(category, rank, lane_rank, seq)")
+    db.execute("CREATE INDEX idx_state_filter ON sample_state(kind, category, rank, lane_rank, seq)")
+    db.execute("CREATE INDEX idx_state_approved_by ON sample_state(approved_by) WHERE approved_by IS NOT NULL")
+    # any finding (of any source) puts the sample in a person's lane; the last one gone takes it back
+    db.execute(
+        "CREATE TRIGGER findings_lane_ai AFTER INSERT ON findings BEGIN "
+        "UPDATE sample_state SET lane_rank = 0 WHERE uid = new.uid AND lane_rank <> 0; END"
+    )
+    db.execute(
+        "CREATE TRIGGER findings_lane_ad AFTER DELETE ON findings "
+        "WHEN NOT EXISTS (SELECT 1 FROM findings f WHERE f.uid = old.uid) BEGIN "
+        f"UPDATE sample_state SET lane_rank = {_M013_LANE_SQL} WHERE sample_state.uid = old.uid; END"
+    )
+    db.execute(
+        "CREATE TRIGGER findings_lane_au AFTER UPDATE OF uid ON findings BEGIN "
+        "UPDATE sample_state SET lane_rank = 0 WHERE uid = new.uid AND lane_rank <> 0; "
+        f"UPDATE sample_state SET lane_rank = {_M013_LANE_SQL} WHERE sample_state.uid = old.uid; END"
+    )
+    # a state row written after its findings (or a gold one): its lane at once
+    db.execute(
+        "CREATE TRIGGER sample_state_lane_ai AFTER INSERT ON sample_state "
+        "WHEN new.kind = 'gold' OR EXISTS (SELECT 1 FROM findings f WHERE f.uid = new.uid) BEGIN "
+        "UPDATE sample_state SET lane_rank = 0 WHERE uid = new.uid; END"
+    )
+    db.execute(
+        "CREATE TRIGGER sample_state_lane_au AFTER UPDATE OF kind ON sample_state BEGIN "
+        f"UPDATE sample_state SET lane_rank = {_M013_LANE_SQL} WHERE sample_state.uid = new.uid; END"
+    )
 
 
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
@@ -494,6 +580,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("010_raw_line_content_key", _m010_raw_line_content_key),
     ("011_accepted_review", _m011_accepted_review),
     ("012_judge", _m012_judge),
+    ("013_audit_lots", _m013_audit_lots),
 ]
 
 

@@ -5,7 +5,8 @@ What ships is decided in one place, :func:`shipping_status`, which gives every s
 The rules, in the order they are applied (the first that matches names the reason):
 
 1. the sample's decision must be *accept* (``sample_state``: state ``decided``, decision ``accept``;
-   gold's two votes and adjudication are folded in by :mod:`datagen.review`): otherwise
+   gold's two votes, adjudication and an audited lot's approval, ``approved_by = 'lot:<id>'``,
+   are folded in by :mod:`datagen.review`; a person's reject wins over a lot's approval): otherwise
    ``rejected``, ``pending`` (no decision yet, or gold waiting for its second vote), ``skipped``,
    or ``disputed`` (gold votes disagree and nobody adjudicated yet);
 2. ``decontaminated``: the sample overlaps a gold item above the exclusion threshold
@@ -14,7 +15,8 @@ The rules, in the order they are applied (the first that matches names the reaso
    (``duplicates.uid != duplicates.cluster``; the representative may ship);
 4. ``unreviewed_error``: the sample has an error-level finding whose check id was not on screen
    when the accept that decided it was made (``reviews.findings_seen`` of the deciding review,
-   :func:`deciding_reviews`) — a person never accepted that finding. The findings judged are
+   :func:`deciding_reviews`) — a person never accepted that finding. A lot-approved sample has
+   no deciding review: any error finding holds it back (its lot was made of clean samples). The findings judged are
    those of the version that ships: for a sample edited after its accept they are recomputed for
    the accepted version (:func:`_recheck_edited_after_accept`).
 
@@ -60,7 +62,7 @@ from typing import Any, Iterator, Protocol
 
 import sqlite_utils
 
-from . import auth, config, quality, settings
+from . import audit, auth, config, quality, settings
 from .checks import CHECKS
 from .dialogue import Dialogue, ToolCall, Turn, from_seed_record, to_messages, to_seed_record
 from .review import bucket_sql
@@ -1093,7 +1095,9 @@ def dataset_card(db: sqlite_utils.Database, release: Release) -> str:
     category, ``configs`` with one ``data_files`` entry per split) and a Korean body: version and
     counts per split and category, generator models and job settings, review statistics
     (annotators, accept rate, gold agreement), check pass rates, decontamination method and result,
-    what was left out and why, the change log since the previous version, the format and how to load it.
+    what was left out and why, the change log since the previous version, the format and how to load it;
+    how many rows a person approved and how many an audited lot did, with each lot's audit figures
+    (:func:`datagen.audit.card_section`).
 
     Deterministic for a given database state and release (no clock reads), so the card shown on
     the Publish page is byte for byte the card pushed.
@@ -1122,6 +1126,7 @@ def dataset_card(db: sqlite_utils.Database, release: Release) -> str:
         "",
         *_generator_section(db, release),
         *_review_section(db),
+        *audit.card_section(db, {uid for us in release.splits.values() for uid in us}),
         *_checks_section(db),
         *_decontamination_section(db, release),
         "## 제외된 레코드", "",

@@ -13,7 +13,10 @@ Rules (issue "Review workbench"):
   (each annotator's latest effective vote counts once); agreeing votes decide it, disagreeing
   votes make it ``disputed`` until an adjudicator decides (``adjudication`` rows win);
 - an ``undo`` row cancels the review it names; the one before it applies again;
-- accepting after an edit ships the revision that was current when accepting.
+- accepting after an edit ships the revision that was current when accepting;
+- an audited lot's approval (:mod:`datagen.audit`) decides a training sample as accepted only while
+  no person has an effective accept or reject on it: a person's decision always wins over the
+  lot's, whichever came first; revoking the lot's approval removes it again.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from dataclasses import dataclass, field
 
 import sqlite_utils
 
-from . import auth
+from . import auth, triage
 from .dialogue import Dialogue
 from .store import dumps, loads, now, write_transaction
 
@@ -139,7 +142,7 @@ def bucket_sql(alias: str = "st") -> str:
             f"WHEN {p}state = 'disputed' THEN 'disputed' ELSE 'pending' END)")
 
 
-def derive_state(rows, *, kind: str, required_votes: int) -> dict:
+def derive_state(rows, *, kind: str, required_votes: int, lot: tuple | None = None) -> dict:
     """The live review rules (module docstring): a sample's state from its review rows. Pure: no
     database access, no settings read.
 
@@ -149,6 +152,11 @@ def derive_state(rows, *, kind: str, required_votes: int) -> dict:
         kind: ``train`` or ``gold`` (only gold needs ``required_votes``).
         required_votes: accept/reject votes of different annotators a gold sample needs
             (:data:`GOLD_REQUIRED_VOTES` in the app).
+        lot: the audited-lot approval that stands for the sample, ``(lot_decisions.id, lot_id,
+            revision_id)`` (:func:`datagen.triage.active_lot_approval`), or ``None``. It decides a
+            training sample (accept, ``approved_by`` ``lot:<id>``) only when no person has an
+            effective accept or reject and nobody adjudicated; gold ignores it. Without it the
+            rules are exactly the ones above.
 
     Returns:
         ``{"state", "rank", "decision", "n_votes", "accepted_revision_id", "annotators"}``: state one
@@ -156,7 +164,8 @@ def derive_state(rows, *, kind: str, required_votes: int) -> dict:
         decision None, accept, reject or skip; n_votes the counted accept/reject votes;
         accepted_revision_id the revision an accept ships (or None); accepted_review_id the review
         whose accept decided the sample (or None: what publishing judges findings against); annotators
-        ``{annotator: (decision, review_id)}``, each annotator's latest effective decision.
+        ``{annotator: (decision, review_id)}``, each annotator's latest effective decision;
+        approved_by ``lot:<id>`` when the lot's approval decided the sample, else None.
     """
     undone = {r[3] for r in rows if r[2] == "undo" and r[3] is not None}
     effective = [r for r in rows if r[2] in DECISIONS and r[0] not in undone]
@@ -166,6 +175,10 @@ def derive_state(rows, *, kind: str, required_votes: int) -> dict:
     adjudicated = [r for r in effective if r[4]]
     votes = [r for r in per_annotator.values() if r[2] in ("accept", "reject")]
     final = None
+    if lot is not None and kind != "gold" and not adjudicated and not votes:
+        return {"state": "decided", "rank": _RANK["decided"], "decision": "accept", "n_votes": 0,
+                "accepted_revision_id": lot[2], "accepted_review_id": None,
+                "annotators": {a: (r[2], r[0]) for a, r in per_annotator.items()}, "approved_by": f"lot:{lot[1]}"}
     if adjudicated:
         final, state = adjudicated[-1], "decided"
     elif kind != "gold" or required_votes <= 1:
@@ -192,13 +205,16 @@ def derive_state(rows, *, kind: str, required_votes: int) -> dict:
         "accepted_revision_id": final[5] if final and final[2] == "accept" else None,
         "accepted_review_id": final[0] if final and final[2] == "accept" else None,
         "annotators": {a: (r[2], r[0]) for a, r in per_annotator.items()},
+        "approved_by": None,
     }
 
 
 def recompute_state(db: sqlite_utils.Database, uid: str) -> dict:
     """Derive ``sample_state`` and ``annotator_decisions`` of one sample from its review rows
-    (:func:`derive_state` with :data:`GOLD_REQUIRED_VOTES`) and write them (joins the caller's
-    transaction, else its own).
+    and its standing lot approval (:func:`derive_state` with :data:`GOLD_REQUIRED_VOTES`) and write
+    them (joins the caller's transaction, else its own); then let an audit lot the sample is drawn
+    for see the change (:func:`datagen.audit.after_state_change`: a lot whose audit found too many
+    defects fails there and then).
 
     Returns:
         ``{"state", "decision", "n_votes"}`` with state one of pending, partial, skipped,
@@ -209,18 +225,23 @@ def recompute_state(db: sqlite_utils.Database, uid: str) -> dict:
         [uid],
     ).fetchall()
     kind_row = db.execute("SELECT kind FROM sample_state WHERE uid = ?", [uid]).fetchone()
-    d = derive_state(rows, kind=kind_row[0] if kind_row else "train", required_votes=GOLD_REQUIRED_VOTES)
     with write_transaction(db):
+        d = derive_state(rows, kind=kind_row[0] if kind_row else "train", required_votes=GOLD_REQUIRED_VOTES,
+                         lot=triage.active_lot_approval(db, uid))
         db.execute(
             "UPDATE sample_state SET state = ?, rank = ?, decision = ?, n_votes = ?, accepted_revision_id = ?, "
-            "accepted_review_id = ?, updated_at = ? WHERE uid = ?",
-            [d["state"], d["rank"], d["decision"], d["n_votes"], d["accepted_revision_id"], d["accepted_review_id"], now(), uid],
+            "accepted_review_id = ?, approved_by = ?, updated_at = ? WHERE uid = ?",
+            [d["state"], d["rank"], d["decision"], d["n_votes"], d["accepted_revision_id"], d["accepted_review_id"],
+             d["approved_by"], now(), uid],
         )
         db.execute("DELETE FROM annotator_decisions WHERE uid = ?", [uid])
         db.conn.executemany(
             "INSERT INTO annotator_decisions (uid, annotator, decision, review_id) VALUES (?, ?, ?, ?)",
             [(uid, a, decision, rid) for a, (decision, rid) in d["annotators"].items()],
         )
+        from .audit import after_state_change  # audit imports review: imported here
+
+        after_state_change(db, uid)
     return {"state": d["state"], "decision": d["decision"], "n_votes": d["n_votes"]}
 
 
@@ -244,7 +265,15 @@ class QueueFilter:
         text: full-text search over user and assistant turns (FTS5; every word is a prefix query,
             so 짜장면 finds 짜장면을; all words must occur).
         order: ``queue`` (undecided first, then by arrival), ``findings`` (error findings first),
-            ``underfilled`` (categories furthest below their target first).
+            ``underfilled`` (categories furthest below their target first). Within each of these,
+            and before arrival order, gold and flagged samples come before clean ones
+            (:mod:`datagen.triage`: ``sample_state.lane_rank``).
+        lane: ``gold`` / ``flagged`` / ``clean`` (:data:`datagen.triage.LANES`) or ``None`` (all).
+        lot_id: only samples of this audit lot (:mod:`datagen.audit`): its audit sample when
+            ``lot_sample`` (default), else every member (a failed lot's full review).
+
+    The ``todo`` queue leaves out clean samples held by an open audit lot (``lane_rank`` 2): they
+    are decided by the lot's audit, or come back when it fails or its approval is revoked.
     """
 
     kind: str | None = None
@@ -258,6 +287,9 @@ class QueueFilter:
     text: str | None = None
     order: str = "queue"
     targets: dict[str, int] = field(default_factory=dict)
+    lane: str | None = None
+    lot_id: int | None = None
+    lot_sample: bool = True
 
     def where(self) -> tuple[str, list]:
         """``(WHERE clause, params)`` over ``sample_state st``."""
@@ -271,6 +303,7 @@ class QueueFilter:
         d = self.decision
         if d == "todo":
             c.append("st.rank <= 1")
+            c.append(f"st.lane_rank < {triage.HELD}")
             if self.annotator:
                 c.append(
                     "NOT EXISTS (SELECT 1 FROM annotator_decisions ad WHERE ad.uid = st.uid AND ad.annotator = ? "
@@ -292,6 +325,11 @@ class QueueFilter:
         elif self.check_id:
             c.append("EXISTS (SELECT 1 FROM findings f WHERE f.uid = st.uid AND f.check_id = ?)")
             p.append(_param(self.check_id))
+        if self.lane:
+            c.append(triage.lane_sql(self.lane))
+        if self.lot_id is not None:
+            c.append("st.uid IN (SELECT li.uid FROM lot_items li WHERE li.lot_id = ?" + (" AND li.draw IS NOT NULL)" if self.lot_sample else ")"))
+            p.append(int(self.lot_id))
         words = search_words(self.text)
         if words:
             c.append("st.seq IN (SELECT rowid FROM samples_fts WHERE samples_fts MATCH ?)")
@@ -300,7 +338,7 @@ class QueueFilter:
 
     def order_by(self) -> tuple[str, list]:
         """``(ORDER BY clause, params)``."""
-        keys = ["st.rank"]
+        keys = ["st.rank", "st.lane_rank"]
         params: list = []
         if self.order == "findings":
             keys.insert(0, "(SELECT COUNT(*) FROM findings f WHERE f.uid = st.uid AND f.severity = 'error') DESC")
@@ -680,8 +718,9 @@ def undo(db: sqlite_utils.Database, *, annotator: str, uid: str | None = None) -
 def history(db: sqlite_utils.Database, uid: str) -> list[dict]:
     """Every decision, undo and edit of a sample, oldest first:
     ``[{"at", "who", "what", "reasons", "note", "seconds", "id"}]`` (``what``: accept, reject, skip,
-    undo, edit; adjudications are marked ``adjudicate:<decision>``)."""
-    events = []
+    undo, edit; adjudications are marked ``adjudicate:<decision>``; an audited lot's approval and its
+    revocation are ``lot-approve`` / ``lot-revoke`` by ``lot:<id>``, :func:`datagen.triage.lot_history`)."""
+    events = triage.lot_history(db, uid)
     for r in db.query("SELECT * FROM reviews WHERE uid = ? ORDER BY id", [uid]):
         what = r["decision"] if not r["adjudication"] else f"adjudicate:{r['decision']}"
         events.append(

@@ -47,6 +47,15 @@ Tables:
               retry_of, status, created_at)   -- a job's input split under the Batch API limits
     presets(id, name, config, created_at, author)   -- scenario-mix presets; newest row per name wins
     roles(user, role, granted_by, granted_at); role_log(id, user, role, action, actor, at)   -- datagen.auth
+    sample_state.lane_rank / approved_by (migration 013): the triage lane order (datagen.triage) and
+        ``lot:<id>`` when an audited lot decided the sample (datagen.audit)
+    audit_params(id, p0, confidence, allowed_defects, set_by, set_at)   -- newest row in force
+    lots(id, job_id, category, kind, size, sample_size, p0, confidence, allowed_defects, seed, state,
+         created_by, created_at, updated_at)   -- state auditing | failed | approved | revoked
+    lot_items(lot_id, uid, draw, held)   -- members; draw = position in the audit sample (NULL: not drawn)
+    lot_events(id, lot_id, action, actor, figures, note, at)   -- start / fail / approve / revoke, append-only
+    lot_decisions(id, uid, lot_id, action, approved_by, revision_id, actor, figures, created_at)
+        -- a lot's approval of a sample and its revocation, append-only
 """
 
 from __future__ import annotations

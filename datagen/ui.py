@@ -120,11 +120,13 @@ def identity() -> str:
         st.sidebar.button("로그아웃", on_click=st.logout, key="logout")
         st.session_state["annotator"] = name
     else:
-        if "annotator" not in st.session_state:  # a new session (reload, new tab): the name from the cookie
-            saved = _saved_name()
+        if "annotator" not in st.session_state:  # a new session (reload, new tab): the name from the cookie;
+            # another page of this session: the name typed there (Streamlit drops a widget's state when a page without it runs)
+            saved = st.session_state["_annotator_name"] if "_annotator_name" in st.session_state else _saved_name()
             if saved:
                 st.session_state["annotator"] = saved
         name = (st.sidebar.text_input("검토자 이름", key="annotator", placeholder="이름을 입력하세요") or "").strip()
+        st.session_state["_annotator_name"] = name
         st.sidebar.caption("로컬 단일 팀 모드: 로그인 없이 입력한 이름으로 기록합니다. 이름은 이 브라우저에 기억되고, "
                            "Enter를 누르면 입력칸을 벗어나 바로 단축키를 쓸 수 있습니다.")
         _remember_name(name)

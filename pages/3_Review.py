@@ -8,7 +8,7 @@ import time
 import pandas as pd
 import streamlit as st
 
-from datagen import config, judge, quality, review
+from datagen import audit, config, judge, quality, review, triage
 from datagen.auth import PermissionDenied
 from datagen.ui import backend_banner, can, db, diff_text, edit_dialogue, fmt_time, focus_first_field, identity, md_literal, physical_key_shortcuts, render_dialogue, scroll_to_top, use_app_navigation
 
@@ -54,6 +54,8 @@ def _jump() -> None:
 
 annotator = identity()
 backend_banner(sidebar=True)
+if "rev_open_lot" in ss:  # "검토 열기" on the Audit page: that lot's samples, in my queue
+    ss["rev_lot"], ss["rev_decision"] = ss.pop("rev_open_lot"), "todo"
 with st.sidebar:
     st.subheader("필터")
     kind = st.selectbox("종류", [None, "train", "gold"], format_func=lambda v: "전체" if v is None else v, key="rev_kind")
@@ -67,6 +69,17 @@ with st.sidebar:
         format_func={"todo": "내가 검토할 것", None: "전체", "pending": "미검토", "accept": "승인", "reject": "거절", "skip": "건너뜀", "disputed": "불일치 (조정)"}.get,
         key="rev_decision",
     )
+    lane = st.selectbox("레인", [None, *triage.LANES], format_func=lambda v: "전체" if v is None else triage.LANE_KO[v], key="rev_lane",
+                        help="골드: 항상 두 명 · 검사 결과 있음: 사람이 먼저 · 깨끗함: 감사 로트로 승인될 수 있음")
+    open_lots = {s.id: s for s in audit.lots(db()) if s.state in ("auditing", "failed")}
+    if ss.get("rev_lot") is not None and ss["rev_lot"] not in open_lots:
+        ss["rev_lot"] = None  # a lot that is no longer open (approved, revoked)
+    lot_id = st.selectbox(
+        "감사 로트", [None, *open_lots],
+        format_func=lambda v: "전체" if v is None else (f"#{v} {open_lots[v].category} · 감사 표본 ({open_lots[v].audited}/{open_lots[v].sample_size})"
+                                                       if open_lots[v].state == "auditing" else f"#{v} {open_lots[v].category} · 불합격: 전수 검토"),
+        key="rev_lot",
+    ) if open_lots else None
     checks = sorted(quality.finding_counts(db()))
     check_id = st.selectbox("검사 결과", [None, "error", *checks], format_func=lambda v: "전체" if v is None else "오류 있음" if v == "error" else "판정 모델이 지적" if v == quality.JUDGE_CHECK else v, key="rev_check") if checks else None
     options = review.filter_options(db())
@@ -89,9 +102,10 @@ with st.sidebar:
 targets = review.shortfall(db(), kind) if order == "underfilled" else {}
 flt = review.QueueFilter(
     kind=kind, category=category, decision=decision, annotator=annotator or None, decided_by=decided_by,
-    batch_id=batch_id, check_id=check_id, text=text, order=order, targets=targets,
+    batch_id=batch_id, check_id=check_id, text=text, order=order, targets=targets, lane=lane,
+    lot_id=lot_id, lot_sample=lot_id is None or open_lots[lot_id].state != "failed",
 )
-signature = (kind, category, decision, check_id, batch_id, decided_by, text, order, annotator)
+signature = (kind, category, decision, check_id, batch_id, decided_by, text, order, annotator, lane, lot_id)
 done, total = review.progress(db(), flt)
 mine = review.decided_by_count(db(), flt, annotator)
 st.progress(done / total if total else 0.0,
@@ -123,6 +137,8 @@ st.caption(md_literal(
     + (f" ({review.DECISION_KO.get(state.get('decision'), '')})" if state.get("decision") else "")
     + (" · 수정본" if revision_id else "")
 ))
+lane_info = triage.describe(db(), current)
+st.caption(md_literal(f"레인: {lane_info['lane_ko']} — {lane_info['why']}" + (f" {lane_info['lot_note']}" if lane_info["lot_note"] else "")))
 
 
 def _decide(choice: str, adjudication: bool = False, shown_on_screen: tuple = shown) -> None:

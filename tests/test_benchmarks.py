@@ -35,3 +35,12 @@ def test_bench_ingest_prints_time_and_memory_from_separate_runs():
     memory_line = next(line for line in proc.stdout.splitlines() if line.startswith("memory run"))
     assert "peak PSS" in memory_line and " 0 MB" not in memory_line.split("writer alone")[0]
     assert "build 40 requests" in proc.stdout
+
+
+def test_bench_triage_prints_decisions_per_published_dialogue_and_defect_rates():
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_triage.py"), "--n", "240", "--p0", "0.3", "--confidence", "0.9",
+                           "--allowed-defects", "0"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "(a) review everything       decisions    240" in out  # every sample decided by a person
+    assert "(b) triage + audited lots" in out and "fewer decisions per published dialogue" in out and "lots: {" in out

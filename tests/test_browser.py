@@ -143,7 +143,9 @@ def test_five_dialogues_keyboard_only_with_edit_and_korean_layout(server, isolat
     db = connect(isolated_env / "output" / "datagen.db")
     import_file(db, FIX / "seed001_dataset.jsonl")
     import_file(db, FIX / "messages_dataset.jsonl")
-    uids = [r[0] for r in db.execute("SELECT uid FROM samples ORDER BY rowid")]
+    from datagen import review
+
+    uids = review.queue(db)  # the order the page serves them: flagged first (issue 17), then arrival
     with sync_playwright() as p:
         browser, page = _open_review(p, server)
 
@@ -382,20 +384,23 @@ def test_review_j_is_next_and_k_previous_like_vim(server, isolated_env):
     db = connect(isolated_env / "output" / "datagen.db")
     import_file(db, FIX / "seed001_dataset.jsonl")
     uids = [r[0] for r in db.execute("SELECT uid FROM samples ORDER BY rowid")]
+    from datagen import review
+
+    assert review.queue(db)[0] == uids[2]  # the flagged one is served first (issue 17); J / K follow arrival order
     with sync_playwright() as p:
         browser, page = _open_review(p, server)
-        expect(page.get_by_text(f"uid {uids[0]}", exact=False)).to_be_visible(timeout=20_000)
-        expect(page.get_by_text("J 다음 · K 이전", exact=False)).to_be_visible()
-        _press(page, "j")
-        expect(page.get_by_text(f"uid {uids[1]}", exact=False)).to_be_visible(timeout=20_000)
-        _press(page, "j")
         expect(page.get_by_text(f"uid {uids[2]}", exact=False)).to_be_visible(timeout=20_000)
+        expect(page.get_by_text("J 다음 · K 이전", exact=False)).to_be_visible()
         _press(page, "k")
+        expect(page.get_by_text(f"uid {uids[1]}", exact=False)).to_be_visible(timeout=20_000)
+        _press(page, "k")
+        expect(page.get_by_text(f"uid {uids[0]}", exact=False)).to_be_visible(timeout=20_000)
+        _press(page, "j")
         expect(page.get_by_text(f"uid {uids[1]}", exact=False)).to_be_visible(timeout=20_000)
         browser.close()
 
 
-NAV = ["홈", "생성", "배치", "검토", "게시", "분석", "관리"]
+NAV = ["홈", "생성", "배치", "검토", "게시", "감사", "분석", "관리"]
 EMOJI = re.compile("[\U0001F000-\U0001FAFF\u2600-\u27BF\u2B00-\u2BFF\uFE0F]")
 
 
@@ -409,7 +414,7 @@ def _nav_labels(page) -> list[str]:
 
 
 def test_navigation_reads_korean_and_opens_the_pages(server, isolated_env):
-    """Item 10: the sidebar reads 홈, 생성, 배치, 검토, 게시, 분석, 관리 (not file names); each link
+    """Item 10: the sidebar reads 홈, 생성, 배치, 검토, 게시, 감사, 분석, 관리 (not file names); each link
     opens its page, whose URL path stays the English one (/Review, …)."""
     from playwright.sync_api import expect, sync_playwright
 
@@ -544,3 +549,33 @@ def test_review_shows_the_judge_finding_in_a_real_browser(server, isolated_env, 
         page.screenshot(path=str(isolated_env / "judge_review.png"), full_page=False)
         browser.close()
     assert dialogs == []
+def test_audit_page_opens_the_audit_sample_in_review_keeping_the_name(server, isolated_env):
+    """Issue 17: "감사 표본 검토 열기" on the Audit page opens Review filtered to the lot's audit
+    sample, with the name typed on the Audit page still there, and the lane said in Korean."""
+    from audit_data import job_samples
+    from playwright.sync_api import expect, sync_playwright
+
+    from datagen import audit
+
+    db = connect(isolated_env / "output" / "datagen.db")
+    job_samples(db, 31)
+    audit.set_params(db, p0=0.3, confidence=0.9, actor=None)
+    lot_id = audit.start(db, "job_t", "search", actor=None, seed=1)
+    sample = {r[0] for r in db.execute("SELECT uid FROM lot_items WHERE lot_id = ? AND draw IS NOT NULL", [lot_id])}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(server + "/Audit")
+        field = page.get_by_label("검토자 이름")
+        field.fill("민지")
+        field.press("Enter")
+        expect(page.get_by_text(f"로트 #{lot_id} · search", exact=False)).to_be_visible(timeout=20_000)
+        page.get_by_role("button", name="감사 표본 검토 열기").click()
+        page.wait_for_url("**/Review", timeout=20_000)
+        _wait_decision_buttons(page)
+        assert page.get_by_label("검토자 이름").input_value() == "민지"
+        expect(page.get_by_text(f"감사 로트 #{lot_id}의 감사 표본입니다", exact=False)).to_be_visible(timeout=20_000)
+        _press(page, "a")
+        assert _wait_db(page, lambda: db.execute("SELECT COUNT(*) FROM reviews WHERE annotator = '민지' AND decision = 'accept'").fetchone()[0] == 1)
+        browser.close()
+    assert db.execute("SELECT uid FROM reviews").fetchone()[0] in sample

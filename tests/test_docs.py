@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-STEPS = ["generate_batch", "generate_gold_batch", "submit_batch", "retrieve_batch", "preprocess", "render_txt", "push_to_hub", "import_file", "stats", "validate", "retry_failed", "review", "judge"]
+STEPS = ["generate_batch", "generate_gold_batch", "submit_batch", "retrieve_batch", "preprocess", "render_txt", "push_to_hub", "import_file", "stats", "validate", "retry_failed", "review", "judge", "audit"]
 
 
 @pytest.mark.parametrize("step", STEPS)

@@ -78,6 +78,7 @@ def test_review_shows_tool_calls_and_results_as_blocks(db):
     import_file(db, FIX / "seed001_dataset.jsonl")
     at = _page("pages/3_Review.py").run()
     assert not at.exception
+    at.sidebar.text_input(key="rev_jump").input(seed_uid(db, 1)).run()  # the first record (a flagged one is served first)
     uid = at.session_state["rev_uid"]
     d = review.get_dialogue(db, uid)
     codes = [c.value for c in at.code]
