@@ -227,7 +227,7 @@ def test_012_marks_every_finding_stored_before_as_a_rules_and_adds_judge_verdict
         db.execute("INSERT INTO findings (uid, check_id, severity, turn, reason, message, created_at) "
                    "VALUES ('u1', 'ungrounded_id', 'error', 1, 'ungrounded_id', 'm', 't')")
     assert "source" not in db["findings"].columns_dict and "judge_verdicts" not in db.table_names()
-    assert migrations.migrate(db) == ["012_judge"]
+    assert migrations.migrate(db)[0] == "012_judge"
     assert db.execute("SELECT source FROM findings").fetchall() == [("rule",)]
     assert {"uid", "model", "custom_id", "raw_id", "revision_id", "verdict", "reason", "evidence", "turns", "response_model",
             "usage", "created_at"} <= set(db["judge_verdicts"].columns_dict)

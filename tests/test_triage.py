@@ -114,9 +114,8 @@ def test_review_page_text_names_the_lane_and_its_findings(db):
 
 
 def test_why_names_a_judge_source_once_findings_have_one(db):
-    """After the judge's migration findings carry ``source``; the lane text names it."""
+    """Findings carry ``source`` (migration 012); the lane text names a judge's."""
     uids = job_samples(db, 1)
-    db.execute("ALTER TABLE findings ADD COLUMN source TEXT NOT NULL DEFAULT 'rule'")
     with db.conn:
         db.execute("INSERT INTO findings (uid, check_id, severity, turn, reason, message, created_at, source) "
                    "VALUES (?, 'unnatural_korean', 'warning', 2, 'unnatural_korean', 'x', 't', 'judge:gpt-5-mini')", [uids[0]])
