@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from datagen import auth, review, settings, stats
-from datagen.ui import backend_banner, db, identity
+from datagen.ui import backend_banner, db, identity, user_errors
 
 # (file, title, material icon, url path): the sidebar reads 홈, 생성, 배치, 검토, 게시, 감사, 분석, 관리.
 PAGES = [
@@ -93,7 +93,8 @@ def home() -> None:
 st.set_page_config(page_title="대화 데이터 스튜디오", page_icon=":material/delivery_dining:", layout="wide")
 _roles_file = os.environ.get("DATAGEN_ROLES_FILE", ".streamlit/roles.toml")
 if os.path.exists(_roles_file) and auth.open_mode(db()):
-    auth.seed_from_toml(db(), _roles_file)  # first start: the team's roles from the TOML file
+    with user_errors("권한 파일을 적용하지 못했습니다: "):  # a broken file is said on every page, not a crash
+        auth.seed_from_toml(db(), _roles_file)  # first start: the team's roles from the TOML file
 st.navigation(
     [st.Page(home, title="홈", icon=":material/home:", default=True)]
     + [st.Page(path, title=title, icon=icon, url_path=url) for path, title, icon, url in PAGES]

@@ -1,7 +1,7 @@
 """Argument analytics: what the generator actually sends, per tool and parameter.
 
 The original team counted these by hand and found ``only_open=true`` in 77 of 90 search calls and
-vague "평점 높은 곳" as ``min_rating: 4.5`` in 60 calls (DESIGN.md, post-mortems). Here they are
+vague "평점 높은 곳" as ``min_rating: 4.5`` in 60 calls (ARCHITECTURE.md, "Post-mortems"). Here they are
 DataFrames, for any slice of the data:
 
 - :func:`load_dialogues` / :func:`load_calls` read samples (as generated) with their category and
@@ -22,6 +22,7 @@ import pandas as pd
 import sqlite_utils
 
 from . import config
+from .errors import InputError
 
 DECISIONS = ("accept", "reject", "skip", "pending")
 
@@ -50,7 +51,7 @@ def _rows(db: sqlite_utils.Database, kind: str | None, categories: Iterable[str]
     if decs is not None:
         unknown = set(decs) - set(DECISIONS)
         if unknown:
-            raise ValueError(f"unknown decision(s) {sorted(unknown)}; expected {DECISIONS}")
+            raise InputError(f"알 수 없는 결정 {', '.join(sorted(unknown))} (가능한 값: {', '.join(DECISIONS)})")
         if not decs:
             return
         clauses.append(f"COALESCE(d.decision, 'pending') IN ({','.join('?' * len(decs))})")
@@ -83,7 +84,7 @@ def load_dialogues(
         (count) and ``sequence`` (tool names in call order, joined by " → "; ``""`` for none).
 
     Raises:
-        ValueError: an unknown decision.
+        InputError: an unknown decision.
     """
     records = []
     for uid, k, cat, dec, text in _rows(db, kind, categories, decisions):
@@ -106,7 +107,7 @@ def load_calls(
         Columns :data:`CALL_COLUMNS`; ``turn`` is the call's turn index, ``arguments`` the decoded dict.
 
     Raises:
-        ValueError: an unknown decision.
+        InputError: an unknown decision.
     """
     records = []
     for uid, k, cat, dec, text in _rows(db, kind, categories, decisions):

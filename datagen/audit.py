@@ -62,6 +62,7 @@ from dataclasses import asdict, dataclass
 import sqlite_utils
 
 from . import auth, review, triage
+from .errors import DatagenError, InputError
 from .store import dumps, loads, now, write_transaction
 
 DEFAULT_P0 = 0.05
@@ -77,7 +78,7 @@ STATES = ("auditing", "failed", "approved", "revoked")
 VERDICT_KO = {"in_progress": "감사 중", "pass": "합격 (상한 ≤ p0)", "fail": "불합격"}
 
 
-class AuditError(ValueError):
+class AuditError(DatagenError, ValueError):
     """An audit action that cannot be done (bad parameters, unknown lot, wrong state); ``str(err)``
     is one Korean line shown to users."""
 
@@ -92,7 +93,7 @@ def upper_bound(defects: int, n: int, confidence: float = DEFAULT_CONFIDENCE) ->
     nothing audited, nothing known). Source: Clopper & Pearson (1934); NIST/SEMATECH e-Handbook §7.2.4.1.
 
     Raises:
-        ValueError: ``defects`` < 0, ``defects`` > ``n``, or ``confidence`` not in (0, 1).
+        ValueError: ``defects`` < 0 or ``defects`` > ``n`` (a bug of the caller); InputError: ``confidence`` not in (0, 1).
     """
     from scipy.stats import beta
 
@@ -106,17 +107,17 @@ def upper_bound(defects: int, n: int, confidence: float = DEFAULT_CONFIDENCE) ->
 
 def _check_confidence(confidence: float) -> None:
     if isinstance(confidence, bool) or not isinstance(confidence, (int, float)) or not 0 < confidence < 1 or math.isnan(confidence):
-        raise ValueError(f"confidence must be a number in (0, 1), got {confidence!r}")
+        raise InputError(f"신뢰도는 0과 1 사이의 수여야 합니다: {confidence!r}")
 
 
 def _check_p0(p0: float) -> None:
     if isinstance(p0, bool) or not isinstance(p0, (int, float)) or not 0 < p0 < 1 or math.isnan(p0):
-        raise ValueError(f"p0 (acceptable defect rate) must be a number in (0, 1), got {p0!r}")
+        raise InputError(f"허용 결함률 p0은 0과 1 사이의 수여야 합니다: {p0!r}")
 
 
 def _check_allowed(allowed_defects: int) -> None:
     if isinstance(allowed_defects, bool) or not isinstance(allowed_defects, int) or allowed_defects < 0:
-        raise ValueError(f"allowed_defects must be an integer ≥ 0, got {allowed_defects!r}")
+        raise InputError(f"허용 결함 수는 0 이상의 정수여야 합니다: {allowed_defects!r}")
 
 
 def required_sample_size(p0: float = DEFAULT_P0, confidence: float = DEFAULT_CONFIDENCE, allowed_defects: int = DEFAULT_ALLOWED_DEFECTS) -> int:
@@ -125,7 +126,7 @@ def required_sample_size(p0: float = DEFAULT_P0, confidence: float = DEFAULT_CON
     correction).
 
     Raises:
-        ValueError: a parameter out of range, or ``n`` would exceed :data:`MAX_SAMPLE`.
+        InputError: a parameter out of range, or ``n`` would exceed :data:`MAX_SAMPLE`.
     """
     _check_p0(p0)
     _check_confidence(confidence)
@@ -141,7 +142,7 @@ def required_sample_size(p0: float = DEFAULT_P0, confidence: float = DEFAULT_CON
 
     k = bisect_left(_Bounds(), True)
     if k >= MAX_SAMPLE - c:
-        raise ValueError(f"p0={p0} at confidence {confidence} needs more than {MAX_SAMPLE:,} draws")
+        raise InputError(f"p0={p0}, 신뢰도 {confidence}에는 표본이 {MAX_SAMPLE:,}건보다 많이 필요합니다")
     return c + 1 + k
 
 
@@ -151,10 +152,10 @@ def sample_size(lot_size: int, p0: float = DEFAULT_P0, confidence: float = DEFAU
     the lot size (a lot no larger than that is reviewed in full: :func:`start` refuses to audit it).
 
     Raises:
-        ValueError: ``lot_size`` < 0 or a parameter out of range.
+        InputError: ``lot_size`` < 0 or a parameter out of range.
     """
     if isinstance(lot_size, bool) or not isinstance(lot_size, int) or lot_size < 0:
-        raise ValueError(f"lot_size must be an integer ≥ 0, got {lot_size!r}")
+        raise InputError(f"로트 크기는 0 이상의 정수여야 합니다: {lot_size!r}")
     return min(lot_size, required_sample_size(p0, confidence, allowed_defects))
 
 
@@ -209,7 +210,7 @@ def set_params(db: sqlite_utils.Database, *, p0: float, confidence: float, allow
 
     Raises:
         auth.PermissionDenied: roles are in force and ``actor`` is not a publisher.
-        ValueError: a parameter out of range.
+        InputError: a parameter out of range.
     """
     auth.require(db, actor, "publisher")
     required_sample_size(p0, confidence, allowed_defects)  # validates, and refuses an impossible plan

@@ -28,7 +28,7 @@ def _pct(x: float) -> str:
 
 
 def _print_status(s: audit.LotStatus) -> None:
-    print(f"lot {s.id}  {s.job_id} / {s.category}  state={s.state}  verdict={s.verdict}  size={s.size}  sample={s.sample_size}  "
+    print(f"로트 {s.id}  {s.job_id} / {s.category}  state={s.state}  verdict={s.verdict}  size={s.size}  sample={s.sample_size}  "
           f"audited={s.audited}  defects={s.defects}  upper_bound={_pct(s.upper_bound)}  p0={_pct(s.p0)}  "
           f"confidence={_pct(s.confidence)}  allowed_defects={s.allowed_defects}  approved={s.approved}  held={s.held}  seed={s.seed}")
 
@@ -62,11 +62,11 @@ def main(argv: list[str] | None = None) -> int:
     db = get_db()
     if args.command == "plan":
         p = audit.params(db)
-        print(f"parameters: p0={_pct(p.p0)} confidence={_pct(p.confidence)} allowed_defects={p.allowed_defects} → n={p.sample_size}")
+        print(f"감사 기준: p0={_pct(p.p0)} confidence={_pct(p.confidence)} allowed_defects={p.allowed_defects} → n={p.sample_size}")
         for row in audit.plan(db, args.job_id):
-            note = "census (review all)" if row["census"] else f"audit {row['sample_size']} of {row['size']} ({_pct(row['share'])})"
-            print(f"{row['category']}: flagged {row['lanes']['flagged']}, clean {row['lanes']['clean']}, lot size {row['size']}: {note}"
-                  + (f"; lot {row['open_lot']} auditing" if row["open_lot"] else ""))
+            note = "전수 검토" if row["census"] else f"{row['size']}건 중 {row['sample_size']}건 감사 ({_pct(row['share'])})"
+            print(f"{row['category']}: 확인 필요 {row['lanes']['flagged']}건, 깨끗함 {row['lanes']['clean']}건, 로트 크기 {row['size']}건: {note}"
+                  + (f"; 로트 {row['open_lot']} 감사 중" if row["open_lot"] else ""))
         return 0
     if args.command == "params":
         if args.p0 is None and args.confidence is None and args.allowed_defects is None:
@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
                                  confidence=cur.confidence if args.confidence is None else args.confidence,
                                  allowed_defects=cur.allowed_defects if args.allowed_defects is None else args.allowed_defects,
                                  actor=cli_operator(args.operator))
-        print(f"p0={_pct(p.p0)} confidence={_pct(p.confidence)} allowed_defects={p.allowed_defects} sample_size={p.sample_size} "
+        print(f"감사 기준: p0={_pct(p.p0)} confidence={_pct(p.confidence)} allowed_defects={p.allowed_defects} sample_size={p.sample_size} "
               f"set_by={p.set_by or '-'} set_at={p.set_at or '-'}")
         return 0
     if args.command == "start":
@@ -92,15 +92,15 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 _print_status(s)
         if not found:
-            print("no lots")
+            print("로트가 없습니다")
         return 0
     if args.command == "approve":
         n = audit.approve(db, args.lot, actor=cli_operator(args.operator))
-        print(f"lot {args.lot}: approved {n} samples")
+        print(f"로트 {args.lot}: 샘플 {n}건 승인")
         _print_status(audit.status(db, args.lot))
         return 0
     n = audit.revoke(db, args.lot, actor=cli_operator(args.operator), note=args.note)
-    print(f"lot {args.lot}: revoked the approval of {n} samples")
+    print(f"로트 {args.lot}: 샘플 {n}건의 승인 철회")
     _print_status(audit.status(db, args.lot))
     return 0
 

@@ -30,18 +30,19 @@ from pathlib import Path
 
 import sqlite_utils
 
+from .errors import DatagenError, InputError
 from .store import now, write_transaction
 
 ROLES = ("annotator", "adjudicator", "pm", "publisher", "admin")
 ROLE_KO = {"annotator": "검토자", "adjudicator": "조정자", "pm": "PM", "publisher": "게시자", "admin": "관리자"}
 
 
-class PermissionDenied(PermissionError):
+class PermissionDenied(DatagenError, PermissionError):
     """The actor lacks the role an action needs; ``str(err)`` names both (Korean, shown to users)."""
 
 
-class IdentityError(ValueError):
-    """A name that cannot be an identity; ``str(err)`` says why (Korean, then English)."""
+class IdentityError(InputError):
+    """A name that cannot be an identity; ``str(err)`` says why (Korean). Also a ``ValueError``."""
 
 
 MAX_IDENTITY_LENGTH = 200
@@ -59,20 +60,20 @@ def check_identity(name: str, *, what: str = "이름") -> str:
         IdentityError: the reason, naming the value with ``repr``.
     """
     if not isinstance(name, str) or not name:
-        raise IdentityError(f"{what}이(가) 비어 있습니다 (an identity is required)")
+        raise IdentityError(f"{what}이(가) 비어 있습니다")
     problem = None
     if name != name.strip():
-        problem = "앞뒤에 공백이 있습니다 (leading or trailing whitespace)"
+        problem = "앞뒤에 공백이 있습니다"
     elif len(name) > MAX_IDENTITY_LENGTH:
-        problem = f"{MAX_IDENTITY_LENGTH}자를 넘습니다 (longer than {MAX_IDENTITY_LENGTH} characters)"
+        problem = f"{MAX_IDENTITY_LENGTH}자를 넘습니다"
     else:
         bad = next((ch for ch in name if unicodedata.category(ch) in ("Cc", "Cf", "Cs")), None)
         if bad is not None:
-            problem = f"보이지 않는 문자 U+{ord(bad):04X}가 있습니다 (control, format or surrogate character)"
+            problem = f"보이지 않는 문자 U+{ord(bad):04X}가 있습니다 (제어·서식·서로게이트 문자)"
         elif not unicodedata.is_normalized("NFC", name):
-            problem = "유니코드 NFC 형식이 아닙니다 (not in Unicode NFC)"
+            problem = "유니코드 NFC 형식이 아닙니다"
     if problem:
-        raise IdentityError(f"{what} {name!r}: {problem}; 이름은 정확히 일치해야 합니다 (names are exact)")
+        raise IdentityError(f"{what} {name!r}: {problem}; 이름은 정확히 일치해야 합니다")
     return name
 
 
@@ -115,10 +116,10 @@ def require(db: sqlite_utils.Database, user: str | None, role: str) -> None:
         PermissionDenied: the user lacks the role, or no user was given while roles are in force.
         IdentityError: ``user`` is given but not a valid identity (:func:`check_identity`), also in
             open mode: what is recorded under that name must be one person's.
-        ValueError: unknown role.
+        InputError: unknown role.
     """
     if role not in ROLES:
-        raise ValueError(f"unknown role {role!r}")
+        raise InputError(f"알 수 없는 권한 {role!r} (가능한 값: {', '.join(ROLES)})")
     if user:
         check_identity(user)
     if role in roles_of(db, user):
@@ -132,16 +133,17 @@ def grant(db: sqlite_utils.Database, user: str, role: str, *, by: str | None) ->
 
     Raises:
         PermissionDenied: ``by`` is not an admin (outside the bootstrap).
-        ValueError: unknown role, blank user, or a first grant that is not admin.
+        InputError: unknown role, blank user, or a first grant that is not admin.
+        IdentityError: ``user`` or ``by`` is not a valid identity.
     """
     if not user or role not in ROLES:
-        raise ValueError(f"grant needs a user and one of {', '.join(ROLES)}")
+        raise InputError(f"권한을 주려면 사용자와 권한({', '.join(ROLES)} 중 하나)이 필요합니다")
     check_identity(user)
     if by:
         check_identity(by)
     if open_mode(db):
         if role != "admin":
-            raise ValueError("the first role granted must be admin (otherwise nobody could manage roles)")
+            raise InputError("첫 권한은 관리자(admin)여야 합니다 (그렇지 않으면 아무도 권한을 관리할 수 없습니다)")
     else:
         require(db, by, "admin")
     with write_transaction(db):
@@ -156,12 +158,12 @@ def revoke(db: sqlite_utils.Database, user: str, role: str, *, by: str | None) -
         PermissionDenied: ``by`` is not an admin.
         IdentityError: ``user`` or ``by`` is not a valid identity (a revoke of ``"boss "`` used to
             log a revoke and leave ``boss``'s role in place).
-        ValueError: it would remove the last admin.
+        InputError: it would remove the last admin.
     """
     check_identity(user)
     require(db, by, "admin")
     if role == "admin" and db.execute("SELECT COUNT(*) FROM roles WHERE role = 'admin' AND user != ?", [user]).fetchone()[0] == 0:
-        raise ValueError("the last admin cannot be removed")
+        raise InputError("마지막 관리자(admin)의 권한은 회수할 수 없습니다")
     with write_transaction(db):
         db.execute("DELETE FROM roles WHERE user = ? AND role = ?", [user, role])
         db.execute("INSERT INTO role_log (user, role, action, actor, at) VALUES (?, ?, 'revoke', ?, ?)", [user, role, by or "", now()])
@@ -186,25 +188,25 @@ def seed_from_toml(db: sqlite_utils.Database, path: str | Path) -> int:
     role exists yet; returns how many grants were made (0 when roles already exist).
 
     Raises:
-        ValueError: ``<file>: <reason>`` for unreadable TOML, an unknown role, no admin, or a
+        InputError: ``<file>: <reason>`` for unreadable TOML, an unknown role, no admin, or a
             name that is not a valid identity.
     """
     path = Path(path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8")).get("roles", {})
     except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ValueError(f"{path}: cannot read roles ({exc})") from None
+        raise InputError(f"{path}: 권한 파일을 읽을 수 없습니다 ({exc})") from None
     unknown = set(data) - set(ROLES)
     if unknown:
-        raise ValueError(f"{path}: unknown role(s) {', '.join(sorted(unknown))}")
+        raise InputError(f"{path}: 알 수 없는 권한 {', '.join(sorted(unknown))}")
     if not data.get("admin"):
-        raise ValueError(f"{path}: at least one admin is required")
+        raise InputError(f"{path}: 관리자(admin)가 적어도 한 명 있어야 합니다")
     for users in data.values():
         for user in users:
             try:
                 check_identity(user)
             except IdentityError as exc:
-                raise ValueError(f"{path}: {exc}") from None
+                raise InputError(f"{path}: 권한 파일의 {exc}") from None
     if not open_mode(db):
         return 0
     n = 0

@@ -1,6 +1,6 @@
 """The batch client: always the real ``openai`` SDK, pointed at OpenAI or at the offline transport.
 
-DESIGN.md, "Batch backends": ``OPENAI_API_KEY`` → OpenAI (or any OpenAI-compatible server through
+ARCHITECTURE.md, "Batch backends": ``OPENAI_API_KEY`` → OpenAI (or any OpenAI-compatible server through
 ``OPENAI_BASE_URL``); otherwise, or with ``DATAGEN_BACKEND=offline``, the SDK gets an
 ``httpx2.Client`` whose transport is :class:`datagen.offline.OfflineTransport`.
 """

@@ -2,7 +2,7 @@
 
 The seed 001 CLI steps ``submit_batch`` and ``retrieve_batch`` are thin wrappers over
 :func:`submit`, :func:`wait` and :func:`retrieve`. Raw output and error lines are stored
-(``raw_results``) before anything parses them (DESIGN.md, "Storage").
+(``raw_results``) before anything parses them (ARCHITECTURE.md, "Storage").
 """
 
 from __future__ import annotations
@@ -18,13 +18,14 @@ import sqlite_utils
 
 from . import auth, jobs, judge, settings
 from .backend import get_client
+from .errors import DatagenError
 from .ingest import MAX_REPORTED_ERRORS, batch_origins, ingest_lines
 from .store import dumps, insert_raw_lines, loads, now, write_transaction
 
 log = logging.getLogger(__name__)
 
 TERMINAL_STATUSES = ("completed", "failed", "expired", "cancelled")
-# Statuses whose finished lines can be downloaded (DESIGN.md, facts: expired and cancelled
+# Statuses whose finished lines can be downloaded (ARCHITECTURE.md, "Facts": expired and cancelled
 # batches still deliver the finished lines).
 DOWNLOADABLE_STATUSES = ("completed", "expired", "cancelled")
 STATUS_KO = {
@@ -39,7 +40,7 @@ STATUS_KO = {
 }
 
 
-class BatchError(RuntimeError):
+class BatchError(DatagenError, RuntimeError):
     """A batch step that cannot go on; ``str(err)`` says why in one line."""
 
 
@@ -109,16 +110,16 @@ def submit(
 
     Raises:
         BatchError: the file is missing or empty, or the API refused the upload or the batch.
-        ValueError: a line of the file is not JSON or has no custom_id (message names file and line).
+        InputError: a line of the file is not JSON or has no custom_id (message names file and line).
         auth.PermissionDenied: roles are in force and ``actor`` is not a pm.
     """
     auth.require(db, actor, "pm")
     input_path = Path(input_path)
     if not input_path.exists():
-        raise BatchError(f"{input_path}: no such file (run generate_batch first)")
+        raise BatchError(f"{input_path}: 파일이 없습니다 (먼저 generate_batch를 실행하세요)")
     custom_ids = jobs.read_custom_ids(input_path)
     if not custom_ids:
-        raise BatchError(f"{input_path}: the file has no requests")
+        raise BatchError(f"{input_path}: 파일에 요청이 없습니다")
     digest = jobs.file_sha256(input_path)
     status_path = Path(status_path or input_path.with_name(input_path.stem + "_status.json"))
     existing = db.execute(
@@ -144,7 +145,7 @@ def submit(
             resume=True,
         )
     except openai.OpenAIError as exc:
-        raise BatchError(f"{input_path}: batch submission failed: {exc}") from exc
+        raise BatchError(f"{input_path}: 배치를 제출하지 못했습니다: {exc}") from exc
     row = _row_from_batch(
         batch,
         job_id=job_id,
@@ -156,7 +157,7 @@ def submit(
         retrieved_at=None,
         status_file=str(status_path),
     )
-    with db.conn:
+    with write_transaction(db):
         db["batches"].insert(row)
     jobs.mark_requests(db, custom_ids, batch_id=batch.id, status="submitted")
     write_status_file(status_path, row)
@@ -286,17 +287,23 @@ def _ago(seconds: float) -> str:
 
 
 def _submit_part(db: sqlite_utils.Database, client: openai.OpenAI, job_id: str, part_no: int, *, actor: str | None = None) -> dict:
+    # Each write below must be committed before the next API call (the file id before the create,
+    # each create attempt before it is made), so that a crash never leaves a paid batch unknown.
+    # store.write_transaction joins a transaction that is already open instead of committing it,
+    # so running inside one would hold these writes back: refuse (a bug in the caller).
+    if db.conn.in_transaction:
+        raise RuntimeError("_submit_part must not run inside an open transaction: its writes are committed before each API call")
     part = next(db.query("SELECT * FROM job_parts WHERE job_id = ? AND part = ?", [job_id, part_no]))
     path = Path(part["path"])
     key = f"{job_id}:{part_no}"
     try:
         if not part["file_id"]:
             part["file_id"] = _upload(client, path)
-            with db.conn:
+            with write_transaction(db):
                 db.execute("UPDATE job_parts SET file_id = ? WHERE job_id = ? AND part = ?", [part["file_id"], job_id, part_no])
 
         def attempted() -> None:
-            with db.conn:
+            with write_transaction(db):
                 db.execute("UPDATE job_parts SET create_attempts = create_attempts + 1 WHERE job_id = ? AND part = ?", [job_id, part_no])
 
         batch = _create_idempotent(
@@ -304,14 +311,14 @@ def _submit_part(db: sqlite_utils.Database, client: openai.OpenAI, job_id: str, 
             resume=part["create_attempts"] > 0, on_attempt=attempted,
         )
     except openai.OpenAIError as exc:
-        with db.conn:
+        with write_transaction(db):
             db.execute("UPDATE job_parts SET status = 'error' WHERE job_id = ? AND part = ?", [job_id, part_no])
-        raise BatchError(f"{path}: batch submission failed: {exc}") from exc
+        raise BatchError(f"{path}: 배치를 제출하지 못했습니다: {exc}") from exc
     row = _row_from_batch(
         batch, job_id=job_id, input_file=str(path), input_sha256=part["sha256"], backend=settings.backend_name(), submitted_by=actor or "",
         created_at=now(), retrieved_at=None, status_file=None,
     )
-    with db.conn:
+    with write_transaction(db):
         db["batches"].upsert(row, pk="id")
         db.execute("UPDATE job_parts SET batch_id = ?, status = 'submitted' WHERE job_id = ? AND part = ?", [batch.id, job_id, part_no])
     jobs.mark_requests(db, jobs.read_custom_ids(path), batch_id=batch.id, status="submitted")
@@ -328,9 +335,9 @@ def refresh(db: sqlite_utils.Database, batch_id: str, *, client: openai.OpenAI |
     try:
         b = client.batches.retrieve(batch_id)
     except openai.OpenAIError as exc:
-        raise BatchError(f"batch {batch_id}: status check failed: {exc}") from exc
+        raise BatchError(f"배치 {batch_id}: 상태를 확인하지 못했습니다: {exc}") from exc
     row = _row_from_batch(b)
-    with db.conn:
+    with write_transaction(db):
         db["batches"].upsert(row, pk="id")
     full = db["batches"].get(batch_id)
     if full.get("status_file"):
@@ -371,7 +378,7 @@ def wait(
         if row["status"] in TERMINAL_STATUSES:
             return row
         if timeout is not None and time.monotonic() - started > timeout:
-            raise BatchError(f"batch {batch_id}: still {row['status']} after {timeout:.0f}s")
+            raise BatchError(f"배치 {batch_id}: {timeout:.0f}초가 지나도 아직 {row['status']} ({STATUS_KO.get(row['status'], '')}) 상태입니다")
         time.sleep(interval)
         interval = min(poll_interval, interval * 2)
 
@@ -388,7 +395,7 @@ def cancel(db: sqlite_utils.Database, batch_id: str, *, client: openai.OpenAI | 
     try:
         client.batches.cancel(batch_id)
     except openai.OpenAIError as exc:
-        raise BatchError(f"batch {batch_id}: cancel failed: {exc}") from exc
+        raise BatchError(f"배치 {batch_id}: 취소하지 못했습니다: {exc}") from exc
     return refresh(db, batch_id, client=client)
 
 
@@ -428,7 +435,7 @@ def retrieve(
     client = client or get_client()
     row = refresh(db, batch_id, client=client)
     if row["status"] not in DOWNLOADABLE_STATUSES:
-        raise BatchError(f"batch {batch_id} is {row['status']}: nothing to download yet")
+        raise BatchError(f"배치 {batch_id}은(는) {row['status']} ({STATUS_KO.get(row['status'], '')}) 상태입니다: 아직 받을 결과가 없습니다")
     summary: dict[str, Any] = {"batch_id": batch_id, "status": row["status"], "output_lines": 0, "error_lines": 0, "new_lines": 0}
     if ingest:
         summary["parsed"] = {"read": 0, "imported": 0, "failed": 0, "errors": []}
@@ -451,7 +458,7 @@ def retrieve(
             summary[f"{key}_lines"] = db.execute(count, [origin]).fetchone()[0]
             summary["new_lines"] += summary[f"{key}_lines"] - before
     except openai.OpenAIError as exc:
-        raise BatchError(f"batch {batch_id}: download failed: {exc}") from exc
+        raise BatchError(f"배치 {batch_id}: 결과를 받지 못했습니다: {exc}") from exc
     if result_path:
         _write_result_list(
             Path(result_path),
@@ -462,13 +469,13 @@ def retrieve(
         )
     # requests of this batch still marked submitted are now returned; a request already parsed or
     # failed (a second retrieve), or resubmitted in another batch since, keeps its status
-    with db.conn:
+    with write_transaction(db):
         db.execute(
             "UPDATE requests SET status = 'returned' WHERE batch_id = ? AND status = 'submitted' AND EXISTS "
             "(SELECT 1 FROM raw_results r WHERE r.custom_id = requests.custom_id AND r.origin IN (?, ?))",
             [batch_id, *batch_origins(batch_id)],
         )
-    with db.conn:
+    with write_transaction(db):
         db["batches"].update(batch_id, {"retrieved_at": now()})
     return summary
 
@@ -495,11 +502,11 @@ def load_status_file(path: str | Path) -> dict:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise BatchError(f"{path}: no such status file (run submit_batch first)") from None
+        raise BatchError(f"{path}: 상태 파일이 없습니다 (먼저 submit_batch를 실행하세요)") from None
     except json.JSONDecodeError as exc:
-        raise BatchError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
+        raise BatchError(f"{path}:{exc.lineno}: 올바른 JSON이 아닙니다 ({exc.msg})") from None
     if not isinstance(data, dict) or not data.get("batch_id"):
-        raise BatchError(f"{path}: no batch_id in the status file")
+        raise BatchError(f"{path}: 상태 파일에 batch_id가 없습니다")
     return data
 
 
@@ -548,7 +555,7 @@ def retry_failed(db: sqlite_utils.Database, job_id: str, *, client: openai.OpenA
     auth.require(db, actor, "pm")
     job = db.execute("SELECT input_file, model, temperature, kind FROM jobs WHERE id = ?", [job_id]).fetchone()
     if not job:
-        raise BatchError(f"no job {job_id}")
+        raise BatchError(f"작업 {job_id}이(가) 없습니다")
     ids = retry_candidates(db, job_id)
     if not ids:
         return None
@@ -567,7 +574,7 @@ def retry_failed(db: sqlite_utils.Database, job_id: str, *, client: openai.OpenA
             else:
                 line = jobs.build_request_line(loads(scenario), model=job[1], temperature=job[2])
             fh.write(json.dumps(line, ensure_ascii=False) + "\n")
-    with db.conn:
+    with write_transaction(db):
         db["job_parts"].insert({
             "job_id": job_id, "part": part_no, "path": str(path), "sha256": jobs.file_sha256(path), "n_requests": len(ids),
             "bytes": path.stat().st_size, "file_id": None, "batch_id": None, "create_attempts": 0,
@@ -615,7 +622,7 @@ def top_up(
         (:func:`submit_job`).
 
     Raises:
-        ValueError: bad kind or category, or no request at all (``create_job``).
+        InputError: bad kind or category, or no request at all (``create_job``).
         auth.PermissionDenied: roles are in force and ``operator`` is not a pm.
         BatchError: the batch could not be submitted.
     """

@@ -38,6 +38,7 @@ from typing import Any, Iterable
 from . import config
 from .checks import CHECKS, Finding, run_checks
 from .dialogue import Dialogue, from_messages
+from .errors import InputError
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL_DIR = ROOT / "tests" / "fixtures" / "calibration"
@@ -63,7 +64,7 @@ def load_real(directory: Path = REAL_DIR) -> list[Item]:
     and joined with ``labels.jsonl`` by id.
 
     Raises:
-        ValueError: a dialogue without a label line, or a label line for an unknown id
+        InputError: a dialogue without a label line, or a label line for an unknown id
             (message names the file and line).
     """
     labels: dict[str, list[dict]] = {}
@@ -77,11 +78,11 @@ def load_real(directory: Path = REAL_DIR) -> list[Item]:
         for n, line in enumerate(f, 1):
             rec = json.loads(line)
             if rec["id"] not in labels:
-                raise ValueError(f"{directory / 'dialogues.jsonl'}:{n}: {rec['id']} has no line in labels.jsonl")
+                raise InputError(f"{directory / 'dialogues.jsonl'}:{n}: {rec['id']}의 줄이 labels.jsonl에 없습니다")
             d = from_messages(rec["messages"], tools=rec.get("tools"), uid=rec["id"], category="imported")
             items.append(Item(rec["id"], d, labels.pop(rec["id"])))
     if labels:
-        raise ValueError(f"{directory / 'labels.jsonl'}: labels for unknown ids {sorted(labels)[:5]}")
+        raise InputError(f"{directory / 'labels.jsonl'}: 없는 id의 레이블이 있습니다 {sorted(labels)[:5]}")
     return items
 
 

@@ -5,7 +5,7 @@ assistant may call (``TOOLS``), the JSON Schema of each tool's result (``TOOLS_R
 the scenario categories of the gold set (``GOLD_CATEGORIES``), topics, unsupported requests,
 personas and the generator defaults. Records, prompts, checks and the offline backend all read
 them from this module, so a schema fix is one edit plus a ``TOOLS_VERSION`` bump, never a
-hand-edit of hundreds of files (DESIGN.md, "What went wrong": tool schemas copied into every
+hand-edit of hundreds of files (ARCHITECTURE.md, "Post-mortems": tool schemas copied into every
 record). Seed 001 ("설정 관리") names this file the first one to change when the data shape
 changes, and its lowercase aliases ``tools`` / ``tools_return_format`` are kept.
 

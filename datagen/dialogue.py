@@ -1,6 +1,6 @@
 """The one internal model (``Dialogue``) and every format at its edges.
 
-DESIGN.md, "One internal model, formats at the edges": parse once at the boundary into a structured
+ARCHITECTURE.md, "One internal model, formats at the edges": parse once at the boundary into a structured
 ``Dialogue`` where a tool call is ``{name, arguments: dict}`` and a tool result is its own turn.
 Every other format is a parser into, or a rendering of, this model:
 
@@ -23,6 +23,7 @@ import uuid6
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from pydantic import BaseModel, Field
 
+from .errors import InputError
 from .fastjson import dumps_sorted
 from .fastjson import loads as fast_loads
 
@@ -36,8 +37,9 @@ def new_uid() -> str:
     return str(uuid6.uuid7())
 
 
-class FormatError(ValueError):
-    """A record that cannot be turned into a Dialogue; ``str(err)`` is a one-line reason in English."""
+class FormatError(InputError):
+    """A record that cannot be turned into a Dialogue; ``str(err)`` is a one-line reason in Korean
+    (stored as the raw line's failure reason). Also a ``ValueError`` (:class:`datagen.errors.InputError`)."""
 
 
 class ToolCall(BaseModel):
@@ -48,7 +50,7 @@ class ToolCall(BaseModel):
             source format had none (seed 001 records are paired by order).
         name: function name.
         arguments: decoded arguments, always a dict (a JSON string would be double-encoded by the
-            Qwen template: DESIGN.md, facts).
+            Qwen template: ARCHITECTURE.md, "Facts").
     """
 
     id: str | None = None
@@ -136,20 +138,20 @@ def normalize_tool(spec: dict) -> dict:
     """Return a tool spec in Chat Completions' nested shape.
 
     Accepts the nested shape ``{"type": "function", "function": {"name", ...}}`` and the Responses
-    API's flat shape ``{"type": "function", "name", "description", "parameters"}`` (DESIGN.md, facts).
+    API's flat shape ``{"type": "function", "name", "description", "parameters"}`` (ARCHITECTURE.md, "Facts").
 
     Raises:
         FormatError: the spec is not a dict or has no function name.
     """
     if not isinstance(spec, dict):
-        raise FormatError(f"tool spec is {type(spec).__name__}, expected an object")
+        raise FormatError(f"도구 명세가 {type(spec).__name__}입니다: 객체여야 합니다")
     fn = spec.get("function") if isinstance(spec.get("function"), dict) else None
     if fn is None:
         fn = {k: v for k, v in spec.items() if k not in ("type", "strict")}
         if "strict" in spec:
             fn["strict"] = spec["strict"]
     if not isinstance(fn.get("name"), str) or not fn["name"]:
-        raise FormatError("tool spec has no function name")
+        raise FormatError("도구 명세에 함수 이름이 없습니다")
     return {"type": "function", "function": fn}
 
 
@@ -162,7 +164,7 @@ def normalize_tools(specs: Any) -> list[dict]:
     if specs is None:
         return []
     if not isinstance(specs, list):
-        raise FormatError("tools must be a list")
+        raise FormatError("tools는 목록이어야 합니다")
     return [normalize_tool(s) for s in specs]
 
 
@@ -181,12 +183,12 @@ def _decode_arguments(raw: Any, where: str) -> dict:
         try:
             value = fast_loads(raw)
         except json.JSONDecodeError as exc:
-            raise FormatError(f"{where}: arguments are not valid JSON ({exc.msg})") from None
+            raise FormatError(f"{where}: arguments가 올바른 JSON이 아닙니다 ({exc.msg})") from None
         if isinstance(value, str):  # double-encoded
             return _decode_arguments(value, where)
         if isinstance(value, dict):
             return value
-    raise FormatError(f"{where}: arguments must be a JSON object, got {type(raw).__name__}")
+    raise FormatError(f"{where}: arguments는 JSON 객체여야 합니다: {type(raw).__name__}입니다")
 
 
 # ----------------------------------------------------------------------------- generator output
@@ -208,25 +210,25 @@ def from_generator_output(content: str | dict, *, uid: str | None = None, **fiel
         try:
             data = json.loads(content)
         except json.JSONDecodeError as exc:
-            raise FormatError(f"generator output is not valid JSON ({exc.msg} at char {exc.pos})") from None
+            raise FormatError(f"생성 결과가 올바른 JSON이 아닙니다 ({exc.msg}, 위치 {exc.pos})") from None
     else:
         data = content
     if not isinstance(data, dict) or not isinstance(data.get("turns"), list):
-        raise FormatError("generator output has no 'turns' list")
+        raise FormatError("생성 결과에 'turns' 목록이 없습니다")
     turns: list[dict] = []  # validated in one go with the Dialogue (faster than a model per turn)
     for i, t in enumerate(data["turns"]):
         if not isinstance(t, dict) or t.get("role") not in ("user", "assistant", "tool"):
-            raise FormatError(f"turn {i}: role must be user, assistant or tool")
+            raise FormatError(f"턴 {i}: role은 user, assistant, tool 중 하나여야 합니다")
         calls = []
         for j, c in enumerate(t.get("tool_calls") or []):
             if not isinstance(c, dict) or not c.get("name"):
-                raise FormatError(f"turn {i} call {j}: tool call without a name")
+                raise FormatError(f"턴 {i} 호출 {j}: 이름 없는 도구 호출입니다")
             raw = c.get("arguments_json", c.get("arguments"))
-            calls.append({"id": c.get("id"), "name": c["name"], "arguments": _decode_arguments(raw, f"turn {i} call {j}")})
+            calls.append({"id": c.get("id"), "name": c["name"], "arguments": _decode_arguments(raw, f"턴 {i} 호출 {j}")})
         turns.append({"role": t["role"], "content": t.get("content") or "", "tool_calls": calls,
                       "tool_call_id": t.get("tool_call_id"), "name": t.get("name")})
     if not turns:
-        raise FormatError("generator output has no turns")
+        raise FormatError("생성 결과에 턴이 없습니다")
     return Dialogue.model_validate({**fields, "uid": uid or new_uid(), "turns": turns})
 
 
@@ -284,11 +286,11 @@ def _content_text(content: Any, where: str) -> str:
             if isinstance(p, dict) and isinstance(p.get("text"), str):
                 parts.append(p["text"])
             else:
-                raise FormatError(f"{where}: content part without text")
+                raise FormatError(f"{where}: text가 없는 content 조각이 있습니다")
         return "".join(parts)
     if isinstance(content, (dict, list)):
         return json.dumps(content, ensure_ascii=False)
-    raise FormatError(f"{where}: content must be text")
+    raise FormatError(f"{where}: content는 텍스트여야 합니다")
 
 
 def from_messages(messages: Any, *, tools: Any = None, uid: str | None = None, **fields: Any) -> Dialogue:
@@ -303,25 +305,25 @@ def from_messages(messages: Any, *, tools: Any = None, uid: str | None = None, *
         FormatError: not a list of messages, unknown role, malformed tool call, or no user turn.
     """
     if not isinstance(messages, list) or not messages:
-        raise FormatError("messages must be a non-empty list")
+        raise FormatError("messages는 비어 있지 않은 목록이어야 합니다")
     system_prompt = fields.pop("system_prompt", "")
     turns: list[Turn] = []
     open_calls: list[ToolCall] = []
     seq = 0
     for i, m in enumerate(messages):
         if not isinstance(m, dict):
-            raise FormatError(f"message {i} is not an object")
+            raise FormatError(f"메시지 {i}이(가) 객체가 아닙니다")
         role = m.get("role")
-        where = f"message {i}"
+        where = f"메시지 {i}"
         if role in ("system", "developer"):
             if i == 0:
                 system_prompt = _content_text(m.get("content"), where)
                 continue
-            raise FormatError(f"{where}: system message after the first turn")
+            raise FormatError(f"{where}: 첫 턴 뒤에 system 메시지가 있습니다")
         if role == "function":
             role = "tool"
         if role not in ("user", "assistant", "tool"):
-            raise FormatError(f"{where}: unknown role {role!r}")
+            raise FormatError(f"{where}: 알 수 없는 role {role!r}")
         text = _content_text(m.get("content"), where)
         if role == "assistant":
             calls = []
@@ -330,15 +332,15 @@ def from_messages(messages: Any, *, tools: Any = None, uid: str | None = None, *
                 raw_calls.append({"function": m["function_call"]})
             for j, c in enumerate(raw_calls):
                 if not isinstance(c, dict):
-                    raise FormatError(f"{where}: tool call {j} is not an object")
+                    raise FormatError(f"{where}: 도구 호출 {j}이(가) 객체가 아닙니다")
                 fn = c.get("function") if isinstance(c.get("function"), dict) else c
                 if not isinstance(fn.get("name"), str):
-                    raise FormatError(f"{where}: tool call {j} has no function name")
+                    raise FormatError(f"{where}: 도구 호출 {j}에 함수 이름이 없습니다")
                 seq += 1
                 call = ToolCall(
                     id=c.get("id") or f"call_{seq}",
                     name=fn["name"],
-                    arguments=_decode_arguments(fn.get("arguments"), f"{where} call {j}"),
+                    arguments=_decode_arguments(fn.get("arguments"), f"{where} 호출 {j}"),
                 )
                 calls.append(call)
             if not calls and _OPEN_CALL in text:
@@ -377,7 +379,7 @@ def from_messages(messages: Any, *, tools: Any = None, uid: str | None = None, *
             else:
                 turns.append(Turn(role="user", content=text))
     if not any(t.role == "user" for t in turns):
-        raise FormatError("no user turn")
+        raise FormatError("user 턴이 없습니다")
     return Dialogue(
         uid=uid or new_uid(),
         system_prompt=system_prompt,
@@ -417,14 +419,14 @@ def _split_tool_calls(text: str, where: str, start: int = 0) -> tuple[str, list[
         try:
             obj, end = _JSON.raw_decode(text, j)
         except json.JSONDecodeError as exc:
-            raise FormatError(f"{where}: <tool_call> is not valid JSON ({exc.msg})") from None
+            raise FormatError(f"{where}: <tool_call>이 올바른 JSON이 아닙니다 ({exc.msg})") from None
         k = end
         while k < len(text) and text[k].isspace():
             k += 1
         if not text.startswith(_CLOSE_CALL, k):
-            raise FormatError(f"{where}: <tool_call> JSON is not followed by </tool_call>")
+            raise FormatError(f"{where}: <tool_call> JSON 뒤에 </tool_call>이 없습니다")
         if not isinstance(obj, dict) or not isinstance(obj.get("name"), str):
-            raise FormatError(f"{where}: <tool_call> has no function name")
+            raise FormatError(f"{where}: <tool_call>에 함수 이름이 없습니다")
         calls.append(
             ToolCall(
                 id=f"call_{start + len(calls) + 1}",
@@ -464,7 +466,7 @@ def from_seed_record(rec: Any, **fields: Any) -> Dialogue:
         FormatError: not an object, no messages, malformed tags or tool JSON.
     """
     if not isinstance(rec, dict) or not isinstance(rec.get("messages"), list):
-        raise FormatError("record has no 'messages' list")
+        raise FormatError("레코드에 'messages' 목록이 없습니다")
     kind = rec.get("kind") if rec.get("kind") in ("train", "gold") else fields.pop("kind", "train")
     fields.pop("kind", None)
     category = rec.get("category") or fields.pop("category", "imported")

@@ -13,6 +13,7 @@ import sys
 from . import config, scenarios, settings
 from .auth import cli_operator
 from .cli import add_operator, announce_backend, parser, run
+from .errors import InputError
 from .jobs import create_job, part_paths
 from .store import get_db
 
@@ -21,15 +22,15 @@ def parse_mix(text: str) -> dict[str, int]:
     """``"search=10,menu=5"`` → ``{"search": 10, "menu": 5}``.
 
     Raises:
-        ValueError: an item is not ``category=count``, the category is unknown or the count negative.
+        InputError: an item is not ``category=count``, the category is unknown or the count negative.
     """
     mix: dict[str, int] = {}
     for item in filter(None, (p.strip() for p in text.split(","))):
         name, sep, value = item.partition("=")
         if not sep or not value.strip().isdigit():
-            raise ValueError(f"--mix item {item!r} must look like category=count")
+            raise InputError(f"--mix 항목 {item!r}은(는) category=count 꼴이어야 합니다")
         if name.strip() not in config.CATEGORIES:
-            raise ValueError(f"--mix: unknown category {name.strip()!r} (known: {', '.join(config.CATEGORIES)})")
+            raise InputError(f"--mix: 알 수 없는 카테고리 {name.strip()!r} (가능한 값: {', '.join(config.CATEGORIES)})")
         mix[name.strip()] = int(value)
     return mix
 
@@ -46,18 +47,18 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     announce_backend()  # every step that reads or makes batch data says which backend is active
     if args.count < 0:
-        raise ValueError("--count must be >= 0")
+        raise InputError("--count는 0 이상이어야 합니다")
     counts = parse_mix(args.mix) if args.mix else scenarios.default_train_counts(args.count)
     output = args.output or settings.output_dir() / "batch_input.jsonl"
     job = create_job(get_db(), kind="train", counts=counts, seed=args.seed, model=args.model, temperature=args.temperature, input_path=output,
                      backend=settings.backend_name(), operator=cli_operator(args.operator) or "cli")
     parts = part_paths(get_db(), job["id"])
     if parts:
-        print(f"job {job['id']}: {job['n_requests']} requests, over one batch's limits → {len(parts)} files:")
+        print(f"작업 {job['id']}: 요청 {job['n_requests']}건, 배치 하나의 한도를 넘어 파일 {len(parts)}개로 나눴습니다:")
         for path in parts:
             print(f"  {path}   (python -m datagen.submit_batch --input {path})")
     else:
-        print(f"job {job['id']}: {job['n_requests']} requests → {output}")
+        print(f"작업 {job['id']}: 요청 {job['n_requests']}건 → {output}")
     return 0
 
 

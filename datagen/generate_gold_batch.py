@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     counts = {c: args.per_category for c in config.CATEGORIES}
     job = create_job(get_db(), kind="gold", counts=counts, seed=args.seed, model=args.model, temperature=args.temperature, input_path=output,
                      backend=settings.backend_name(), operator=cli_operator(args.operator) or "cli")
-    print(f"job {job['id']}: {job['n_requests']} gold requests → {output}")
+    print(f"작업 {job['id']}: 골드 요청 {job['n_requests']}건 → {output}")
     return 0
 
 

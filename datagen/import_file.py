@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     summary = import_file(get_db(), args.path)
     for e in summary["errors"][:20]:
-        element = f"element {e['element']}: " if "element" in e else ""
+        element = f"원소 {e['element']}: " if "element" in e else ""
         print(f"{args.path}:{e['line']}: {element}{e['reason']}", file=sys.stderr)
     print(json.dumps(summary, ensure_ascii=False))
     return 0

@@ -2,7 +2,7 @@
 
 Every line is first stored verbatim in ``raw_results`` (:func:`store.insert_raw_lines`), then parsed
 once here. A line that is not a dialogue is marked ``failed`` with a one-line reason and counted:
-nothing is skipped silently (DESIGN.md, post-mortems: the original regex parser dropped samples
+nothing is skipped silently (ARCHITECTURE.md, "Post-mortems": the original regex parser dropped samples
 without a trace).
 
 Accepted shapes, per line:
@@ -46,6 +46,7 @@ from . import config, jobs, judge
 from .dialogue import (
     Dialogue, FormatError, content_hash_of, from_generator_output, from_messages, from_seed_record, new_uid, to_seed_record,
 )
+from .errors import InputError, MissingFileError
 from .fastjson import loads as fast_loads
 from .quality import check_record, closing_check, new_check_stats, store_check_results
 from .store import (
@@ -61,8 +62,8 @@ JUDGED = "judged"
 
 def _body_error(body: Any) -> str:
     if isinstance(body, dict) and isinstance(body.get("error"), dict):
-        return str(body["error"].get("message") or body["error"].get("code") or "error")
-    return "no error message"
+        return str(body["error"].get("message") or body["error"].get("code") or "오류")
+    return "오류 메시지 없음"
 
 
 def batch_line_content(obj: dict) -> tuple[str, dict]:
@@ -77,30 +78,30 @@ def batch_line_content(obj: dict) -> tuple[str, dict]:
     err = obj.get("error")
     if not isinstance(resp, dict):
         if isinstance(err, dict):
-            raise FormatError(f"batch error {err.get('code') or ''}: {err.get('message') or 'no message'}".strip())
-        raise FormatError("batch line has neither a response nor an error")
+            raise FormatError(f"배치 오류 {err.get('code') or ''}: {err.get('message') or '메시지 없음'}".strip())
+        raise FormatError("배치 줄에 response도 error도 없습니다")
     status = resp.get("status_code")
     body = resp.get("body")
     if status != 200:
-        raise FormatError(f"HTTP {status}: {_body_error(body)}")
+        raise FormatError(f"HTTP {status} 오류: {_body_error(body)}")
     if not isinstance(body, dict):
-        raise FormatError("response body is not an object")
+        raise FormatError("응답 body가 객체가 아닙니다")
     if body.get("object") == "response" or ("output" in body and "choices" not in body):
-        raise FormatError("unsupported body: a /v1/responses answer (object=response), expected chat.completion")
+        raise FormatError("지원하지 않는 body: /v1/responses 응답(object=response)입니다; chat.completion이어야 합니다")
     choices = body.get("choices")
     if not isinstance(choices, list) or not choices:
-        raise FormatError(f"unsupported body (object={body.get('object')!r}): no choices")
+        raise FormatError(f"지원하지 않는 body (object={body.get('object')!r}): choices가 없습니다")
     choice = choices[0] or {}
     msg = choice.get("message") or {}
     if msg.get("refusal"):
-        raise FormatError(f"model refused: {str(msg['refusal'])[:120]}")
+        raise FormatError(f"모델이 거부했습니다: {str(msg['refusal'])[:120]}")
     if choice.get("finish_reason") == "length":
-        raise FormatError("answer cut off at the token limit (finish_reason=length)")
+        raise FormatError("토큰 한도에서 응답이 잘렸습니다 (finish_reason=length)")
     content = msg.get("content")
     if not content:
         if msg.get("tool_calls"):
-            raise FormatError("a single assistant tool call, not a dialogue")
-        raise FormatError("empty answer")
+            raise FormatError("대화가 아니라 어시스턴트의 도구 호출 하나입니다")
+        raise FormatError("빈 응답입니다")
     return content, body
 
 
@@ -113,13 +114,13 @@ def _batch_line_dialogue(obj: dict, request: dict | None) -> tuple[Dialogue, dic
         data = fast_loads(content)
     except json.JSONDecodeError:
         preview = " ".join(str(content).split())[:60]
-        raise FormatError(f"plain chat answer, not a dialogue: {preview!r}") from None
+        raise FormatError(f"대화가 아닌 일반 채팅 응답입니다: {preview!r}") from None
     if isinstance(data, dict) and "turns" in data:
         d = from_generator_output(data, tools=config.TOOLS, **fields)
     elif isinstance(data, dict) and "messages" in data:
         d = from_seed_record(data, **fields)
     else:
-        raise FormatError("JSON answer is not a dialogue (no 'turns' or 'messages')")
+        raise FormatError("JSON 응답이 대화가 아닙니다 ('turns'도 'messages'도 없음)")
     return d, body.get("usage")
 
 
@@ -146,13 +147,13 @@ def parse_record(obj: Any, request: dict | None = None) -> tuple[Dialogue, dict 
     if isinstance(obj, list):
         if obj and all(isinstance(m, dict) and "role" in m for m in obj):
             return from_messages(obj), None
-        raise FormatError("line is a JSON list, not an object or a messages array (objects with a 'role')")
+        raise FormatError("줄이 JSON 목록입니다: 객체도, 'role'이 있는 객체들의 messages 배열도 아닙니다")
     if not isinstance(obj, dict):
-        raise FormatError(f"line is a JSON {type(obj).__name__}, not an object")
+        raise FormatError(f"줄이 JSON {type(obj).__name__}입니다: 객체가 아닙니다")
     if "custom_id" in obj and ("response" in obj or "error" in obj):
         return _batch_line_dialogue(obj, request)
     if "custom_id" in obj and "body" in obj and "method" in obj:
-        raise FormatError("a batch request line (input), not an output line")
+        raise FormatError("출력 줄이 아니라 배치 요청 줄(입력)입니다")
     if "messages" in obj:
         return _imported_record(obj), None
     bench = _benchmark_messages(obj)
@@ -161,8 +162,8 @@ def parse_record(obj: Any, request: dict | None = None) -> tuple[Dialogue, dict 
         return from_messages(messages, tools=tools), None
     if "turns" in obj:
         return from_generator_output(obj, tools=config.TOOLS), None
-    keys = ", ".join(sorted(map(str, obj))[:8]) or "none"
-    raise FormatError(f"unknown record shape (keys: {keys})")
+    keys = ", ".join(sorted(map(str, obj))[:8]) or "없음"
+    raise FormatError(f"알 수 없는 레코드 모양 (키: {keys})")
 
 
 def _imported_record(obj: dict) -> Dialogue:
@@ -209,11 +210,11 @@ def _benchmark_messages(obj: dict) -> tuple[list, Any] | None:
     query, truth = last.get("query"), last.get("ground_truth")
     if not isinstance(query, list) or not all(isinstance(m, dict) and "role" in m for m in query):
         n = len(query) if isinstance(query, list) else 0
-        raise FormatError(f"benchmark record of {n} query variants without roles (single-turn items, as in FunctionChat-Singlecall): not one dialogue")
+        raise FormatError(f"역할 없는 query 변형 {n}개로 된 벤치마크 레코드 (FunctionChat-Singlecall 같은 단일 턴 항목): 대화 하나가 아닙니다")
     if truth is None:
         return list(query), tools
     if not isinstance(truth, dict) or "role" not in truth:
-        raise FormatError("benchmark record whose ground_truth is not one message with a 'role'")
+        raise FormatError("벤치마크 레코드의 ground_truth가 'role'이 있는 메시지 하나가 아닙니다")
     return [*query, truth], tools
 
 
@@ -222,7 +223,7 @@ CHUNK = 1000
 
 PARALLEL_FROM = 5_000
 """New lines from which parsing and checking run in 2 worker processes (:func:`pools.worker_pool`;
-the machine this is built for has 2 cores: DESIGN.md, facts). The main process then only reads and
+the machine this is built for has 2 cores: ARCHITECTURE.md, "Facts"). The main process then only reads and
 writes SQLite, writing chunk k while the workers prepare chunk k+1 (``benchmarks/bench_ingest.py``)."""
 
 PIPELINE_DEPTH = 2
@@ -304,13 +305,17 @@ def poison_reason(exc: BaseException) -> str:
     and nesting deeper than the interpreter's recursion limit cannot be decoded by ``json``."""
     text = str(exc)
     if isinstance(exc, RecursionError) or "recursion" in text.lower():
-        return "JSON nested too deeply to read (deeper than Python's recursion limit)"
+        return "JSON이 너무 깊이 중첩되어 읽을 수 없습니다 (Python의 재귀 한도보다 깊음)"
     if "surrogate" in text.lower():
-        return "text holds a lone surrogate (e.g. \\ud800), which is not valid Unicode and cannot be stored"
+        return "짝 없는 서로게이트 문자(예: \\ud800)가 있습니다: 올바른 유니코드가 아니어서 저장할 수 없습니다"
     if "4300" in text or "integer string conversion" in text:
-        return "an integer with more than 4300 digits (Python's limit for converting integers to and from text)"
+        return "4300자리가 넘는 정수가 있습니다 (Python이 정수와 텍스트를 서로 바꿀 수 있는 한도)"
     first = text.splitlines()[0] if text else ""
-    return f"cannot be processed: {type(exc).__name__}: {first}"[:300]
+    return f"{UNEXPECTED}: {type(exc).__name__}: {first}"[:300]
+
+
+UNEXPECTED = "처리할 수 없음"
+"""How :func:`poison_reason` starts for an exception it does not know (then possibly a bug in a check)."""
 
 
 def prepare(items: list[tuple[int, str | None, str, dict | None, str]], ingest_key: str = "", hash_lines: bool = False) -> list[tuple]:
@@ -345,12 +350,12 @@ def prepare(items: list[tuple[int, str | None, str, dict | None, str]], ingest_k
             try:
                 obj = fast_loads(line)
             except json.JSONDecodeError as exc:
-                out.append((raw_id, None, f"not valid JSON ({exc.msg} at char {exc.pos})"))
+                out.append((raw_id, None, f"올바른 JSON이 아닙니다 ({exc.msg}, 위치 {exc.pos})"))
                 continue
             if judge.is_judge_custom_id(custom_id):  # a judge's verdict, never a dialogue
                 try:
                     if not isinstance(obj, dict):
-                        raise FormatError(f"line is a JSON {type(obj).__name__}, not a batch output line")
+                        raise FormatError(f"줄이 배치 출력 줄이 아니라 JSON {type(obj).__name__}입니다")
                     content, body = batch_line_content(obj)
                     out.append((raw_id, JUDGED, judge.parse_verdict(content, custom_id=custom_id, request=request, body=body)))
                 except FormatError as exc:
@@ -363,8 +368,8 @@ def prepare(items: list[tuple[int, str | None, str, dict | None, str]], ingest_k
                 continue
             except ValueError as exc:  # pydantic's ValidationError among them: its first line says what
                 reason = poison_reason(exc)
-                if reason.startswith("cannot be processed"):
-                    reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                if reason.startswith(UNEXPECTED):
+                    reason = f"대화 형식에 맞지 않습니다: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
                 out.append((raw_id, None, reason))
                 continue
             d.source = source
@@ -383,7 +388,7 @@ def prepare(items: list[tuple[int, str | None, str, dict | None, str]], ingest_k
             if first is not None:
                 sent.discard(first)  # the next line with these tools carries their JSON instead
             reason = poison_reason(exc)
-            if reason.startswith("cannot be processed"):  # not a known poison: may be a bug in a check, so say it loudly
+            if reason.startswith(UNEXPECTED):  # not a known poison: may be a bug in a check, so say it loudly
                 log.warning("raw line %s failed with an unexpected %s (stored as failed: %s)", raw_id, type(exc).__name__, reason, exc_info=True)
             out.append((raw_id, None, reason))
     return out
@@ -431,7 +436,7 @@ def process_raw(
             it returns are not read back from the database; ``origins`` must then be the one
             origin it stores under.
         dedupe: a parsed line whose text (SHA-256, ``raw_results.content_key``) is that of a line
-            already stored as a sample, under any origin, fails with "same content as line …"
+            already stored as a sample, under any origin, fails with "<origin>의 N번째 줄과 같은 내용입니다 …"
             instead of adding that sample again (imports: a copy of a file at another path).
 
     Returns:
@@ -446,7 +451,7 @@ def process_raw(
         return summary
     fed = feed is not None
     if fed and len(origins) != 1:
-        raise ValueError("a feed stores under one origin: pass exactly that origin")
+        raise InputError("feed는 origin 하나에 저장합니다: 그 origin 하나만 주세요")
     fresh: dict[int, str] = {}  # line_no → text of lines the feed stored and returned, not parsed yet
 
     def take_feed() -> bool:
@@ -584,7 +589,7 @@ def _write_chunk(db: sqlite_utils.Database, rows: list[tuple], results: list[tup
                 written.append(_store_results(db, by_id, [res], state))
             except _STORE_ERRORS as exc:
                 log.warning("raw line %s cannot be stored (%s: %s); the rest of its chunk is", res[0], type(exc).__name__, exc)
-                written.append(_store_results(db, by_id, [(res[0], None, f"cannot be stored: {poison_reason(exc)}")], state))
+                written.append(_store_results(db, by_id, [(res[0], None, f"저장할 수 없음: {poison_reason(exc)}")], state))
     for w in written:
         state.seen_uids |= w.uids
         state.toolsets |= w.toolsets
@@ -649,9 +654,9 @@ def _store_results(db: sqlite_utils.Database, by_id: dict[int, tuple], results: 
             content_key = res[6] if row is not None else None
             if row is not None and content_key in keys:
                 o, n, u = keys[content_key]
-                row, reason = None, f"same content as line {n} of {o}, already stored as sample {u}"
+                row, reason = None, f"{o}의 {n}번째 줄과 같은 내용입니다 (이미 샘플 {u}로 저장됨)"
             elif row is not None and (row[0] in state.seen_uids or row[0] in w.uids or row[0] in known):
-                row, reason = None, f"uid {row[0]} is already in the database"
+                row, reason = None, f"uid {row[0]}이(가) 이미 데이터베이스에 있습니다"
             if row is None:
                 w.outcomes.append((line_no, origin, reason))
                 updates.append(("failed", reason, None, None, raw_id))
@@ -768,8 +773,8 @@ def _read_lines(path: Path) -> Iterator[tuple]:
     (old Mac files), each ending one line, as a text editor counts them; blank lines keep their number.
 
     Raises:
-        ValueError: ``<file>: <reason>``: the file looks like UTF-16 without a byte order mark, or a
-            UTF-16 / UTF-32 file is not valid in its encoding (naming the line).
+        InputError: ``<file>: <reason>``: the file looks like UTF-16 without a byte order mark, or a
+            UTF-16 / UTF-32 file is not valid in its encoding (``<file>:<line>: <reason>``).
     """
     with path.open("rb") as fh:
         head = fh.read(4)
@@ -779,8 +784,8 @@ def _read_lines(path: Path) -> Iterator[tuple]:
             yield from _decoded_lines(fh, path, enc)
             return
         if enc is None and len(head) >= 2 and (head[0] == 0) != (head[1] == 0):
-            raise ValueError(f"{path}: looks like UTF-16 without a byte order mark (a NUL byte in the first two); "
-                             "save it as UTF-8, or as UTF-16 with a byte order mark")
+            raise InputError(f"{path}: 바이트 순서 표시(BOM) 없는 UTF-16으로 보입니다 (처음 두 바이트 중 하나가 NUL); "
+                             "UTF-8이나 BOM 있는 UTF-16으로 저장하세요")
         fh.seek(3 if enc else 0)
         no = 0
         for raw in fh:
@@ -793,8 +798,8 @@ def _read_lines(path: Path) -> Iterator[tuple]:
                 except UnicodeDecodeError as exc:
                     text = part.decode("utf-8", "backslashreplace")
                     if text.strip():
-                        yield no, text, (f"not valid UTF-8: byte 0x{part[exc.start]:02x} at byte {exc.start + 1} of the line "
-                                         f"({exc.reason}); stored with the bytes escaped as \\xNN")
+                        yield no, text, (f"올바른 UTF-8이 아닙니다: 줄의 {exc.start + 1}번째 바이트 0x{part[exc.start]:02x} "
+                                         f"({exc.reason}); 바이트를 \\xNN으로 적어 저장했습니다")
                     continue
                 if text.strip():
                     yield no, text
@@ -838,13 +843,13 @@ def _read_document(path: Path, starts: dict[int, int]) -> Iterator[tuple[int, st
     from where it breaks, as one last record, so the break is kept raw and fails with its reason.
 
     Raises:
-        ValueError: the file is not UTF-8 (names the file and the byte offset).
+        InputError: the file is not UTF-8 (names the file and the byte offset).
     """
     data = path.read_bytes()
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ValueError(f"{path}: not UTF-8 (byte {exc.start}: {exc.reason})") from None
+        raise InputError(f"{path}: UTF-8이 아닙니다 (바이트 위치 {exc.start}: {exc.reason})") from None
     del data
 
     def records() -> Iterator[tuple[int, str]]:
@@ -909,7 +914,7 @@ def _decoded_lines(fh, path: Path, enc: str, block: int = 1 << 16) -> Iterator[t
         except UnicodeDecodeError as exc:
             good = decode(data[: exc.start], "strict", True)[0]
             line = no + len(_LINE_BREAK.split(rest + good))
-            raise ValueError(f"{path}: not valid {label} at line {line} (byte {offset + exc.start}: {exc.reason})") from None
+            raise InputError(f"{path}:{line}: 올바른 {label}이(가) 아닙니다 (바이트 위치 {offset + exc.start}: {exc.reason})") from None
         offset += used
         data = data[used:]
         text = rest + text
@@ -980,7 +985,7 @@ def import_file(db: sqlite_utils.Database, path: str | Path) -> dict:
     Each line is stored raw under origin ``import:<absolute path>`` (:func:`import_origin`) and
     parsed as the file is read (:func:`ingest_lines`); importing the same file again adds nothing,
     and neither does importing the same lines from another path: a parsed line whose text is that
-    of a line already stored as a sample fails with "same content as line N of <origin>" (the
+    of a line already stored as a sample fails with "<origin>의 N번째 줄과 같은 내용입니다" (the
     duplicate is decided by the line, not the file, so a file with lines added at the end imports
     only those). Two imports of one file at once store each line once. Encodings and line breaks:
     :func:`_read_lines`.
@@ -991,17 +996,21 @@ def import_file(db: sqlite_utils.Database, path: str | Path) -> dict:
         the file line the element starts on.
 
     Raises:
-        OSError: the file cannot be opened or read.
-        ValueError: ``<file>: <reason>`` for a file that is not text in an encoding it can read
-            (UTF-16 without a byte order mark, invalid UTF-16 / UTF-32; a JSON document that is
-            not UTF-8).
+        MissingFileError: no such file (also a ``FileNotFoundError``).
+        InputError: ``<file>: <reason>`` for a file that cannot be opened (permissions) or is not
+            text in an encoding it can read (UTF-16 without a byte order mark, invalid UTF-16 /
+            UTF-32; a JSON document that is not UTF-8).
+        OSError: the file could be opened but not read to the end (a failing disk).
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file")
+        raise MissingFileError(f"{path}: 파일이 없습니다")
     starts: dict[int, int] = {}
-    lines = _read_document(path, starts) if _is_document(path) else _read_lines(path)
-    first = next(lines, None)  # a file-level refusal comes before anything is stored
+    try:
+        lines = _read_document(path, starts) if _is_document(path) else _read_lines(path)
+        first = next(lines, None)  # a file-level refusal comes before anything is stored
+    except PermissionError as exc:
+        raise InputError(f"{path}: 파일을 읽을 권한이 없습니다 ({exc.strerror})") from None
     lines = iter(()) if first is None else _chain_first(first, lines)
     name = import_origin(path)[len("import:"):]
     summary = ingest_lines(db, import_origin(path), lines, source=f"import:{Path(name).name}", dedupe=True)

@@ -17,8 +17,9 @@ from typing import Any, Iterable
 import sqlite_utils
 
 from . import auth, config, prompts, scenarios, settings
+from .errors import InputError
 from .generator_schema import RESPONSE_FORMAT
-from .store import dumps, loads, now
+from .store import dumps, loads, now, write_transaction
 
 BATCH_ENDPOINT = "/v1/chat/completions"
 _CUSTOM_ID_RE = re.compile(r"^(train|gold)-([a-z_]+)-(\d{5,})$")
@@ -73,7 +74,7 @@ def _write_requests(job_id: str, items: list[dict], input_path: Path, encode, ma
     fh = h = None
     for line in lines:
         if len(line) > max_bytes:
-            raise ValueError(f"{input_path}: one request line is {len(line)} bytes, over the {max_bytes}-byte limit")
+            raise InputError(f"{input_path}: 요청 한 줄이 {len(line):,}바이트로 한도 {max_bytes:,}바이트를 넘습니다")
         p = parts[-1] if parts else None
         if p is None or p["n_requests"] >= max_requests or p["bytes"] + len(line) > max_bytes:
             if fh:
@@ -191,7 +192,7 @@ def create_job(
 
     Raises:
         TypeError: both ``mix`` and any of its fields as keywords, or neither ``mix`` nor ``kind`` and ``counts``.
-        ValueError: unknown kind or category, negative count, or no request at all.
+        InputError: unknown kind or category, negative count, or no request at all.
         auth.PermissionDenied: roles are in force and ``operator`` is not a pm.
     """
     loose = {"kind": kind, "counts": counts, "seed": seed, "model": model, "temperature": temperature,
@@ -217,10 +218,10 @@ def create_job(
     auth.require(db, operator, "pm")
     kind, seed, model, temperature = mix.kind, mix.seed, mix.model, mix.temperature
     if kind not in ("train", "gold"):
-        raise ValueError(f"kind must be train or gold, not {kind!r}")
+        raise InputError(f"kind는 train 또는 gold여야 합니다: {kind!r}")
     counts = {c: int(n) for c, n in mix.counts.items() if int(n) != 0}
     if not counts or sum(counts.values()) <= 0:
-        raise ValueError("the scenario mix has no requests: give at least one category a count > 0")
+        raise InputError("시나리오 믹스에 요청이 없습니다: 적어도 한 카테고리에 1 이상의 건수를 주세요")
     options = mix.options()
     items = scenarios.make_scenarios(kind, counts, seed, start_seq=next_seqs(db, kind), **options)
     job_id = "job_" + now().replace(":", "").replace("-", "")[:15] + "_" + uuid.uuid4().hex[:6]
@@ -241,7 +242,7 @@ def create_job(
         "backend": backend,
         "idempotency_key": idempotency_key,
     }
-    with db.conn:
+    with write_transaction(db):
         db["jobs"].insert(job)
         if parts:
             db["job_parts"].insert_all(parts)
@@ -253,11 +254,11 @@ def get_job(db: sqlite_utils.Database, job_id: str) -> dict:
     """The ``jobs`` row of ``job_id`` as a dict (``id``, ``kind``, ``seed``, ``counts`` JSON, …).
 
     Raises:
-        ValueError: no such job.
+        InputError: no such job.
     """
     rows = list(db.query("SELECT * FROM jobs WHERE id = ?", [job_id]))
     if not rows:
-        raise ValueError(f"no job with id {job_id}")
+        raise InputError(f"작업 {job_id}이(가) 없습니다")
     return rows[0]
 
 
@@ -341,13 +342,13 @@ def regenerate_rejected(
         linked) or ``None`` when there is nothing to regenerate.
 
     Raises:
-        ValueError: unknown kind or job.
+        InputError: unknown kind or job.
         auth.PermissionDenied: roles are in force and ``operator`` is not a pm.
     """
     if job_id:
         row = db.execute("SELECT model, temperature, params FROM jobs WHERE id = ?", [job_id]).fetchone()
         if row is None:
-            raise ValueError(f"no job {job_id}")
+            raise InputError(f"작업 {job_id}이(가) 없습니다")
         params = loads(row[2], {})
         create_kw = {"model": row[0], "temperature": row[1],
                      **{k: params[k] for k in ("date_range", "turn_range", "personas") if params.get(k)}, **create_kw}
@@ -363,7 +364,7 @@ def regenerate_rejected(
         cids = [r[0] for r in db.execute(
             "SELECT custom_id FROM requests WHERE job_id = ? AND category = ? ORDER BY custom_id", [job["id"], category])]
         links += list(zip(us, cids))
-    with db.conn:
+    with write_transaction(db):
         db.conn.executemany("UPDATE requests SET regenerates = ? WHERE custom_id = ?", links)
     return {**job, "regenerates": len(links)}
 
@@ -372,7 +373,7 @@ def read_custom_ids(path: str | Path) -> list[str]:
     """custom_ids of a request JSONL, in file order.
 
     Raises:
-        ValueError: ``<file>:<line>: <reason>`` for a line that is not JSON or has no custom_id.
+        InputError: ``<file>:<line>: <reason>`` for a line that is not JSON or has no custom_id.
     """
     ids = []
     with Path(path).open(encoding="utf-8") as fh:
@@ -382,10 +383,10 @@ def read_custom_ids(path: str | Path) -> list[str]:
             try:
                 obj = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise ValueError(f"{path}:{no}: not valid JSON ({exc.msg})") from None
+                raise InputError(f"{path}:{no}: 올바른 JSON이 아닙니다 ({exc.msg})") from None
             cid = obj.get("custom_id") if isinstance(obj, dict) else None
             if not isinstance(cid, str):
-                raise ValueError(f"{path}:{no}: no custom_id")
+                raise InputError(f"{path}:{no}: custom_id가 없습니다")
             ids.append(cid)
     return ids
 
@@ -394,7 +395,7 @@ def mark_requests(db: sqlite_utils.Database, custom_ids: Iterable[str], **values
     """Update the ``requests`` rows of these custom_ids (in chunks, one transaction)."""
     ids = list(custom_ids)
     sets = ", ".join(f"{k} = ?" for k in values)
-    with db.conn:
+    with write_transaction(db):
         for i in range(0, len(ids), 500):
             chunk = ids[i : i + 500]
             db.execute(
@@ -403,7 +404,7 @@ def mark_requests(db: sqlite_utils.Database, custom_ids: Iterable[str], **values
             )
 
 
-# OpenAI Batch API limits per input file (DESIGN.md facts: ≤ 50,000 requests and ≤ 200 MB).
+# OpenAI Batch API limits per input file (ARCHITECTURE.md, "Facts": ≤ 50,000 requests and ≤ 200 MB).
 MAX_REQUESTS_PER_BATCH = 50_000
 MAX_BYTES_PER_BATCH = 200 * 1024 * 1024
 
@@ -427,26 +428,26 @@ def split_job(
         the ``job_parts`` rows, in part order.
 
     Raises:
-        ValueError: unknown job, a limit below 1, or one request line larger than ``max_bytes``.
+        InputError: unknown job, a limit below 1, or one request line larger than ``max_bytes``.
     """
     existing = list(db.query("SELECT * FROM job_parts WHERE job_id = ? ORDER BY part", [job_id]))
     if existing:
         return existing
     job = db.execute("SELECT input_file FROM jobs WHERE id = ?", [job_id]).fetchone()
     if not job:
-        raise ValueError(f"no job {job_id}")
+        raise InputError(f"작업 {job_id}이(가) 없습니다")
     if max_requests < 1 or max_bytes < 1:
-        raise ValueError("split limits must be at least 1")
+        raise InputError("배치 분할 한도는 1 이상이어야 합니다")
     src = Path(job[0])
     n_lines, n_bytes, biggest = _measure(src)
     if n_lines <= max_requests and n_bytes <= max_bytes:
         whole = [{"job_id": job_id, "part": 1, "path": str(src), "sha256": file_sha256(src), "n_requests": n_lines, "bytes": n_bytes,
                   "file_id": None, "batch_id": None, "create_attempts": 0, "retry_of": None, "status": "planned", "created_at": now()}]
-        with db.conn:
+        with write_transaction(db):
             db["job_parts"].insert_all(whole)
         return whole
     if biggest > max_bytes:
-        raise ValueError(f"{src}: one request line is {biggest} bytes, over the {max_bytes}-byte limit")
+        raise InputError(f"{src}: 요청 한 줄이 {biggest:,}바이트로 한도 {max_bytes:,}바이트를 넘습니다")
     parts: list[dict] = []
     out = None
 
@@ -474,7 +475,7 @@ def split_job(
             parts[-1]["n_requests"] = n
             parts[-1]["bytes"] = size
         close()
-    with db.conn:
+    with write_transaction(db):
         db["job_parts"].insert_all(parts)
     return parts
 
@@ -509,13 +510,13 @@ def save_preset(db: sqlite_utils.Database, name: str, config_: dict | scenarios.
     or that JSON config as a dict; read it back with ``ScenarioMix.from_preset(presets(db)[name]["config"])``.
 
     Raises:
-        ValueError: blank name.
+        InputError: blank name.
         auth.PermissionDenied: roles are in force and ``author`` is not a pm.
     """
     auth.require(db, author, "pm")
     if not name.strip():
-        raise ValueError("preset name is required")
-    with db.conn:
+        raise InputError("프리셋 이름이 필요합니다")
+    with write_transaction(db):
         cfg = config_.to_preset() if isinstance(config_, scenarios.ScenarioMix) else config_
         return db["presets"].insert({"name": name.strip(), "config": dumps(cfg), "created_at": now(), "author": author}).last_pk
 

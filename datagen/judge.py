@@ -54,6 +54,7 @@ from jsonschema import Draft202012Validator
 
 from . import auth, pricing, review, settings
 from .dialogue import Dialogue, FormatError
+from .errors import InputError
 from .quality import JUDGE_CHECK
 from .store import dumps, loads, now, write_transaction
 
@@ -253,7 +254,7 @@ def _candidates(db: sqlite_utils.Database, *, job_id: str | None, kind: str | No
         wanted = set(uids)
         unknown = wanted - {u for u, _ in rows}
         if unknown:
-            raise ValueError(f"no sample with uid {sorted(unknown)[0]}" + (f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""))
+            raise InputError(f"uid {sorted(unknown)[0]}인 샘플이 없습니다" + (f" (그 밖에 {len(unknown) - 1}건)" if len(unknown) > 1 else ""))
         rows = [r for r in rows if r[0] in wanted]
     return [(u, c) for u, c in rows]
 
@@ -311,7 +312,7 @@ def _dialogue_for(db: sqlite_utils.Database, uid: str, revision_id: int | None) 
         return review.get_dialogue(db, uid)
     row = db.execute("SELECT dialogue FROM revisions WHERE id = ?", [revision_id]).fetchone()
     if not row:
-        raise ValueError(f"sample {uid}: no revision {revision_id}")
+        raise InputError(f"샘플 {uid}: 수정본 {revision_id}이(가) 없습니다")
     return Dialogue.model_validate_json(row[0])
 
 
@@ -321,16 +322,16 @@ def _select(db: sqlite_utils.Database, *, model: str, job_id: str | None, kind: 
     (:func:`plan`'s choice of samples).
 
     Raises:
-        ValueError: unknown job or uid, a judge job given as the job, a bad kind, ``limit`` < 1.
+        InputError: unknown job or uid, a judge job given as the job, a bad kind, ``limit`` < 1.
     """
     from . import jobs
 
     if kind is not None and kind not in ("train", "gold"):
-        raise ValueError(f"kind must be train or gold, not {kind!r}")
+        raise InputError(f"kind는 train 또는 gold여야 합니다: {kind!r}")
     if limit is not None and limit < 1:
-        raise ValueError("--limit must be at least 1")
+        raise InputError("--limit은 1 이상이어야 합니다")
     if job_id and jobs.get_job(db, job_id)["kind"] == JUDGE_KIND:
-        raise ValueError(f"{job_id} is a judge job: give the generation job whose samples to judge")
+        raise InputError(f"{job_id}은(는) 판정 작업입니다: 판정할 샘플의 생성 작업을 주세요")
     done = _requested(db, model)
     chosen, skipped = [], 0
     for uid, category in _candidates(db, job_id=job_id, kind=kind, uids=uids):
@@ -411,7 +412,7 @@ def plan(
         "estimate": :func:`estimate_lines`, "skipped": samples left out as already judged, "uids"}``.
 
     Raises:
-        ValueError: unknown job or uid, a bad kind, or ``limit`` < 1.
+        InputError: unknown job or uid, a bad kind, or ``limit`` < 1.
         pricing.PricingError: no price known for ``model``.
         auth.PermissionDenied: roles are in force and ``operator`` is not a pm (not for a dry run).
     """
@@ -465,13 +466,13 @@ def request_line_for(db: sqlite_utils.Database, request: dict, model: str) -> di
     ``scenario``), for the same version of the sample: what ``batches.retry_failed`` resubmits.
 
     Raises:
-        ValueError: the sample or its revision is gone.
+        InputError: the sample or its revision is gone.
     """
     sc = loads(request["scenario"], {})
     try:
         d = _dialogue_for(db, sc["uid"], sc.get("revision_id"))
     except review.ReviewError as exc:
-        raise ValueError(f"{request['custom_id']}: {exc}") from None
+        raise InputError(f"{request['custom_id']}: 판정할 샘플을 찾을 수 없습니다: {exc}") from None
     return build_request_line(d, model=sc.get("model") or model, custom_id=request["custom_id"])
 
 
@@ -492,27 +493,27 @@ def parse_verdict(content: str, *, custom_id: str, request: dict | None, body: d
             while a turn is a defect (or a defect without a reason).
     """
     if request is None or not request.get("scenario"):
-        raise FormatError(f"judge answer for a request this database did not make ({custom_id})")
+        raise FormatError(f"이 데이터베이스가 보내지 않은 요청에 대한 판정 답변입니다 ({custom_id})")
     sc = loads(request["scenario"], {})
     try:
         data = json.loads(content)
     except (json.JSONDecodeError, TypeError):
         preview = " ".join(str(content).split())[:60]
-        raise FormatError(f"judge answer is not JSON: {preview!r}") from None
+        raise FormatError(f"판정 답변이 JSON이 아닙니다: {preview!r}") from None
     err = next(iter(sorted(_VALIDATOR.iter_errors(data), key=lambda e: list(e.absolute_path))), None)
     if err is not None:
         where = "/".join(str(p) for p in err.absolute_path) or "(root)"
-        raise FormatError(f"judge answer does not follow the schema at {where}: {err.message[:160]}")
+        raise FormatError(f"판정 답변이 스키마를 따르지 않습니다 ({where}): {err.message[:160]}")
     allowed = set(sc.get("assistant_turns") or [])
     seen: set[int] = set()
     turns = []
     for v in data["turns"]:
         n = v["turn"]
         if n not in allowed:
-            raise FormatError(f"judge answer names turn #{n}, which is not an assistant turn of the dialogue "
-                              f"(assistant turns: {', '.join(f'#{i}' for i in sorted(allowed)) or 'none'})")
+            raise FormatError(f"판정 답변의 턴 #{n}은(는) 대화의 어시스턴트 턴이 아닙니다 "
+                              f"(어시스턴트 턴: {', '.join(f'#{i}' for i in sorted(allowed)) or '없음'})")
         if n in seen:
-            raise FormatError(f"judge answer judges turn #{n} twice")
+            raise FormatError(f"판정 답변이 턴 #{n}을(를) 두 번 판정합니다")
         seen.add(n)
         _consistent(v, f"turn #{n}")
         turns.append(v)
@@ -520,7 +521,7 @@ def parse_verdict(content: str, *, custom_id: str, request: dict | None, body: d
     _consistent(overall, "overall")
     defects = [v for v in turns if v["verdict"] == "defect"]
     if defects and overall["verdict"] == "ok":
-        raise FormatError(f"judge answer's overall verdict is ok, but turn #{defects[0]['turn']} is a defect")
+        raise FormatError(f"판정 답변의 전체 판정은 ok인데 턴 #{defects[0]['turn']}은(는) 결함입니다")
     return {"uid": sc["uid"], "model": sc.get("model") or (parse_judge_custom_id(custom_id) or ("",))[0], "custom_id": custom_id,
             "revision_id": sc.get("revision_id"), "verdict": overall["verdict"], "reason": overall["reason"],
             "evidence": overall["evidence"], "turns": sorted(turns, key=lambda v: v["turn"]),
@@ -530,11 +531,11 @@ def parse_verdict(content: str, *, custom_id: str, request: dict | None, body: d
 def _consistent(v: dict, where: str) -> None:
     if v["verdict"] == "defect":
         if v["reason"] is None:
-            raise FormatError(f"judge answer: {where} is a defect without a reason key")
+            raise FormatError(f"판정 답변: {where}이(가) 사유 키 없는 결함입니다")
         if not (v["evidence"] or "").strip():
-            raise FormatError(f"judge answer: {where} is a defect without an evidence quote")
+            raise FormatError(f"판정 답변: {where}이(가) 근거 인용 없는 결함입니다")
     elif v["reason"] is not None:
-        raise FormatError(f"judge answer: {where} is ok but names reason {v['reason']!r}")
+        raise FormatError(f"판정 답변: {where}은(는) ok인데 사유 {v['reason']!r}을(를) 적었습니다")
 
 
 def source_of(model: str) -> str:
@@ -895,7 +896,7 @@ def offline_answer(custom_id: str, body: dict, *, defect_rate: float, miss_rate:
 def _latest_judge_job(db: sqlite_utils.Database) -> str:
     row = db.execute("SELECT id FROM jobs WHERE kind = ? ORDER BY created_at DESC, rowid DESC LIMIT 1", [JUDGE_KIND]).fetchone()
     if not row:
-        raise ValueError("no judge job yet: run python -m datagen.judge plan first")
+        raise InputError("판정 작업이 아직 없습니다: 먼저 python -m datagen.judge plan을 실행하세요")
     return row[0]
 
 
@@ -905,18 +906,18 @@ def _judge_job(db: sqlite_utils.Database, job_id: str | None) -> str:
     if not job_id:
         return _latest_judge_job(db)
     if jobs.get_job(db, job_id)["kind"] != JUDGE_KIND:
-        raise ValueError(f"{job_id} is not a judge job (see python -m datagen.judge status)")
+        raise InputError(f"{job_id}은(는) 판정 작업이 아닙니다 (python -m datagen.judge status 참고)")
     return job_id
 
 
 def _print_estimate(est: dict) -> None:
     t = est["total"]
-    print(f"{'category':16} {'requests':>8} {'input':>10} {'cached':>10} {'output':>9} {'USD':>10}")
+    print(f"{'카테고리':12} {'요청':>6} {'입력 토큰':>6} {'캐시 토큰':>6} {'출력 토큰':>5} {'USD':>10}")  # Hangul: two columns each
     for r in est["rows"]:
         print(f"{r['category']:16} {r['requests']:>8} {r['input_tokens']:>10} {r['cached_tokens']:>10} {r['output_tokens']:>9} {r['cost_usd']:>10.4f}")
-    print(f"{'total':16} {t['requests']:>8} {t['input_tokens']:>10} {t['cached_tokens']:>10} {t['output_tokens']:>9} {t['cost_usd']:>10.4f}")
-    print(f"model {est['model']}, batch prices (50% off); output tokens: "
-          + ("mean of past judge answers" if est["output_source"] == "history" else f"assumed {DEFAULT_OUTPUT_TOKENS} per answer"))
+    print(f"{'합계':14} {t['requests']:>8} {t['input_tokens']:>10} {t['cached_tokens']:>10} {t['output_tokens']:>9} {t['cost_usd']:>10.4f}")
+    print(f"모델 {est['model']}, 배치 가격(50% 할인); 출력 토큰: "
+          + ("지난 판정 답변의 평균" if est["output_source"] == "history" else f"답변당 {DEFAULT_OUTPUT_TOKENS} 토큰으로 가정"))
 
 
 def _fmt(x: float | None) -> str:
@@ -964,12 +965,12 @@ def main(argv: list[str] | None = None) -> int:
         for bid in [r[0] for r in db.execute("SELECT id FROM batches WHERE job_id = ? ORDER BY created_at", [job_id])]:
             row = batches.refresh(db, bid)
             if row["status"] not in batches.DOWNLOADABLE_STATUSES:
-                print(f"batch {bid}: {row['status']}, nothing to download yet")
+                print(f"배치 {bid}: {row['status']}, 아직 내려받을 것이 없습니다")
                 continue
             got = batches.retrieve(db, bid, ingest=True)
             parsed = got["parsed"]
-            print(f"batch {bid}: {got['output_lines']} output / {got['error_lines']} error lines; "
-                  f"verdicts stored {parsed.get('judged', 0)}, failed {parsed['failed']}")
+            print(f"배치 {bid}: 출력 {got['output_lines']}줄 / 오류 {got['error_lines']}줄; "
+                  f"판정 {parsed.get('judged', 0)}건 저장, 실패 {parsed['failed']}건")
             for e in parsed["errors"][:10]:
                 print(f"  {e['origin']}:{e['line']}: {e['reason']}", file=sys.stderr)
 
@@ -977,26 +978,26 @@ def main(argv: list[str] | None = None) -> int:
         got = plan(db, model=args.model, job_id=args.job_id, kind=args.kind, uids=args.uid, rejudge=args.rejudge, limit=args.limit,
                    dry_run=args.dry_run, operator=cli_operator(args.operator), backend=settings.backend_name())
         if not got["n_requests"]:
-            print(f"nothing to judge ({got['skipped']} samples already judged by {args.model}; --rejudge asks again)")
+            print(f"판정할 샘플이 없습니다 ({args.model}이(가) 이미 판정한 샘플 {got['skipped']}건; 다시 물으려면 --rejudge)")
             return 0
         _print_estimate(got["estimate"])
         if got["job"] is None:
-            print(f"dry run: {got['n_requests']} requests, nothing written" + (f"; {got['skipped']} already judged, left out" if got["skipped"] else ""))
+            print(f"시험 실행: 요청 {got['n_requests']}건, 아무것도 쓰지 않았습니다" + (f"; 이미 판정한 {got['skipped']}건 제외" if got["skipped"] else ""))
             return 0
-        print(f"judge job {got['job']['id']}: {got['n_requests']} requests → {got['job']['input_file']}"
-              + (f"; {got['skipped']} already judged, left out" if got["skipped"] else ""))
+        print(f"판정 작업 {got['job']['id']}: 요청 {got['n_requests']}건 → {got['job']['input_file']}"
+              + (f"; 이미 판정한 {got['skipped']}건 제외" if got["skipped"] else ""))
         if args.submit:
             rows = batches.submit_job(db, got["job"]["id"], actor=cli_operator(args.operator))
-            print(f"submitted: batch {', '.join(r['id'] for r in rows)}")
+            print(f"제출함: 배치 {', '.join(r['id'] for r in rows)}")
         return 0
     if args.command == "submit":
         job_id = _judge_job(db, args.job_id)
         rows = batches.submit_job(db, job_id, actor=cli_operator(args.operator))
-        print(f"judge job {job_id}: batch " + ", ".join(f"{r['id']} ({r['status']})" for r in rows))
+        print(f"판정 작업 {job_id}: 배치 " + ", ".join(f"{r['id']} ({r['status']})" for r in rows))
         if args.wait:
             for row in rows:
                 row = batches.wait(db, row["id"], poll_interval=args.poll_interval, first_interval=1.0)
-                print(f"batch {row['id']} finished: {row['status']}")
+                print(f"배치 {row['id']} 끝남: {row['status']}")
             retrieve_job(job_id)
         return 0
     if args.command == "retrieve":
@@ -1006,26 +1007,26 @@ def main(argv: list[str] | None = None) -> int:
         wanted = _judge_job(db, args.job_id) if args.job_id else None
         rows = [j for j in judge_jobs(db) if wanted is None or j["id"] == wanted]
         if not rows:
-            print("no judge job yet")
+            print("판정 작업이 아직 없습니다")
         for j in rows:
             for bid in j["batches"]:
                 if db.execute("SELECT status FROM batches WHERE id = ?", [bid]).fetchone()[0] not in batches.TERMINAL_STATUSES:
                     batches.refresh(db, bid)
             states = ", ".join(f"{r[1]}" for r in db.execute("SELECT id, status FROM batches WHERE job_id = ? ORDER BY created_at", [j["id"]]))
-            print(f"{j['id']} · {j['model']} · requests {j['requests']} ({', '.join(f'{k} {v}' for k, v in sorted(j['by_status'].items()))}) · "
-                  f"batches: {states or 'not submitted'} · verdicts {j['verdicts']} (defect {j['defects']}) · failed lines {j['failed_lines']}")
+            print(f"{j['id']} · {j['model']} · 요청 {j['requests']}건 ({', '.join(f'{k} {v}' for k, v in sorted(j['by_status'].items()))}) · "
+                  f"배치: {states or '제출 전'} · 판정 {j['verdicts']}건 (결함 {j['defects']}건) · 실패한 줄 {j['failed_lines']}건")
             for f in failures(db, j["id"], limit=5):
-                print(f"  failed {f['custom_id']}: {f['reason']}")
+                print(f"  실패 {f['custom_id']}: {f['reason']}")
         return 0
     result = agreement(db, args.model)
     if args.json:
         print(json.dumps(result, ensure_ascii=False))
         return 0
     if not result["overall"]:
-        print("no sample has both a judge verdict and a person's accept / reject yet")
+        print("판정 모델의 판정과 사람의 승인 / 거절을 함께 가진 샘플이 아직 없습니다")
         return 0
     for o in result["overall"]:
-        print(f"{o['model']}: {o['n']} decided samples · precision {_fmt(o['precision'])} · recall {_fmt(o['recall'])} "
+        print(f"{o['model']}: 결정된 샘플 {o['n']}건 · 정밀도 {_fmt(o['precision'])} · 재현율 {_fmt(o['recall'])} "
               f"(tp {o['tp']}, fp {o['fp']}, fn {o['fn']}, tn {o['tn']})")
     print(f"\n{'model':14} {'category':14} {'n':>5} {'tp':>4} {'fp':>4} {'fn':>4} {'tn':>4} {'precision':>9} {'recall':>7}")
     for c in result["by_category"]:

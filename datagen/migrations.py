@@ -151,7 +151,7 @@ def _m001_initial(db: sqlite_utils.Database) -> None:
     )
     db["publish_items"].create({"publish_id": int, "uid": str, "split": str})
     db["publish_items"].create_index(["uid"])
-    # The decision of a sample is its latest review (DESIGN.md, Storage).
+    # The decision of a sample is its latest review (ARCHITECTURE.md, "Storage").
     db.create_view(
         "latest_reviews",
         "SELECT r.* FROM reviews r JOIN (SELECT uid, MAX(id) AS id FROM reviews GROUP BY uid) m ON r.id = m.id",

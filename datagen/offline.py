@@ -1,11 +1,11 @@
 """The offline batch backend: an httpx2 transport that emulates OpenAI's Files and Batches endpoints.
 
-DESIGN.md, "Batch backends": without ``OPENAI_API_KEY`` (or with ``DATAGEN_BACKEND=offline``) the
+ARCHITECTURE.md, "Batch backends": without ``OPENAI_API_KEY`` (or with ``DATAGEN_BACKEND=offline``) the
 real ``openai`` client is given ``httpx2.Client(transport=OfflineTransport(...))``. State lives on
 disk under ``<output dir>/offline_backend/`` (``files/<id>.jsonl`` + ``.json`` metadata,
 ``batches/<id>.json``), so a batch submitted from the CLI can be watched from the app.
 
-Behaviour, modelled on the OpenAI Batch API (DESIGN.md, facts):
+Behaviour, modelled on the OpenAI Batch API (ARCHITECTURE.md, "Facts"):
 
 - input validation: every line JSON with ``custom_id`` (unique), ``method`` POST and ``url`` equal to
   the batch endpoint, at most 50,000 lines; otherwise the batch is ``failed`` with ``errors.data``.
@@ -42,7 +42,9 @@ from pathlib import Path
 
 import httpx2
 
-MAX_REQUESTS_PER_FILE = 50_000  # OpenAI Batch API limit (DESIGN.md, facts)
+from .errors import InputError
+
+MAX_REQUESTS_PER_FILE = 50_000  # OpenAI Batch API limit (ARCHITECTURE.md, "Facts")
 
 _SCENARIO_RE = re.compile(r"```json\n(.*?)\n```", re.S)
 _lock = threading.Lock()
@@ -90,7 +92,7 @@ class OfflineOptions:
         ``_JUDGE_FALSE_FLAG_RATE`` and ``_JUDGE_WRONG_REASON_RATE``.
 
         Raises:
-            ValueError: a variable is not a number.
+            InputError: a variable is not a number (``DATAGEN_OFFLINE_FAULTS``: not a JSON list).
         """
         opts = cls()
         raw_faults = os.environ.get("DATAGEN_OFFLINE_FAULTS")
@@ -98,7 +100,7 @@ class OfflineOptions:
             try:
                 opts.faults = list(json.loads(raw_faults))
             except (ValueError, TypeError):
-                raise ValueError(f"DATAGEN_OFFLINE_FAULTS is not a JSON list: {raw_faults[:80]!r}") from None
+                raise InputError(f"DATAGEN_OFFLINE_FAULTS가 JSON 목록이 아닙니다: {raw_faults[:80]!r}") from None
         for field in ("validate_s", "seconds_per_request", "defect_rate", "error_rate", "truncation_rate", "expire_after_s",
                       "judge_miss_rate", "judge_false_flag_rate", "judge_wrong_reason_rate"):
             raw = os.environ.get(f"DATAGEN_OFFLINE_{field.upper()}")
@@ -106,7 +108,7 @@ class OfflineOptions:
                 try:
                     setattr(opts, field, float(raw))
                 except ValueError:
-                    raise ValueError(f"DATAGEN_OFFLINE_{field.upper()}={raw!r} is not a number") from None
+                    raise InputError(f"DATAGEN_OFFLINE_{field.upper()}={raw!r}은(는) 숫자가 아닙니다") from None
         return opts
 
 

@@ -1,13 +1,13 @@
 """Scripted Korean delivery-app dialogues for the offline batch backend. These are NOT LLM output.
 
 :mod:`datagen.offline` answers each batch request with ``json.dumps(scripted_dialogue(scenario, defect))``
-so the pipeline (parse, checks, review, publish) runs without an API key (DESIGN.md, "Batch backends").
+so the pipeline (parse, checks, review, publish) runs without an API key (ARCHITECTURE.md, "Batch backends").
 Dialogues are composed from small data tables (shops and menus per food category, addresses, phrasing
 per customer tone) by steps (search → detail → cart → checkout → order) whose tool results are computed
 from the call, so a clean dialogue follows seed 001's gold-set rules (``config.GOLD_CATEGORIES``) and the
 tool specs: grounded ids, optional arguments only when the customer said them, results that agree with
-their call. ``defect`` then re-creates one bug from the original pipeline's post-mortems (DESIGN.md,
-"What went wrong"), so checks and reviewers have something to catch.
+their call. ``defect`` then re-creates one bug from the original pipeline's post-mortems (ARCHITECTURE.md,
+"Post-mortems"), so checks and reviewers have something to catch.
 """
 
 from __future__ import annotations
@@ -18,9 +18,10 @@ import random
 import re
 
 from datagen import config
+from datagen.errors import InputError
 
 DEFECTS = ("unknown_tool", "missing_required_argument", "ungrounded_id", "result_contradicts_call", "cut_short")
-"""Realistic defects (DESIGN.md post-mortems): a call to a tool not in ``config.TOOL_NAMES``; a call missing
+"""Realistic defects (ARCHITECTURE.md, "Post-mortems"): a call to a tool not in ``config.TOOL_NAMES``; a call missing
 a required argument; an id argument no earlier user turn or tool result gave; a result contradicting its
 call (``only_open: true`` yet a closed shop, another category or quantity…); a dialogue that stops right
 after a tool turn."""
@@ -741,7 +742,7 @@ _BUILDERS = {"search": _b_search, "menu": _b_menu, "cart": _b_cart, "order_statu
              "multi_turn": _b_multi_turn, "no_call": _b_no_call, "edge_case": _b_edge_case}
 
 
-# ---- Defects (DESIGN.md, "What went wrong in the original pipeline") ------------------------------
+# ---- Defects (ARCHITECTURE.md, "Post-mortems") ------------------------------
 _REQUIRED = {t["function"]["name"]: t["function"]["parameters"]["required"] for t in config.TOOLS}
 _INVENTED = {"restaurant_id": "R9{:03d}", "menu_item_id": "M9{:04d}", "cart_item_id": "CI9{:03d}", "address_id": "A9{:02d}",
              "checkout_id": "CK9{:05d}"}  # ranges new_id never draws
@@ -854,10 +855,10 @@ def choose_defect(custom_id: str, defect_rate: float) -> str | None:
     independent of simulated HTTP errors and truncation.
 
     Raises:
-        ValueError: ``defect_rate`` is not a number in [0, 1].
+        InputError: ``defect_rate`` (``DATAGEN_OFFLINE_DEFECT_RATE``) is not a number in [0, 1].
     """
     if isinstance(defect_rate, bool) or not isinstance(defect_rate, (int, float)) or not 0 <= defect_rate <= 1:
-        raise ValueError(f"defect_rate must be a number in [0, 1], got {defect_rate!r}")
+        raise InputError(f"defect_rate(DATAGEN_OFFLINE_DEFECT_RATE)는 0과 1 사이의 수여야 합니다: {defect_rate!r}")
     u = int.from_bytes(hashlib.sha256(f"defect:{custom_id}".encode()).digest()[:8], "big") / 2**64
     return None if u >= defect_rate else DEFECTS[min(int(u / defect_rate * len(DEFECTS)), len(DEFECTS) - 1)]
 

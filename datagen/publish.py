@@ -39,7 +39,7 @@ the row is made from, :func:`_digest`: no rendering needed, so the page can show
 records), the record-set hash, the difference from the previous publish (added / removed / changed
 rows) and the card. Written out, it is parquet shards of at most :data:`SHARD_ROWS` rows named
 ``data/{split}-{i:05d}-of-{n:05d}.parquet`` (in worker processes for large sets) and ``README.md``.
-:func:`publish_to_hub` pushes that folder through :class:`HubBoundary` (DESIGN.md, facts: no project
+:func:`publish_to_hub` pushes that folder through :class:`HubBoundary` (ARCHITECTURE.md, "Facts": no project
 ships a local fake Hub, so tests fake this boundary), skips the upload when the record set equals the
 last one pushed to the repo, tags each version ``v{n}`` and records every publish (``publishes``,
 ``publish_items``; the row hashes are kept in ``publishes.counts`` for the next diff). The token comes
@@ -65,8 +65,9 @@ import sqlite_utils
 from . import audit, auth, config, quality, settings
 from .checks import CHECKS
 from .dialogue import Dialogue, ToolCall, Turn, from_seed_record, to_messages, to_seed_record
+from .errors import DatagenError
 from .review import bucket_sql
-from .store import TOOLS_KEY, dumps, loads, now, split_tools
+from .store import TOOLS_KEY, dumps, loads, now, split_tools, write_transaction
 
 SPLIT_OF_KIND = {"train": "train", "gold": "test"}
 FORMATS = ("qwen", "openai")
@@ -101,7 +102,7 @@ _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*$")
 
 log = logging.getLogger(__name__)
 
-class PublishError(RuntimeError):
+class PublishError(DatagenError, RuntimeError):
     """Publishing cannot proceed; ``str(err)`` is a one-line reason (Korean, shown to users)."""
 
 
@@ -1175,7 +1176,7 @@ def _record_publish(db: sqlite_utils.Database, release: Release, *, target: str,
     counts = {"splits": release.counts, "tag": release.tag if target == "hub" else None,
               "version": release.version if target == "hub" else None, "left_out": dict(release.left_out()),
               "row_hashes": release.row_hashes}
-    with db.conn:
+    with write_transaction(db):
         pid = db["publishes"].insert(
             {"target": target, "repo_id": release.repo_id, "revision": revision, "record_hash": release.record_hash,
              "format": release.fmt, "counts": dumps(counts), "card": release.card, "path": release.path,

@@ -25,12 +25,20 @@ from pathlib import Path
 
 from .auth import cli_operator
 from .cli import add_operator, announce_backend, parser, run
+from .errors import InputError, MissingFileError
 from .publish import FORMATS, LEFT_OUT, Release, check_repo_id, export_local, publish_to_hub
 from .store import get_db
 
 
 def _file_uids(path: Path) -> set[str]:
-    """uids of a seed 001 JSONL. Raises ValueError naming file and line for a bad line."""
+    """uids of a seed 001 JSONL.
+
+    Raises:
+        MissingFileError: no such file.
+        InputError: ``<file>:<line>: <reason>`` for a line that is not a JSON record with a uid.
+    """
+    if not path.is_file():
+        raise MissingFileError(f"{path}: 파일이 없습니다")
     uids = set()
     with path.open(encoding="utf-8") as fh:
         for no, line in enumerate(fh, 1):
@@ -39,9 +47,9 @@ def _file_uids(path: Path) -> set[str]:
             try:
                 uid = json.loads(line).get("uid")
             except (json.JSONDecodeError, AttributeError):
-                raise ValueError(f"{path}:{no}: not a JSON record") from None
+                raise InputError(f"{path}:{no}: JSON 레코드가 아닙니다") from None
             if not uid:
-                raise ValueError(f"{path}:{no}: record has no uid")
+                raise InputError(f"{path}:{no}: 레코드에 uid가 없습니다")
             uids.add(str(uid))
     return uids
 
@@ -52,16 +60,16 @@ def _summary(release: Release) -> list[str]:
     left = release.left_out()
     if left or release.missing:
         parts = [f"{r} {n}" for r, n in left.items()] + ([f"not_in_database {len(release.missing)}"] if release.missing else [])
-        lines.append("left out: " + ", ".join(parts) + "  (" + "; ".join(f"{r}: {LEFT_OUT[r]}" for r in left) + ")")
+        lines.append("제외: " + ", ".join(parts) + "  (" + "; ".join(f"{r}: {LEFT_OUT[r]}" for r in left) + ")")
     diff = release.diff
     if diff.base is None:
-        lines.append(f"changes: first version, {release.total} records")
+        lines.append(f"변경: 첫 버전, 레코드 {release.total}건")
     else:
-        name = diff.base["tag"] or f"publish #{diff.base['id']}"
-        changed = len(diff.changed) if diff.exact else "unknown"
+        name = diff.base["tag"] or f"게시 #{diff.base['id']}"
+        changed = len(diff.changed) if diff.exact else "알 수 없음"
         reasons = Counter(diff.removed_reasons.values())
         why = f" ({', '.join(f'{r} {n}' for r, n in sorted(reasons.items()))})" if reasons else ""
-        lines.append(f"changes since {name}: added {len(diff.added)}, removed {len(diff.removed)}{why}, changed {changed}")
+        lines.append(f"{name} 이후 변경: 추가 {len(diff.added)}, 제거 {len(diff.removed)}{why}, 수정 {changed}")
     return lines
 
 
@@ -85,22 +93,22 @@ def main(argv: list[str] | None = None) -> int:
     if args.dry_run:
         # a dry run writes the local folder and nothing else: no publishes row (issue 14)
         release = export_local(db, args.export_dir, fmt=args.format, uids=uids, repo_id=repo_id)
-        print(f"dry run: {release.counts} ({args.format}) → {release.path}; would be {release.tag} of {repo_id}, "
-              f"{'private' if args.private else 'public'} when created")
+        print(f"시험 실행: {release.counts} ({args.format}) → {release.path}; 게시하면 {repo_id}의 {release.tag}, "
+              f"저장소를 새로 만들 때 {'비공개' if args.private else '공개'}")
     else:
         release = publish_to_hub(db, repo_id, private=args.private, fmt=args.format, operator=operator, folder=args.export_dir, uids=uids)
         if release.skipped:
-            print(f"unchanged: the same record set as {release.tag} (commit {release.revision}); nothing pushed")
+            print(f"변경 없음: 레코드 집합이 {release.tag} 때와 같습니다 (commit {release.revision}); 올리지 않았습니다")
         else:
-            print(f"pushed {release.counts} ({args.format}) to {repo_id} at {release.revision} (tag {release.tag})")
+            print(f"게시함: {release.counts} ({args.format}) → {repo_id}, commit {release.revision} (태그 {release.tag})")
             if release.tag_error:
-                print(f"warning: {release.tag_error}", file=sys.stderr)
+                print(f"경고: {release.tag_error}", file=sys.stderr)
             if release.float_drift:
-                print(f"note: {len(release.float_drift)} records have float arguments that datasets' Json decoder may change in the last digit", file=sys.stderr)
+                print(f"참고: 실수 인자가 있는 레코드 {len(release.float_drift)}건은 datasets의 Json 디코더가 마지막 자리를 바꿀 수 있습니다", file=sys.stderr)
     for line in _summary(release):
         print(line)
     if uids is not None:
-        print(f"{len(uids) - release.total} records of {args.input} left out")
+        print(f"{args.input}의 레코드 중 {len(uids) - release.total}건 제외")
     return 0
 
 

@@ -37,7 +37,8 @@ from . import checks
 from .checks import text as ctext
 from .checks.core import CHECKS, run_view
 from .checks.corpus import CLOSING_MIN_SHARE, final_closing
-from .store import now
+from .errors import InputError
+from .store import now, write_transaction
 
 CHUNK = 1000
 """Samples per read / check / write transaction."""
@@ -127,14 +128,6 @@ def _replace_findings(db: sqlite_utils.Database, uids: Sequence[str], check_ids:
         "INSERT INTO findings (uid, check_id, severity, turn, reason, message, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
         [(u, c, s, t, r, m, old.get((u, c, t, m), ts)) for u, c, s, t, r, m in rows],
     )
-
-
-def _transaction(db: sqlite_utils.Database):
-    """``store.write_transaction`` when available (BEGIN IMMEDIATE), else sqlite3's ``with conn``."""
-    from . import store
-
-    tx = getattr(store, "write_transaction", None)
-    return tx(db) if tx is not None else db.conn
 
 
 def _rows(uid: str, findings: Iterable[checks.Finding]) -> list[tuple]:
@@ -247,7 +240,7 @@ def check_samples(
         pool = worker_pool(workers)
 
     def store(chunk: list[tuple], results: list) -> None:
-        with _transaction(db):
+        with write_transaction(db):
             store_check_results(db, [(uid, kind, *res) for (uid, kind, _), res in zip(chunk, results)], stats, kinds, closings)
 
     try:
@@ -404,7 +397,7 @@ def _closing_check_locked(db: sqlite_utils.Database, kinds: Iterable[str], check
         stale = {u for u, _, _ in existing - wanted}
         fresh = [(u, spec.id, spec.severity, t, spec.reason, m) for u, t, m in wanted - existing]
         if stale or fresh:
-            with _transaction(db):
+            with write_transaction(db):
                 for part in _chunks(sorted(stale), 500):
                     db.execute(
                         f"DELETE FROM findings WHERE check_id = 'repeated_closing' AND uid IN ({','.join('?' * len(part))})", part
@@ -441,10 +434,10 @@ def run_gate(
         a skipped step's key is absent.
 
     Raises:
-        ValueError: ``workers`` < 1.
+        InputError: ``workers`` < 1.
     """
     if workers < 1:
-        raise ValueError("--workers must be at least 1")
+        raise InputError("workers는 1 이상이어야 합니다")
     summary: dict[str, Any] = {"checks": check_samples(db, workers=workers)}
     if duplicates:
         summary["duplicates"] = find_duplicates(db)
@@ -617,12 +610,12 @@ def find_duplicates(
         clusters, "seconds"}``.
 
     Raises:
-        ValueError: ``threshold`` not in (0, 1], ``num_perm`` < 16 or ``shingle`` < 1.
+        InputError: ``threshold`` not in (0, 1], ``num_perm`` < 16 or ``shingle`` < 1.
     """
     from datasketch import MinHash, MinHashLSH
 
     if not 0 < threshold <= 1 or num_perm < 16 or shingle < 1:
-        raise ValueError("threshold must be in (0, 1], num_perm >= 16, shingle >= 1")
+        raise InputError("threshold는 (0, 1] 안, num_perm은 16 이상, shingle은 1 이상이어야 합니다")
     started = time.perf_counter()
     uids: list[str] = []
     norm: list[str] = []
@@ -682,7 +675,7 @@ def find_duplicates(
             else:
                 role = f"대표 샘플 {rep}의 " + ("복사본(정규화 후 동일)" if exact else f"유사본(유사도 {sim:.2f})")
             finding_rows.append((uids[i], spec.id, spec.severity, None, spec.reason, f"중복 클러스터 {rep} ({len(idx)}개): 이 샘플은 {role}입니다."))
-    with _transaction(db):
+    with write_transaction(db):
         for part in _chunks(uids, 500):
             db.execute(f"DELETE FROM duplicates WHERE uid IN ({','.join('?' * len(part))})", part)
         db.conn.executemany("INSERT INTO duplicates (uid, cluster, kind, similarity) VALUES (?, ?, ?, ?)", dup_rows)
@@ -814,13 +807,13 @@ def decontaminate(
         samples flagged only, "seconds"}``.
 
     Raises:
-        ValueError: thresholds not ``0 <= flag_above < exclude_above <= 1`` or an unknown method.
+        InputError: thresholds not ``0 <= flag_above < exclude_above <= 1`` or an unknown method.
     """
     if not 0 <= flag_above < exclude_above <= 1:
-        raise ValueError("need 0 <= flag_above < exclude_above <= 1")
+        raise InputError("0 <= flag_above < exclude_above <= 1이어야 합니다")
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
-        raise ValueError(f"unknown method(s) {', '.join(unknown)}; known: {', '.join(METHODS)}")
+        raise InputError(f"알 수 없는 방법 {', '.join(unknown)} (가능한 값: {', '.join(METHODS)})")
     started = time.perf_counter()
     gold_uids, gold_turns = [], []
     for chunk in _sample_rows(db, None, "gold"):
@@ -857,7 +850,7 @@ def decontaminate(
              f"평가셋 {gold_uid}의 고객 발화와 {overlap:.0%} 겹칩니다({m}): {what}.")
         )
     ts = now()
-    with _transaction(db):
+    with write_transaction(db):
         old: dict[tuple, str] = {}
         for part in _chunks(train_uids, 500):
             marks = ",".join("?" * len(part))

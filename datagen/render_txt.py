@@ -16,16 +16,17 @@ from pathlib import Path
 from . import settings
 from .cli import announce_backend, parser, run
 from .dialogue import FormatError, from_seed_record, render_qwen_text
+from .errors import MissingFileError
 
 
 def render_file(input_path: Path, output_dir: Path) -> tuple[int, list[str]]:
     """Render every record of a seed 001 JSONL; returns ``(files written, error lines)``.
 
     Raises:
-        FileNotFoundError: the input file does not exist.
+        MissingFileError: the input file does not exist (also a ``FileNotFoundError``).
     """
     if not input_path.is_file():
-        raise FileNotFoundError(f"{input_path}: no such file (run preprocess first)")
+        raise MissingFileError(f"{input_path}: 파일이 없습니다 (먼저 preprocess를 실행하세요)")
     output_dir.mkdir(parents=True, exist_ok=True)
     for old in output_dir.glob("sample_*.txt"):
         old.unlink()
@@ -36,7 +37,10 @@ def render_file(input_path: Path, output_dir: Path) -> tuple[int, list[str]]:
                 continue
             try:
                 d = from_seed_record(json.loads(line))
-            except (json.JSONDecodeError, FormatError) as exc:
+            except json.JSONDecodeError as exc:
+                errors.append(f"{input_path}:{no}: 올바른 JSON이 아닙니다 ({exc.msg})")
+                continue
+            except FormatError as exc:
                 errors.append(f"{input_path}:{no}: {exc}")
                 continue
             written += 1
@@ -62,12 +66,12 @@ def main(argv: list[str] | None = None) -> int:
     announce_backend()  # every step that reads or makes batch data says which backend is active
     input_path = Path(args.input or default_input())
     if not args.input:
-        print(f"input {input_path}", file=sys.stderr)
+        print(f"입력 {input_path}", file=sys.stderr)
     out_dir = Path(args.output_dir or settings.output_dir() / "samples")
     written, errors = render_file(input_path, out_dir)
     for e in errors:
         print(e, file=sys.stderr)
-    print(f"{written} files → {out_dir}" + (f"; {len(errors)} lines skipped" if errors else ""))
+    print(f"파일 {written}개 → {out_dir}" + (f"; 건너뛴 줄 {len(errors)}" if errors else ""))
     return 1 if errors else 0
 
 

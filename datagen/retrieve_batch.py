@@ -31,11 +31,11 @@ def main(argv: list[str] | None = None) -> int:
         row = db.execute("SELECT id, status_file FROM batches ORDER BY created_at DESC, rowid DESC LIMIT 1").fetchone()
         batch_id = row[0] if row else load_status_file(settings.output_dir() / "batch_input_status.json")["batch_id"]
         if row:
-            print(f"latest batch {batch_id}" + (f" (status file {row[1]})" if row[1] else ""), file=sys.stderr)
+            print(f"마지막으로 제출한 배치 {batch_id}" + (f" (상태 파일 {row[1]})" if row[1] else ""), file=sys.stderr)
     summary = retrieve(db, batch_id, result_path=args.output or settings.output_dir() / "result_lst.json")
     print(
-        f"batch {batch_id} ({summary['status']}): {summary['output_lines']} output lines, "
-        f"{summary['error_lines']} error lines, {summary['new_lines']} new"
+        f"배치 {batch_id} ({summary['status']}): 출력 {summary['output_lines']}줄, "
+        f"오류 {summary['error_lines']}줄, 새로 받은 줄 {summary['new_lines']}"
     )
     return 0
 

@@ -38,25 +38,25 @@ def main(argv: list[str] | None = None) -> int:
     started = []
     row = retry_failed(db, args.job_id, actor=actor)
     if row is None:
-        print(f"job {args.job_id}: nothing to retry")
+        print(f"작업 {args.job_id}: 재시도할 요청이 없습니다")
     else:
-        print(f"job {args.job_id}: retry batch {row['id']} ({row['status']})")
+        print(f"작업 {args.job_id}: 재시도 배치 {row['id']} ({row['status']})")
         started.append(row)
     if args.rejected:
         job = get_job(db, args.job_id)
         seed = args.seed if args.seed is not None else default_regenerate_seed(job["seed"])
         new = regenerate_rejected(db, kind=job["kind"], seed=seed, job_id=args.job_id, operator=actor, backend=settings.backend_name())
         if new is None:
-            print(f"job {args.job_id}: no rejected sample to regenerate")
+            print(f"작업 {args.job_id}: 다시 생성할 반려 샘플이 없습니다")
         else:
             parts = submit_job(db, new["id"], actor=actor)
-            print(f"job {args.job_id}: {new['regenerates']} rejected samples regenerated as job {new['id']} (seed {seed}), "
-                  f"batch {', '.join(p['id'] for p in parts)}")
+            print(f"작업 {args.job_id}: 반려된 샘플 {new['regenerates']}건을 작업 {new['id']}로 다시 생성 (시드 {seed}), "
+                  f"배치 {', '.join(p['id'] for p in parts)}")
             started += parts
     if args.wait:
         for row in started:
             row = wait(db, row["id"], poll_interval=args.poll_interval)
-            print(f"batch {row['id']} finished: {row['status']}")
+            print(f"배치 {row['id']} 끝남: {row['status']}")
     return 0
 
 

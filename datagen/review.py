@@ -30,6 +30,7 @@ import sqlite_utils
 
 from . import auth, triage
 from .dialogue import Dialogue
+from .errors import DatagenError
 from .store import dumps, loads, now, write_transaction
 
 DECISIONS = ("accept", "reject", "skip")
@@ -71,7 +72,7 @@ REJECT_REASONS: dict[str, str] = {
 REASON_KEYS = dict(zip(REJECT_REASONS, ["1", "2", "3", "4", "5", "6", "7", "8", "9", "0", "O"]))
 
 
-class ReviewError(ValueError):
+class ReviewError(DatagenError, ValueError):
     """A decision that cannot be recorded (no annotator, unknown uid, decision or reason)."""
 
 
@@ -529,7 +530,7 @@ def get_dialogue(db: sqlite_utils.Database, uid: str) -> Dialogue:
     """
     row = db.execute("SELECT dialogue FROM sample_dialogues WHERE uid = ?", [uid]).fetchone()
     if not row:
-        raise ReviewError(f"no sample with uid {uid}")
+        raise ReviewError(f"uid가 {uid}인 샘플이 없습니다")
     return Dialogue.model_validate_json(row[0])
 
 
@@ -554,9 +555,9 @@ def save_revision(
     auth.require(db, annotator, "annotator")
     _, current = current_revision(db, uid)
     if edited.uid != uid:
-        raise ReviewError(f"edited dialogue has uid {edited.uid}, expected {uid}")
+        raise ReviewError(f"수정본의 uid가 {edited.uid}입니다: {uid}여야 합니다")
     if edited.model_dump() == current.model_dump():
-        raise ReviewError("nothing changed")
+        raise ReviewError("바뀐 내용이 없습니다")
     with write_transaction(db):
         cur = db.execute(
             "INSERT INTO revisions (uid, annotator, dialogue, note, seconds, created_at) VALUES (?, ?, ?, ?, ?, ?)",
@@ -586,11 +587,11 @@ def _require_annotator(annotator: str) -> str:
     """The annotator's name, exactly as given (:func:`auth.check_identity`: ``"boss "`` is refused,
     not recorded as ``boss``)."""
     if not (annotator or "").strip():
-        raise ReviewError("annotator name is required before deciding")
+        raise ReviewError("결정하기 전에 검토자 이름이 필요합니다")
     try:
         return auth.check_identity(annotator, what="검토자 이름")
     except auth.IdentityError as exc:
-        raise ReviewError(f"annotator name: {exc}") from None
+        raise ReviewError(str(exc)) from None
 
 
 def state_of(db: sqlite_utils.Database, uid: str) -> dict | None:
@@ -658,14 +659,14 @@ def record_decision(
     annotator = _require_annotator(annotator)
     auth.require(db, annotator, "adjudicator" if adjudication else "annotator")
     if decision not in DECISIONS:
-        raise ReviewError(f"decision must be one of {', '.join(DECISIONS)}, not {decision!r}")
+        raise ReviewError(f"결정은 {', '.join(DECISIONS)} 중 하나여야 합니다: {decision!r}")
     unknown = [r for r in reasons if r not in REJECT_REASONS]
     if unknown:
-        raise ReviewError(f"unknown reject reason(s): {', '.join(unknown)}")
+        raise ReviewError(f"알 수 없는 거절 사유: {', '.join(unknown)}")
     with write_transaction(db):
         row = db.execute("SELECT revision_id FROM sample_state WHERE uid = ?", [uid]).fetchone()
         if not row:
-            raise ReviewError(f"no sample with uid {uid}")
+            raise ReviewError(f"uid가 {uid}인 샘플이 없습니다")
         if shown_revision is not NOT_SHOWN and row[0] != shown_revision:
             raise StaleDecision("화면에 표시된 뒤 이 대화의 수정본이 저장되었습니다. 결정을 기록하지 않았습니다: 새 버전을 확인하고 다시 결정하세요.")
         if shown_findings is not None:

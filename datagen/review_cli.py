@@ -37,8 +37,8 @@ def resolve(db, name: str) -> str:
     if len(rows) == 1:
         return rows[0]
     if rows:
-        raise review.ReviewError(f"{name}: several samples have this custom_id; give the uid")
-    raise review.ReviewError(f"{name}: no sample with this uid or custom_id")
+        raise review.ReviewError(f"{name}: 이 custom_id를 가진 샘플이 여럿입니다; uid를 주세요")
+    raise review.ReviewError(f"{name}: 이 uid나 custom_id를 가진 샘플이 없습니다")
 
 
 def clean_candidates(db, job_id: str, operator: str) -> tuple[list[str], int]:
@@ -50,7 +50,7 @@ def clean_candidates(db, job_id: str, operator: str) -> tuple[list[str], int]:
         review.ReviewError: no job with that id.
     """
     if not db.execute("SELECT 1 FROM jobs WHERE id = ?", [job_id]).fetchone():
-        raise review.ReviewError(f"no job with id {job_id}")
+        raise review.ReviewError(f"작업 {job_id}이(가) 없습니다")
     flt = review.QueueFilter(job_id=job_id, decision="todo", annotator=operator)
     where, params = flt.where()
     clean = ("NOT EXISTS (SELECT 1 FROM findings f WHERE f.uid = st.uid) AND NOT EXISTS (SELECT 1 FROM duplicates d "
@@ -84,16 +84,16 @@ def main(argv: list[str] | None = None) -> int:
     announce_backend()
     operator = cli_operator(args.operator)
     if not operator:
-        raise review.ReviewError("an operator is required: --operator NAME or DATAGEN_OPERATOR")
+        raise review.ReviewError("작업자가 필요합니다: --operator NAME 또는 DATAGEN_OPERATOR")
     db = get_db()
     if args.command == "accept-clean":
         uids, flagged = clean_candidates(db, args.job_id, operator)
         for uid in uids:
             if not args.dry_run:
                 review.record_decision(db, uid, annotator=operator, decision="accept", note=f"{CLI_NOTE}: accept-clean (no finding)", findings_seen=[])
-            print(f"{'would accept' if args.dry_run else 'accept'} {uid} ({review.sample_label(db, uid)})")
-        print(f"job {args.job_id}: {'would accept' if args.dry_run else 'accepted'} {len(uids)} samples without findings as {operator}; "
-              f"{flagged} left for a person (findings, duplicate or gold overlap)")
+            print(f"{'승인 예정' if args.dry_run else '승인'} {uid} ({review.sample_label(db, uid)})")
+        print(f"작업 {args.job_id}: 검사 결과 없는 샘플 {len(uids)}건을 {operator}(으)로 {'승인 예정' if args.dry_run else '승인'}; "
+              f"사람이 볼 샘플 {flagged}건 남음 (검사 결과, 중복, 골드 겹침)")
         return 0
     uids = [resolve(db, name) for name in args.samples]  # all names checked before anything is recorded
     for uid in uids:
@@ -104,8 +104,8 @@ def main(argv: list[str] | None = None) -> int:
         state = review.state_of(db, uid) or {}
         line = f"{args.command} {uid} ({review.sample_label(db, uid)}) → {state.get('state')}"
         if errors and args.command == "accept":
-            line += (f"; accepted over error findings {', '.join(errors)}" if seen
-                     else f"; held back (error findings {', '.join(errors)} not reviewed: --override-findings after reading them)")
+            line += (f"; 오류 검사 결과 {', '.join(errors)}를 확인하고 승인" if seen
+                     else f"; 게시 보류 (오류 검사 결과 {', '.join(errors)}를 확인하지 않음: 읽은 뒤 --override-findings)")
         print(line)
     return 0
 

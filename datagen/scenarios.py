@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from datagen import config
+from datagen.errors import InputError
 from datagen.prompts import render_system_prompt
 
 KINDS = ("train", "gold")
@@ -111,7 +112,7 @@ def _parse_date(value: str, what: str) -> dt.date:
     try:
         return dt.date.fromisoformat(value)
     except (TypeError, ValueError):
-        raise ValueError(f"{what} must be a date 'YYYY-MM-DD', got {value!r}") from None
+        raise InputError(f"{what}은(는) 'YYYY-MM-DD' 날짜여야 합니다: {value!r}") from None
 
 
 def _topics(category: str) -> list[str]:
@@ -150,29 +151,29 @@ def make_scenarios(
         A list of scenario dicts (see the module docstring).
 
     Raises:
-        ValueError: unknown kind or category, a count or start seq that is not a non-negative /
+        InputError: unknown kind or category, a count or start seq that is not a non-negative /
             positive int, a malformed or reversed date range, or a bad turn range.
     """
     if kind not in KINDS:
-        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+        raise InputError(f"kind는 {', '.join(KINDS)} 중 하나여야 합니다: {kind!r}")
     unknown = sorted(set(counts) - set(config.CATEGORIES))
     if unknown:
-        raise ValueError(f"unknown categor{'y' if len(unknown) == 1 else 'ies'} {unknown}; expected {config.CATEGORIES}")
+        raise InputError(f"알 수 없는 카테고리 {', '.join(unknown)} (가능한 값: {', '.join(config.CATEGORIES)})")
     for cat, n in counts.items():
         if not isinstance(n, int) or isinstance(n, bool) or n < 0:
-            raise ValueError(f"count for {cat!r} must be a non-negative int, got {n!r}")
+            raise InputError(f"{cat!r}의 건수는 0 이상의 정수여야 합니다: {n!r}")
     start_seq = start_seq or {}
     for cat, s in start_seq.items():
         if cat not in config.CATEGORIES:
-            raise ValueError(f"start_seq names unknown category {cat!r}")
+            raise InputError(f"start_seq에 알 수 없는 카테고리 {cat!r}가 있습니다")
         if not isinstance(s, int) or isinstance(s, bool) or s < 1:
-            raise ValueError(f"start_seq for {cat!r} must be an int >= 1, got {s!r}")
+            raise InputError(f"{cat!r}의 start_seq는 1 이상의 정수여야 합니다: {s!r}")
     first, last = (_parse_date(d, "date_range") for d in date_range)
     if last < first:
-        raise ValueError(f"date_range is reversed: {date_range}")
+        raise InputError(f"대화 날짜 범위(date_range)의 시작이 끝보다 늦습니다: {date_range}")
     lo, hi = turn_range
     if not (isinstance(lo, int) and isinstance(hi, int) and 1 <= lo <= hi):
-        raise ValueError(f"turn_range must be ints with 1 <= min <= max, got {turn_range!r}")
+        raise InputError(f"사용자 턴 수 범위(turn_range)는 1 <= 최소 <= 최대인 정수 둘이어야 합니다: {turn_range!r}")
     span = (last - first).days
 
     scenarios = []
@@ -222,17 +223,17 @@ def split_total(total: int, weights: dict[str, float]) -> dict[str, int]:
     largest fractional parts (ties in ``config.CATEGORIES`` order). Weights need not sum to 100.
 
     Raises:
-        ValueError: ``total`` is not a non-negative int, a weight is negative, or all are zero
+        InputError: ``total`` is not a non-negative int, a weight is negative, or all are zero
             while ``total`` > 0.
     """
     if not isinstance(total, int) or isinstance(total, bool) or total < 0:
-        raise ValueError(f"total must be a non-negative int, got {total!r}")
+        raise InputError(f"총 건수는 0 이상의 정수여야 합니다: {total!r}")
     if any(w < 0 for w in weights.values()):
-        raise ValueError("weights must not be negative")
+        raise InputError("비율은 음수일 수 없습니다")
     weight_sum = sum(weights.values())
     if not weight_sum:
         if total:
-            raise ValueError("all weights are zero")
+            raise InputError("모든 비율이 0입니다")
         return {c: 0 for c in weights}
     order = {c: i for i, c in enumerate(config.CATEGORIES)}
     exact = {c: total * w / weight_sum for c, w in weights.items()}
@@ -247,6 +248,6 @@ def default_train_counts(total: int) -> dict[str, int]:
     """Spread ``total`` over the categories by ``TRAIN_WEIGHTS`` (:func:`split_total`).
 
     Raises:
-        ValueError: ``total`` is not a non-negative int.
+        InputError: ``total`` is not a non-negative int.
     """
     return split_total(total, {c: TRAIN_WEIGHTS[c] for c in config.CATEGORIES})

@@ -44,7 +44,7 @@ def db_path() -> Path:
 def backend_name() -> str:
     """``"offline"`` or ``"openai"``.
 
-    Offline when ``DATAGEN_BACKEND=offline`` or when no ``OPENAI_API_KEY`` is set (DESIGN.md,
+    Offline when ``DATAGEN_BACKEND=offline`` or when no ``OPENAI_API_KEY`` is set (ARCHITECTURE.md,
     "Batch backends"); ``DATAGEN_BACKEND=openai`` without a key still gives ``"openai"`` so the SDK's
     own missing-key error surfaces.
     """

@@ -5,7 +5,7 @@ CLI::
     python -m datagen.stats          # a table
     python -m datagen.stats --json   # one JSON object
 
-States (DESIGN.md, app.py funnel):
+States (ARCHITECTURE.md, "The funnel"):
     requested  requests planned or submitted (rows in ``requests``)
     returned   requests with at least one output or error line downloaded
     parsed     samples stored (from batches or imports)
@@ -94,13 +94,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps({"by_kind": f, "total": totals(f)}, ensure_ascii=False))
         return 0
-    header = f"{'kind':6} {'category':14} " + " ".join(f"{s:>9}" for s in STATES)
+    from .cli import pad
+
+    header = f"{pad('종류', 6)} {pad('카테고리', 14)} " + " ".join(f"{s:>9}" for s in STATES)
     print(header)
     for kind, cats in f.items():
         for cat, states in cats.items():
             print(f"{kind:6} {cat:14} " + " ".join(f"{states[s]:>9}" for s in STATES))
     tot = totals(f)
-    print(f"{'total':6} {'':14} " + " ".join(f"{tot[s]:>9}" for s in STATES))
+    print(f"{pad('합계', 6)} {'':14} " + " ".join(f"{tot[s]:>9}" for s in STATES))
     return 0
 
 

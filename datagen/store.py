@@ -1,9 +1,10 @@
 """The SQLite store (sqlite-utils, WAL): jobs, batches, requests, raw lines, samples, reviews, publishes.
 
-DESIGN.md, "Storage". Schema changes are named, ordered migrations recorded in ``_migrations``
-(the simonw/llm pattern), kept in :mod:`datagen.migrations` (:func:`migrate` is re-exported here). Every write that must not be half-done runs in a transaction
-(``with db.conn:``); connections use ``busy_timeout`` and WAL so several annotators and the batch
-poller can write at once.
+ARCHITECTURE.md, "Storage". Schema changes are named, ordered migrations recorded in ``_migrations``
+(the simonw/llm pattern), kept in :mod:`datagen.migrations` (:func:`migrate` is re-exported here). Every
+write that must not be half-done runs in :func:`write_transaction` (``BEGIN IMMEDIATE``; not sqlite3's
+``with db.conn:``, which under sqlite-utils 4 makes nothing atomic: see there); connections use
+``busy_timeout`` and WAL so several annotators and the batch poller can write at once.
 
 Tables:
     jobs(id, kind, created_at, counts, seed, model, temperature, params, input_file, operator, backend)
@@ -195,10 +196,19 @@ def connect(path: str | Path | None = None) -> sqlite_utils.Database:
 
 @contextmanager
 def write_transaction(db: sqlite_utils.Database):
-    """``BEGIN IMMEDIATE`` … ``COMMIT`` (rollback on error): takes the write lock up front, so
-    concurrent writers wait on ``busy_timeout`` instead of failing on a lock upgrade. Nested use
-    joins the open transaction. Use raw ``db.execute`` inside (sqlite-utils' own ``with conn``
-    would commit early)."""
+    """``BEGIN IMMEDIATE`` … ``COMMIT`` (rollback on any exception): the one transaction idiom of
+    the library (ARCHITECTURE.md, "Storage"; ``tests/test_transactions.py`` keeps ``with db.conn:``
+    out of every module but ``store`` and ``migrations``).
+
+    It takes the write lock up front, so concurrent writers wait on ``busy_timeout`` instead of
+    failing on a lock upgrade. Nested use joins the open transaction (it does not commit it: code
+    that must commit before an outside call, such as ``batches._submit_part``, must not run inside
+    one). Inside, ``db.execute``, ``db.conn.execute(many)`` and sqlite-utils' table methods
+    (``insert``, ``upsert``…: savepoints inside an open transaction) all belong to it.
+
+    sqlite3's ``with db.conn:`` is not a substitute: it opens no transaction itself, and
+    sqlite-utils 4's ``db.execute`` and table methods commit the implicit transaction a write
+    opens, so each statement in such a block was committed on its own."""
     conn = db.conn
     if conn.in_transaction:
         yield db

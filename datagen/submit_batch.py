@@ -53,13 +53,13 @@ def main(argv: list[str] | None = None) -> int:
     db = get_db()
     input_path = args.input or latest_request_file(db) or settings.output_dir() / "batch_input.jsonl"
     row = submit(db, input_path, status_path=args.output, actor=cli_operator(args.operator))
-    print(f"batch {row['id']} ({row['status']}) from {input_path}; status file {row['status_file']}")
+    print(f"배치 {row['id']} ({row['status']}) ← {input_path}; 상태 파일 {row['status_file']}")
     if args.wait:
         row = wait(db, row["id"], poll_interval=args.poll_interval, on_update=_progress, first_interval=FIRST_POLL_S)
-        print(f"batch {row['id']} finished: {row['status']}")
+        print(f"배치 {row['id']} 끝남: {row['status']}")
         if row["status"] == "failed":
             for e in (loads(row["errors"], {}) or {}).get("data", [])[:10]:
-                print(f"  line {e.get('line')}: {e.get('code')}: {e.get('message')}", file=sys.stderr)
+                print(f"  {e.get('line')}번째 줄: {e.get('code')}: {e.get('message')}", file=sys.stderr)
             return 1
     return 0
 

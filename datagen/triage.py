@@ -27,6 +27,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import sqlite_utils
 
+from .errors import InputError
 from .store import loads
 
 LANES = ("gold", "flagged", "clean")
@@ -85,7 +86,7 @@ def lane_sql(which: str, alias: str = "st") -> str:
     """An SQL condition over ``sample_state {alias}`` selecting one lane (no parameters).
 
     Raises:
-        ValueError: not one of :data:`LANES`.
+        InputError: not one of :data:`LANES`.
     """
     p = f"{alias}." if alias else ""
     if which == "gold":
@@ -94,7 +95,7 @@ def lane_sql(which: str, alias: str = "st") -> str:
         return f"({p}kind <> 'gold' AND {p}lane_rank = 0)"
     if which == "clean":
         return f"({p}kind <> 'gold' AND {p}lane_rank >= 1)"
-    raise ValueError(f"lane must be one of {', '.join(LANES)}, not {which!r}")
+    raise InputError(f"레인은 {', '.join(LANES)} 중 하나여야 합니다: {which!r}")
 
 
 def lane_counts(db: sqlite_utils.Database, *, job_id: str | None = None, kind: str | None = None) -> dict[str, int]:

@@ -2,8 +2,12 @@
 the schema-driven argument editor.
 
 Model-written text is data, never markup: it is shown with ``st.text``, ``st.code``, ``st.json`` or
-inside dataframes only, never ``st.markdown`` or HTML (DESIGN.md, Habits). Markdown is used only for
+inside dataframes only, never ``st.markdown`` or HTML (ARCHITECTURE.md, "Habits"). Markdown is used only for
 fixed Korean labels written here.
+
+Errors (ARCHITECTURE.md, "Errors and messages"): a :class:`~datagen.errors.DatagenError` raised by
+an action is shown as ``st.error`` (:func:`user_errors`, or the page's own ``except DatagenError``);
+any other exception is a bug and is left to surface with its traceback.
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ from __future__ import annotations
 import difflib
 import json
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pandas as pd
@@ -19,6 +25,7 @@ import streamlit as st
 from . import settings
 from .checks.calls import argument_problems
 from .dialogue import Dialogue, ToolCall, Turn, tool_by_name
+from .errors import DatagenError
 from .store import get_db
 
 ROLE_KO = {"user": "고객", "assistant": "상담사", "tool": "도구 결과"}
@@ -32,6 +39,25 @@ _JSON_TYPES = {str: "string", bool: "boolean", int: "integer", float: "number", 
 def db():
     """The per-thread cached database connection (sqlite3 connections are not thread-safe)."""
     return get_db()
+
+
+@contextmanager
+def user_errors(prefix: str = "") -> Iterator[None]:
+    """Run a page action; a :class:`~datagen.errors.DatagenError` it raises (bad input, a refused
+    action: its message is one Korean line) is shown as ``st.error`` with ``prefix`` before it, and
+    the rest of the block is skipped. Any other exception propagates: it is a bug, and Streamlit
+    shows its traceback (a ``ValueError`` from a mistake must not read like a user's error).
+
+    Example::
+
+        with user_errors("제출하지 못했습니다: "):
+            job = jobs.create_job(...)
+            st.success(f"작업 {job['id']} 제출됨")
+    """
+    try:
+        yield
+    except DatagenError as exc:
+        st.error(f"{prefix}{exc}")
 
 
 def backend_banner(*, sidebar: bool = False) -> None:

@@ -24,7 +24,8 @@ import sys
 
 from . import quality
 from .checks import CHECKS
-from .cli import announce_backend, parser, run
+from .cli import announce_backend, pad, parser, run
+from .errors import InputError
 from .store import get_db
 
 
@@ -55,21 +56,21 @@ def main(argv: list[str] | None = None) -> int:
                 print(line)
         return 0
     if args.workers < 1:
-        raise ValueError("--workers must be at least 1")
+        raise InputError("--workers는 1 이상이어야 합니다")
     announce_backend()  # every step that reads or makes batch data says which backend is active
     db = get_db()
     summary = quality.run_gate(db, workers=args.workers, duplicates=not args.no_duplicates, decontamination=not args.no_decontamination)
     counts = quality.finding_counts(db)
     errors = summary["errors"]
     line = (
-        f"checked {summary['checks']['checked']:,} samples in {summary['checks']['seconds']:.1f} s: "
-        f"{errors:,} with an error-level finding"
+        f"샘플 {summary['checks']['checked']:,}건을 {summary['checks']['seconds']:.1f}초 동안 검사: "
+        f"오류 수준 검사 결과가 있는 샘플 {errors:,}건"
     )
     if args.json:
         _json_lines(db)
         print(line, file=sys.stderr)
         return 0
-    print(f"{'check':28} {'severity':8} {'reason':24} {'samples':>8}  title")
+    print(f"{pad('검사', 28)} {pad('심각도', 8)} {pad('거절 사유', 24)} {pad('샘플 수', 8, right=True)}  제목")
     for check_id, spec in CHECKS.items():
         print(f"{check_id:28} {spec.severity:8} {spec.reason:24} {counts.get(check_id, 0):>8,}  {spec.title}")
     print(line)

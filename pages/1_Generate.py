@@ -9,8 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from datagen import batches, config, jobs, pricing, scenarios, settings
-from datagen.auth import PermissionDenied
-from datagen.ui import backend_banner, can, db, identity, use_app_navigation
+from datagen.ui import backend_banner, can, db, identity, use_app_navigation, user_errors
 
 use_app_navigation()  # a direct link: app.py's Korean navigation, not the file names
 st.set_page_config(page_title="생성", page_icon=":material/add_circle:", layout="wide")
@@ -115,10 +114,11 @@ if n_total:
 with st.expander("요청 미리보기"):
     row = st.selectbox("카테고리", [c for c, n in counts.items() if n > 0] or [None], key="gen_preview_cat")
     if row:
-        sc = scenarios.make_scenarios(kind, {row: 1}, seed, start_seq=jobs.next_seqs(db(), kind), **options)[0]
-        st.code(jobs.build_request_line(sc, model=model, temperature=temperature)["body"]["messages"][-1]["content"], language=None)
-        with st.popover("요청 전체 JSON"):
-            st.json(jobs.build_request_line(sc, model=model, temperature=temperature), expanded=1)
+        with user_errors():  # e.g. a reversed date range
+            sc = scenarios.make_scenarios(kind, {row: 1}, seed, start_seq=jobs.next_seqs(db(), kind), **options)[0]
+            st.code(jobs.build_request_line(sc, model=model, temperature=temperature)["body"]["messages"][-1]["content"], language=None)
+            with st.popover("요청 전체 JSON"):
+                st.json(jobs.build_request_line(sc, model=model, temperature=temperature), expanded=1)
 
 
 @st.cache_data(ttl=600, max_entries=16, show_spinner="토큰 수를 세는 중…")
@@ -130,11 +130,9 @@ def _estimate(kind, counts_items, seed, model, temperature, options_items, histo
 st.subheader("예상 비용 (제출 전)")
 estimate = None
 if n_total:
-    try:
+    with user_errors():
         history = pricing.expected_output_tokens(db())
         estimate = _estimate(kind, tuple(sorted(counts.items())), seed, model, temperature, tuple(sorted(options.items())), tuple(sorted(history.items())))
-    except pricing.PricingError as exc:
-        st.error(str(exc))
 if estimate:
     order = {c: i for i, c in enumerate(config.CATEGORIES)}  # the mix table's order
     cost = pd.DataFrame(sorted(estimate["rows"], key=lambda r: order.get(r["category"], len(order)))).rename(
@@ -151,22 +149,16 @@ if estimate:
 b1, b2 = st.columns([1, 3])
 name = b2.text_input("프리셋 이름", key="gen_preset_name", placeholder="예: 11월 학습 믹스")
 if b1.button("프리셋 저장", key="gen_save_preset", disabled=not name.strip() or not can("pm")):
-    try:
+    with user_errors():
         jobs.save_preset(db(), name, mix.to_preset(), author=operator)
-    except PermissionDenied as exc:
-        st.error(str(exc))
-    else:
         st.toast(f"프리셋 '{name.strip()}' 저장됨")
 
 if not can("pm"):
     st.caption("배치를 만들고 제출하려면 PM 권한이 필요합니다.")
 if st.button("생성하고 제출", type="primary", key="gen_submit", disabled=n_total == 0 or not can("pm")):
-    try:
+    with user_errors("제출하지 못했습니다: "):
         job = jobs.create_job(db(), mix=mix, operator=operator, backend=settings.backend_name(),
                               idempotency_key=ss["gen_nonce"], estimate=estimate, max_requests=max_per_batch)
         rows = batches.submit_job(db(), job["id"], max_requests=max_per_batch, actor=operator)
-    except (ValueError, batches.BatchError, PermissionDenied) as exc:
-        st.error(f"제출하지 못했습니다: {exc}")
-    else:
         ss["gen_nonce"] = uuid.uuid4().hex  # the next click is a new job
         st.success(f"작업 {job['id']}: {job['n_requests']:,}건 요청, 배치 {len(rows)}개 제출됨. **배치** 페이지에서 진행 상황을 보세요.")

@@ -8,8 +8,8 @@ import pandas as pd
 import streamlit as st
 
 from datagen import batches, jobs, judge, pricing, settings, yields
-from datagen.auth import PermissionDenied
-from datagen.ui import backend_banner, can, db, fmt_time, identity, use_app_navigation
+from datagen.errors import DatagenError
+from datagen.ui import backend_banner, can, db, fmt_time, identity, use_app_navigation, user_errors
 
 use_app_navigation()  # a direct link: app.py's Korean navigation, not the file names
 st.set_page_config(page_title="배치", page_icon=":material/inventory_2:", layout="wide")
@@ -42,7 +42,7 @@ def _retrieve(batch_id: str) -> None:
     try:
         got = batches.retrieve(db(), batch_id, ingest=True)  # parsed while it downloads
         parsed = got["parsed"]
-    except batches.BatchError as exc:
+    except DatagenError as exc:
         ss["bat_msg"] = ("error", str(exc))
     else:
         if not got["new_lines"] and not parsed["read"]:
@@ -55,14 +55,14 @@ def _retrieve(batch_id: str) -> None:
 def _cancel(batch_id: str) -> None:
     try:
         batches.cancel(db(), batch_id, actor=operator)
-    except (batches.BatchError, PermissionDenied) as exc:
+    except DatagenError as exc:
         ss["bat_msg"] = ("error", str(exc))
 
 
 def _retry(job_id: str) -> None:
     try:
         row = batches.retry_failed(db(), job_id, actor=operator)
-    except (batches.BatchError, PermissionDenied) as exc:
+    except DatagenError as exc:
         ss["bat_msg"] = ("error", str(exc))
     else:
         ss["bat_msg"] = ("success", f"재시도 배치 {row['id']} 제출됨" if row else "재시도할 요청이 없습니다.")
@@ -73,7 +73,7 @@ def _regenerate(job_id: str, kind: str) -> None:
     try:
         job = jobs.regenerate_rejected(db(), kind=kind, seed=seed, job_id=job_id, operator=operator, backend=settings.backend_name())
         parts = batches.submit_job(db(), job["id"], actor=operator) if job else []
-    except (ValueError, batches.BatchError, PermissionDenied) as exc:
+    except DatagenError as exc:
         ss["bat_msg"] = ("error", f"다시 생성하지 못했습니다: {exc}")
     else:
         ss["bat_msg"] = ("success", f"반려된 샘플 {job['regenerates']:,}건을 시드 {seed}로 다시 생성: 작업 {job['id']}, 배치 {len(parts)}개 제출됨"
@@ -91,7 +91,7 @@ def batch_list() -> None:
             try:
                 fresh = batches.refresh(db(), row["id"])
                 row.update(status=fresh["status"], request_counts=batches.loads(fresh["request_counts"], {}))
-            except batches.BatchError as exc:
+            except DatagenError as exc:
                 st.error(str(exc))
         before = ss["bat_seen"].get(row["id"])
         if before and before not in batches.TERMINAL_STATUSES and row["status"] in batches.TERMINAL_STATUSES:
@@ -172,7 +172,7 @@ else:
     rejudge = jc[2].checkbox("다시 판정", key="bat_judge_again", help="이 모델로 이미 판정한 대화도 다시 보냅니다 (예: 수정본 저장 뒤).")
     try:
         est = judge.estimate_for(db(), model=judge_model, job_id=judged_job, rejudge=rejudge)
-    except (ValueError, pricing.PricingError) as exc:
+    except DatagenError as exc:
         st.error(f"비용을 계산하지 못했습니다: {exc}")
         est = None
     if est is not None:
@@ -194,7 +194,7 @@ else:
                 got = judge.plan(db(), model=judge_model, job_id=judged_job, rejudge=rejudge, operator=operator,
                                  backend=settings.backend_name(), idempotency_key=f"judge:{ss['bat_judge_nonce']}")
                 parts = batches.submit_job(db(), got["job"]["id"], actor=operator) if got["job"] else []
-            except (ValueError, pricing.PricingError, batches.BatchError, PermissionDenied) as exc:
+            except DatagenError as exc:
                 st.error(f"판정 작업을 만들지 못했습니다: {exc}")
             else:
                 ss["bat_judge_nonce"] = uuid.uuid4().hex
@@ -228,11 +228,8 @@ if table:
     else:
         st.caption("목표 = 처음 요청한 건수만큼 승인. 관찰된 수율로 필요한 추가 요청 수를 계산합니다: " + (", ".join(f"{c} {n}건" for c, n in need.items()) or "모두 목표 달성"))
     if st.button("보충 작업 만들고 제출", key="bat_topup", disabled=not need or not is_pm):
-        try:
+        with user_errors("보충 작업을 만들지 못했습니다: "):
             job = batches.top_up(db(), kind=kind, counts=need, jobs_seen=len(job_rows), operator=operator, backend=settings.backend_name())
-        except (ValueError, batches.BatchError, PermissionDenied) as exc:
-            st.error(f"보충 작업을 만들지 못했습니다: {exc}")
-        else:
             st.success(f"보충 작업 {job['id']}: {job['n_requests']:,}건 제출됨")
 else:
     st.caption("요청 기록이 없습니다.")

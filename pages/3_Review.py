@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from datagen import audit, config, judge, quality, review, triage
-from datagen.auth import PermissionDenied
+from datagen.errors import DatagenError
 from datagen.ui import backend_banner, can, db, diff_text, edit_dialogue, fmt_time, focus_first_field, identity, md_literal, physical_key_shortcuts, render_dialogue, scroll_to_top, use_app_navigation
 
 use_app_navigation()  # a direct link: app.py's Korean navigation, not the file names
@@ -160,8 +160,8 @@ def _decide(choice: str, adjudication: bool = False, shown_on_screen: tuple = sh
         ss["rev_pinned"] = True
         ss["rev_started"] = time.monotonic()
         return
-    except PermissionDenied as exc:
-        ss["rev_flash"] = str(exc)
+    except DatagenError as exc:  # no role, a name that is not an identity…
+        ss["rev_flash"] = md_literal(exc)
         return
     ss["rev_note"] = ""
     ss["rev_flash"] = f"{review.DECISION_KO[choice]}: {md_literal(review.sample_label(db(), current))}"
@@ -175,8 +175,8 @@ def _undo() -> None:
         return
     try:
         undone = review.undo(db(), annotator=annotator)
-    except PermissionDenied as exc:
-        ss["rev_flash"] = str(exc)
+    except DatagenError as exc:
+        ss["rev_flash"] = md_literal(exc)
         return
     if undone is None:
         ss["rev_flash"] = "되돌릴 결정이 없습니다."
@@ -195,7 +195,7 @@ def _save_edit() -> None:
     try:
         edited = review.Dialogue.model_validate_json(ss["rev_pending_edit"])
         review.save_revision(db(), current, edited, annotator=annotator, seconds=round(time.monotonic() - ss["rev_started"], 2))
-    except (review.ReviewError, PermissionDenied) as exc:
+    except DatagenError as exc:
         ss["rev_flash"] = f"저장하지 못했습니다: {md_literal(exc)}"
         return
     ss["rev_flash"] = "수정본을 저장했습니다. 승인하면 수정본이 게시됩니다."

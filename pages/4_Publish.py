@@ -5,8 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from datagen import publish
-from datagen.auth import PermissionDenied
-from datagen.ui import backend_banner, can, db, fmt_time, hf_token, identity, use_app_navigation
+from datagen.ui import backend_banner, can, db, fmt_time, hf_token, identity, use_app_navigation, user_errors
 
 use_app_navigation()  # a direct link: app.py's Korean navigation, not the file names
 st.set_page_config(page_title="게시", page_icon=":material/publish:", layout="wide")
@@ -115,13 +114,10 @@ why_not = ("HF_TOKEN이 없습니다: 환경 변수나 Streamlit secrets에 넣�
 push = b1.button("허브에 게시", type="primary", key="pub_push", disabled=why_not is not None, width="stretch", help=why_not)
 export = b2.button("로컬로 내보내기", key="pub_export", disabled=not release, width="stretch")
 if push and release:
-    try:
+    with user_errors():
         with st.spinner("게시하는 중…"):
             done = publish.publish_to_hub(db(), repo_id, token=token, hub=publish.default_hub(), private=private, fmt=fmt,
                                           operator=operator or "app", release=release, expect_hash=shown_hash)
-    except (publish.PublishError, PermissionDenied) as exc:
-        st.error(str(exc))
-    else:
         if done.skipped:
             st.info(f"지난 게시({done.tag or '이전 버전'}, commit {(done.revision or '')[:12]})와 같은 레코드 집합이라 새 커밋을 만들지 않았습니다.")
         else:
@@ -132,12 +128,9 @@ if push and release:
             if done.float_drift:
                 st.warning(f"{len(done.float_drift)}건의 실수 인자는 datasets의 Json 디코더가 마지막 자리를 바꿀 수 있습니다 (카드 참고).")
 if export and release:
-    try:
+    with user_errors():
         with st.spinner("내보내는 중…"):
             done = publish.export_and_record(db(), operator=operator or "app", release=release)
-    except publish.PublishError as exc:
-        st.error(str(exc))
-    else:
         st.success(", ".join(f"{s} {n}건" for s, n in done.counts.items()) + f" → {done.path} (datasets.load_dataset로 읽을 수 있습니다)")
         st.caption("같은 이름의 폴더를 다시 내보낸 뒤 읽을 때는 load_dataset(폴더, cache_dir=새 폴더)처럼 캐시를 따로 주세요: "
                    "datasets가 폴더 이름으로 캐시해 이전 내용을 돌려줄 수 있습니다.")

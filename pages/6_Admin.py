@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from datagen import auth
-from datagen.ui import backend_banner, db, fmt_time, identity, use_app_navigation
+from datagen.ui import backend_banner, db, fmt_time, identity, use_app_navigation, user_errors
 
 use_app_navigation()  # a direct link: app.py's Korean navigation, not the file names
 st.set_page_config(page_title="관리", page_icon=":material/admin_panel_settings:", layout="wide")
@@ -27,11 +27,8 @@ role = c2.selectbox("권한", auth.ROLES, index=auth.ROLES.index("admin") if aut
 
 
 def _apply(action, verb: str) -> None:
-    try:
+    with user_errors():
         action(db(), user, role, by=me)
-    except (auth.PermissionDenied, ValueError) as exc:
-        st.error(str(exc))
-    else:
         st.success(f"{user}: {auth.ROLE_KO[role]} {verb}")
 
 

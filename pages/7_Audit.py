@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from datagen import audit, triage
-from datagen.auth import PermissionDenied
+from datagen.errors import DatagenError
 from datagen.ui import backend_banner, can, db, fmt_time, identity, use_app_navigation
 
 use_app_navigation()  # a direct link: app.py's Korean navigation, not the file names
@@ -34,7 +34,7 @@ if ss.get("aud_flash"):
 def _run(action, *args, ok: str, **kwargs) -> None:
     try:
         result = action(db(), *args, **kwargs)
-    except (audit.AuditError, PermissionDenied, ValueError) as exc:
+    except DatagenError as exc:
         ss["aud_flash"] = ("error", str(exc))
     else:
         ss["aud_flash"] = ("ok", ok.format(result=result))
@@ -51,7 +51,7 @@ allowed = int(c3.number_input("허용 결함 수", min_value=0, max_value=50, va
 try:
     preview = audit.required_sample_size(p0_pct / 100, conf_pct / 100, allowed)
     c4.metric("필요한 표본 크기", f"{preview:,}")
-except ValueError as exc:
+except DatagenError as exc:
     preview = None
     c4.error(str(exc))
 st.caption(f"현재 적용 중: p0 {100 * current.p0:g}%, 신뢰도 {100 * current.confidence:g}%, 허용 결함 {current.allowed_defects}건 → 표본 {current.sample_size}건"

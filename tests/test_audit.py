@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from datagen import audit, auth, publish, review
+from datagen.errors import InputError
 from datagen.store import connect
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,7 +49,7 @@ def test_bound_and_sample_size_edges():
     assert audit.sample_size(10_000, 0.05, 0.95) == 59  # no finite-population correction: N does not matter
     for bad in [dict(p0=0), dict(p0=1), dict(p0=float("nan")), dict(confidence=1.0), dict(confidence=0), dict(allowed_defects=-1),
                 dict(allowed_defects=1.5), dict(p0=True)]:
-        with pytest.raises(ValueError):
+        with pytest.raises(InputError):  # a user error: the CLI prints it as one line
             audit.required_sample_size(**{"p0": 0.05, "confidence": 0.95, "allowed_defects": 0, **bad})
     with pytest.raises(ValueError):
         audit.upper_bound(3, 2)
@@ -279,7 +280,7 @@ def test_cli_plan_start_status_approve_revoke_with_roles(team):
     audit.set_params(db, actor="pub", **SMALL)
     out = _cli("plan", "--job-id", "job_t")
     assert out.returncode == 0, out.stderr
-    assert "search: flagged 0, clean 31, lot size 31: audit 7 of 31" in out.stdout
+    assert "search: 확인 필요 0건, 깨끗함 31건, 로트 크기 31건: 31건 중 7건 감사" in out.stdout
     refused = _cli("params", "--p0", "0.1", "--operator", "민지")
     assert refused.returncode == 1 and "게시자" in refused.stderr and audit.params(db).p0 == 0.3
     started = _cli("start", "--job-id", "job_t", "--category", "search", "--seed", "5", "--operator", "민지")
@@ -293,9 +294,9 @@ def test_cli_plan_start_status_approve_revoke_with_roles(team):
     refused = _cli("approve", "--lot", str(lot_id), "--operator", "민지")
     assert refused.returncode == 1 and "게시자" in refused.stderr and audit.status(db, lot_id).state == "auditing"
     ok = _cli("approve", "--lot", str(lot_id), "--operator", "pub")
-    assert ok.returncode == 0 and "approved 24 samples" in ok.stdout, ok.stderr
+    assert ok.returncode == 0 and "샘플 24건 승인" in ok.stdout, ok.stderr
     ok = _cli("revoke", "--lot", str(lot_id), "--note", "다시 보기", "--operator", "pub")
-    assert ok.returncode == 0 and "revoked the approval of 24 samples" in ok.stdout
+    assert ok.returncode == 0 and "샘플 24건의 승인 철회" in ok.stdout
     assert _cli("revoke", "--lot", "999", "--operator", "pub").returncode == 1
 
 

@@ -32,7 +32,7 @@ def test_open_mode_until_the_first_grant_which_must_be_admin(db):
     assert not auth.open_mode(db)
     with pytest.raises(auth.PermissionDenied):
         auth.grant(db, "x", "pm", by="nobody")
-    with pytest.raises(ValueError, match="last admin"):
+    with pytest.raises(ValueError, match="마지막 관리자"):
         auth.revoke(db, "boss", "admin", by="boss")
     assert [r["action"] for r in db.query("SELECT action FROM role_log")] == ["grant"]
     auth.grant(db, "x", "pm", by="boss")
@@ -78,7 +78,7 @@ def test_roles_seeded_from_toml(db, tmp_path):
     assert auth.seed_from_toml(db, f) == 0  # only when no role exists yet
     bad = tmp_path / "bad.toml"
     bad.write_text('[roles]\nwizard = ["z"]\n', encoding="utf-8")
-    with pytest.raises(ValueError, match="unknown role"):
+    with pytest.raises(ValueError, match="알 수 없는 권한"):
         auth.seed_from_toml(db, bad)
 
 
@@ -171,7 +171,7 @@ def test_a_name_that_only_looks_like_a_member_is_refused_everywhere(team, name):
     with pytest.raises(auth.IdentityError):
         auth.revoke(team, name, "pm", by="boss")
     uid = review.queue(team)[0]
-    with pytest.raises(review.ReviewError, match="name"):
+    with pytest.raises(review.ReviewError, match="검토자 이름"):
         review.record_decision(team, uid, annotator=name, decision="accept")
     with pytest.raises(auth.IdentityError):
         auth.cli_operator(name)

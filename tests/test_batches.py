@@ -36,7 +36,7 @@ def _n_batches(client):
 def test_split_respects_request_and_byte_limits(db):
     job = _job(db, n=12)
     assert jobs.part_paths(db, job["id"]) == [] and jobs.get_job(db, job["id"])["seed"] == 1
-    with pytest.raises(ValueError, match="no job"):
+    with pytest.raises(ValueError, match="작업 job_nope이\\(가\\) 없습니다"):
         jobs.get_job(db, "job_nope")
     parts = jobs.split_job(db, job["id"], max_requests=5)
     assert [p["n_requests"] for p in parts] == [5, 5, 2]
@@ -177,7 +177,7 @@ def test_cost_estimate_counts_tokens_and_applies_discounts(db):
                 + total["output_tokens"] * p["output"]) / 1e6 * pricing.BATCH_DISCOUNT
     assert total["cost_usd"] == pytest.approx(expected, rel=1e-3)
     assert est["output_source"] == "default" and total["output_tokens"] == 4 * pricing.DEFAULT_OUTPUT_TOKENS
-    with pytest.raises(pricing.PricingError, match="no price"):
+    with pytest.raises(pricing.PricingError, match="가격을 모릅니다"):
         pricing.estimate(lines, "mystery-model")
 
 
@@ -330,7 +330,7 @@ def test_retry_failed_cli_regenerates_rejected_samples(db, capsys):
     record_decision(db, uid, annotator="a", decision="reject", reasons=["other"])
     assert cli.main(["--job-id", job["id"], "--rejected", "--seed", "77"]) == 0
     out = capsys.readouterr().out
-    assert "nothing to retry" in out and "1 rejected samples regenerated" in out and "seed 77" in out
+    assert "재시도할 요청이 없습니다" in out and "반려된 샘플 1건을" in out and "시드 77" in out
     new_job = db.execute("SELECT job_id FROM requests WHERE regenerates = ?", [uid]).fetchone()[0]
     assert db.execute("SELECT seed FROM jobs WHERE id = ?", [new_job]).fetchone()[0] == 77
     assert db["batches"].count == 2
@@ -465,7 +465,7 @@ def test_retrieve_with_ingest_of_a_batch_with_poison_lines_parses_the_rest(db, m
     got = batches.retrieve(db, row["id"], client=client, ingest=True)
     assert (got["parsed"]["read"], got["parsed"]["imported"], got["parsed"]["failed"]) == (6, 4, 2)
     reasons = {e["line"]: e["reason"] for e in got["parsed"]["errors"]}
-    assert "surrogate" in reasons[2] and "4300 digits" in reasons[4]
+    assert "서로게이트" in reasons[2] and "4300자리" in reasons[4]
     assert db["raw_results"].count == 6 and db["samples"].count == 4
 
 

@@ -43,7 +43,7 @@ def test_cli_chain_offline_writes_seed_outputs_and_counts_every_line(isolated_en
     assert n_samples + n_failed == 20
     assert n_failed >= 1  # the injected HTTP errors and truncations are counted, not dropped
     assert all(r["reason"] for r in db.query("SELECT reason FROM raw_results WHERE status = 'failed'"))
-    assert f"{n_samples} parsed, {n_failed} failed" in printed
+    assert f"파싱 {n_samples}건, 실패 {n_failed}건" in printed
     assert len((out / "dataset.jsonl").read_text().splitlines()) == n_samples
     assert len(json.loads((out / "result_lst.json").read_text())) == db["raw_results"].count_where("origin LIKE '%:output'")
     assert render_txt.main([]) == 0
@@ -97,7 +97,7 @@ def test_batch_in_progress_cannot_be_retrieved(isolated_env, monkeypatch):
     generate_batch.main(["--count", "3"])
     db = get_db()
     row = batches.submit(db, _out(isolated_env) / "batch_input.jsonl")
-    with pytest.raises(batches.BatchError, match="nothing to download"):
+    with pytest.raises(batches.BatchError, match="아직 받을 결과가 없습니다"):
         batches.retrieve(db, row["id"])
     from datagen.cli import run
 
@@ -122,7 +122,7 @@ def test_missing_status_file_is_a_one_line_error(isolated_env, capsys):
 
     assert run(retrieve_batch.main, ["--status-file", str(isolated_env / "nope.json")]) == 1
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 2 and err[-1].startswith("error: ") and "nope.json" in err[-1]
+    assert len(err) == 2 and err[-1].startswith("오류: ") and "nope.json" in err[-1]
 
 
 def test_run_generate_sh_runs_steps_1_to_5(isolated_env):
@@ -145,7 +145,7 @@ def test_stats_json_is_one_object(isolated_env, capsys):
 
 
 def test_bad_mix_is_rejected():
-    with pytest.raises(ValueError, match="unknown category"):
+    with pytest.raises(ValueError, match="알 수 없는 카테고리 'pizza'"):
         generate_batch.parse_mix("pizza=3")
 
 

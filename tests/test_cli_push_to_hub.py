@@ -39,8 +39,8 @@ def test_dry_run_exports_locally_and_pushes_nothing(accepted, hub, tmp_path, cap
     db, uids = accepted
     assert run(push_to_hub.main, ["--repo-id", "me/ds", "--dry-run", "--export-dir", str(tmp_path / "x")]) == 0
     out = capsys.readouterr().out
-    assert "dry run: {'train': 3} (qwen)" in out and "would be v1 of me/ds, private when created" in out
-    assert "left out: rejected 1, pending 1" in out and "changes: first version, 3 records" in out
+    assert "시험 실행: {'train': 3} (qwen)" in out and "게시하면 me/ds의 v1, 저장소를 새로 만들 때 비공개" in out
+    assert "제외: rejected 1, pending 1" in out and "변경: 첫 버전, 레코드 3건" in out
     assert hub.uploads == [] and (tmp_path / "x" / "data" / "train-00000-of-00001.parquet").is_file()
     assert db["publishes"].count == 0  # a dry run records nothing (issue 14)
     assert "hf_cli_fake_token" not in out
@@ -50,17 +50,17 @@ def test_push_openai_public_then_the_same_set_again(accepted, hub, capsys):
     db, uids = accepted
     assert run(push_to_hub.main, ["--repo-id", "me/ds", "--format", "openai", "--public"]) == 0
     out = capsys.readouterr().out
-    assert "pushed {'train': 3} (openai) to me/ds at commit1 (tag v1)" in out
+    assert "게시함: {'train': 3} (openai) → me/ds, commit commit1 (태그 v1)" in out
     assert hub.uploads[0]["private"] is False and hub.tags == {"v1": "commit1"}
     assert db["publishes"].get(1)["format"] == "openai"
     assert run(push_to_hub.main, ["--repo-id", "me/ds", "--format", "openai"]) == 0
     out = capsys.readouterr().out
-    assert "unchanged: the same record set as v1 (commit commit1); nothing pushed" in out
+    assert "변경 없음: 레코드 집합이 v1 때와 같습니다 (commit commit1); 올리지 않았습니다" in out
     assert len(hub.commits) == 1 and len(hub.uploads) == 1 and db["publishes"].count == 1
     review.record_decision(db, uids[3], annotator="b", decision="accept")
     assert run(push_to_hub.main, ["--repo-id", "me/ds", "--format", "openai"]) == 0
     out = capsys.readouterr().out
-    assert "(tag v2)" in out and "changes since v1: added 1, removed 0, changed 0" in out
+    assert "(태그 v2)" in out and "v1 이후 변경: 추가 1, 제거 0, 수정 0" in out
     assert hub.uploads[-1]["private"] is True  # --private is the default
 
 
@@ -72,8 +72,8 @@ def test_input_limits_to_the_file_and_says_what_was_left_out(accepted, hub, tmp_
                       + "\n" + json.dumps({"uid": "not-in-db", "messages": []}) + "\n", encoding="utf-8")
     assert run(push_to_hub.main, ["--repo-id", "me/ds", "--input", str(subset)]) == 0
     out = capsys.readouterr().out
-    assert "pushed {'train': 1} (qwen)" in out
-    assert "left out: rejected 1, not_in_database 1" in out and f"2 records of {subset} left out" in out
+    assert "게시함: {'train': 1} (qwen)" in out
+    assert "제외: rejected 1, not_in_database 1" in out and f"{subset}의 레코드 중 2건 제외" in out
     files = hub.uploads[0]["files"]
     assert pq.read_table(io.BytesIO(files["data/train-00000-of-00001.parquet"])).column("uid").to_pylist() == [uids[0]]
 
@@ -87,7 +87,7 @@ def test_clean_errors(accepted, monkeypatch, tmp_path, capsys):
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"uid": "x"}\nnot json\n', encoding="utf-8")
     assert run(push_to_hub.main, ["--repo-id", "me/ds", "--input", str(bad)]) == 1
-    assert f"{bad}:2: not a JSON record" in capsys.readouterr().err
+    assert f"{bad}:2: JSON 레코드가 아닙니다" in capsys.readouterr().err
 
 
 def test_help_lists_the_flags():

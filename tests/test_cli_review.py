@@ -38,7 +38,7 @@ def test_accept_clean_accepts_exactly_the_unflagged_samples_per_sample_with_the_
     rows = list(db.query("SELECT uid, annotator, decision, note FROM reviews ORDER BY id"))
     assert {r["uid"] for r in rows} == everything - flagged
     assert all(r["annotator"] == "민지" and r["decision"] == "accept" and r["note"].startswith("CLI") for r in rows)
-    assert f"accepted {len(rows)} samples" in out.out and f"{len(flagged)} left for a person" in out.out
+    assert f"검사 결과 없는 샘플 {len(rows)}건을" in out.out and f"사람이 볼 샘플 {len(flagged)}건 남음" in out.out
     assert "[offline]" in out.err
     # a second run finds nothing left in 민지's queue: nothing twice
     assert run(review_cli.main, ["accept-clean", "--job-id", job, "--operator", "민지"]) == 0
@@ -59,7 +59,7 @@ def test_accept_and_reject_by_uid_or_custom_id_and_findings_are_not_waved_throug
     other = db.execute("SELECT uid FROM samples WHERE uid NOT IN (?, ?) ORDER BY rowid LIMIT 1", [flagged, clean_uid]).fetchone()[0]
     assert run(review_cli.main, ["accept", clean_cid, flagged, "--operator", "준호"]) == 0
     out = capsys.readouterr().out
-    assert "held back" in out
+    assert "게시 보류" in out
     assert run(review_cli.main, ["reject", other, "--reason", "wrong_tool", "--reason", "other", "--note", "검색어 틀림", "--operator", "준호"]) == 0
     status = publish.shipping_status(db)
     assert status[clean_uid] == publish.SHIPS and status[flagged] == "unreviewed_error" and status[other] == "rejected"
@@ -97,5 +97,5 @@ def test_python_m_datagen_review_runs_as_a_module(isolated_env, monkeypatch):
     assert f"reject {uid}" in proc.stdout and "[offline]" in proc.stderr
     proc = subprocess.run([sys.executable, "-m", "datagen.review", "accept", "nope", "--operator", "민지"],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 1 and proc.stderr.strip().splitlines()[-1].startswith("error: nope")
+    assert proc.returncode == 1 and proc.stderr.strip().splitlines()[-1].startswith("오류: nope")
     assert review.latest_decision(get_db(), uid)["decision"] == "reject"

@@ -106,10 +106,10 @@ def test_openai_messages_with_string_arguments_and_flat_tools():
 @pytest.mark.parametrize(
     "bad, reason",
     [
-        ([], "non-empty"),
-        ([{"role": "wizard", "content": "x"}], "unknown role"),
-        ([{"role": "assistant", "content": "hi"}], "no user turn"),
-        ([{"role": "user", "content": "x"}, {"role": "assistant", "tool_calls": [{"function": {"name": "f", "arguments": "{oops"}}]}], "not valid JSON"),
+        ([], "비어 있지 않은 목록"),
+        ([{"role": "wizard", "content": "x"}], "메시지 0: 알 수 없는 role 'wizard'"),
+        ([{"role": "assistant", "content": "hi"}], "user 턴이 없습니다"),
+        ([{"role": "user", "content": "x"}, {"role": "assistant", "tool_calls": [{"function": {"name": "f", "arguments": "{oops"}}]}], "메시지 1 호출 0: arguments가 올바른 JSON이 아닙니다"),
     ],
 )
 def test_bad_messages_raise_format_error_with_reason(bad, reason):
@@ -126,9 +126,9 @@ def test_generator_output_parses_arguments_json():
     ]}
     d = from_generator_output(json.dumps(out, ensure_ascii=False), kind="gold", category="cart")
     assert d.kind == "gold" and d.turns[1].tool_calls[0].name == "get_cart" and d.turns[1].content == ""
-    with pytest.raises(FormatError, match="not valid JSON"):
+    with pytest.raises(FormatError, match="올바른 JSON이 아닙니다"):
         from_generator_output('{"turns": [')
-    with pytest.raises(FormatError, match="no 'turns'"):
+    with pytest.raises(FormatError, match="'turns' 목록이 없습니다"):
         from_generator_output('{"answer": "안녕하세요"}')
 
 

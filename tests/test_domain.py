@@ -1,6 +1,6 @@
 """Domain data (config, scenarios, prompts) and the scripted offline dialogues (offline_dialogues).
 
-Rules checked come from seed 001 (gold-set table, config) and DESIGN.md's post-mortems: no schema
+Rules checked come from seed 001 (gold-set table, config) and the post-mortems (ARCHITECTURE.md, "Post-mortems"): no schema
 defaults, optional parameters that say when not to send them, grounded ids, results that agree with
 their calls, optional arguments only when the customer said them.
 """
@@ -91,7 +91,7 @@ def ungrounded(turns: list[dict]) -> list[str]:
 
 
 def contradictions(name: str, args: dict, res: dict) -> list[str]:
-    """Ways a tool result disagrees with its call (DESIGN.md: ``only_open: true`` yet closed shops…)."""
+    """Ways a tool result disagrees with its call (ARCHITECTURE.md, "Post-mortems": ``only_open: true`` yet closed shops…)."""
     if "error" in res:
         return []
     out = []
@@ -125,7 +125,7 @@ def contradictions(name: str, args: dict, res: dict) -> list[str]:
 
 
 def unjustified_optionals(turns: list[dict]) -> list[str]:
-    """Optional arguments the customer never asked for (DESIGN.md: only_open in 77 of 90 calls…)."""
+    """Optional arguments the customer never asked for (ARCHITECTURE.md, "Post-mortems": only_open in 77 of 90 calls…)."""
     bad = []
     for i, c in calls_of(turns):
         said, a = user_text_before(turns, i), args_of(c)
@@ -246,7 +246,7 @@ def test_tool_spec_is_a_closed_valid_schema_without_defaults(name):
     spec = SPECS[name]
     Draft202012Validator.check_schema(spec["parameters"])
     assert spec["parameters"]["additionalProperties"] is False
-    assert "default" not in set(walk_keys(spec)), "defaults biased the generator (DESIGN.md post-mortem)"
+    assert "default" not in set(walk_keys(spec)), 'defaults biased the generator (ARCHITECTURE.md, "Post-mortems")'
 
 
 @pytest.mark.parametrize("name", config.TOOL_NAMES)

@@ -24,7 +24,7 @@ def test_public_openai_batch_output_plain_answers_are_failures_with_reasons(db):
     s = import_file(db, FIX / "openai_batch_output_docs.jsonl")
     assert (s["read"], s["imported"], s["failed"]) == (4, 0, 4)
     reasons = [e["reason"] for e in s["errors"]]
-    assert reasons[0].startswith("plain chat answer, not a dialogue: 'Hello.'")
+    assert reasons[0].startswith("대화가 아닌 일반 채팅 응답입니다: 'Hello.'")
     assert "object='list'" in reasons[3]
     assert db["raw_results"].count == 4  # raw lines kept
 
@@ -52,16 +52,16 @@ def test_broken_lines_each_fail_with_a_reason_and_nothing_crashes(db):
     s = import_file(db, FIX / "broken_lines.jsonl")
     assert s["read"] == 10 and s["imported"] == 0 and s["failed"] == 10
     by_line = {e["line"]: e["reason"] for e in s["errors"]}
-    assert by_line[1].startswith("not valid JSON")
-    assert by_line[2].startswith("HTTP 500: The server had an error")
-    assert by_line[3].startswith("batch error batch_expired")
+    assert by_line[1].startswith("올바른 JSON이 아닙니다")
+    assert by_line[2].startswith("HTTP 500 오류: The server had an error")
+    assert by_line[3].startswith("배치 오류 batch_expired")
     assert "/v1/responses" in by_line[4]
-    assert "batch request line" in by_line[5]
+    assert "배치 요청 줄(입력)" in by_line[5]
     assert "finish_reason=length" in by_line[6]
-    assert by_line[7].startswith("unknown record shape (keys: conversations)")
-    assert "JSON list" in by_line[8]
-    assert "<tool_call> is not valid JSON" in by_line[9]
-    assert by_line[10].startswith("model refused")
+    assert by_line[7].startswith("알 수 없는 레코드 모양 (키: conversations)")
+    assert "JSON 목록" in by_line[8]
+    assert "<tool_call>이 올바른 JSON이 아닙니다" in by_line[9]
+    assert by_line[10].startswith("모델이 거부했습니다")
 
 
 def test_cli_last_line_is_the_json_summary(isolated_env):
@@ -69,7 +69,7 @@ def test_cli_last_line_is_the_json_summary(isolated_env):
     assert proc.returncode == 0
     summary = json.loads(proc.stdout.strip().splitlines()[-1])
     assert set(summary) == {"read", "imported", "failed", "errors"} and summary["failed"] == 10
-    assert "broken_lines.jsonl:1: not valid JSON" in proc.stderr
+    assert "broken_lines.jsonl:1: 올바른 JSON이 아닙니다" in proc.stderr
 
 
 def test_cli_unreadable_file_exits_nonzero_with_one_line(isolated_env):

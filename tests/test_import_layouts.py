@@ -51,7 +51,7 @@ def test_this_products_own_export_keeps_its_sample_uids(db, tmp_path):
     path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in exported) + "\n", encoding="utf-8")
     again = import_file(db, path)  # the same samples: refused as already stored, nothing doubled
     assert (again["imported"], again["failed"]) == (0, 3)
-    assert all("already in the database" in e["reason"] for e in again["errors"])
+    assert all("이미 데이터베이스에 있습니다" in e["reason"] for e in again["errors"])
     assert db["samples"].count == 3
 
 
@@ -89,7 +89,7 @@ def test_broken_json_array_keeps_the_good_elements_and_fails_the_rest_at_its_lin
     assert (s["read"], s["imported"], s["failed"]) == (3, 2, 1)
     (err,) = s["errors"]
     assert err["element"] == 3 and err["line"] == len(text.splitlines()) - 1  # the file line it starts on
-    assert err["reason"].startswith("not valid JSON")
+    assert err["reason"].startswith("올바른 JSON이 아닙니다")
     stored = db.execute("SELECT l.line FROM raw_results r JOIN raw_lines l ON l.id = r.id WHERE r.status = 'failed'").fetchone()[0]
     assert stored.startswith('{"messages": [,]}')  # the broken part is kept raw
 
@@ -100,7 +100,7 @@ def test_json_document_that_is_not_utf8_is_one_clear_error(db, tmp_path):
     path.write_bytes(text.encode("latin-1"))
     with pytest.raises(ValueError) as err:
         import_file(db, path)
-    assert "latin.json: not UTF-8" in str(err.value) and f"byte {text.index(chr(0xe9))}" in str(err.value)
+    assert "latin.json: UTF-8이 아닙니다" in str(err.value) and f"바이트 위치 {text.index(chr(0xe9))}" in str(err.value)
 
 
 def test_one_messages_array_per_line(db, tmp_path):
@@ -109,7 +109,7 @@ def test_one_messages_array_per_line(db, tmp_path):
     path.write_text(json.dumps(msgs, ensure_ascii=False) + "\n[1, 2]\n", encoding="utf-8")
     s = import_file(db, path)
     assert (s["read"], s["imported"], s["failed"]) == (2, 1, 1)
-    assert "messages array" in s["errors"][0]["reason"]
+    assert "messages 배열" in s["errors"][0]["reason"]
     d = next(iter(_samples(db).values()))
     assert [t.role for t in d.turns][:2] == ["user", "assistant"] and d.turns[1].tool_calls[0].name == "get_cart"
 
@@ -119,7 +119,7 @@ def test_functionchat_bench_layouts(db):
     src = [json.loads(line) for line in (FIX / "functionchat_bench_sample.jsonl").read_text(encoding="utf-8").splitlines()]
     s = import_file(db, FIX / "functionchat_bench_sample.jsonl")
     assert (s["read"], s["imported"], s["failed"]) == (4, 3, 1)
-    assert s["errors"][0]["line"] == 4 and "query variants" in s["errors"][0]["reason"]  # Singlecall: 4 single-turn items
+    assert s["errors"][0]["line"] == 4 and "query 변형 4개" in s["errors"][0]["reason"]  # Singlecall: 4 single-turn items
     got = _samples(db)
     dialog = got[1]
     last = src[0]["turns"][-1]
@@ -156,7 +156,7 @@ def test_any_json_array_imports_every_element_at_its_starting_line(tmp_path_fact
     s = import_file(db, path)
     distinct = len({json.dumps(r) for r in records})  # an element written the same way again is the same content: it fails as such
     assert (s["read"], s["imported"], s["failed"]) == (len(records), distinct, len(records) - distinct)
-    assert all("same content" in e["reason"] for e in s["errors"])
+    assert all("같은 내용입니다" in e["reason"] for e in s["errors"])
     rows = list(db.query("SELECT r.line_no, l.line FROM raw_results r JOIN raw_lines l ON l.id = r.id ORDER BY r.id"))
     assert [r["line_no"] for r in rows] == list(range(1, len(records) + 1))
     for row, rec in zip(rows, records):
@@ -181,4 +181,4 @@ def test_a_json_file_holding_only_an_opening_bracket_keeps_it(db, tmp_path):
     path = tmp_path / "cut.json"
     path.write_text("[\n", encoding="utf-8")
     s = import_file(db, path)
-    assert (s["read"], s["failed"]) == (1, 1) and s["errors"][0]["reason"].startswith("not valid JSON")
+    assert (s["read"], s["failed"]) == (1, 1) and s["errors"][0]["reason"].startswith("올바른 JSON이 아닙니다")

@@ -164,7 +164,7 @@ def test_a_copy_of_an_imported_file_at_another_path_adds_no_sample(db, tmp_path)
     again = ingest.import_file(db, copy)
     assert db["samples"].count == 12
     assert (again["read"], again["imported"], again["failed"]) == (12, 0, 12)
-    assert all("same content as line" in e["reason"] and str(path.resolve()) in e["reason"] for e in again["errors"])
+    assert all("번째 줄과 같은 내용입니다" in e["reason"] and str(path.resolve()) in e["reason"] for e in again["errors"])
     assert db["raw_results"].count == 24  # the copy's lines are kept too, with their reason
     batch_copy = tmp_path / "batch.jsonl"
     write_batch_output(batch_copy, 10, error_rate=0, truncation_rate=0)
@@ -207,11 +207,11 @@ def poison_lines(good: str) -> dict[str, str]:
 
 
 REASON_WORDS = {
-    "surrogate_in_content": "surrogate",
-    "surrogate_in_custom_id": "surrogate",
-    "integer_over_4300_digits": "4300 digits",
-    "nesting_top_level": "nested",
-    "nesting_inside_the_answer": "nested",
+    "surrogate_in_content": "서로게이트",
+    "surrogate_in_custom_id": "서로게이트",
+    "integer_over_4300_digits": "4300자리",
+    "nesting_top_level": "중첩",
+    "nesting_inside_the_answer": "중첩",
 }
 
 
@@ -354,7 +354,7 @@ def test_utf16_without_a_byte_order_mark_is_refused_with_one_file_level_error(db
 def test_a_utf16_file_that_is_not_valid_utf16_is_refused_naming_the_line(db, tmp_path, five):
     path = tmp_path / "bad16.jsonl"
     path.write_bytes(b"\xff\xfe" + five[0].encode("utf-16-le") + "\n".encode("utf-16-le") + b"\x00\xd8" + b"{\x00")
-    with pytest.raises(ValueError, match=r"line 2.*UTF-16|UTF-16.*line 2"):
+    with pytest.raises(ValueError, match=r"bad16\.jsonl:2: .*UTF-16"):
         ingest.import_file(db, path)
 
 
@@ -463,7 +463,7 @@ def test_fuzz_import_file_stores_every_line_once_and_never_crashes(isolated_env,
     want = expected_lines(data)
     if code == 1:
         assert want is None, (err.getvalue(), data[:40])
-        assert err.getvalue().count("\n") == 1 and str(path) in err.getvalue() and err.getvalue().startswith("error: ")
+        assert err.getvalue().count("\n") == 1 and str(path) in err.getvalue() and err.getvalue().startswith("오류: ")
     else:
         assert code == 0 and want is not None, (err.getvalue(), data[:40])
         summary = json.loads(out.getvalue().strip().splitlines()[-1])
@@ -502,7 +502,7 @@ def test_lines_imported_before_the_content_key_existed_are_known_after_the_migra
     copy = shutil.copy(path, tmp_path / "copy.jsonl")
     summary = ingest.import_file(db, copy)
     assert (summary["imported"], summary["failed"]) == (0, 5)
-    assert all("same content as line" in e["reason"] for e in summary["errors"])
+    assert all("번째 줄과 같은 내용입니다" in e["reason"] for e in summary["errors"])
 
 
 def test_an_unexpected_error_in_a_check_fails_its_line_and_is_logged_with_its_traceback(db, monkeypatch, caplog):
@@ -520,6 +520,6 @@ def test_an_unexpected_error_in_a_check_fails_its_line_and_is_logged_with_its_tr
     with caplog.at_level("WARNING", logger="datagen.ingest"):
         s = ingest.import_file(db, ROOT / "tests" / "fixtures" / "seed001_dataset.jsonl")
     assert (s["imported"], s["failed"]) == (2, 1)
-    assert s["errors"][0]["reason"].startswith("cannot be processed: KeyError")
+    assert s["errors"][0]["reason"].startswith("처리할 수 없음: KeyError")
     (rec,) = [r for r in caplog.records if r.name == "datagen.ingest"]
     assert "unexpected KeyError" in rec.getMessage() and rec.exc_info is not None

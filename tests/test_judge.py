@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings as hsettings, strategies as 
 from jsonschema import Draft202012Validator
 
 from datagen import batches, config, ingest, jobs, judge, offline, quality, review, stats, yields
-from datagen.dialogue import Dialogue, Turn, from_generator_output
+from datagen.dialogue import Dialogue, FormatError, Turn, from_generator_output
 from datagen.generator_schema import GENERATOR_SCHEMA, strict_problems
 from datagen.offline_dialogues import DEFECTS, planted_defect, scripted_dialogue
 from datagen.scenarios import make_scenarios
@@ -301,9 +301,9 @@ def test_ingest_routes_judge_lines_and_a_malformed_answer_fails_alone(db, no_fau
         summary = ingest.process_raw(db, origins="batch:handmade:output", workers=2)
     assert summary["read"] == 5 and summary["judged"] == 1 and summary["imported"] == 1 and summary["failed"] == 3
     reasons = {e["line"]: e["reason"] for e in summary["errors"]}
-    assert f"turn #{user_turn}, which is not an assistant turn" in reasons[2]
-    assert reasons[3].startswith("judge answer is not JSON")
-    assert reasons[4].startswith("judge answer does not follow the schema") and "overall" in reasons[4]
+    assert f"턴 #{user_turn}은(는) 대화의 어시스턴트 턴이 아닙니다" in reasons[2]
+    assert reasons[3].startswith("판정 답변이 JSON이 아닙니다")
+    assert reasons[4].startswith("판정 답변이 스키마를 따르지 않습니다") and "overall" in reasons[4]
     assert db["samples"].count == n_samples + 1
     assert judge.judged_uids(db) == {scenarios[good["custom_id"]]["uid"]}
     stored = dict(db.execute("SELECT r.line_no, l.line FROM raw_results r JOIN raw_lines l ON l.id = r.id WHERE r.origin = 'batch:handmade:output'"))
@@ -314,22 +314,22 @@ def test_ingest_routes_judge_lines_and_a_malformed_answer_fails_alone(db, no_fau
 
 @pytest.mark.parametrize("answer, reason", [
     ({"turns": [{"turn": 1, "verdict": "defect", "reason": None, "evidence": "x"}], "overall": {"verdict": "defect", "reason": "other", "evidence": "x"}},
-     "turn #1 is a defect without a reason key"),
+     r"turn #1이\(가\) 사유 키 없는 결함"),
     ({"turns": [{"turn": 1, "verdict": "defect", "reason": "other", "evidence": " "}], "overall": {"verdict": "defect", "reason": "other", "evidence": "x"}},
-     "turn #1 is a defect without an evidence quote"),
+     r"turn #1이\(가\) 근거 인용 없는 결함"),
     ({"turns": [{"turn": 1, "verdict": "ok", "reason": "other", "evidence": None}], "overall": {"verdict": "ok", "reason": None, "evidence": None}},
-     "turn #1 is ok but names reason"),
+     r"turn #1은\(는\) ok인데 사유"),
     ({"turns": [{"turn": 1, "verdict": "defect", "reason": "other", "evidence": "x"}], "overall": {"verdict": "ok", "reason": None, "evidence": None}},
-     "overall verdict is ok, but turn #1 is a defect"),
+     r"전체 판정은 ok인데 턴 #1은\(는\) 결함"),
     ({"turns": [{"turn": 1, "verdict": "ok", "reason": None, "evidence": None}] * 2, "overall": {"verdict": "ok", "reason": None, "evidence": None}},
-     "judges turn #1 twice"),
-    ({"turns": [], "overall": {"verdict": "defect", "reason": "duplicate", "evidence": "x"}}, "does not follow the schema"),
+     r"턴 #1을\(를\) 두 번 판정"),
+    ({"turns": [], "overall": {"verdict": "defect", "reason": "duplicate", "evidence": "x"}}, "스키마를 따르지 않습니다"),
 ])
 def test_answers_that_contradict_themselves_are_refused(answer, reason):
     request = {"scenario": json.dumps({"uid": "u1", "model": MODEL, "assistant_turns": [1, 3]})}
-    with pytest.raises(Exception, match=reason):
+    with pytest.raises(FormatError, match=reason):
         judge.parse_verdict(json.dumps(answer), custom_id="judge:m:u1:1", request=request)
-    with pytest.raises(Exception, match="did not make"):
+    with pytest.raises(FormatError, match="보내지 않은 요청"):
         judge.parse_verdict(json.dumps(answer), custom_id="judge:m:u1:1", request=None)
 
 
@@ -497,33 +497,33 @@ def test_cli_plan_submit_status_retrieve_agreement(db, capsys, no_faults, monkey
     n = db["samples"].count
     assert judge.main(["plan", "--job-id", job_id, "--dry-run"]) == 0
     out = capsys.readouterr().out
-    assert f"dry run: {n} requests, nothing written" in out and "total" in out and db["jobs"].count == 1
+    assert f"시험 실행: 요청 {n}건, 아무것도 쓰지 않았습니다" in out and "합계" in out and db["jobs"].count == 1
     assert judge.main(["plan", "--job-id", job_id]) == 0
     out = capsys.readouterr().out
     judge_job = db.execute("SELECT id FROM jobs WHERE kind = 'judge'").fetchone()[0]
-    assert f"judge job {judge_job}: {n} requests" in out
+    assert f"판정 작업 {judge_job}: 요청 {n}건" in out
     assert judge.main(["submit", "--wait", "--poll-interval", "0.01"]) == 0
     out = capsys.readouterr().out
-    assert f"verdicts stored {n}, failed 0" in out
+    assert f"판정 {n}건 저장, 실패 0건" in out
     assert judge.main(["status"]) == 0
-    assert f"verdicts {n}" in capsys.readouterr().out
+    assert f"판정 {n}건" in capsys.readouterr().out
     assert judge.main(["agreement"]) == 0
-    assert "no sample has both" in capsys.readouterr().out
+    assert "함께 가진 샘플이 아직 없습니다" in capsys.readouterr().out
     for uid in list(judge.judged_uids(db))[:3]:
         review.record_decision(db, uid, annotator="민지", decision="accept")
     assert judge.main(["agreement", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["overall"][0]["n"] == 3 and data["overall"][0]["model"] == judge.DEFAULT_MODEL
     assert judge.main(["plan", "--job-id", job_id]) == 0
-    assert f"nothing to judge ({n} samples already judged" in capsys.readouterr().out
+    assert f"이미 판정한 샘플 {n}건" in capsys.readouterr().out
     from datagen.cli import run
 
     assert run(judge.main, ["plan", "--job-id", judge_job]) == 1  # a judge job is not what a judge judges
-    assert "is a judge job" in capsys.readouterr().err
+    assert "판정 작업입니다" in capsys.readouterr().err
 
 
 def test_python_m_datagen_judge_runs(isolated_env):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     done = subprocess.run([sys.executable, "-m", "datagen.judge", "plan", "--dry-run"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert "[offline]" in done.stderr and "nothing to judge" in done.stdout
+    assert "[offline]" in done.stderr and "판정할 샘플이 없습니다" in done.stdout

@@ -3,7 +3,7 @@
 - only ``datagen/ui.py`` imports streamlit inside the library;
 - pages and ``app.py`` import the library only through ``datagen`` (no ``sqlite3`` / ``sqlite_utils``:
   no SQL in a page);
-- the bottom layer (``store``, ``migrations``, ``dialogue``, ``config``, ``fastjson``, ``settings``)
+- the bottom layer (``store``, ``migrations``, ``dialogue``, ``config``, ``fastjson``, ``settings``, ``errors``)
   imports nothing from the library layers above it, at module level or inside a function.
 """
 
@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-BOTTOM = {"store", "migrations", "dialogue", "config", "fastjson", "settings"}
+BOTTOM = {"store", "migrations", "dialogue", "config", "fastjson", "settings", "errors"}
 
 
 def _imports(path: Path, root: Path = ROOT) -> set[str]:

@@ -238,7 +238,7 @@ def test_validate_prints_counts_per_check_and_json_lines(db, capsys):
     out = capsys.readouterr().out
     line = next(l for l in out.splitlines() if l.startswith("ungrounded_id "))
     assert line.split()[:4] == ["ungrounded_id", "error", "ungrounded_id", "1"]
-    assert "checked 3 samples" in out
+    assert "샘플 3건을" in out
     assert main(["--json", "--workers", "2"]) == 0
     lines = [json.loads(l) for l in capsys.readouterr().out.splitlines()]
     assert [r["uid"] for r in lines][-1] == seed_uid(db, 3) and len(lines) == 3
@@ -253,4 +253,4 @@ def test_validate_with_a_bad_option_value_is_a_clean_error(db, capsys):
     from datagen.validate import main
 
     assert run(main, ["--workers", "0"]) == 1
-    assert capsys.readouterr().err.startswith("error: ")
+    assert capsys.readouterr().err.startswith("오류: ")

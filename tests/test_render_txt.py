@@ -1,5 +1,5 @@
 """render_txt: Qwen2.5 chat-template text, byte for byte. The expected strings are written out by
-hand from the documented Qwen2.5-Instruct template layout (DESIGN.md, facts): the system turn with
+hand from the documented Qwen2.5-Instruct template layout (ARCHITECTURE.md, "Facts"): the system turn with
 the default Qwen system text when there is no system prompt, tools one JSON per line inside
 <tools></tools> (json.dumps defaults, non-ASCII kept), each call as <tool_call> with a dict
 ``arguments``, consecutive tool results merged into one user turn, <|im_start|>assistant at the end

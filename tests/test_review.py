@@ -30,13 +30,13 @@ def _as_gold(db, uids):
 
 def test_decision_needs_annotator_known_uid_and_reasons(loaded):
     uid = review.queue(loaded)[0]
-    with pytest.raises(review.ReviewError, match="annotator"):
+    with pytest.raises(review.ReviewError, match="검토자 이름"):
         review.record_decision(loaded, uid, annotator="  ", decision="accept")
-    with pytest.raises(review.ReviewError, match="decision"):
+    with pytest.raises(review.ReviewError, match="결정은"):
         review.record_decision(loaded, uid, annotator="민지", decision="maybe")
-    with pytest.raises(review.ReviewError, match="reason"):
+    with pytest.raises(review.ReviewError, match="거절 사유: ugly"):
         review.record_decision(loaded, uid, annotator="민지", decision="reject", reasons=["ugly"])
-    with pytest.raises(review.ReviewError, match="no sample"):
+    with pytest.raises(review.ReviewError, match="샘플이 없습니다"):
         review.record_decision(loaded, "nope", annotator="민지", decision="accept")
     assert loaded["reviews"].count == 0
 
@@ -118,7 +118,7 @@ def test_edit_then_accept_ships_the_edited_version_and_keeps_the_original(loaded
     edited = original.model_copy(deep=True)
     edited.turns[1].tool_calls[0].arguments = {"order_id": "O20261121"}
     edited.turns[-1].content = "주문하신 음식이 배달 중입니다."
-    with pytest.raises(review.ReviewError, match="nothing changed"):
+    with pytest.raises(review.ReviewError, match="바뀐 내용이 없습니다"):
         review.save_revision(loaded, uid, original, annotator="민지")
     rid = review.save_revision(loaded, uid, edited, annotator="민지", note="주문번호 수정")
     assert review.current_revision(loaded, uid) == (rid, edited)

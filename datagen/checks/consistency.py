@@ -1,6 +1,6 @@
 """Consistency: a tool response agrees with its call; the assistant names only what tools returned.
 
-Source: the original pipeline's post-mortems (DESIGN.md): ``only_open: true`` yet closed restaurants
+Source: the original pipeline's post-mortems (ARCHITECTURE.md, "Post-mortems"): ``only_open: true`` yet closed restaurants
 listed; assistant text claiming things no tool said. Seed 001's gold rule "검색 결과에 없는 가게·평점·
 배달비를 지어내지 않는다" (``config.GOLD_CATEGORIES["search"]``).
 """

@@ -1,7 +1,7 @@
 """Category contracts and content: model makers, AI self-talk, language, length, unsupported handling.
 
 Sources: seed 001's gold-set table (``config.GOLD_CATEGORIES``: required / any-of / forbidden tool
-calls, order); Tülu 3's keyword filter that drops mentions of model makers (DESIGN.md, facts); the
+calls, order); Tülu 3's keyword filter that drops mentions of model makers (ARCHITECTURE.md, "Facts"); the
 post-mortems (assistant text claiming actions never taken, one canned hand-off line everywhere).
 """
 
@@ -52,7 +52,7 @@ MODEL_NAMES = frozenset({
     "mistral", "mixtral", "deepseek", "copilot", "exaone", "hyperclova",
 })
 """Model and model-maker names, matched as whole Latin words (case-insensitive); Tülu 3 drops
-training samples mentioning them (DESIGN.md, facts)."""
+training samples mentioning them (ARCHITECTURE.md, "Facts")."""
 MODEL_NAMES_KO = ("오픈ai", "오픈 ai", "오픈에이아이", "챗gpt", "챗 gpt", "챗지피티", "지피티", "클로드", "앤트로픽", "큐웬", "큐원",
                   "제미나이", "딥시크", "하이퍼클로바", "엑사원")
 _LATIN_WORD = re.compile(r"[A-Za-z]+[0-9]?")
@@ -216,7 +216,7 @@ def _has_handoff_tool(table) -> bool:
 def handoff_promise(v: View):
     """The assistant promises to hand the matter to a person or team (상담원 연결, 담당자에게 전달하여
     처리하겠습니다) though no tool can do that — the original pipeline's canned hand-off line
-    (DESIGN.md, post-mortems; issue 13, miss 1). A negation counts only when it follows the
+    (ARCHITECTURE.md, "Post-mortems"; issue 13, miss 1). A negation counts only when it follows the
     hand-off verb ("연결해 드릴 수 없어요"); one before it ("직접 처리할 수 없어서 담당자에게
     전달하겠습니다") is the reason given for the hand-off, which is still promised. Silent when a
     tool's name says it hands off (agent, transfer, ticket, …)."""
@@ -269,7 +269,7 @@ def _made(v: View, turn: int, fragments: tuple[str, ...] | None) -> bool:
 def claimed_action(v: View):
     """The assistant says it did something (담았어요, 주문이 접수됐어요, 취소해 드렸어요, 전달해 둘게요,
     접수해두겠습니다, 조치하겠습니다, …)
-    with no earlier successful call of a tool that does it (DESIGN.md, post-mortems)."""
+    with no earlier successful call of a tool that does it (ARCHITECTURE.md, "Post-mortems")."""
     joined = v.assistant_text
     claims = [c for c in _CLAIM_TESTS if c[4](joined)]  # cheap: a claim needs its words
     if not claims:

@@ -245,7 +245,7 @@ class View:
             [{"id", "name", "arguments"}], "tool_call_id", "name"}``.
         tools: tool specs (nested Chat Completions or flat Responses shape).
         category: the dialogue's category key.
-        system_prompt: the system prompt (a legitimate source of ids and dates: DESIGN.md, facts).
+        system_prompt: the system prompt (a legitimate source of ids and dates: ARCHITECTURE.md, "Facts").
         return_formats: tool name → ``(parameters schema, return JSON Schema)``: a return format
             applies to a record's tool only when the record's ``parameters`` equal the registered
             ones (the same tool, not just the same name).
@@ -379,8 +379,8 @@ class View:
 
     def evidence_before(self, turn: int) -> str:
         """System prompt (:attr:`system_evidence`), user turns and tool responses before ``turn``,
-        joined: where a value may legitimately come from (DESIGN.md, facts). Cached by the number
-        of user and tool turns before ``turn``."""
+        joined: where a value may legitimately come from (ARCHITECTURE.md, "Facts"). Cached by the
+        number of user and tool turns before ``turn``."""
         prefix = self._prefix
         k = bisect_left(self._prefix_turns, turn)
         cache = self.__dict__.setdefault("_evidence", {})

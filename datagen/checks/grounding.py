@@ -1,6 +1,6 @@
 """Grounding: ids come from somewhere; an order is placed only from a prepared checkout.
 
-Source: the original pipeline's post-mortems (DESIGN.md): ids used without any earlier tool result or
+Source: the original pipeline's post-mortems (ARCHITECTURE.md, "Post-mortems"): ids used without any earlier tool result or
 user turn giving them, ``get_order_status`` with a fake order id; and seed 001's gold rules
 (``config.GOLD_CATEGORIES``): ``address_id`` from ``list_addresses``, ``checkout_id`` from
 ``prepare_checkout``, the customer confirms the total before ``place_order``.

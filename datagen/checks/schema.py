@@ -8,7 +8,7 @@ datasets with other tools get theirs built on first use.
 Two layers, one authority:
 
 - ``jsonschema.Draft202012Validator`` is the validator of record: every reported error comes from it.
-  One validator per schema, reused (DESIGN.md, facts: the module-level ``jsonschema.validate()``
+  One validator per schema, reused (ARCHITECTURE.md, "Facts": the module-level ``jsonschema.validate()``
   re-checks the schema on every call and is ~10× slower).
 - A *pre-screen* compiled from the same schema into plain Python closures answers "certainly valid"
   for the common case. jsonschema walks the schema per instance (about 1 ms for the tool responses

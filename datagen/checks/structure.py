@@ -1,6 +1,6 @@
 """Structure: who speaks when, calls paired with responses, a final answer, no empty turns, no leftovers.
 
-Sources: the Qwen2.5 chat template and seed 001's record rules (DESIGN.md, facts): a dialogue starts
+Sources: the Qwen2.5 chat template and seed 001's record rules (ARCHITECTURE.md, "Facts"): a dialogue starts
 with the customer, every ``<tool_call>`` is answered by a ``<tool_response>`` and the assistant
 answers in text at the end; the original pipeline's regex splitter left tags and role labels inside
 turns (post-mortems).

@@ -1,6 +1,6 @@
 """Values the customer never said: quantities, numbers from vague words, free text, optional flags.
 
-Source: the original pipeline's post-mortems (DESIGN.md): ``only_open=true`` in 77 of 90 search
+Source: the original pipeline's post-mortems (ARCHITECTURE.md, "Post-mortems"): ``only_open=true`` in 77 of 90 search
 calls, vague "평점 높은 곳" turned into ``min_rating: 4.5`` in 60 calls, ``page`` / ``page_size`` sent
 for no reason; and the tool specs' own rules (``config.TOOLS``: "사용자가 말한 경우에만 넣으세요").
 Only customer turns *before* the call count as having said something.
