@@ -107,15 +107,14 @@ def test_review_two_dialogues_with_the_keyboard(server, isolated_env):
         browser, page = _open_review(p, server)
         expect(page.get_by_text("확정 0 / 3")).to_be_visible(timeout=20_000)
         first = page.get_by_text(UID_LINE).first.inner_text()
-        page.evaluate("document.activeElement && document.activeElement.blur()")
-        page.keyboard.press("a")  # accept
+        _press(page, "a")  # accept
         expect(page.get_by_text("확정 1 / 3")).to_be_visible(timeout=20_000)
+        _wait_decision_buttons(page)
         second = page.get_by_text(UID_LINE).first.inner_text()
         assert first != second
-        page.evaluate("document.activeElement && document.activeElement.blur()")
-        page.keyboard.press("4")  # reason 4: ungrounded_id
+        _press(page, "4")  # reason 4: ungrounded_id
         expect(page.locator("[data-testid='stBaseButton-primary']", has_text="근거 없는 ID")).to_have_count(1, timeout=20_000)
-        page.keyboard.press("x")  # reject with the chosen reason
+        _press(page, "x")  # reject with the chosen reason
         expect(page.get_by_text("확정 2 / 3")).to_be_visible(timeout=20_000)
         browser.close()
     rows = list(db.query("SELECT uid, annotator, decision, reasons FROM reviews ORDER BY id"))
@@ -125,12 +124,16 @@ def test_review_two_dialogues_with_the_keyboard(server, isolated_env):
 
 
 def _press(page, key: str) -> None:
+    """Press ``key`` once the rerun has settled (a key sent mid-rerun can reach a stale button and
+    be lost: CI saw reason 4 never selected on a slower host)."""
+    _wait_decision_buttons(page)
     page.evaluate("document.activeElement && document.activeElement.blur()")
     page.keyboard.press(key)
 
 
 def _press_korean_layout(page, code: str, hangul: str) -> None:
     """A key press as Chromium reports it while the Korean IME is on: key 'Process'/jamo, keyCode 229."""
+    _wait_decision_buttons(page)
     page.evaluate("document.activeElement && document.activeElement.blur()")
     cdp = page.context.new_cdp_session(page)
     for kind in ("keyDown", "keyUp"):
