@@ -25,6 +25,9 @@ What it does, per planted defect rate:
    (``audit.start`` with ``--p0`` / ``--confidence`` / ``--allowed-defects``), a person audits its
    sample, the publisher approves a passing lot (``audit.approve``); a failed lot, or a lot no
    larger than its sample, is reviewed in full;
+   (c) as (b), but the flagged samples with an error-level finding are not served to a person
+   (the Review page's "오류 샘플 건너뛰기", ``QueueFilter(skip_errors=True)``): they stay pending
+   and never ship; people decide the warning-only flagged samples and audit the lots;
 5. published = ``publish.shipping_status`` == ships. Printed: person decisions, published rows,
    decisions per published dialogue, the defect rate of the published set, and the ratio.
 
@@ -143,14 +146,14 @@ def review_everything(path: Path, bad: dict[str, bool], accuracy: float, seed: i
 
 
 def triage_and_lots(path: Path, job_id: str, bad: dict[str, bool], accuracy: float, seed: int, p0: float, confidence: float,
-                    allowed: int) -> dict:
+                    allowed: int, skip_errors: bool = False) -> dict:
     from datagen import audit, review, triage
     from datagen.store import connect
 
     db = connect(path)
     r = Reviewer(db, bad, accuracy, seed)
     lanes = triage.lane_counts(db, job_id=job_id)
-    r.drain(review.QueueFilter(annotator="reviewer", lane="flagged"))
+    r.drain(review.QueueFilter(annotator="reviewer", lane="flagged", skip_errors=skip_errors))
     audit.set_params(db, p0=p0, confidence=confidence, allowed_defects=allowed, actor=None)
     lots = {"passed": 0, "failed": 0, "census": 0, "audited": 0, "lot_approved": 0}
     for row in audit.plan(db, job_id):
@@ -216,24 +219,29 @@ def main() -> None:
                 for accuracy in accuracies:
                     print(f"  hidden {hidden:.1%}, accuracy {accuracy:.0%}: {len(bad):,} samples, defective {sum(bad.values()):,} "
                           f"({sum(bad.values()) / len(bad):.1%})")
-                    a_path, b_path = Path(tmp) / "a.db", Path(tmp) / "b.db"
-                    copy_db(base, a_path)
-                    copy_db(base, b_path)
+                    a_path, b_path, c_path = Path(tmp) / "a.db", Path(tmp) / "b.db", Path(tmp) / "c.db"
+                    for path in (a_path, b_path, c_path):
+                        copy_db(base, path)
                     t = time.perf_counter()
                     a = review_everything(a_path, bad, accuracy, args.seed)
                     ta = time.perf_counter() - t
                     t = time.perf_counter()
                     b = triage_and_lots(b_path, job_id, bad, accuracy, args.seed, args.p0, args.confidence, args.allowed_defects)
                     tb = time.perf_counter() - t
-                    print(f"    lanes: {b['lanes']}; lots: {b['lots']}")
-                    for name, r, sec in (("(a) review everything", a, ta), ("(b) triage + audited lots", b, tb)):
+                    t = time.perf_counter()
+                    c = triage_and_lots(c_path, job_id, bad, accuracy, args.seed, args.p0, args.confidence, args.allowed_defects, skip_errors=True)
+                    tc = time.perf_counter() - t
+                    print(f"    lanes: {b['lanes']}; lots (b): {b['lots']}; lots (c): {c['lots']}")
+                    for name, r, sec in (("(a) review everything", a, ta), ("(b) triage + audited lots", b, tb),
+                                         ("(c) (b), errors not served", c, tc)):
                         print(f"    {name:27s} decisions {r['decisions']:6,}  published {r['published']:6,}  decisions/published "
                               f"{r['per_published']:.3f}  defect rate {r['defect_rate']:.2%} ({r['defects']})  good kept {r['good_kept']:.1%}  [{sec:.0f} s]")
-                    ratio = a["per_published"] / b["per_published"]
-                    ok = ratio >= 10 and b["defect_rate"] <= a["defect_rate"]
-                    print(f"    → {ratio:.1f}× fewer decisions per published dialogue; defect rate {b['defect_rate']:.2%} vs {a['defect_rate']:.2%}: "
-                          f"target (≥ 10× at no higher defect rate) {'met' if ok else 'NOT met'}")
-                    for path in (a_path, b_path):
+                    for name, r in (("(b)", b), ("(c)", c)):
+                        ratio = a["per_published"] / r["per_published"]
+                        ok = ratio >= 10 and r["defect_rate"] <= a["defect_rate"]
+                        print(f"    → {name}: {ratio:.1f}× fewer decisions per published dialogue; defect rate {r['defect_rate']:.2%} vs "
+                              f"{a['defect_rate']:.2%}: target (≥ 10× at no higher defect rate) {'met' if ok else 'NOT met'}")
+                    for path in (a_path, b_path, c_path):
                         path.unlink()
 
 

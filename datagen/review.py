@@ -272,6 +272,13 @@ class QueueFilter:
         lane: ``gold`` / ``flagged`` / ``clean`` (:data:`datagen.triage.LANES`) or ``None`` (all).
         lot_id: only samples of this audit lot (:mod:`datagen.audit`): its audit sample when
             ``lot_sample`` (default), else every member (a failed lot's full review).
+        skip_errors: leave out samples with an error-level finding (any source). Such a sample
+            never ships without a person's accept that saw those findings
+            (:func:`datagen.publish.shipping_status`, ``unreviewed_error``), so a team that trusts
+            its error checks (calibrated to be precise on real data, ``python -m datagen.validate
+            --calibration``) spends people on warnings, the judge's findings and lot audits only;
+            the skipped samples stay pending and can be reviewed later (issue 17, part 4:
+            ``benchmarks/bench_triage.py`` strategy (c)).
 
     The ``todo`` queue leaves out clean samples held by an open audit lot (``lane_rank`` 2): they
     are decided by the lot's audit, or come back when it fails or its approval is revoked.
@@ -291,6 +298,7 @@ class QueueFilter:
     lane: str | None = None
     lot_id: int | None = None
     lot_sample: bool = True
+    skip_errors: bool = False
 
     def where(self) -> tuple[str, list]:
         """``(WHERE clause, params)`` over ``sample_state st``."""
@@ -326,6 +334,8 @@ class QueueFilter:
         elif self.check_id:
             c.append("EXISTS (SELECT 1 FROM findings f WHERE f.uid = st.uid AND f.check_id = ?)")
             p.append(_param(self.check_id))
+        if self.skip_errors:
+            c.append("NOT EXISTS (SELECT 1 FROM findings f WHERE f.uid = st.uid AND f.severity = 'error')")
         if self.lane:
             c.append(triage.lane_sql(self.lane))
         if self.lot_id is not None:

@@ -97,15 +97,18 @@ with st.sidebar:
                    else f"'{md_literal(typed)}'(으)로 시작하는 uid가 {len(matches)}건 있습니다. 고르세요:")
         for i, m in enumerate(matches[:JUMP_LIMIT]):
             st.button(md_literal(f"{review.sample_label(db(), m)} · {m}"), key=f"rev_match_{i}", on_click=_open, args=(m,), width="stretch")
+    skip_errors = st.toggle("오류 샘플 건너뛰기", key="rev_skip_errors",
+                            help="오류 검사 결과가 있는 샘플은 사람이 그 결과를 보고 승인하기 전에는 출판되지 않습니다. "
+                                 "켜면 그런 샘플은 큐에서 빠지고(미검토로 남음) 경고·판정 모델·감사 표본만 검토합니다.")
     show_progress = st.toggle("카테고리별 진행 (승인 / 목표) 보기", key="rev_show_progress")
 
 targets = review.shortfall(db(), kind) if order == "underfilled" else {}
 flt = review.QueueFilter(
     kind=kind, category=category, decision=decision, annotator=annotator or None, decided_by=decided_by,
     batch_id=batch_id, check_id=check_id, text=text, order=order, targets=targets, lane=lane,
-    lot_id=lot_id, lot_sample=lot_id is None or open_lots[lot_id].state != "failed",
+    lot_id=lot_id, lot_sample=lot_id is None or open_lots[lot_id].state != "failed", skip_errors=skip_errors,
 )
-signature = (kind, category, decision, check_id, batch_id, decided_by, text, order, annotator, lane, lot_id)
+signature = (kind, category, decision, check_id, batch_id, decided_by, text, order, annotator, lane, lot_id, skip_errors)
 done, total = review.progress(db(), flt)
 mine = review.decided_by_count(db(), flt, annotator)
 st.progress(done / total if total else 0.0,

@@ -290,3 +290,23 @@ def test_review_speed_counts_active_time_not_clock_hours(loaded):
         loaded.execute("UPDATE reviews SET created_at = '2026-12-01T11:05:00.000001+00:00' WHERE id = (SELECT MAX(id) FROM reviews)")
     (s,) = review.review_speed(loaded)
     assert s["active_minutes"] == 4.5 + review.IDLE_SECONDS / 60
+
+
+def test_review_page_skip_errors_toggle_leaves_error_samples_out(db):
+    """The Review page's "오류 샘플 건너뛰기" (issue 17, part 4): the queue it counts is the
+    library's ``skip_errors`` queue, which holds no sample with an error finding."""
+    from streamlit.testing.v1 import AppTest
+
+    import_file(db, FIX / "seed001_dataset.jsonl")
+    import_file(db, FIX / "messages_dataset.jsonl")
+    with_errors = {u for (u,) in db.execute("SELECT DISTINCT uid FROM findings WHERE severity = 'error'")}
+    kept = review.queue(db, review.QueueFilter(decision=None, skip_errors=True))
+    assert with_errors and kept and not with_errors & set(kept)
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "pages" / "3_Review.py"), default_timeout=60).run()
+    at.sidebar.selectbox(key="rev_decision").set_value(None).run()
+    everything = review.count(db, review.QueueFilter(decision=None))
+    assert everything > len(kept)
+    assert any(f"이 필터 {everything}건" in str(p.proto) for p in at.get("progress"))
+    at.sidebar.toggle(key="rev_skip_errors").set_value(True).run()
+    assert not at.exception, at.exception
+    assert any(f"이 필터 {len(kept)}건" in str(p.proto) for p in at.get("progress"))

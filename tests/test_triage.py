@@ -121,3 +121,26 @@ def test_why_names_a_judge_source_once_findings_have_one(db):
                    "VALUES (?, 'unnatural_korean', 'warning', 2, 'unnatural_korean', 'x', 't', 'judge:gpt-5-mini')", [uids[0]])
     info = triage.describe(db, uids[0])
     assert info["lane"] == "flagged" and "judge:gpt-5-mini:unnatural_korean (경고)" in info["why"]
+
+
+def test_skip_errors_serves_warnings_and_clean_and_the_skipped_never_ship(db):
+    """Issue 17, part 4 (strategy (c)): a queue that leaves out error-flagged samples; they stay
+    pending, do not ship, and come back when the filter is off."""
+    from datagen import publish
+
+    uids = job_samples(db, 4)
+    finding(db, uids[0], "unknown_tool", "error")
+    finding(db, uids[1], "claimed_action", "warning")
+    finding(db, uids[2], "unknown_tool", "error")
+    finding(db, uids[2], "claimed_action", "warning")  # an error and a warning: still skipped
+    skip = review.QueueFilter(annotator="민지", skip_errors=True)
+    assert review.queue(db, skip) == [uids[1], uids[3]]
+    assert review.count(db, skip) == 2
+    assert review.queue(db, review.QueueFilter(annotator="민지", skip_errors=True, lane="flagged")) == [uids[1]]
+    for uid in review.queue(db, skip):
+        review.record_decision(db, uid, annotator="민지", decision="accept")
+    assert review.queue(db, skip) == []
+    assert review.queue(db, review.QueueFilter(annotator="민지")) == [uids[0], uids[2]]  # still there to review
+    status = publish.shipping_status(db)
+    assert status[uids[1]] == status[uids[3]] == publish.SHIPS
+    assert status[uids[0]] != publish.SHIPS and status[uids[2]] != publish.SHIPS
