@@ -1,5 +1,6 @@
 """Smoke test: the benchmark scripts run at a tiny size (CI does not run them at full size)."""
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -43,4 +44,7 @@ def test_bench_triage_prints_decisions_per_published_dialogue_and_defect_rates()
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert "(a) review everything       decisions    240" in out  # every sample decided by a person
-    assert "(b) triage + audited lots" in out and "fewer decisions per published dialogue" in out and "lots: {" in out
+    assert "(b) triage + audited lots" in out and "fewer decisions per published dialogue" in out and "lots (b): {" in out
+    decided = {m.group(1): int(m.group(2).replace(",", "")) for m in re.finditer(r"^\s+(\([abc]\)) .*?decisions\s+([\d,]+)", out, re.M)}
+    assert set(decided) == {"(a)", "(b)", "(c)"}, out
+    assert decided["(c)"] <= decided["(b)"] <= decided["(a)"]  # (c) serves (b)'s queue minus the error samples
