@@ -243,9 +243,9 @@ def create_job(
         "idempotency_key": idempotency_key,
     }
     with write_transaction(db):
-        db["jobs"].insert(job)
+        db.table("jobs").insert(job)
         if parts:
-            db["job_parts"].insert_all(parts)
+            db.table("job_parts").insert_all(parts)
         record_requests(db, job_id, items)
     return {**job, "n_requests": len(items)}
 
@@ -444,7 +444,7 @@ def split_job(
         whole = [{"job_id": job_id, "part": 1, "path": str(src), "sha256": file_sha256(src), "n_requests": n_lines, "bytes": n_bytes,
                   "file_id": None, "batch_id": None, "create_attempts": 0, "retry_of": None, "status": "planned", "created_at": now()}]
         with write_transaction(db):
-            db["job_parts"].insert_all(whole)
+            db.table("job_parts").insert_all(whole)
         return whole
     if biggest > max_bytes:
         raise InputError(f"{src}: 요청 한 줄이 {biggest:,}바이트로 한도 {max_bytes:,}바이트를 넘습니다")
@@ -476,7 +476,7 @@ def split_job(
             parts[-1]["bytes"] = size
         close()
     with write_transaction(db):
-        db["job_parts"].insert_all(parts)
+        db.table("job_parts").insert_all(parts)
     return parts
 
 
@@ -518,7 +518,7 @@ def save_preset(db: sqlite_utils.Database, name: str, config_: dict | scenarios.
         raise InputError("프리셋 이름이 필요합니다")
     with write_transaction(db):
         cfg = config_.to_preset() if isinstance(config_, scenarios.ScenarioMix) else config_
-        return db["presets"].insert({"name": name.strip(), "config": dumps(cfg), "created_at": now(), "author": author}).last_pk
+        return db.table("presets").insert({"name": name.strip(), "config": dumps(cfg), "created_at": now(), "author": author}).last_pk
 
 
 def presets(db: sqlite_utils.Database) -> dict[str, dict]:
