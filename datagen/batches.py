@@ -228,7 +228,8 @@ def _create_idempotent(client: openai.OpenAI, *, key: str, file_id: str, metadat
         except TRANSIENT_ERRORS as exc:
             last = exc
     log.error("batch create %s: still failing after %d attempts: %s", key, len(RETRY_BACKOFF_S) + 1, last)
-    raise last  # type: ignore[misc]
+    assert last is not None  # the loop only ends after a transient error on every attempt
+    raise last
 
 
 STALE_CLAIM_S = 120.0
