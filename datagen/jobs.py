@@ -159,7 +159,7 @@ def create_job(
     model: str | None = None,
     temperature: float | None = None,
     input_path: str | Path | None = None,
-    operator: str = "cli",
+    operator: str | None = "cli",
     backend: str = "",
     date_range: tuple[str, str] | None = None,
     turn_range: tuple[int, int] | None = None,
@@ -179,6 +179,8 @@ def create_job(
         counts: requests per category key (``config.CATEGORIES``); zero counts are skipped.
         seed: sampling seed (the same seed and counts give the same scenarios).
         input_path: where to write the JSONL (overwritten); default ``<output dir>/jobs/<job id>.jsonl``.
+        operator: who asks (recorded as ``jobs.operator``); None when the CLI has no identity
+            (stored as NULL; only accepted in open mode, :func:`datagen.auth.require`).
         date_range / turn_range / personas: scenario options (:func:`scenarios.make_scenarios`).
         idempotency_key: a key of the user's action (e.g. one per rendered form); a second call
             with the same key returns the first job and creates nothing (double click, rerun).
@@ -325,7 +327,7 @@ def regenerate_rejected(
     kind: str,
     seed: int,
     job_id: str | None = None,
-    operator: str = "cli",
+    operator: str | None = "cli",
     backend: str = "",
     **create_kw: Any,
 ) -> dict | None:
