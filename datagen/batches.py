@@ -127,7 +127,7 @@ def submit(
         [digest],
     ).fetchone()
     if existing:
-        row = db["batches"].get(existing[0])
+        row = db.table("batches").get(existing[0])
         write_status_file(status_path, row)
         return row
     client = client or get_client()
@@ -158,10 +158,10 @@ def submit(
         status_file=str(status_path),
     )
     with write_transaction(db):
-        db["batches"].insert(row)
+        db.table("batches").insert(row)
     jobs.mark_requests(db, custom_ids, batch_id=batch.id, status="submitted")
     write_status_file(status_path, row)
-    return db["batches"].get(batch.id)
+    return db.table("batches").get(batch.id)
 
 
 # Seconds to wait before each retry of a batch create that failed in transit (then the batch list
@@ -228,7 +228,8 @@ def _create_idempotent(client: openai.OpenAI, *, key: str, file_id: str, metadat
         except TRANSIENT_ERRORS as exc:
             last = exc
     log.error("batch create %s: still failing after %d attempts: %s", key, len(RETRY_BACKOFF_S) + 1, last)
-    raise last  # type: ignore[misc]
+    assert last is not None  # the loop only ends after a transient error on every attempt
+    raise last
 
 
 STALE_CLAIM_S = 120.0
@@ -275,7 +276,7 @@ def submit_job(
             continue
         _submit_part(db, client, job_id, part["part"], actor=actor)
     return [
-        db["batches"].get(r[0])
+        db.table("batches").get(r[0])
         for r in db.execute("SELECT batch_id FROM job_parts WHERE job_id = ? AND batch_id IS NOT NULL ORDER BY part", [job_id])
     ]
 
@@ -319,7 +320,7 @@ def _submit_part(db: sqlite_utils.Database, client: openai.OpenAI, job_id: str, 
         created_at=now(), retrieved_at=None, status_file=None,
     )
     with write_transaction(db):
-        db["batches"].upsert(row, pk="id")
+        db.table("batches").upsert(row, pk="id")
         db.execute("UPDATE job_parts SET batch_id = ?, status = 'submitted' WHERE job_id = ? AND part = ?", [batch.id, job_id, part_no])
     jobs.mark_requests(db, jobs.read_custom_ids(path), batch_id=batch.id, status="submitted")
     return row
@@ -338,8 +339,8 @@ def refresh(db: sqlite_utils.Database, batch_id: str, *, client: openai.OpenAI |
         raise BatchError(f"배치 {batch_id}: 상태를 확인하지 못했습니다: {exc}") from exc
     row = _row_from_batch(b)
     with write_transaction(db):
-        db["batches"].upsert(row, pk="id")
-    full = db["batches"].get(batch_id)
+        db.table("batches").upsert(row, pk="id")
+    full = db.table("batches").get(batch_id)
     if full.get("status_file"):
         write_status_file(full["status_file"], full)
     return full
@@ -476,7 +477,7 @@ def retrieve(
             [batch_id, *batch_origins(batch_id)],
         )
     with write_transaction(db):
-        db["batches"].update(batch_id, {"retrieved_at": now()})
+        db.table("batches").update(batch_id, {"retrieved_at": now()})
     return summary
 
 
@@ -575,7 +576,7 @@ def retry_failed(db: sqlite_utils.Database, job_id: str, *, client: openai.OpenA
                 line = jobs.build_request_line(loads(scenario), model=job[1], temperature=job[2])
             fh.write(json.dumps(line, ensure_ascii=False) + "\n")
     with write_transaction(db):
-        db["job_parts"].insert({
+        db.table("job_parts").insert({
             "job_id": job_id, "part": part_no, "path": str(path), "sha256": jobs.file_sha256(path), "n_requests": len(ids),
             "bytes": path.stat().st_size, "file_id": None, "batch_id": None, "create_attempts": 0,
             "retry_of": ",".join(old_batches), "status": "submitting", "created_at": now(),

@@ -141,12 +141,12 @@ def score_real(items: list[Item]) -> dict[str, Any]:
         {"human_curated_clean", "human_curated_clean_with_error", "clean", "clean_with_error"}}``.
     """
     per: dict[str, Counter] = defaultdict(Counter)
-    sev = {"error": Counter(), "warning": Counter()}
+    sev: dict[str, Counter[str]] = {"error": Counter(), "warning": Counter()}
     hit_by_check: dict[str, int] = Counter()
     hit_total = 0
     by_reason: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     label_total = 0
-    held = Counter()
+    held: Counter[str] = Counter()
     for it in items:
         for f in it.findings:
             true = any(matches(f, lab) for lab in it.labels)
@@ -173,10 +173,10 @@ def score_real(items: list[Item]) -> dict[str, Any]:
     reason_total = {r: t for r, (_, t) in by_reason.items()}
     per_check = {}
     for cid, spec in CHECKS.items():
-        c = per.get(cid, Counter())
+        counts = per.get(cid, Counter())
         total = reason_total.get(spec.reason, 0)
-        per_check[cid] = {"severity": spec.severity, "reason": spec.reason, "findings": c["findings"], "true": c["true"],
-                          "false": c["false"], "precision": _div(c["true"], c["findings"]),
+        per_check[cid] = {"severity": spec.severity, "reason": spec.reason, "findings": counts["findings"], "true": counts["true"],
+                          "false": counts["false"], "precision": _div(counts["true"], counts["findings"]),
                           "recall": _div(hit_by_check[cid], total), "recalled": hit_by_check[cid], "of": total}
     return {
         "dialogues": len(items), "clean": sum(1 for i in items if not i.labels), "labelled_defects": label_total,
@@ -193,7 +193,7 @@ def score_scripted(items: list[Item]) -> dict[str, Any]:
     """Figures for the scripted corpus (labels are check ids): per check findings / true / false /
     precision / recall, error and warning precision, overall recall, clean records with an error."""
     per: dict[str, Counter] = defaultdict(Counter)
-    sev = {"error": Counter(), "warning": Counter()}
+    sev: dict[str, Counter[str]] = {"error": Counter(), "warning": Counter()}
     hit = total = 0
     clean = clean_err = 0
     for it in items:

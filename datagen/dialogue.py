@@ -333,7 +333,8 @@ def from_messages(messages: Any, *, tools: Any = None, uid: str | None = None, *
             for j, c in enumerate(raw_calls):
                 if not isinstance(c, dict):
                     raise FormatError(f"{where}: 도구 호출 {j}이(가) 객체가 아닙니다")
-                fn = c.get("function") if isinstance(c.get("function"), dict) else c
+                nested = c.get("function")
+                fn = nested if isinstance(nested, dict) else c
                 if not isinstance(fn.get("name"), str):
                     raise FormatError(f"{where}: 도구 호출 {j}에 함수 이름이 없습니다")
                 seq += 1

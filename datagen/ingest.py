@@ -455,6 +455,8 @@ def process_raw(
     fresh: dict[int, str] = {}  # line_no → text of lines the feed stored and returned, not parsed yet
 
     def take_feed() -> bool:
+        if feed is None:
+            return False
         got = feed()
         if got is None:
             return False
@@ -532,7 +534,7 @@ def _new_rows(db: sqlite_utils.Database, origins: list[str], after_id: int, fres
         [*origins, after_id, CHUNK],
     ).fetchall()
     missing = [r[0] for r in rows if r[2] not in fresh]
-    stored = {}
+    stored: dict[int, str] = {}
     for i in range(0, len(missing), 500):
         part = missing[i : i + 500]
         stored.update(db.execute(f"SELECT id, line FROM raw_lines WHERE id IN ({','.join('?' * len(part))})", part))
@@ -656,7 +658,8 @@ def _store_results(db: sqlite_utils.Database, by_id: dict[int, tuple], results: 
                 o, n, u = keys[content_key]
                 row, reason = None, f"{o}의 {n}번째 줄과 같은 내용입니다 (이미 샘플 {u}로 저장됨)"
             elif row is not None and (row[0] in state.seen_uids or row[0] in w.uids or row[0] in known):
-                row, reason = None, f"uid {row[0]}이(가) 이미 데이터베이스에 있습니다"
+                reason = f"uid {row[0]}이(가) 이미 데이터베이스에 있습니다"
+                row = None
             if row is None:
                 w.outcomes.append((line_no, origin, reason))
                 updates.append(("failed", reason, None, None, raw_id))

@@ -12,7 +12,7 @@ import json
 import re
 import uuid
 from pathlib import Path
-from typing import Any, Iterable
+from typing import IO, Any, Final, Iterable
 
 import sqlite_utils
 
@@ -21,7 +21,7 @@ from .errors import InputError
 from .generator_schema import RESPONSE_FORMAT
 from .store import dumps, loads, now, write_transaction
 
-BATCH_ENDPOINT = "/v1/chat/completions"
+BATCH_ENDPOINT: Final = "/v1/chat/completions"  # Final: typed as the literal the SDK's batches.create expects
 _CUSTOM_ID_RE = re.compile(r"^(train|gold)-([a-z_]+)-(\d{5,})$")
 
 
@@ -66,18 +66,19 @@ def _write_requests(job_id: str, items: list[dict], input_path: Path, encode, ma
     if len(items) <= max_requests:
         first = encode(items[0]) if items else b""
         if len(first) * len(items) * 1.2 <= max_bytes:  # prompts vary little: 20% headroom
-            with input_path.open("wb") as fh:
+            with input_path.open("wb") as out:
                 for line in lines:
-                    fh.write(line)
+                    out.write(line)
             return []
     parts: list[dict] = []
-    fh = h = None
+    fh: IO[bytes] | None = None  # the open part file; None until the first line
+    h = hashlib.sha256()  # the open part's hash (replaced with each new part)
     for line in lines:
         if len(line) > max_bytes:
             raise InputError(f"{input_path}: 요청 한 줄이 {len(line):,}바이트로 한도 {max_bytes:,}바이트를 넘습니다")
         p = parts[-1] if parts else None
-        if p is None or p["n_requests"] >= max_requests or p["bytes"] + len(line) > max_bytes:
-            if fh:
+        if fh is None or p is None or p["n_requests"] >= max_requests or p["bytes"] + len(line) > max_bytes:
+            if fh is not None and p is not None:
                 fh.close()
                 p["sha256"] = h.hexdigest()
             path = input_path.with_name(f"{input_path.stem}_part{len(parts) + 1:03d}.jsonl")
@@ -158,7 +159,7 @@ def create_job(
     model: str | None = None,
     temperature: float | None = None,
     input_path: str | Path | None = None,
-    operator: str = "cli",
+    operator: str | None = "cli",
     backend: str = "",
     date_range: tuple[str, str] | None = None,
     turn_range: tuple[int, int] | None = None,
@@ -178,6 +179,8 @@ def create_job(
         counts: requests per category key (``config.CATEGORIES``); zero counts are skipped.
         seed: sampling seed (the same seed and counts give the same scenarios).
         input_path: where to write the JSONL (overwritten); default ``<output dir>/jobs/<job id>.jsonl``.
+        operator: who asks (recorded as ``jobs.operator``); None when the CLI has no identity
+            (stored as NULL; only accepted in open mode, :func:`datagen.auth.require`).
         date_range / turn_range / personas: scenario options (:func:`scenarios.make_scenarios`).
         idempotency_key: a key of the user's action (e.g. one per rendered form); a second call
             with the same key returns the first job and creates nothing (double click, rerun).
@@ -243,9 +246,9 @@ def create_job(
         "idempotency_key": idempotency_key,
     }
     with write_transaction(db):
-        db["jobs"].insert(job)
+        db.table("jobs").insert(job)
         if parts:
-            db["job_parts"].insert_all(parts)
+            db.table("job_parts").insert_all(parts)
         record_requests(db, job_id, items)
     return {**job, "n_requests": len(items)}
 
@@ -324,7 +327,7 @@ def regenerate_rejected(
     kind: str,
     seed: int,
     job_id: str | None = None,
-    operator: str = "cli",
+    operator: str | None = "cli",
     backend: str = "",
     **create_kw: Any,
 ) -> dict | None:
@@ -444,7 +447,7 @@ def split_job(
         whole = [{"job_id": job_id, "part": 1, "path": str(src), "sha256": file_sha256(src), "n_requests": n_lines, "bytes": n_bytes,
                   "file_id": None, "batch_id": None, "create_attempts": 0, "retry_of": None, "status": "planned", "created_at": now()}]
         with write_transaction(db):
-            db["job_parts"].insert_all(whole)
+            db.table("job_parts").insert_all(whole)
         return whole
     if biggest > max_bytes:
         raise InputError(f"{src}: 요청 한 줄이 {biggest:,}바이트로 한도 {max_bytes:,}바이트를 넘습니다")
@@ -476,7 +479,7 @@ def split_job(
             parts[-1]["bytes"] = size
         close()
     with write_transaction(db):
-        db["job_parts"].insert_all(parts)
+        db.table("job_parts").insert_all(parts)
     return parts
 
 
@@ -518,7 +521,9 @@ def save_preset(db: sqlite_utils.Database, name: str, config_: dict | scenarios.
         raise InputError("프리셋 이름이 필요합니다")
     with write_transaction(db):
         cfg = config_.to_preset() if isinstance(config_, scenarios.ScenarioMix) else config_
-        return db["presets"].insert({"name": name.strip(), "config": dumps(cfg), "created_at": now(), "author": author}).last_pk
+        pk = db.table("presets").insert({"name": name.strip(), "config": dumps(cfg), "created_at": now(), "author": author}).last_pk
+        assert pk is not None  # an insert of one row into a table with an integer pk always has one
+        return pk
 
 
 def presets(db: sqlite_utils.Database) -> dict[str, dict]:

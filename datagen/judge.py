@@ -47,7 +47,7 @@ import sys
 import uuid
 from collections import Counter, defaultdict
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, TypeGuard
 
 import sqlite_utils
 from jsonschema import Draft202012Validator
@@ -232,9 +232,9 @@ def parse_judge_custom_id(custom_id: str | None) -> tuple[str, str, int] | None:
     return model, uid, int(n)
 
 
-def is_judge_custom_id(custom_id: str | None) -> bool:
+def is_judge_custom_id(custom_id: str | None) -> TypeGuard[str]:
     """Does this custom_id name a judge request (ingest routes its answer to :func:`parse_verdict`)?"""
-    return bool(custom_id) and custom_id.startswith(PREFIX)  # type: ignore[union-attr]
+    return custom_id is not None and custom_id.startswith(PREFIX)
 
 
 # ----------------------------------------------------------------------------- planning a job
@@ -952,8 +952,8 @@ def main(argv: list[str] | None = None) -> int:
     add_operator(s)
     st_ = sub.add_parser("status", help="judge jobs, their batches and verdicts")
     st_.add_argument("--job-id", default=None)
-    r = sub.add_parser("retrieve", help="download and store a judge job's finished batches (default: the latest job)")
-    r.add_argument("--job-id", default=None)
+    rt = sub.add_parser("retrieve", help="download and store a judge job's finished batches (default: the latest job)")
+    rt.add_argument("--job-id", default=None)
     a = sub.add_parser("agreement", help="precision / recall of the judge against people's decisions")
     a.add_argument("--model", default=None)
     a.add_argument("--json", action="store_true")

@@ -32,7 +32,7 @@ def _now() -> str:
 
 
 def _m001_initial(db: sqlite_utils.Database) -> None:
-    db["jobs"].create(
+    db.table("jobs").create(
         {
             "id": str,
             "kind": str,
@@ -48,7 +48,7 @@ def _m001_initial(db: sqlite_utils.Database) -> None:
         },
         pk="id",
     )
-    db["batches"].create(
+    db.table("batches").create(
         {
             "id": str,
             "job_id": str,
@@ -68,7 +68,7 @@ def _m001_initial(db: sqlite_utils.Database) -> None:
         },
         pk="id",
     )
-    db["requests"].create(
+    db.table("requests").create(
         {
             "custom_id": str,
             "job_id": str,
@@ -81,9 +81,9 @@ def _m001_initial(db: sqlite_utils.Database) -> None:
         },
         pk="custom_id",
     )
-    db["requests"].create_index(["job_id"])
-    db["requests"].create_index(["batch_id"])
-    db["raw_results"].create(
+    db.table("requests").create_index(["job_id"])
+    db.table("requests").create_index(["batch_id"])
+    db.table("raw_results").create(
         {
             "id": int,
             "origin": str,
@@ -97,10 +97,10 @@ def _m001_initial(db: sqlite_utils.Database) -> None:
         },
         pk="id",
     )
-    db["raw_results"].create_index(["origin", "line_no"], unique=True)
-    db["raw_results"].create_index(["status"])
-    db["raw_results"].create_index(["custom_id"])
-    db["samples"].create(
+    db.table("raw_results").create_index(["origin", "line_no"], unique=True)
+    db.table("raw_results").create_index(["status"])
+    db.table("raw_results").create_index(["custom_id"])
+    db.table("samples").create(
         {
             "uid": str,
             "custom_id": str,
@@ -115,9 +115,9 @@ def _m001_initial(db: sqlite_utils.Database) -> None:
         },
         pk="uid",
     )
-    db["samples"].create_index(["kind", "category"])
-    db["samples"].create_index(["custom_id"])
-    db["reviews"].create(
+    db.table("samples").create_index(["kind", "category"])
+    db.table("samples").create_index(["custom_id"])
+    db.table("reviews").create(
         {
             "id": int,
             "uid": str,
@@ -131,9 +131,9 @@ def _m001_initial(db: sqlite_utils.Database) -> None:
         },
         pk="id",
     )
-    db["reviews"].create_index(["uid", "id"])
-    db["reviews"].create_index(["annotator"])
-    db["publishes"].create(
+    db.table("reviews").create_index(["uid", "id"])
+    db.table("reviews").create_index(["annotator"])
+    db.table("publishes").create(
         {
             "id": int,
             "target": str,
@@ -149,8 +149,8 @@ def _m001_initial(db: sqlite_utils.Database) -> None:
         },
         pk="id",
     )
-    db["publish_items"].create({"publish_id": int, "uid": str, "split": str})
-    db["publish_items"].create_index(["uid"])
+    db.table("publish_items").create({"publish_id": int, "uid": str, "split": str})
+    db.table("publish_items").create_index(["uid"])
     # The decision of a sample is its latest review (ARCHITECTURE.md, "Storage").
     db.create_view(
         "latest_reviews",
@@ -161,7 +161,7 @@ def _m001_initial(db: sqlite_utils.Database) -> None:
 def _m002_quality_gate(db: sqlite_utils.Database) -> None:
     """Tables of the quality gate (:mod:`datagen.checks`): findings, duplicate clusters, contamination
     (``sample_state.checked_at``, in 003, records when a sample was last checked)."""
-    db["findings"].create(
+    db.table("findings").create(
         {
             "id": int,
             "uid": str,
@@ -174,15 +174,15 @@ def _m002_quality_gate(db: sqlite_utils.Database) -> None:
         },
         pk="id",
     )
-    db["findings"].create_index(["uid"])
-    db["findings"].create_index(["check_id"])
-    db["duplicates"].create({"uid": str, "cluster": str, "kind": str, "similarity": float}, pk="uid")
-    db["duplicates"].create_index(["cluster"])
-    db["contamination"].create(
+    db.table("findings").create_index(["uid"])
+    db.table("findings").create_index(["check_id"])
+    db.table("duplicates").create({"uid": str, "cluster": str, "kind": str, "similarity": float}, pk="uid")
+    db.table("duplicates").create_index(["cluster"])
+    db.table("contamination").create(
         {"uid": str, "gold_uid": str, "method": str, "overlap": float, "band": str, "created_at": str},
         pk=("uid", "gold_uid", "method"),
     )
-    db["contamination"].create_index(["gold_uid"])
+    db.table("contamination").create_index(["gold_uid"])
 
 
 STATE_COLUMNS = "uid, seq, kind, category, batch_id, job_id, state"
@@ -208,14 +208,14 @@ def _frozen_search_text(turns: list[dict]) -> str:
 def _m003_review_workbench(db: sqlite_utils.Database) -> None:
     """Review workbench: undo / revisions / adjudication columns, the materialised per-sample state
     (kept current in the same transaction as every review), per-annotator decisions, FTS5 search."""
-    db["reviews"].add_column("undoes", int)
-    db["reviews"].add_column("revision_id", int)
-    db["reviews"].add_column("adjudication", int)
-    db["revisions"].create(
+    db.table("reviews").add_column("undoes", int)
+    db.table("reviews").add_column("revision_id", int)
+    db.table("reviews").add_column("adjudication", int)
+    db.table("revisions").create(
         {"id": int, "uid": str, "annotator": str, "dialogue": str, "note": str, "seconds": float, "created_at": str},
         pk="id",
     )
-    db["revisions"].create_index(["uid", "id"])
+    db.table("revisions").create_index(["uid", "id"])
     db.execute(
         """CREATE TABLE sample_state (
             uid TEXT PRIMARY KEY, seq INTEGER NOT NULL, kind TEXT, category TEXT, batch_id TEXT, job_id TEXT,
@@ -326,14 +326,14 @@ def _m003_state_of(rows: list[tuple], *, kind: str, required_votes: int) -> tupl
 def _m004_findings_seen(db: sqlite_utils.Database) -> None:
     """``reviews.findings_seen``: the error-level check ids shown to the person when deciding, so
     publishing can tell an accept that overrode a finding from one made before it existed."""
-    db["reviews"].add_column("findings_seen", str)
+    db.table("reviews").add_column("findings_seen", str)
 
 
 def _m005_batches_at_scale(db: sqlite_utils.Database) -> None:
     """Jobs split into parts under the API limits, each submitted idempotently; job idempotency keys;
     scenario-mix presets with history."""
-    db["jobs"].add_column("idempotency_key", str)
-    db["jobs"].add_column("retry_of", str)
+    db.table("jobs").add_column("idempotency_key", str)
+    db.table("jobs").add_column("retry_of", str)
     db.execute("CREATE UNIQUE INDEX idx_jobs_idem ON jobs(idempotency_key) WHERE idempotency_key IS NOT NULL")
     db.execute(
         """CREATE TABLE job_parts (
@@ -342,17 +342,17 @@ def _m005_batches_at_scale(db: sqlite_utils.Database) -> None:
             create_attempts INTEGER NOT NULL DEFAULT 0, retry_of TEXT, status TEXT NOT NULL DEFAULT 'planned',
             created_at TEXT, PRIMARY KEY (job_id, part))"""
     )
-    db["requests"].create_index(["job_id", "status"])
-    db["presets"].create({"id": int, "name": str, "config": str, "created_at": str, "author": str}, pk="id")
-    db["presets"].create_index(["name", "id"])
+    db.table("requests").create_index(["job_id", "status"])
+    db.table("presets").create({"id": int, "name": str, "config": str, "created_at": str, "author": str}, pk="id")
+    db.table("presets").create_index(["name", "id"])
 
 
 def _m006_roles(db: sqlite_utils.Database) -> None:
     """Roles of the team (see :mod:`datagen.auth`), the append-only log of grants and revokes, and
     the identity that submitted each batch."""
     db.execute("CREATE TABLE roles (user TEXT NOT NULL, role TEXT NOT NULL, granted_by TEXT, granted_at TEXT, PRIMARY KEY (user, role))")
-    db["role_log"].create({"id": int, "user": str, "role": str, "action": str, "actor": str, "at": str}, pk="id")
-    db["batches"].add_column("submitted_by", str)  # who spent: the identity behind every submit
+    db.table("role_log").create({"id": int, "user": str, "role": str, "action": str, "actor": str, "at": str}, pk="id")
+    db.table("batches").add_column("submitted_by", str)  # who spent: the identity behind every submit
 
 
 TURNS_KEY = ',"turns":'
@@ -376,7 +376,7 @@ def _m007_ingest_at_scale(db: sqlite_utils.Database) -> None:
       included (the text of 100,000 lines written twice more, WAL and checkpoint).
     """
     db.execute("CREATE TABLE toolsets (hash TEXT PRIMARY KEY, tools TEXT NOT NULL, created_at TEXT)")
-    db["samples"].add_column("toolset", str)
+    db.table("samples").add_column("toolset", str)
     db.execute(f"CREATE VIEW sample_dialogues AS {SAMPLE_DIALOGUE_SQL}")
     db.execute("CREATE TABLE raw_lines (id INTEGER PRIMARY KEY, line TEXT NOT NULL)")
     db.execute("INSERT INTO raw_lines (id, line) SELECT id, line FROM raw_results")
@@ -407,8 +407,8 @@ before ``,"turns":`` (:data:`TURNS_KEY`), so the text is byte for byte what the 
 def _m008_regenerate(db: sqlite_utils.Database) -> None:
     """``requests.regenerates``: the uid of the rejected sample a request was made to replace
     (:func:`datagen.jobs.regenerate_rejected`)."""
-    db["requests"].add_column("regenerates", str)
-    db["requests"].create_index(["regenerates"])
+    db.table("requests").add_column("regenerates", str)
+    db.table("requests").create_index(["regenerates"])
 
 
 def _m009_search_by_rowid(db: sqlite_utils.Database) -> None:

@@ -314,7 +314,9 @@ class OfflineTransport(httpx2.MockTransport):
         fields: dict[str, tuple[str | None, bytes]] = {}
         for part in msg.iter_parts():
             name = part.get_param("name", header="content-disposition")
-            fields[name] = (part.get_filename(), part.get_payload(decode=True) or b"")
+            payload = part.get_payload(decode=True) or b""  # bytes: a form field's part is not multipart
+            if isinstance(name, str) and isinstance(payload, bytes):  # only named fields are read below
+                fields[name] = (part.get_filename(), payload)
         if "file" not in fields:
             return self._json(400, {"error": {"message": "file is required", "type": "invalid_request_error", "param": "file", "code": None}})
         filename, data = fields["file"]
@@ -456,7 +458,8 @@ class OfflineTransport(httpx2.MockTransport):
     def _finish(self, batch: dict, done: int, final: str, now: float) -> None:
         """Write output / error files for the first ``done`` requests and close the batch."""
         by_id = {l["custom_id"]: l for l in self._validate_input(batch)[0]}
-        out_lines, err_lines = [], []
+        out_lines: list[dict] = []
+        err_lines: list[dict] = []
         for i, cid in enumerate(batch["_order"]):
             if i < done:
                 line = complete_request(cid, by_id[cid]["body"], self.options)
@@ -485,6 +488,7 @@ class OfflineTransport(httpx2.MockTransport):
             return self._not_found("batch")
         self._advance(batch)
         batch = self._load_batch(batch_id)
+        assert batch is not None  # it was there a moment ago, under the lock, and nothing deletes a batch
         if batch["status"] in ("completed", "failed", "expired", "cancelled"):
             return self._json(409, {"error": {"message": f"Cannot cancel a batch with status {batch['status']}.", "type": "invalid_request_error", "param": None, "code": None}})
         if batch["status"] == "validating":

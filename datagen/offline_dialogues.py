@@ -212,8 +212,11 @@ class _Talk:
         self.fc = next((v for k, v in _TOPIC_FOOD.items() if k in self.topic), None) or self.rng.choice(sorted(_FOOD))
         self.turns: list[dict] = []
         self.tail: list[dict] = []  # the closing thanks exchange, kept last when a defect appends a follow-up
-        self.n_calls, self.used, self.pools, self.details = 0, set(), {}, {}
-        self.cart: dict | None = None
+        self.n_calls = 0
+        self.used: set[str] = set()  # every id handed out (new_id)
+        self.pools: dict[str, list[dict]] = {}  # food category → its 5 shops (pool)
+        self.details: dict[str, dict] = {}  # restaurant_id → its detail (detail)
+        self._cart: dict | None = None  # None until the first put
         self.addrs: list[dict] = []
 
     # -- turns ----------------------------------------------------------------------------------
@@ -318,6 +321,13 @@ class _Talk:
         return res if len(shops) > 1 else [res]
 
     # -- cart -----------------------------------------------------------------------------------
+    @property
+    def cart(self) -> dict:
+        """The cart ``{"shop", "lines"}``: :meth:`put` makes it, and every script reads it only after a put
+        (:meth:`prefill` or :meth:`add`)."""
+        assert self._cart is not None, "the cart is read before anything was put in it"
+        return self._cart
+
     def subtotal(self) -> int:
         return sum(line["line_total"] for line in self.cart["lines"])
 
@@ -330,8 +340,8 @@ class _Talk:
         return {"cart_item": line, "item_count": sum(x["quantity"] for x in self.cart["lines"]), "subtotal": self.subtotal()}
 
     def put(self, d: dict, item: dict, qty: int, options=(), note=None) -> dict:
-        if self.cart is None or self.cart["shop"]["restaurant_id"] != d["restaurant_id"]:
-            self.cart = {"shop": {k: d[k] for k in _SUMMARY_KEYS}, "lines": []}
+        if self._cart is None or self._cart["shop"]["restaurant_id"] != d["restaurant_id"]:
+            self._cart = {"shop": {k: d[k] for k in _SUMMARY_KEYS}, "lines": []}
         unit = item["price"] + sum(o["price"] for o in item["options"] if o["name"] in options)
         line = {"cart_item_id": self.new_id("cart_item_id"), "menu_item_id": item["menu_item_id"], "name": item["name"], "quantity": qty,
                 "options": list(options), "special_request": note, "unit_price": unit, "line_total": unit * qty}
@@ -776,7 +786,7 @@ def _contradict(name: str, args: dict, res: dict) -> bool:
                    "min_rating": {"rating": round((args.get("min_rating") or 0) - 0.4, 1)},
                    "max_delivery_fee": {"delivery_fee": (args.get("max_delivery_fee") or 0) + 1500}}
         key = next((k for k in changes if args.get(k) not in (None, False)), None)
-        res["items"][-1].update(changes.get(key, {}))
+        res["items"][-1].update(changes[key] if key is not None else {})
         return key is not None
     if name in ("add_to_cart", "update_cart_item"):
         line = res["cart_item"]
@@ -797,7 +807,7 @@ def _apply_defect(t: _Talk, defect: str) -> None:
         if oids:
             _follow_up(t, t.u("아 근데 이 주문 취소해줘", "아, 그런데 이 주문 취소해 주실 수 있나요?"), "cancel_order", {"order_id": oids[-1]},
                        {"order_id": oids[-1], "status": "cancelled", "refunded": True}, "주문을 취소해 드렸어요. 결제 금액은 곧 환불될 거예요.")
-        elif t.cart:
+        elif t._cart:  # a cart was filled (put)
             _follow_up(t, t.u("쓸 수 있는 쿠폰 있으면 적용해줘", "쓸 수 있는 쿠폰 있으면 적용해 주세요"), "apply_coupon", {},
                        {"coupon_code": "WELCOME3000", "discount": 3000}, "3,000원 할인 쿠폰(WELCOME3000)을 적용했어요.")
         else:

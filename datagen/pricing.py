@@ -18,6 +18,7 @@ import math
 import os
 from collections import defaultdict
 from functools import lru_cache
+from typing import Any
 
 import sqlite_utils
 
@@ -157,15 +158,15 @@ def estimate(lines, model: str, *, history: dict[str, float] | None = None, cach
         else:
             parts = str(line.get("custom_id", "")).split("-")
             category = parts[1] if len(parts) >= 3 else "unknown"
-        total, prefix = request_tokens(line["body"])
+        n_input, prefix = request_tokens(line["body"])
         a = agg[category]
         a["requests"] += 1
-        a["input_tokens"] += total
+        a["input_tokens"] += n_input
         if cache and not first:
             a["cached_tokens"] += prefix
         first = False
         a["output_tokens"] += history.get(category, history.get("*", default_output_tokens))
-    rows = []
+    rows: list[dict[str, Any]] = []
     for category, a in sorted(agg.items()):
         uncached = a["input_tokens"] - a["cached_tokens"]
         cost = (uncached * prices["input"] + a["cached_tokens"] * prices["cached_input"] + a["output_tokens"] * prices["output"]) / 1e6

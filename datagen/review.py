@@ -574,6 +574,7 @@ def save_revision(
             [uid, annotator, edited.model_dump_json(), note, seconds, now()],
         )
         rid = cur.lastrowid
+        assert rid is not None  # an INSERT into a rowid table always has one
         db.execute("UPDATE sample_state SET revision_id = ?, updated_at = ? WHERE uid = ?", [rid, now(), uid])
     from .quality import check_samples  # the checks judge the version that would ship
 
@@ -693,6 +694,7 @@ def record_decision(
              dumps(sorted(set(findings_seen or [])))],
         )
         rid = cur.lastrowid
+        assert rid is not None  # an INSERT into a rowid table always has one
         recompute_state(db, uid)
     return rid
 

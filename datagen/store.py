@@ -114,7 +114,14 @@ def index_for_search(db: sqlite_utils.Database, rows: list[tuple[int, str]]) -> 
 TOOLS_KEY = ',"tools":'
 """The top-level tools member's key as ``Dialogue.model_dump_json()`` writes it (see :data:`TURNS_KEY`)."""
 
-_KEYS = {str: (TOOLS_KEY, TURNS_KEY), bytes: (TOOLS_KEY.encode(), TURNS_KEY.encode())}
+_KEYS_BYTES = (TOOLS_KEY.encode(), TURNS_KEY.encode())
+
+
+def _keys(like: AnyStr) -> tuple[AnyStr, AnyStr]:
+    """``(TOOLS_KEY, TURNS_KEY)`` as the same type as ``like`` (``str`` or UTF-8 ``bytes``)."""
+    if isinstance(like, str):
+        return TOOLS_KEY, TURNS_KEY
+    return _KEYS_BYTES
 
 
 def split_tools(full_json: AnyStr, tools_json: AnyStr) -> AnyStr:
@@ -132,7 +139,7 @@ def split_tools(full_json: AnyStr, tools_json: AnyStr) -> AnyStr:
         ValueError: ``full_json`` does not hold ``,"tools":<tools_json>,"turns":`` where the first
             ``,"tools":`` is (the top-level key: the fields before it are strings).
     """
-    tools_key, turns_key = _KEYS[type(full_json)]
+    tools_key, turns_key = _keys(full_json)
     i = full_json.find(tools_key)
     end = i + len(tools_key) + len(tools_json)
     if i < 0 or not full_json.startswith(tools_json, end - len(tools_json)) or not full_json.startswith(turns_key, end):
@@ -147,7 +154,7 @@ def join_tools(stored_json: AnyStr, tools_json: AnyStr) -> AnyStr:
     Raises:
         ValueError: ``stored_json`` has no top-level ``,"turns":``.
     """
-    tools_key, turns_key = _KEYS[type(stored_json)]
+    tools_key, turns_key = _keys(stored_json)
     i = stored_json.find(turns_key)
     if i < 0:
         raise ValueError("stored dialogue JSON has no turns")

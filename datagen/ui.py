@@ -30,7 +30,7 @@ from .store import get_db
 
 ROLE_KO = {"user": "고객", "assistant": "상담사", "tool": "도구 결과"}
 # Status in words, not emoji: a machine without an emoji font shows emoji as empty boxes (issue 15).
-SEVERITY_LABEL = {"error": "[오류]", "warning": "[경고]"}
+SEVERITY_LABEL: dict[str | None, str] = {"error": "[오류]", "warning": "[경고]"}
 _ARG_STATUS = {"unexpected": "오류: 스키마에 없는 인자", "missing": "오류: 필수 인자 누락",
                "type": "오류: 타입 불일치 (기대: {expected})", "value": "오류: 허용되지 않은 값"}
 _JSON_TYPES = {str: "string", bool: "boolean", int: "integer", float: "number", list: "array", dict: "object", type(None): "null"}

@@ -79,9 +79,9 @@ def tool_internals_leaked(v: View):
                     hit = f"도구 이름 {n!r}"
                     break
         if hit is None and "T" in text:
-            m = _ISO_TIME.search(text)
-            if m:
-                hit = f"ISO 시각 {m.group(0)!r}"
+            iso = _ISO_TIME.search(text)
+            if iso:
+                hit = f"ISO 시각 {iso.group(0)!r}"
         if hit:
             yield i, f"고객에게 {hit}을(를) 그대로 말합니다."
 

@@ -12,7 +12,7 @@ import re
 
 from .core import View, check
 
-_ROLE_KO = {"user": "고객", "assistant": "상담사", "tool": "도구 결과"}
+_ROLE_KO: dict[str | None, str] = {"user": "고객", "assistant": "상담사", "tool": "도구 결과"}  # keyed by t.get("role"): None when missing
 
 
 @check("first_turn_user", "error", "other", "첫 턴이 고객이 아님", "structure")
@@ -60,7 +60,8 @@ def ends_without_answer(v: View):
         return
     last = v.turns[-1]
     if last.get("role") != "assistant" or not (last.get("content") or "").strip() or last.get("tool_calls"):
-        what = {"user": "고객 턴", "tool": "도구 결과"}.get(last.get("role"), "도구 호출")
+        what_of: dict[str | None, str] = {"user": "고객 턴", "tool": "도구 결과"}
+        what = what_of.get(last.get("role"), "도구 호출")
         yield v.n - 1, f"대화가 상담사의 텍스트 답변이 아니라 {what}(으)로 끝납니다."
 
 

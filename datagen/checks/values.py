@@ -211,10 +211,10 @@ def unsaid_option(v: View):
             if key in PAGE_ARGS and _is_number(value):
                 said = (_MORE if value >= 2 else _FIRST).search(request_text(v, i)) is not None
             else:
-                said = _said(v, i, key, value)
-                if said is None:
+                asked = _said(v, i, key, value)
+                if asked is None:
                     continue
-                said = said or _carried_from(v, i, c, key, value)
+                said = asked or _carried_from(v, i, c, key, value)
             if not said:
                 yield i, f"{c.get('name')}의 {key}={value!r}: 고객이 이번 요청에서 말하지 않은 옵션입니다."
 
