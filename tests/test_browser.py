@@ -1,5 +1,6 @@
 """One real-browser smoke test: Streamlit served for real, driven by Playwright in Debian's Chromium."""
 
+import json
 import os
 import re
 import shutil
@@ -411,8 +412,17 @@ NAV_LABELS = "() => [...document.querySelectorAll(\"[data-testid='stSidebarNavLi
 
 
 def _nav_labels(page) -> list[str]:
-    """The sidebar's page labels once the page has settled (3 s after its first link appeared)."""
-    page.wait_for_timeout(3000)
+    """The sidebar's page labels once the page has settled: they read :data:`NAV` (a direct link on
+    a fresh server shows the file names until the page's switch to app.py's navigation has rerun,
+    which took over 3 s on a loaded 2-core host), or 20 s have passed; then 1 s more, so a later
+    change back would show."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_function(f"() => JSON.stringify(({NAV_LABELS})()) === {json.dumps(json.dumps(NAV, ensure_ascii=False))}", timeout=20_000)
+    except PlaywrightTimeout:
+        pass  # the caller's assertion on the labels says what they are
+    page.wait_for_timeout(1000)
     return page.evaluate(NAV_LABELS)
 
 
