@@ -4,7 +4,9 @@
 - pages and ``app.py`` import the library only through ``datagen`` (no ``sqlite3`` / ``sqlite_utils``:
   no SQL in a page);
 - the bottom layer (``store``, ``migrations``, ``dialogue``, ``config``, ``fastjson``, ``settings``, ``errors``)
-  imports nothing from the library layers above it, at module level or inside a function.
+  imports nothing from the library layers above it, at module level or inside a function;
+- inside the ``datagen/quality/`` package each module imports only the modules listed before it in
+  :data:`QUALITY` (its ``__init__`` re-exports them all).
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 BOTTOM = {"store", "migrations", "dialogue", "config", "fastjson", "settings", "errors"}
+QUALITY = ["samples", "findings", "closing", "per_sample", "dedup", "decontam", "gate"]
+"""The modules of ``datagen/quality/``, lowest first (docs/ARCHITECTURE.md, "Module ownership")."""
 
 
 def _imports(path: Path, root: Path = ROOT) -> set[str]:
@@ -64,6 +68,18 @@ def test_the_bottom_layer_imports_nothing_above_it(name):
         pytest.skip(f"datagen/{name}.py does not exist")
     above = {m for m in _imports(path) if m.startswith("datagen.") and m.split(".")[1] not in BOTTOM}
     assert above == set(), f"datagen/{name}.py imports {sorted(above)}"
+
+
+def test_the_quality_package_lists_every_module():
+    assert sorted(p.stem for p in (ROOT / "datagen" / "quality").glob("*.py") if p.stem != "__init__") == sorted(QUALITY)
+
+
+@pytest.mark.parametrize("name", QUALITY)
+def test_a_quality_module_imports_only_the_ones_below_it(name):
+    mods = _imports(ROOT / "datagen" / "quality" / f"{name}.py")
+    inside = {m.split(".")[2] for m in mods if m.startswith("datagen.quality.")}
+    assert "datagen.quality" not in mods, f"datagen/quality/{name}.py imports the package itself"
+    assert inside <= set(QUALITY[: QUALITY.index(name)]), f"datagen/quality/{name}.py imports {sorted(inside)}"
 
 
 def test_the_checker_sees_an_upward_import(tmp_path):

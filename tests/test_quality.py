@@ -11,6 +11,7 @@ import pytest
 from datagen import config, quality
 from datagen.dialogue import Dialogue, to_seed_record
 from datagen.ingest import import_file
+from datagen.quality.decontam import _GoldIndex
 from seed_fixture import seed_uid
 
 FIX = Path(__file__).parent / "fixtures"
@@ -192,7 +193,7 @@ def test_tulu3_rule_and_korean_variant_exclude_and_flag_with_a_report(db, tmp_pa
 
 
 def test_tulu3_overlap_counts_gold_tokens_covered_by_shared_8grams():
-    index = quality._GoldIndex("tulu3_word8", [["a b c d e f g h i j"]])  # 10 tokens
+    index = _GoldIndex("tulu3_word8", [["a b c d e f g h i j"]])  # 10 tokens
     assert index.overlaps(["a b c d e f g h"]) == {0: 0.8}  # one shared 8-gram covers 8 of 10 tokens
     assert index.overlaps(["a b c d e f g"]) == {}  # seven tokens: no 8-gram
     assert quality.word_tokens("치킨, 두 마리!") == ["치킨", ",", "두", "마리", "!"]
