@@ -255,3 +255,30 @@ def test_validate_with_a_bad_option_value_is_a_clean_error(db, capsys):
 
     assert run(main, ["--workers", "0"]) == 1
     assert capsys.readouterr().err.startswith("오류: ")
+
+
+def test_decontamination_names_the_same_gold_item_under_any_hash_seed(tmp_path):
+    """Two gold items overlapping a training sample equally: the finding names the lowest gold uid
+    whatever the process's hash seed (the overlaps come out of a set; a rerun used to name the other
+    one, rewriting the finding and its created_at). Separate processes, two seeds each way."""
+    import os
+    import subprocess
+    import sys
+
+    from datagen.store import connect
+
+    folder = tmp_path / "out"
+    db = connect(folder / "datagen.db")
+    import_file(db, write(tmp_path, "tie.jsonl", [dialogue("gold-b", GOLD_TURNS, kind="gold"), dialogue("gold-a", GOLD_TURNS, kind="gold"),
+                                                  dialogue("copy", GOLD_TURNS)]))
+    db.close()
+    script = ("from datagen.store import connect; from datagen import quality; db = connect(); quality.decontaminate(db); "
+              "print(sorted(db.execute(\"SELECT gold_uid, method FROM contamination WHERE uid = 'copy'\").fetchall())[0][0], "
+              "db.execute(\"SELECT message FROM findings WHERE uid = 'copy' AND check_id LIKE 'contamination%'\").fetchone()[0])")
+    outs = set()
+    for seed in ("1", "2", "3", "4"):
+        env = dict(os.environ, PYTHONHASHSEED=seed, DATAGEN_OUTPUT_DIR=str(folder), DATAGEN_DB=str(folder / "datagen.db"))
+        proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        outs.add(proc.stdout.split(" ", 1)[1].strip())
+    assert len(outs) == 1 and "gold-a" in outs.pop()

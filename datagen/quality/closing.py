@@ -53,7 +53,7 @@ class _ClosingIndex:
         self.entry: dict[str, tuple[str, str, int]] = {}  # uid → (key, line, turn)
         self.members: dict[str, set[str]] = defaultdict(set)  # key → uids
 
-    def set(self, uid: str, line: str, turn: int) -> None:
+    def put(self, uid: str, line: str, turn: int) -> None:
         old = self.entry.get(uid)
         if old is not None:
             self.members[old[0]].discard(uid)
@@ -70,7 +70,7 @@ class _ClosingIndex:
                 new.append(uid)
         for part in _chunks(new, 500):  # only these are read: the samples just checked are skipped in SQL too
             for uid, last, n in db.execute(_LAST_TURN_SQL.format(",".join("?" * len(part))), part):
-                self.set(uid, final_closing([json.loads(last)]) if last else "", (n or 0) - 1)
+                self.put(uid, final_closing([json.loads(last)]) if last else "", (n or 0) - 1)
         if new:
             for part in _chunks(new, 500):
                 for uid, text in db.execute(
@@ -79,7 +79,7 @@ class _ClosingIndex:
                     part,
                 ):
                     turns = json.loads(text).get("turns") or []
-                    self.set(uid, final_closing(turns), len(turns) - 1)
+                    self.put(uid, final_closing(turns), len(turns) - 1)
 
     def flagged(self) -> dict[str, tuple[str, int, int]]:
         """uid → (line, samples with it, samples in total), by :data:`checks.corpus.CLOSING_MIN_SHARE`."""
@@ -104,7 +104,7 @@ def repeated_closings(last_turns: dict[str, list[dict]]) -> dict[str, tuple[str,
     """
     index = _ClosingIndex()
     for uid, turns in last_turns.items():
-        index.set(uid, final_closing(turns), len(turns) - 1)
+        index.put(uid, final_closing(turns), len(turns) - 1)
     return index.flagged()
 
 
@@ -144,12 +144,12 @@ def _closing_check_locked(db: sqlite_utils.Database, kinds: Iterable[str], check
         mine = checked.get(kind, {})
         if full:
             for uid, (line, turn) in mine.items():
-                index.set(uid, line, turn)
+                index.put(uid, line, turn)
             index.rowid = db.execute("SELECT COALESCE(MAX(rowid), 0) FROM samples WHERE kind = ?", [kind]).fetchone()[0]
         else:
             index.catch_up(db, kind, set(mine))
             for uid, (line, turn) in mine.items():
-                index.set(uid, line, turn)
+                index.put(uid, line, turn)
             if len(index.entry) != db.execute("SELECT COUNT(*) FROM samples WHERE kind = ?", [kind]).fetchone()[0]:
                 index = _CLOSING_INDEXES[key] = _ClosingIndex()  # samples deleted or the file replaced: start over
                 index.catch_up(db, kind, set())

@@ -101,7 +101,7 @@ class _GoldIndex:
 
     def overlaps(self, turns: list[str]) -> dict[int, float]:
         """gold index → share of its tokens covered by n-grams shared with these training turns."""
-        grams = set()
+        grams: set = set()
         for turn in turns:
             toks = self.tokenize(turn)
             grams.update(self._gram(toks, k) for k in range(len(toks) - self.n + 1))
@@ -169,10 +169,10 @@ def decontaminate(
                         band = "excluded" if overlap > exclude_above else "flagged"
                         rows.append((uid, gold_uids[g], m, round(overlap, 4), band))
     best: dict[str, tuple] = {}
-    for r in rows:
-        key = (r[4] == "excluded", r[3])
-        if r[0] not in best or key > (best[r[0]][4] == "excluded", best[r[0]][3]):
-            best[r[0]] = r
+    # per sample: excluded before flagged, then the largest overlap; ties go to the lowest gold uid,
+    # then method, so a rerun names the same gold item (the overlaps come out of a set: hash order)
+    for r in sorted(rows, key=lambda r: (r[0], r[4] != "excluded", -r[3], r[1], r[2])):
+        best.setdefault(r[0], r)
     finding_rows = []
     for uid, gold_uid, m, overlap, band in best.values():
         spec = CHECKS["contamination" if band == "excluded" else "contamination_suspect"]
