@@ -62,12 +62,12 @@ from typing import Any, Iterator, Protocol
 
 import sqlite_utils
 
-from . import audit, auth, config, quality, settings
-from .checks import CHECKS
-from .dialogue import Dialogue, ToolCall, Turn, from_seed_record, to_messages, to_seed_record
-from .errors import DatagenError
-from .review import bucket_sql
-from .store import TOOLS_KEY, dumps, loads, now, split_tools, write_transaction
+from .. import audit, auth, config, quality, settings
+from ..checks import CHECKS
+from ..dialogue import Dialogue, ToolCall, Turn, from_seed_record, to_messages, to_seed_record
+from ..errors import DatagenError
+from ..review import bucket_sql
+from ..store import TOOLS_KEY, dumps, loads, now, split_tools, write_transaction
 
 SPLIT_OF_KIND = {"train": "train", "gold": "test"}
 FORMATS = ("qwen", "openai")
@@ -186,7 +186,7 @@ def _recheck_edited_after_accept(db: sqlite_utils.Database, states: list[_State]
              if st.status in (SHIPS, "unreviewed_error") and st.revision_id != st.checked_revision_id]
     if not stale:
         return states
-    from .quality import check_record
+    from ..quality import check_record
 
     uids = {states[k].uid for k in stale}
     seen = deciding_reviews(db, uids)
@@ -683,7 +683,7 @@ def _run_shard(task: _ShardTask, db: sqlite_utils.Database | None = None) -> _Sh
     The same function runs in-process and in worker processes (then opening its own connection).
     """
     if db is None:
-        from .store import connect
+        from ..store import connect
 
         db = connect(task.db_path)
     digests, preview, drift = [], [], []
@@ -795,7 +795,7 @@ def _run_workers(tasks: list[_ShardTask], workers: int) -> list[_ShardResult]:
         w = load.index(min(load))
         groups[w].append(i)
         load[w] += len(tasks[i].states)
-    paths = [str(Path(__file__).resolve().parents[1]), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    paths = [str(Path(__file__).resolve().parents[2]), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(paths))
     results: list[_ShardResult | None] = [None] * len(tasks)
     with tempfile.TemporaryDirectory(prefix="datagen-publish-") as tmp:
@@ -972,7 +972,7 @@ def _generator_section(db: sqlite_utils.Database, release: Release) -> list[str]
 
 
 def _review_section(db: sqlite_utils.Database) -> list[str]:
-    from . import review
+    from .. import review
 
     n_annotators, n_decisions = db.execute(
         "SELECT COUNT(DISTINCT annotator), COUNT(*) FROM reviews WHERE decision IN ('accept', 'reject', 'skip')"
@@ -1378,10 +1378,3 @@ def _worker_main(argv: list[str]) -> int:
     Path(argv[1]).write_bytes(pickle.dumps([_run_shard(t) for t in tasks]))
     return 0
 
-
-if __name__ == "__main__":
-    import sys
-
-    from datagen.publish import _worker_main as main  # results must pickle as datagen.publish classes
-
-    sys.exit(main(sys.argv[1:]))
