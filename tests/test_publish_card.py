@@ -98,12 +98,28 @@ def _check(name: str, card: str) -> None:
     assert card == path.read_bytes().decode("utf-8")
 
 
-@pytest.mark.parametrize("name, kwargs", [
-    ("local_qwen.md", {}),
-    ("hub_openai.md", {"fmt": "openai", "repo_id": "me/delivery"}),
+def _build_minimal(db, tmp_path: Path) -> None:
+    """Every imported record accepted by one person: a first version, no checks, nothing left out."""
+    for uid in insert(db, fixture_dialogues()):
+        review.record_decision(db, uid, annotator="민지", decision="accept")
+
+
+def _build_reselected(db, tmp_path: Path) -> None:
+    """A local export that kept no row hashes, then a release of a selection (rows not selected)."""
+    _build_minimal(db, tmp_path)
+    publish.export_and_record(db, tmp_path / "v0", operator="민지")
+    with db.conn:
+        db.execute("UPDATE publishes SET counts = json_remove(counts, '$.row_hashes')")
+
+
+@pytest.mark.parametrize("name, build, kwargs", [
+    ("local_qwen.md", _build, {}),
+    ("hub_openai.md", _build, {"fmt": "openai", "repo_id": "me/delivery"}),
+    ("first_version.md", _build_minimal, {"repo_id": "me/first"}),
+    ("selection_after_local.md", _build_reselected, {"fmt": "openai", "uids": {"msg-1", "msg-2"}}),
 ])
-def test_the_card_is_the_stored_card(db, tmp_path, name, kwargs):
-    _build(db, tmp_path)
+def test_the_card_is_the_stored_card(db, tmp_path, name, build, kwargs):
+    build(db, tmp_path)
     release = publish.prepare(db, **kwargs)
     card = publish.dataset_card(db, release)
     assert card == release.card  # deterministic: the card shown is the card written
