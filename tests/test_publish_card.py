@@ -124,3 +124,23 @@ def test_the_card_is_the_stored_card(db, tmp_path, name, build, kwargs):
     card = publish.dataset_card(db, release)
     assert card == release.card  # deterministic: the card shown is the card written
     _check(name, _normalised(db, card))
+
+
+def test_model_text_is_data_in_the_card(db):
+    """The card is Markdown rendered without autoescape: text from the records (here a category) is
+    written as it is, not HTML-escaped and not evaluated as a template; only ``|`` is escaped in cells."""
+    odd = "<b>중식|한식</b> {{ x }} & {% if %}"
+    uids = insert(db, [d.model_copy(update={"uid": f"odd{i}", "category": odd}) for i, d in enumerate(fixture_dialogues()[:2])])
+    for uid in uids:
+        review.record_decision(db, uid, annotator="민지", decision="accept")
+    card = publish.prepare(db).card
+    assert "| train | <b>중식\\|한식</b> {{ x }} & {% if %} | 2 |" in card
+    assert "&lt;" not in card and "&amp;" not in card
+
+
+def test_the_card_template_ships_with_the_package():
+    from datagen.publish import card
+
+    assert (card.TEMPLATES / "card.md.j2").is_file()
+    pyproject = (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text(encoding="utf-8")
+    assert 'datagen = ["publish/templates/*.j2"]' in pyproject
