@@ -6,7 +6,10 @@
 - the bottom layer (``store``, ``migrations``, ``dialogue``, ``config``, ``fastjson``, ``settings``, ``errors``)
   imports nothing from the library layers above it, at module level or inside a function;
 - inside the ``datagen/quality/`` package each module imports only the modules listed before it in
-  :data:`QUALITY` (its ``__init__`` re-exports them all).
+  :data:`QUALITY` (its ``__init__`` re-exports them all);
+- inside ``datagen/publish/`` each module imports only the modules before it in :data:`PUBLISH`, and
+  none imports the package itself, except ``hub`` (it looks ``default_hub`` up on the package, where
+  callers replace it); imports for type annotations only (``if TYPE_CHECKING:``) do not count.
 """
 
 from __future__ import annotations
@@ -20,11 +23,17 @@ ROOT = Path(__file__).resolve().parents[1]
 BOTTOM = {"store", "migrations", "dialogue", "config", "fastjson", "settings", "errors"}
 QUALITY = ["samples", "findings", "closing", "per_sample", "dedup", "decontam", "gate"]
 """The modules of ``datagen/quality/``, lowest first (docs/ARCHITECTURE.md, "Module ownership")."""
+PUBLISH = ["rules", "rows", "history", "shards", "card", "release", "hub"]
+"""The modules of ``datagen/publish/``, bottom first (docs/ARCHITECTURE.md, "Module ownership")."""
 
 
-def _imports(path: Path, root: Path = ROOT) -> set[str]:
-    """Every module a file imports, anywhere in it, as absolute dotted names (``.x`` → ``datagen.x``)."""
+def _imports(path: Path, root: Path = ROOT, *, annotations: bool = True) -> set[str]:
+    """Every module a file imports, anywhere in it, as absolute dotted names (``.x`` → ``datagen.x``);
+    without those under ``if TYPE_CHECKING:`` when ``annotations`` is false."""
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    if not annotations:
+        for node in [n for n in ast.walk(tree) if isinstance(n, ast.If) and isinstance(n.test, ast.Name) and n.test.id == "TYPE_CHECKING"]:
+            node.body = [ast.Pass()]
     package = ".".join(path.relative_to(root).with_suffix("").parts[:-1])
     found: set[str] = set()
     for node in ast.walk(tree):
@@ -88,3 +97,15 @@ def test_the_checker_sees_an_upward_import(tmp_path):
     fake = tmp_path / "datagen" / "store.py"
     fake.write_text("def f():\n    from .review import recompute_state\n    from . import jobs\n", encoding="utf-8")
     assert {"datagen.review", "datagen.jobs"} <= _imports(fake, tmp_path)
+
+
+@pytest.mark.parametrize("name", PUBLISH)
+def test_publish_modules_import_only_the_ones_below_them(name):
+    mods = _imports(ROOT / "datagen" / "publish" / f"{name}.py", annotations=False)
+    inside = {m.split(".")[2] for m in mods if m.startswith("datagen.publish.")}
+    assert inside <= set(PUBLISH[: PUBLISH.index(name)]), f"datagen/publish/{name}.py imports {sorted(inside)}"
+    assert name == "hub" or "datagen.publish" not in mods
+
+
+def test_publish_lists_every_module_of_the_package():
+    assert {p.stem for p in (ROOT / "datagen" / "publish").glob("*.py")} == {*PUBLISH, "__init__", "__main__"}

@@ -318,7 +318,7 @@ def test_shards_are_named_and_sized(db, tmp_path, monkeypatch):
         review.record_decision(db, u, annotator="a", decision="accept")
         if u in uids[:2]:
             review.record_decision(db, u, annotator="b", decision="accept")
-    monkeypatch.setattr(publish, "SHARD_ROWS", 3)
+    monkeypatch.setattr(publish.shards, "SHARD_ROWS", 3)
     release = publish.export_local(db, tmp_path / "s")
     assert release.shards == ["data/test-00000-of-00001.parquet", "data/train-00000-of-00003.parquet",
                               "data/train-00001-of-00003.parquet", "data/train-00002-of-00003.parquet"]
@@ -326,11 +326,11 @@ def test_shards_are_named_and_sized(db, tmp_path, monkeypatch):
     ds = datasets.load_dataset(str(tmp_path / "s"), cache_dir=str(tmp_path / "hf"))
     assert list(ds["train"]["uid"]) == release.splits["train"] and list(ds["test"]["uid"]) == release.splits["test"]
     # worker processes write the same files (and hash the same set) as this process
-    monkeypatch.setattr(publish, "PARALLEL_MIN_ROWS", 0)
-    monkeypatch.setattr(publish.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(publish.shards, "PARALLEL_MIN_ROWS", 0)
+    monkeypatch.setattr(publish.shards.os, "cpu_count", lambda: 2)
     calls = []
-    run_workers = publish._run_workers
-    monkeypatch.setattr(publish, "_run_workers", lambda tasks, n: calls.append(n) or run_workers(tasks, n))
+    run_workers = publish.shards._run_workers
+    monkeypatch.setattr(publish.shards, "_run_workers", lambda tasks, n: calls.append(n) or run_workers(tasks, n))
     parallel = publish.export_local(db, tmp_path / "p")
     assert calls == [2]
     assert parallel.record_hash == release.record_hash and parallel.shards == release.shards
@@ -342,18 +342,18 @@ def test_split_tools_takes_the_fast_path_only_when_safe():
     d = fixture_dialogues()[1]
     text = d.model_dump_json().encode()
     cache: dict = {}
-    rest, tools, key = publish._split_tools(text, cache)
+    rest, tools, key = publish.rules._split_tools(text, cache)
     assert tools == d.tools and key is not None and json.loads(rest) == {k: v for k, v in json.loads(text).items() if k != "tools"}
-    assert publish._split_tools(text, cache)[1] is tools  # parsed once
+    assert publish.rules._split_tools(text, cache)[1] is tools  # parsed once
     # a "tools" key nested in a call's arguments, no top-level one: the whole text is parsed
     data = json.loads(text)
     data.pop("tools")
     data["turns"][1]["tool_calls"][0]["arguments"] = {"a": 1, "tools": [1, 2]}
     weird = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
-    assert publish._split_tools(weird, {}) == (weird, None, None)
+    assert publish.rules._split_tools(weird, {}) == (weird, None, None)
     # a system prompt that mentions ,"tools": in text is escaped, so not a cut either
     d2 = d.model_copy(update={"system_prompt": 'x,"tools":[1]'})
-    rest, tools, _ = publish._split_tools(d2.model_dump_json().encode(), {})
+    rest, tools, _ = publish.rules._split_tools(d2.model_dump_json().encode(), {})
     assert tools == d.tools and json.loads(rest)["system_prompt"] == 'x,"tools":[1]'
 
 
