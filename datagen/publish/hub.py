@@ -162,6 +162,7 @@ def publish_to_hub(
     except Exception as exc:  # the Hub client raises many types (HTTP, connection, auth)
         raise PublishError(f"허브에 올리지 못했습니다 ({_scrub(exc, token)}). 로컬 내보내기는 {folder}에 있습니다.") from None
     release.revision = revision
+    assert release.tag is not None  # prepare(..., repo_id=...) names the next version's tag
     try:
         hub.tag(repo_id, tag=release.tag, revision=revision, token=token, message=message)
     except Exception as exc:  # the commit exists: record it, say the tag is missing

@@ -227,7 +227,7 @@ def _record_publish(db: sqlite_utils.Database, release: Release, *, target: str,
               "version": release.version if target == "hub" else None, "left_out": dict(release.left_out()),
               "row_hashes": release.row_hashes}
     with write_transaction(db):
-        pid = db["publishes"].insert(
+        pid = db.table("publishes").insert(
             {"target": target, "repo_id": release.repo_id, "revision": revision, "record_hash": release.record_hash,
              "format": release.fmt, "counts": dumps(counts), "card": release.card, "path": release.path,
              "created_at": now(), "operator": operator}
@@ -236,6 +236,7 @@ def _record_publish(db: sqlite_utils.Database, release: Release, *, target: str,
             "INSERT INTO publish_items (publish_id, uid, split) VALUES (?, ?, ?)",
             ((pid, uid, split) for split, us in release.splits.items() for uid in us),
         )
+    assert pid is not None  # an INSERT's rowid
     return pid
 
 

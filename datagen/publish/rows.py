@@ -138,7 +138,7 @@ def from_row(row: dict, fmt: str | None = None) -> Dialogue:
     """
     fmt = fmt or ("qwen" if "system_prompt" in row else "openai")
     _check_format(fmt)
-    lineage = {"custom_id": row.get("custom_id"), "source": row.get("source") or "", "model": row.get("model")}
+    lineage: dict[str, Any] = {"custom_id": row.get("custom_id"), "source": row.get("source") or "", "model": row.get("model")}
     if fmt == "qwen":
         rec = dict(row, tools=_json_value(row.get("tools")) or [])
         return from_seed_record(rec, **lineage)

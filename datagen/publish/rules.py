@@ -274,7 +274,7 @@ def _published_dialogue(st: _State, data: bytes, tools: list | None) -> Dialogue
             raise ValueError("tools twice")
         d.tools.extend(tools)  # the specs themselves are shared between records with the same list
     if st.kind in SPLIT_OF_KIND and d.kind != st.kind:
-        d.kind = st.kind
+        d.kind = "gold" if st.kind == "gold" else "train"  # st.kind is one of SPLIT_OF_KIND's keys
     if d.model is None and st.model:
         d.model = st.model
     return d

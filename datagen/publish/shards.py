@@ -69,7 +69,9 @@ def _run_shard(task: _ShardTask, db: sqlite_utils.Database | None = None) -> _Sh
         from ..store import connect
 
         db = connect(task.db_path)
-    digests, preview, drift = [], [], []
+    digests: list[str] = []
+    preview: list[dict] = []
+    drift: list[str] = []
     if task.folder is None:  # hash only (what the Publish page needs); render just the preview rows
         by_uid = {st.uid: st for st in task.states}
         for uid, _, text in _fetch(db, [st.uid for st in task.states]):
@@ -123,6 +125,7 @@ def _write_shard(task: _ShardTask, db: sqlite_utils.Database, digests: list, pre
     table = table.cast(feats.arrow_schema)
     del rows
     name = f"data/{task.split}-{task.index:05d}-of-{task.n_shards:05d}.parquet"
+    assert task.folder is not None  # _run_shard hashes only when there is no folder
     writer = ParquetWriter(path=str(Path(task.folder) / name), features=feats)
     writer.write_table(table)
     writer.finalize()
