@@ -43,11 +43,7 @@ def home() -> None:
     }
 
     funnel = stats.funnel(db())
-    rows = [
-        {"종류": kind, "카테고리": cat, **{STATE_KO[s]: n for s, n in states.items()}}
-        for kind, cats in funnel.items()
-        for cat, states in cats.items()
-    ]
+    rows = [{"종류": kind, "카테고리": cat, **{STATE_KO[s]: n for s, n in states.items()}} for kind, cats in funnel.items() for cat, states in cats.items()]
 
     st.subheader("카테고리별 진행 현황")
     if not rows:
@@ -63,8 +59,12 @@ def home() -> None:
     agreement = review.agreement(db())
     if agreement:
         st.dataframe(
-            pd.DataFrame([{"카테고리": a["category"], "쌍": a["pairs"], "일치율 %": a["percent"],
-                           "Cohen's κ": "—" if a["kappa"] is None else f"{a['kappa']:.3f}"} for a in agreement]),
+            pd.DataFrame(
+                [
+                    {"카테고리": a["category"], "쌍": a["pairs"], "일치율 %": a["percent"], "Cohen's κ": "—" if a["kappa"] is None else f"{a['kappa']:.3f}"}
+                    for a in agreement
+                ]
+            ),
             hide_index=True,
         )
         if any(a["kappa"] is None for a in agreement):
@@ -76,13 +76,21 @@ def home() -> None:
     speed = review.review_speed(db())
     if speed:
         st.dataframe(
-            pd.DataFrame([{"검토자": r["annotator"], "결정 수": r["decisions"], "활동 시간(분)": r["active_minutes"],
-                           "시간당 결정": "—" if r["per_hour"] is None else f"{r['per_hour']:.1f}",
-                           "결정당 중앙값(초)": "—" if r["median_seconds"] is None else f"{r['median_seconds']:.1f}"} for r in speed]),
+            pd.DataFrame(
+                [
+                    {
+                        "검토자": r["annotator"],
+                        "결정 수": r["decisions"],
+                        "활동 시간(분)": r["active_minutes"],
+                        "시간당 결정": "—" if r["per_hour"] is None else f"{r['per_hour']:.1f}",
+                        "결정당 중앙값(초)": "—" if r["median_seconds"] is None else f"{r['median_seconds']:.1f}",
+                    }
+                    for r in speed
+                ]
+            ),
             hide_index=True,
         )
-        st.caption(f"활동 시간 = 결정 사이 간격의 합 (한 간격은 최대 {review.IDLE_SECONDS // 60}분: 더 긴 쉼은 세지 않습니다). "
-                   "1분 미만이면 시간당 결정은 —.")
+        st.caption(f"활동 시간 = 결정 사이 간격의 합 (한 간격은 최대 {review.IDLE_SECONDS // 60}분: 더 긴 쉼은 세지 않습니다). 1분 미만이면 시간당 결정은 —.")
     else:
         st.caption("아직 결정이 없습니다.")
 

@@ -10,13 +10,16 @@ import sys
 import time
 import urllib.request
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from datagen import config, scenarios
 from datagen.dialogue import from_generator_output
 from datagen.offline_dialogues import choose_defect, scripted_dialogue
 from datagen.store import connect, now
+
+ROOT = Path(__file__).resolve().parents[1]
+"""The repository (app.py lives here)."""
 
 
 def dialogues(n_distinct: int = 400, seed: int = 1):
@@ -26,8 +29,11 @@ def dialogues(n_distinct: int = 400, seed: int = 1):
     out = []
     for sc in items:
         raw = scripted_dialogue(sc, choose_defect(sc["custom_id"], 0.15))
-        out.append(from_generator_output(raw, tools=config.TOOLS, kind="train", category=sc["category"],
-                                         system_prompt=sc["system_prompt"], dates=sc["date"], custom_id=sc["custom_id"]))
+        out.append(
+            from_generator_output(
+                raw, tools=config.TOOLS, kind="train", category=sc["category"], system_prompt=sc["system_prompt"], dates=sc["date"], custom_id=sc["custom_id"]
+            )
+        )
     return out
 
 
@@ -43,8 +49,20 @@ def build_db(path: Path, n: int, *, gold_every: int = 0) -> float:
         d = base[i % len(base)].model_copy(update={"uid": str(uuid.UUID(int=i + 1)), "source": "bench"})
         if gold_every and i % gold_every == 0:
             d.kind = "gold"
-        rows.append({"uid": d.uid, "custom_id": d.custom_id, "kind": d.kind, "category": d.category, "source": d.source,
-                     "model": "bench", "dialogue": d.model_dump_json(), "usage": None, "content_hash": d.content_hash(), "created_at": now()})
+        rows.append(
+            {
+                "uid": d.uid,
+                "custom_id": d.custom_id,
+                "kind": d.kind,
+                "category": d.category,
+                "source": d.source,
+                "model": "bench",
+                "dialogue": d.model_dump_json(),
+                "usage": None,
+                "content_hash": d.content_hash(),
+                "created_at": now(),
+            }
+        )
         if len(rows) == 2000:
             with db.conn:
                 db["samples"].insert_all(rows)
@@ -83,15 +101,33 @@ def dumps(obj) -> str:
 
 
 @contextlib.contextmanager
-def serve_app(env: dict[str, str], root: Path = Path(__file__).resolve().parents[1]) -> Iterator[str]:
+def serve_app(env: dict[str, str], root: Path = ROOT) -> Iterator[str]:
     """``streamlit run app.py`` on a free loopback port with ``env``; yields its URL once
     ``/_stcore/health`` answers (at most 30 s), and stops the server on exit (Streamlit's e2e recipe)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
-                             "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"], cwd=root, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.headless",
+            "true",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=root,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(120):

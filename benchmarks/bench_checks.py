@@ -111,11 +111,11 @@ def main(argv=None) -> int:
             print(f"db: inserted {len(lines):,} samples in {t_ins:.1f} s")
             for w in sorted({1, args.workers}):
                 stats = quality.check_samples(db, workers=w)
-                print(f"check_samples x {w}   {stats['seconds']:8.2f} s  {stats['checked'] / stats['seconds']:10,.0f} dialogues/s  "
-                      f"({stats['findings']:,} findings stored)")
+                print(
+                    f"check_samples x {w}   {stats['seconds']:8.2f} s  {stats['checked'] / stats['seconds']:10,.0f} dialogues/s  "
+                    f"({stats['findings']:,} findings stored)"
+                )
     return 0
-
-
 
 
 if __name__ == "__main__":

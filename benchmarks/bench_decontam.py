@@ -24,8 +24,6 @@ from datagen import config, quality  # noqa: E402
 from datagen.store import connect  # noqa: E402
 
 
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog="example: python benchmarks/bench_decontam.py --n 100000")
     ap.add_argument("--n", type=int, default=100_000, help="training samples (default 100,000)")
@@ -44,17 +42,21 @@ def main(argv=None) -> int:
         corpus.insert_samples(db, train)
         print(f"db: {len(train):,} train + {len(gold)} gold samples inserted in {time.perf_counter() - t:.1f} s")
         stats = quality.decontaminate(db)
-        print(f"decontaminate       {stats['seconds']:8.2f} s  {stats['train'] / stats['seconds']:10,.0f} train samples/s  "
-              f"(x {stats['gold']} gold; {stats['pairs']:,} pairs stored: {stats['excluded']:,} samples excluded, "
-              f"{stats['flagged']:,} flagged)")
+        print(
+            f"decontaminate       {stats['seconds']:8.2f} s  {stats['train'] / stats['seconds']:10,.0f} train samples/s  "
+            f"(x {stats['gold']} gold; {stats['pairs']:,} pairs stored: {stats['excluded']:,} samples excluded, "
+            f"{stats['flagged']:,} flagged)"
+        )
         by = {}
         for r in db.query("SELECT method, band, COUNT(*) AS n FROM contamination GROUP BY 1, 2"):
             by[f"{r['method']}/{r['band']}"] = r["n"]
         print("pairs by method/band: " + (", ".join(f"{k} {v:,}" for k, v in sorted(by.items())) or "none"))
         if args.duplicates:
             stats = quality.find_duplicates(db)
-            print(f"find_duplicates     {stats['seconds']:8.2f} s  {stats['samples'] / stats['seconds']:10,.0f} samples/s  "
-                  f"({stats['clusters']:,} clusters: {stats['exact']:,} samples exact, {stats['near']:,} near)")
+            print(
+                f"find_duplicates     {stats['seconds']:8.2f} s  {stats['samples'] / stats['seconds']:10,.0f} samples/s  "
+                f"({stats['clusters']:,} clusters: {stats['exact']:,} samples exact, {stats['near']:,} near)"
+            )
     return 0
 
 

@@ -25,9 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-
 from _fixtures import machine  # noqa: E402
-
 
 BATCH_ID = "batch_bench"
 ORIGIN = f"batch:{BATCH_ID}:output"
@@ -129,16 +127,27 @@ def ingest_child(requests_db: str, path: str, sample_memory: bool) -> None:
     for suffix in ("", "-wal", "-shm"):  # 1.5 GB each: do not keep two
         Path(f"{db_path}{suffix}").unlink(missing_ok=True)
     me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    print(json.dumps({"seconds": secs, "peak_mb": peak["total"] / 1024, "peak_writer_mb": peak["writer"] / 1024,
-                      "imported": summary["imported"], "failed": summary["failed"], "read": summary["read"],
-                      "cpu_main": me.ru_utime + me.ru_stime, "cpu_workers": kids.ru_utime + kids.ru_stime,
-                      "sys_main": me.ru_stime, "sys_workers": kids.ru_stime}))
+    print(
+        json.dumps(
+            {
+                "seconds": secs,
+                "peak_mb": peak["total"] / 1024,
+                "peak_writer_mb": peak["writer"] / 1024,
+                "imported": summary["imported"],
+                "failed": summary["failed"],
+                "read": summary["read"],
+                "cpu_main": me.ru_utime + me.ru_stime,
+                "cpu_workers": kids.ru_utime + kids.ru_stime,
+                "sys_main": me.ru_stime,
+                "sys_workers": kids.ru_stime,
+            }
+        )
+    )
 
 
 def _run_child(flag: str, requests_db: Path, out: Path) -> dict:
     """One ingest of ``out`` in a fresh process (``--child-time`` or ``--child-memory``); its JSON summary."""
-    proc = subprocess.run([sys.executable, __file__, flag, str(requests_db), str(out)], capture_output=True, text=True,
-                          env=os.environ.copy())
+    proc = subprocess.run([sys.executable, __file__, flag, str(requests_db), str(out)], capture_output=True, text=True, env=os.environ.copy())
     if proc.returncode:
         sys.exit(proc.stderr)
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -164,13 +173,17 @@ def main() -> None:
                 json.loads(line)
         bare = time.perf_counter() - t
         r, m = (_run_child(flag, requests_db, out) for flag in ("--child-time", "--child-memory"))
-        print(f"ingest {r['read']:,} batch output lines ({size_mb:.0f} MB): {r['seconds']:.1f} s ({r['read'] / r['seconds']:,.0f} lines/s), "
-              f"{r['imported']:,} parsed, {r['failed']:,} failed (target ≤ 30 s); bare json.loads loop {bare:.2f} s → ratio "
-              f"{r['seconds'] / bare:.1f}×; CPU: writer {r['cpu_main']:.1f} s (system {r['sys_main']:.1f} s), parse + check "
-              f"workers {r['cpu_workers']:.1f} s (system {r['sys_workers']:.1f} s)")
-        print(f"memory run (sampled every 0.1 s): peak PSS, writer + workers {m['peak_mb']:.0f} MB, writer alone "
-              f"{m['peak_writer_mb']:.0f} MB (target ≤ 500 MB); that run took {m['seconds']:.1f} s, writer CPU "
-              f"{m['cpu_main']:.1f} s (system {m['sys_main']:.1f} s), workers {m['cpu_workers']:.1f} s")
+        print(
+            f"ingest {r['read']:,} batch output lines ({size_mb:.0f} MB): {r['seconds']:.1f} s ({r['read'] / r['seconds']:,.0f} lines/s), "
+            f"{r['imported']:,} parsed, {r['failed']:,} failed (target ≤ 30 s); bare json.loads loop {bare:.2f} s → ratio "
+            f"{r['seconds'] / bare:.1f}×; CPU: writer {r['cpu_main']:.1f} s (system {r['sys_main']:.1f} s), parse + check "
+            f"workers {r['cpu_workers']:.1f} s (system {r['sys_workers']:.1f} s)"
+        )
+        print(
+            f"memory run (sampled every 0.1 s): peak PSS, writer + workers {m['peak_mb']:.0f} MB, writer alone "
+            f"{m['peak_writer_mb']:.0f} MB (target ≤ 500 MB); that run took {m['seconds']:.1f} s, writer CPU "
+            f"{m['cpu_main']:.1f} s (system {m['sys_main']:.1f} s), workers {m['cpu_workers']:.1f} s"
+        )
 
         from datagen import jobs, scenarios
         from datagen.store import connect
@@ -182,8 +195,10 @@ def main() -> None:
         t = time.perf_counter()
         parts = jobs.split_job(db, job["id"])
         split = time.perf_counter() - t
-        print(f"build {job['n_requests']:,} requests: {built:.1f} s; split into {len(parts)} batch files "
-              f"({', '.join(str(p['n_requests']) for p in parts)}): {split:.1f} s; total {built + split:.1f} s (target ≤ 20 s)")
+        print(
+            f"build {job['n_requests']:,} requests: {built:.1f} s; split into {len(parts)} batch files "
+            f"({', '.join(str(p['n_requests']) for p in parts)}): {split:.1f} s; total {built + split:.1f} s (target ≤ 20 s)"
+        )
 
 
 if __name__ == "__main__":

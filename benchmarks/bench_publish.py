@@ -22,7 +22,6 @@ import tempfile
 import time
 from pathlib import Path
 
-
 from _fixtures import build_db, machine  # noqa: E402
 
 from datagen import publish  # noqa: E402
@@ -80,8 +79,10 @@ def main(argv: list[str] | None = None) -> int:
             export_s = time.perf_counter() - t
             size = sum(p.stat().st_size for p in folder.rglob("*.parquet")) / 1e6
             left = dict(release.left_out())
-            print(f"[{fmt}] export {release.total:,} records ({release.counts}) to {len(release.shards)} shards "
-                  f"({size:.1f} MB) + card: {export_s:.2f} s (target ≤ 15 s); left out {left}")
+            print(
+                f"[{fmt}] export {release.total:,} records ({release.counts}) to {len(release.shards)} shards "
+                f"({size:.1f} MB) + card: {export_s:.2f} s (target ≤ 15 s); left out {left}"
+            )
             t = time.perf_counter()
             publish.prepare(db, fmt=fmt)
             print(f"[{fmt}] prepare without writing (Publish page): {time.perf_counter() - t:.2f} s")

@@ -16,7 +16,6 @@ import threading
 import time
 from pathlib import Path
 
-
 from _fixtures import build_db, machine, percentile  # noqa: E402
 
 from datagen import review  # noqa: E402
@@ -95,10 +94,14 @@ def main() -> None:
         lib = bench_library(path, args.rounds)
         print(f"next sample + decision: p50 {percentile(lib, 50):.2f} ms, p95 {percentile(lib, 95):.2f} ms (target ≤ 10 ms), n={len(lib)}")
         page = bench_page(path, args.page_rounds)
-        print(f"Review page run (AppTest, decide + rerun): p50 {percentile(page, 50):.1f} ms, p95 {percentile(page, 95):.1f} ms (target ≤ 150 ms), n={len(page)}")
+        print(
+            f"Review page run (AppTest, decide + rerun): p50 {percentile(page, 50):.1f} ms, p95 {percentile(page, 95):.1f} ms (target ≤ 150 ms), n={len(page)}"
+        )
         rows, errors, secs = bench_threads(path, args.threads, args.per_thread)
-        print(f"{args.threads} threads × {args.per_thread} decisions: {rows:,} rows written in {secs:.1f} s, {len(errors)} errors"
-              + (f" (first: {errors[0]})" if errors else ""))
+        print(
+            f"{args.threads} threads × {args.per_thread} decisions: {rows:,} rows written in {secs:.1f} s, {len(errors)} errors"
+            + (f" (first: {errors[0]})" if errors else "")
+        )
 
 
 if __name__ == "__main__":

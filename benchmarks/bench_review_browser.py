@@ -54,8 +54,10 @@ def main() -> None:
                     page.wait_for_function(f"(b) => ({UID_JS})() !== b", arg=before, timeout=20_000, polling="raf")
                     times.append((time.perf_counter() - t) * 1000)
                 browser.close()
-    print(f"key → next dialogue visible over {len(times)} decisions: median {percentile(times, 50):.0f} ms, "
-          f"p95 {percentile(times, 95):.0f} ms, max {max(times):.0f} ms (target: median ≤ 400 ms)")
+    print(
+        f"key → next dialogue visible over {len(times)} decisions: median {percentile(times, 50):.0f} ms, "
+        f"p95 {percentile(times, 95):.0f} ms, max {max(times):.0f} ms (target: median ≤ 400 ms)"
+    )
 
 
 if __name__ == "__main__":

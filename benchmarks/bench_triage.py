@@ -105,8 +105,15 @@ class Reviewer:
         right = _u("person", self.seed, uid) < self.accuracy
         reject = self.bad[uid] == right  # defective and right, or good and wrong
         errors = [r[0] for r in self.db.execute("SELECT DISTINCT check_id FROM findings WHERE uid = ? AND severity = 'error'", [uid])]
-        review.record_decision(self.db, uid, annotator="reviewer", decision="reject" if reject else "accept",
-                               reasons=["other"] if reject else [], findings_seen=errors, seconds=30.0)
+        review.record_decision(
+            self.db,
+            uid,
+            annotator="reviewer",
+            decision="reject" if reject else "accept",
+            reasons=["other"] if reject else [],
+            findings_seen=errors,
+            seconds=30.0,
+        )
         self.decisions += 1
         return "reject" if reject else "accept"
 
@@ -129,10 +136,14 @@ def outcome(db, bad: dict[str, bool], decisions: int) -> dict:
     shipped = [u for u, s in status.items() if s == "ships"]
     defects = sum(bad[u] for u in shipped)
     good = sum(not b for b in bad.values())
-    return {"decisions": decisions, "published": len(shipped), "defects": defects,
-            "defect_rate": defects / len(shipped) if shipped else float("nan"),
-            "per_published": decisions / len(shipped) if shipped else float("nan"),
-            "good_kept": sum(not bad[u] for u in shipped) / good if good else float("nan")}
+    return {
+        "decisions": decisions,
+        "published": len(shipped),
+        "defects": defects,
+        "defect_rate": defects / len(shipped) if shipped else float("nan"),
+        "per_published": decisions / len(shipped) if shipped else float("nan"),
+        "good_kept": sum(not bad[u] for u in shipped) / good if good else float("nan"),
+    }
 
 
 def review_everything(path: Path, bad: dict[str, bool], accuracy: float, seed: int) -> dict:
@@ -145,8 +156,9 @@ def review_everything(path: Path, bad: dict[str, bool], accuracy: float, seed: i
     return outcome(db, bad, r.decisions)
 
 
-def triage_and_lots(path: Path, job_id: str, bad: dict[str, bool], accuracy: float, seed: int, p0: float, confidence: float,
-                    allowed: int, skip_errors: bool = False) -> dict:
+def triage_and_lots(
+    path: Path, job_id: str, bad: dict[str, bool], accuracy: float, seed: int, p0: float, confidence: float, allowed: int, skip_errors: bool = False
+) -> dict:
     from datagen import audit, review, triage
     from datagen.store import connect
 
@@ -183,8 +195,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=20_000, help="training requests in the job")
     ap.add_argument("--defect-rate", type=float, action="append", help="planted defect share (repeat; default 0.15, the backend's)")
-    ap.add_argument("--hidden-rate", type=float, action="append",
-                    help="share of the other dialogues with a defect no check sees (repeat; default 0: every planted defect is one the checks find)")
+    ap.add_argument(
+        "--hidden-rate",
+        type=float,
+        action="append",
+        help="share of the other dialogues with a defect no check sees (repeat; default 0: every planted defect is one the checks find)",
+    )
     ap.add_argument("--accuracy", type=float, action="append", help="probability a person's decision is right (repeat; default 0.99)")
     ap.add_argument("--p0", type=float, default=0.05, help="acceptable defect rate of a lot")
     ap.add_argument("--confidence", type=float, default=0.95)
@@ -198,13 +214,16 @@ def main() -> None:
     print(f"machine: {machine()}")
     try:
         import datagen.judge  # noqa: F401
+
         judge_note = "datagen.judge present" + ("" if args.judge_cmd else " (not run: pass --judge-cmd)")
     except ImportError:
         judge_note = "no datagen.judge: rule findings only"
     from datagen import audit
 
-    print(f"n={args.n} p0={args.p0} confidence={args.confidence} allowed_defects={args.allowed_defects} "
-          f"(sample {audit.required_sample_size(args.p0, args.confidence, args.allowed_defects)} per lot) seed={args.seed}; {judge_note}")
+    print(
+        f"n={args.n} p0={args.p0} confidence={args.confidence} allowed_defects={args.allowed_defects} "
+        f"(sample {audit.required_sample_size(args.p0, args.confidence, args.allowed_defects)} per lot) seed={args.seed}; {judge_note}"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["DATAGEN_OUTPUT_DIR"] = tmp
         os.environ["DATAGEN_BACKEND"] = "offline"
@@ -217,8 +236,10 @@ def main() -> None:
             for hidden in hidden_rates:
                 bad = truth(connect(base), rate, hidden)
                 for accuracy in accuracies:
-                    print(f"  hidden {hidden:.1%}, accuracy {accuracy:.0%}: {len(bad):,} samples, defective {sum(bad.values()):,} "
-                          f"({sum(bad.values()) / len(bad):.1%})")
+                    print(
+                        f"  hidden {hidden:.1%}, accuracy {accuracy:.0%}: {len(bad):,} samples, defective {sum(bad.values()):,} "
+                        f"({sum(bad.values()) / len(bad):.1%})"
+                    )
                     a_path, b_path, c_path = Path(tmp) / "a.db", Path(tmp) / "b.db", Path(tmp) / "c.db"
                     for path in (a_path, b_path, c_path):
                         copy_db(base, path)
@@ -232,15 +253,18 @@ def main() -> None:
                     c = triage_and_lots(c_path, job_id, bad, accuracy, args.seed, args.p0, args.confidence, args.allowed_defects, skip_errors=True)
                     tc = time.perf_counter() - t
                     print(f"    lanes: {b['lanes']}; lots (b): {b['lots']}; lots (c): {c['lots']}")
-                    for name, r, sec in (("(a) review everything", a, ta), ("(b) triage + audited lots", b, tb),
-                                         ("(c) (b), errors not served", c, tc)):
-                        print(f"    {name:27s} decisions {r['decisions']:6,}  published {r['published']:6,}  decisions/published "
-                              f"{r['per_published']:.3f}  defect rate {r['defect_rate']:.2%} ({r['defects']})  good kept {r['good_kept']:.1%}  [{sec:.0f} s]")
+                    for name, r, sec in (("(a) review everything", a, ta), ("(b) triage + audited lots", b, tb), ("(c) (b), errors not served", c, tc)):
+                        print(
+                            f"    {name:27s} decisions {r['decisions']:6,}  published {r['published']:6,}  decisions/published "
+                            f"{r['per_published']:.3f}  defect rate {r['defect_rate']:.2%} ({r['defects']})  good kept {r['good_kept']:.1%}  [{sec:.0f} s]"
+                        )
                     for name, r in (("(b)", b), ("(c)", c)):
                         ratio = a["per_published"] / r["per_published"]
                         ok = ratio >= 10 and r["defect_rate"] <= a["defect_rate"]
-                        print(f"    → {name}: {ratio:.1f}× fewer decisions per published dialogue; defect rate {r['defect_rate']:.2%} vs "
-                              f"{a['defect_rate']:.2%}: target (≥ 10× at no higher defect rate) {'met' if ok else 'NOT met'}")
+                        print(
+                            f"    → {name}: {ratio:.1f}× fewer decisions per published dialogue; defect rate {r['defect_rate']:.2%} vs "
+                            f"{a['defect_rate']:.2%}: target (≥ 10× at no higher defect rate) {'met' if ok else 'NOT met'}"
+                        )
                     for path in (a_path, b_path, c_path):
                         path.unlink()
 

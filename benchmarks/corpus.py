@@ -15,7 +15,6 @@ import random
 from importlib.metadata import version
 from pathlib import Path
 
-
 from datagen import config  # noqa: E402
 from datagen.dialogue import from_generator_output  # noqa: E402
 from datagen.offline_dialogues import choose_defect, scripted_dialogue  # noqa: E402
@@ -30,8 +29,7 @@ def one(args: tuple[str, int]) -> str:
     cid = f"{kind}-{category}-{n:06d}"
     scenario = {"custom_id": cid, "category": category, "persona": rng.choice(config.PERSONAS), "user_turns": rng.randint(2, 6)}
     defect = None if kind == "gold" else choose_defect(cid, DEFECT_RATE)
-    d = from_generator_output(scripted_dialogue(scenario, defect), uid=cid, kind=kind, category=category, tools=config.TOOLS,
-                              custom_id=cid, source="offline")
+    d = from_generator_output(scripted_dialogue(scenario, defect), uid=cid, kind=kind, category=category, tools=config.TOOLS, custom_id=cid, source="offline")
     return d.model_dump_json()
 
 

@@ -146,8 +146,7 @@ def required_sample_size(p0: float = DEFAULT_P0, confidence: float = DEFAULT_CON
     return c + 1 + k
 
 
-def sample_size(lot_size: int, p0: float = DEFAULT_P0, confidence: float = DEFAULT_CONFIDENCE,
-                allowed_defects: int = DEFAULT_ALLOWED_DEFECTS) -> int:
+def sample_size(lot_size: int, p0: float = DEFAULT_P0, confidence: float = DEFAULT_CONFIDENCE, allowed_defects: int = DEFAULT_ALLOWED_DEFECTS) -> int:
     """Draws needed to audit a lot of ``lot_size`` samples: :func:`required_sample_size`, capped at
     the lot size (a lot no larger than that is reviewed in full: :func:`start` refuses to audit it).
 
@@ -215,8 +214,10 @@ def set_params(db: sqlite_utils.Database, *, p0: float, confidence: float, allow
     auth.require(db, actor, "publisher")
     required_sample_size(p0, confidence, allowed_defects)  # validates, and refuses an impossible plan
     with write_transaction(db):
-        db.execute("INSERT INTO audit_params (p0, confidence, allowed_defects, set_by, set_at) VALUES (?, ?, ?, ?, ?)",
-                   [float(p0), float(confidence), int(allowed_defects), actor or "", now()])
+        db.execute(
+            "INSERT INTO audit_params (p0, confidence, allowed_defects, set_by, set_at) VALUES (?, ?, ?, ?, ?)",
+            [float(p0), float(confidence), int(allowed_defects), actor or "", now()],
+        )
     return params(db)
 
 
@@ -263,9 +264,17 @@ class LotStatus:
     def figures(self) -> dict:
         """The audit figures recorded with an approval: ``{"defects", "audited", "sample_size",
         "size", "upper_bound", "p0", "confidence", "allowed_defects", "seed"}``."""
-        return {"defects": self.defects, "audited": self.audited, "sample_size": self.sample_size, "size": self.size,
-                "upper_bound": self.upper_bound, "p0": self.p0, "confidence": self.confidence,
-                "allowed_defects": self.allowed_defects, "seed": self.seed}
+        return {
+            "defects": self.defects,
+            "audited": self.audited,
+            "sample_size": self.sample_size,
+            "size": self.size,
+            "upper_bound": self.upper_bound,
+            "p0": self.p0,
+            "confidence": self.confidence,
+            "allowed_defects": self.allowed_defects,
+            "seed": self.seed,
+        }
 
 
 _LOT_COLUMNS = "id, job_id, category, state, size, sample_size, p0, confidence, allowed_defects, seed, created_by, created_at"
@@ -287,10 +296,26 @@ def _status_of(db: sqlite_utils.Database, row: dict) -> LotStatus:
     approved = db.execute("SELECT COUNT(*) FROM sample_state WHERE approved_by = ?", [f"lot:{row['id']}"]).fetchone()[0]
     held = db.execute("SELECT COUNT(*) FROM lot_items WHERE lot_id = ? AND held = 1", [row["id"]]).fetchone()[0]
     v = "fail" if row["state"] == "failed" else verdict(audited, defects, row["sample_size"], row["allowed_defects"])
-    return LotStatus(id=row["id"], job_id=row["job_id"], category=row["category"], state=row["state"], size=row["size"],
-                     sample_size=row["sample_size"], p0=row["p0"], confidence=row["confidence"], allowed_defects=row["allowed_defects"],
-                     seed=row["seed"], audited=audited, defects=defects, upper_bound=upper_bound(defects, audited, row["confidence"]),
-                     verdict=v, approved=approved, held=held, created_by=row["created_by"], created_at=row["created_at"])
+    return LotStatus(
+        id=row["id"],
+        job_id=row["job_id"],
+        category=row["category"],
+        state=row["state"],
+        size=row["size"],
+        sample_size=row["sample_size"],
+        p0=row["p0"],
+        confidence=row["confidence"],
+        allowed_defects=row["allowed_defects"],
+        seed=row["seed"],
+        audited=audited,
+        defects=defects,
+        upper_bound=upper_bound(defects, audited, row["confidence"]),
+        verdict=v,
+        approved=approved,
+        held=held,
+        created_by=row["created_by"],
+        created_at=row["created_at"],
+    )
 
 
 def status(db: sqlite_utils.Database, lot_id: int) -> LotStatus:
@@ -311,8 +336,10 @@ def lots(db: sqlite_utils.Database, job_id: str | None = None) -> list[LotStatus
 def events(db: sqlite_utils.Database, lot_id: int) -> list[dict]:
     """A lot's events, oldest first: ``[{"at", "action" (start / fail / approve / revoke), "actor",
     "figures": {...}, "note"}]``."""
-    return [{**r, "figures": loads(r["figures"], {})} for r in
-            db.query("SELECT at, action, actor, figures, note FROM lot_events WHERE lot_id = ? ORDER BY id", [int(lot_id)])]
+    return [
+        {**r, "figures": loads(r["figures"], {})}
+        for r in db.query("SELECT at, action, actor, figures, note FROM lot_events WHERE lot_id = ? ORDER BY id", [int(lot_id)])
+    ]
 
 
 _CANDIDATES_SQL = (
@@ -342,31 +369,46 @@ def plan(db: sqlite_utils.Database, job_id: str, p: AuditParams | None = None) -
     Raises:
         AuditError: no job with that id.
     """
-    if not db.execute("SELECT 1 FROM jobs WHERE id = ?", [job_id]).fetchone() and not db.execute(
-            "SELECT 1 FROM sample_state WHERE job_id = ? LIMIT 1", [job_id]).fetchone():
+    if (
+        not db.execute("SELECT 1 FROM jobs WHERE id = ?", [job_id]).fetchone()
+        and not db.execute("SELECT 1 FROM sample_state WHERE job_id = ? LIMIT 1", [job_id]).fetchone()
+    ):
         raise AuditError(f"작업 {job_id}이(가) 없습니다.")
     p = p or params(db)
     need = p.sample_size
     out = []
     cats = db.execute(
-        "SELECT category, SUM(lane_rank = 0), SUM(lane_rank >= 1) FROM sample_state WHERE job_id = ? AND kind <> 'gold' "
-        "GROUP BY category ORDER BY category", [job_id]).fetchall()
+        "SELECT category, SUM(lane_rank = 0), SUM(lane_rank >= 1) FROM sample_state WHERE job_id = ? AND kind <> 'gold' GROUP BY category ORDER BY category",
+        [job_id],
+    ).fetchall()
     for category, flagged, clean in cats:
         n_cand = db.execute(f"SELECT COUNT(*) {_CANDIDATES_SQL}", [job_id, category]).fetchone()[0]
         lot_rows = db.execute("SELECT id, state FROM lots WHERE job_id = ? AND category = ? ORDER BY id", [job_id, category]).fetchall()
-        out.append({"job_id": job_id, "category": category, "lanes": {"flagged": flagged or 0, "clean": clean or 0},
-                    "size": n_cand, "sample_size": min(need, n_cand), "share": (min(need, n_cand) / n_cand) if n_cand else None,
-                    "census": n_cand <= need, "open_lot": next((i for i, s in reversed(lot_rows) if s == "auditing"), None),
-                    "lots": [i for i, _ in lot_rows]})
+        out.append(
+            {
+                "job_id": job_id,
+                "category": category,
+                "lanes": {"flagged": flagged or 0, "clean": clean or 0},
+                "size": n_cand,
+                "sample_size": min(need, n_cand),
+                "share": (min(need, n_cand) / n_cand) if n_cand else None,
+                "census": n_cand <= need,
+                "open_lot": next((i for i, s in reversed(lot_rows) if s == "auditing"), None),
+                "lots": [i for i, _ in lot_rows],
+            }
+        )
     return out
 
 
 def jobs(db: sqlite_utils.Database) -> list[dict]:
     """Jobs with training samples, newest first: ``[{"job_id", "samples", "created_at"}]``."""
-    return list(db.query(
-        "SELECT st.job_id AS job_id, COUNT(*) AS samples, j.created_at AS created_at FROM sample_state st "
-        "LEFT JOIN jobs j ON j.id = st.job_id WHERE st.job_id IS NOT NULL AND st.kind <> 'gold' "
-        "GROUP BY st.job_id ORDER BY j.created_at DESC, st.job_id DESC"))
+    return list(
+        db.query(
+            "SELECT st.job_id AS job_id, COUNT(*) AS samples, j.created_at AS created_at FROM sample_state st "
+            "LEFT JOIN jobs j ON j.id = st.job_id WHERE st.job_id IS NOT NULL AND st.kind <> 'gold' "
+            "GROUP BY st.job_id ORDER BY j.created_at DESC, st.job_id DESC"
+        )
+    )
 
 
 def _require_auditor_or_publisher(db: sqlite_utils.Database, actor: str | None) -> None:
@@ -404,18 +446,28 @@ def start(db: sqlite_utils.Database, job_id: str, category: str, *, actor: str |
         ).lastrowid
         assert lot_id is not None  # an INSERT into a rowid table always has one
         order = {uid: i for i, uid in enumerate(drawn)}
-        db.conn.executemany("INSERT INTO lot_items (lot_id, uid, draw, held) VALUES (?, ?, ?, ?)",
-                            [(lot_id, uid, order.get(uid), int(uid not in order)) for uid in members])
-        db.execute(f"UPDATE sample_state SET lane_rank = {triage.HELD} WHERE lane_rank = 1 AND uid IN "
-                   "(SELECT uid FROM lot_items WHERE lot_id = ? AND held = 1)", [lot_id])
-        _event(db, lot_id, "start", actor, {"size": len(members), "sample_size": need, "p0": p.p0, "confidence": p.confidence,
-                                             "allowed_defects": p.allowed_defects, "seed": seed})
+        db.conn.executemany(
+            "INSERT INTO lot_items (lot_id, uid, draw, held) VALUES (?, ?, ?, ?)", [(lot_id, uid, order.get(uid), int(uid not in order)) for uid in members]
+        )
+        db.execute(
+            f"UPDATE sample_state SET lane_rank = {triage.HELD} WHERE lane_rank = 1 AND uid IN (SELECT uid FROM lot_items WHERE lot_id = ? AND held = 1)",
+            [lot_id],
+        )
+        _event(
+            db,
+            lot_id,
+            "start",
+            actor,
+            {"size": len(members), "sample_size": need, "p0": p.p0, "confidence": p.confidence, "allowed_defects": p.allowed_defects, "seed": seed},
+        )
     return int(lot_id)
 
 
 def _event(db: sqlite_utils.Database, lot_id: int, action: str, actor: str | None, figures: dict, note: str = "") -> None:
-    db.execute("INSERT INTO lot_events (lot_id, action, actor, figures, note, at) VALUES (?, ?, ?, ?, ?, ?)",
-               [lot_id, action, actor or "", dumps(figures), note, now()])
+    db.execute(
+        "INSERT INTO lot_events (lot_id, action, actor, figures, note, at) VALUES (?, ?, ?, ?, ?, ?)",
+        [lot_id, action, actor or "", dumps(figures), note, now()],
+    )
 
 
 def _release(db: sqlite_utils.Database, lot_id: int) -> None:
@@ -425,7 +477,9 @@ def _release(db: sqlite_utils.Database, lot_id: int) -> None:
     db.execute(
         "UPDATE sample_state SET lane_rank = CASE WHEN kind = 'gold' OR EXISTS (SELECT 1 FROM findings f WHERE f.uid = sample_state.uid) "
         "THEN 0 WHEN EXISTS (SELECT 1 FROM lot_items li WHERE li.uid = sample_state.uid AND li.held = 1) THEN 2 ELSE 1 END "
-        "WHERE lane_rank = 2 AND uid IN (SELECT uid FROM lot_items WHERE lot_id = ?)", [lot_id])
+        "WHERE lane_rank = 2 AND uid IN (SELECT uid FROM lot_items WHERE lot_id = ?)",
+        [lot_id],
+    )
 
 
 def after_state_change(db: sqlite_utils.Database, uid: str) -> None:
@@ -462,13 +516,20 @@ def approve(db: sqlite_utils.Database, lot_id: int, *, actor: str | None) -> int
         if s.state != "auditing":
             raise AuditError(f"감사 로트 #{lot_id}는 '{triage.LOT_STATE_KO.get(s.state, s.state)}' 상태라 승인할 수 없습니다.")
         if s.verdict != "pass" or not s.bound_holds:
-            raise AuditError(f"감사 로트 #{lot_id}: 표본 {s.audited}/{s.sample_size}건 검토, 결함 {s.defects}건, 상한 {100 * s.upper_bound:.2f}% "
-                             f"(p0 {100 * s.p0:g}%): 상한이 p0 이하가 될 때까지 승인할 수 없습니다.")
+            raise AuditError(
+                f"감사 로트 #{lot_id}: 표본 {s.audited}/{s.sample_size}건 검토, 결함 {s.defects}건, 상한 {100 * s.upper_bound:.2f}% "
+                f"(p0 {100 * s.p0:g}%): 상한이 p0 이하가 될 때까지 승인할 수 없습니다."
+            )
         figures = s.figures()
-        members = [r[0] for r in db.execute(
-            f"SELECT li.uid FROM lot_items li JOIN sample_state st ON st.uid = li.uid WHERE li.lot_id = ? AND li.held = 1 "
-            f"AND li.draw IS NULL AND st.kind <> 'gold' AND st.lane_rank = {triage.HELD} AND NOT EXISTS (SELECT 1 FROM annotator_decisions ad "
-            "WHERE ad.uid = li.uid AND ad.decision IN ('accept', 'reject')) ORDER BY st.seq", [lot_id])]
+        members = [
+            r[0]
+            for r in db.execute(
+                f"SELECT li.uid FROM lot_items li JOIN sample_state st ON st.uid = li.uid WHERE li.lot_id = ? AND li.held = 1 "
+                f"AND li.draw IS NULL AND st.kind <> 'gold' AND st.lane_rank = {triage.HELD} AND NOT EXISTS (SELECT 1 FROM annotator_decisions ad "
+                "WHERE ad.uid = li.uid AND ad.decision IN ('accept', 'reject')) ORDER BY st.seq",
+                [lot_id],
+            )
+        ]
         ts = now()
         db.conn.executemany(
             "INSERT INTO lot_decisions (uid, lot_id, action, approved_by, revision_id, actor, figures, created_at) "
@@ -477,8 +538,10 @@ def approve(db: sqlite_utils.Database, lot_id: int, *, actor: str | None) -> int
         )
         for uid in members:
             review.recompute_state(db, uid)
-        db.execute("UPDATE lot_items SET held = 0 WHERE lot_id = ? AND held = 1 AND uid NOT IN "
-                   "(SELECT uid FROM sample_state WHERE approved_by = ?)", [lot_id, f"lot:{lot_id}"])
+        db.execute(
+            "UPDATE lot_items SET held = 0 WHERE lot_id = ? AND held = 1 AND uid NOT IN (SELECT uid FROM sample_state WHERE approved_by = ?)",
+            [lot_id, f"lot:{lot_id}"],
+        )
         db.execute("UPDATE lots SET state = 'approved', updated_at = ? WHERE id = ?", [ts, lot_id])
         _event(db, lot_id, "approve", actor, {**figures, "approved": len(members)})
         _release_unapproved_lanes(db, lot_id)
@@ -490,7 +553,9 @@ def _release_unapproved_lanes(db: sqlite_utils.Database, lot_id: int) -> None:
     db.execute(
         "UPDATE sample_state SET lane_rank = CASE WHEN kind = 'gold' OR EXISTS (SELECT 1 FROM findings f WHERE f.uid = sample_state.uid) "
         "THEN 0 WHEN EXISTS (SELECT 1 FROM lot_items li WHERE li.uid = sample_state.uid AND li.held = 1) THEN 2 ELSE 1 END "
-        "WHERE lane_rank = 2 AND uid IN (SELECT uid FROM lot_items WHERE lot_id = ? AND held = 0)", [lot_id])
+        "WHERE lane_rank = 2 AND uid IN (SELECT uid FROM lot_items WHERE lot_id = ? AND held = 0)",
+        [lot_id],
+    )
 
 
 def revoke(db: sqlite_utils.Database, lot_id: int, *, actor: str | None, note: str = "") -> int:
@@ -508,14 +573,18 @@ def revoke(db: sqlite_utils.Database, lot_id: int, *, actor: str | None, note: s
         s = status(db, lot_id)
         if s.state != "approved":
             raise AuditError(f"감사 로트 #{lot_id}는 승인된 상태가 아니라 철회할 수 없습니다 ({triage.LOT_STATE_KO.get(s.state, s.state)}).")
-        standing = [r[0] for r in db.execute(
-            "SELECT d.uid FROM lot_decisions d WHERE d.lot_id = ? AND d.action = 'approve' AND d.id = "
-            "(SELECT MAX(id) FROM lot_decisions d2 WHERE d2.uid = d.uid)", [lot_id])]
+        standing = [
+            r[0]
+            for r in db.execute(
+                "SELECT d.uid FROM lot_decisions d WHERE d.lot_id = ? AND d.action = 'approve' AND d.id = "
+                "(SELECT MAX(id) FROM lot_decisions d2 WHERE d2.uid = d.uid)",
+                [lot_id],
+            )
+        ]
         ts = now()
         figures = {**s.figures(), "revoked": len(standing)}
         db.conn.executemany(
-            "INSERT INTO lot_decisions (uid, lot_id, action, approved_by, revision_id, actor, figures, created_at) "
-            "VALUES (?, ?, 'revoke', ?, NULL, ?, ?, ?)",
+            "INSERT INTO lot_decisions (uid, lot_id, action, approved_by, revision_id, actor, figures, created_at) VALUES (?, ?, 'revoke', ?, NULL, ?, ?, ?)",
             [(uid, lot_id, f"lot:{lot_id}", actor or "", dumps(figures), ts) for uid in standing],
         )
         db.execute("UPDATE lot_items SET held = 0 WHERE lot_id = ?", [lot_id])
@@ -547,15 +616,16 @@ def card_section(db: sqlite_utils.Database, shipped: set[str] | list[str]) -> li
     audited lot, and each contributing lot's audit figures (size, sample, audited, defects, upper
     bound, p0, confidence, rows shipped). Empty when no shipped row came by lot."""
     counts = approval_counts(db, shipped)
-    lines = ["## 승인 방식", "",
-             f"- 사람이 승인한 레코드: {counts['person']}건",
-             f"- 감사 로트로 승인된 레코드: {counts['lot']}건"]
+    lines = ["## 승인 방식", "", f"- 사람이 승인한 레코드: {counts['person']}건", f"- 감사 로트로 승인된 레코드: {counts['lot']}건"]
     if not counts["lot"]:
         return lines + [""]
-    lines += ["",
-              "감사 로트: 한 생성 작업의 한 카테고리에서 자동 검사와 모델 판정에 아무 결과도 없는 샘플의 묶음입니다. "
-              "무작위 표본을 사람이 검토해, 결함률의 단측 Clopper-Pearson 상한(Clopper & Pearson 1934)이 허용 결함률 p0 이하일 때 "
-              "게시자가 나머지를 승인했습니다. 유한 모집단 보정은 하지 않았습니다(보수적).", ""]
+    lines += [
+        "",
+        "감사 로트: 한 생성 작업의 한 카테고리에서 자동 검사와 모델 판정에 아무 결과도 없는 샘플의 묶음입니다. "
+        "무작위 표본을 사람이 검토해, 결함률의 단측 Clopper-Pearson 상한(Clopper & Pearson 1934)이 허용 결함률 p0 이하일 때 "
+        "게시자가 나머지를 승인했습니다. 유한 모집단 보정은 하지 않았습니다(보수적).",
+        "",
+    ]
     rows = []
     for lid, n in counts["by_lot"].items():
         try:
@@ -563,8 +633,20 @@ def card_section(db: sqlite_utils.Database, shipped: set[str] | list[str]) -> li
         except AuditError:
             continue
         f = _approval_figures(db, lid) or s.figures()
-        rows.append([f"lot:{lid}", s.job_id, s.category, f["size"], f["sample_size"], f"{f['defects']}/{f['audited']}",
-                     f"{100 * f['upper_bound']:.2f}%", f"{100 * f['p0']:g}%", f"{100 * f['confidence']:g}%", n])
+        rows.append(
+            [
+                f"lot:{lid}",
+                s.job_id,
+                s.category,
+                f["size"],
+                f["sample_size"],
+                f"{f['defects']}/{f['audited']}",
+                f"{100 * f['upper_bound']:.2f}%",
+                f"{100 * f['p0']:g}%",
+                f"{100 * f['confidence']:g}%",
+                n,
+            ]
+        )
     header = ["로트", "job", "category", "로트 크기", "표본", "결함/검토", "결함률 상한", "p0", "신뢰도", "게시 레코드"]
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(v).replace("|", "\\|") for v in r) + " |" for r in rows]

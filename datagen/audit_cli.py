@@ -28,14 +28,17 @@ def _pct(x: float) -> str:
 
 
 def _print_status(s: audit.LotStatus) -> None:
-    print(f"로트 {s.id}  {s.job_id} / {s.category}  state={s.state}  verdict={s.verdict}  size={s.size}  sample={s.sample_size}  "
-          f"audited={s.audited}  defects={s.defects}  upper_bound={_pct(s.upper_bound)}  p0={_pct(s.p0)}  "
-          f"confidence={_pct(s.confidence)}  allowed_defects={s.allowed_defects}  approved={s.approved}  held={s.held}  seed={s.seed}")
+    print(
+        f"로트 {s.id}  {s.job_id} / {s.category}  state={s.state}  verdict={s.verdict}  size={s.size}  sample={s.sample_size}  "
+        f"audited={s.audited}  defects={s.defects}  upper_bound={_pct(s.upper_bound)}  p0={_pct(s.p0)}  "
+        f"confidence={_pct(s.confidence)}  allowed_defects={s.allowed_defects}  approved={s.approved}  held={s.held}  seed={s.seed}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = parser("audit", "Audited lots: plan, set parameters, start, status, approve, revoke.",
-                "python -m datagen.audit plan --job-id job_20261121T120000_abc123")
+    ap = parser(
+        "audit", "Audited lots: plan, set parameters, start, status, approve, revoke.", "python -m datagen.audit plan --job-id job_20261121T120000_abc123"
+    )
     sub = ap.add_subparsers(dest="command", required=True)
     pl = sub.add_parser("plan", help="the lots of a job: size, sample size (no change made)")
     pl.add_argument("--job-id", required=True)
@@ -65,20 +68,27 @@ def main(argv: list[str] | None = None) -> int:
         print(f"감사 기준: p0={_pct(p.p0)} confidence={_pct(p.confidence)} allowed_defects={p.allowed_defects} → n={p.sample_size}")
         for row in audit.plan(db, args.job_id):
             note = "전수 검토" if row["census"] else f"{row['size']}건 중 {row['sample_size']}건 감사 ({_pct(row['share'])})"
-            print(f"{row['category']}: 확인 필요 {row['lanes']['flagged']}건, 깨끗함 {row['lanes']['clean']}건, 로트 크기 {row['size']}건: {note}"
-                  + (f"; 로트 {row['open_lot']} 감사 중" if row["open_lot"] else ""))
+            print(
+                f"{row['category']}: 확인 필요 {row['lanes']['flagged']}건, 깨끗함 {row['lanes']['clean']}건, 로트 크기 {row['size']}건: {note}"
+                + (f"; 로트 {row['open_lot']} 감사 중" if row["open_lot"] else "")
+            )
         return 0
     if args.command == "params":
         if args.p0 is None and args.confidence is None and args.allowed_defects is None:
             p = audit.params(db)
         else:
             cur = audit.params(db)
-            p = audit.set_params(db, p0=cur.p0 if args.p0 is None else args.p0,
-                                 confidence=cur.confidence if args.confidence is None else args.confidence,
-                                 allowed_defects=cur.allowed_defects if args.allowed_defects is None else args.allowed_defects,
-                                 actor=cli_operator(args.operator))
-        print(f"감사 기준: p0={_pct(p.p0)} confidence={_pct(p.confidence)} allowed_defects={p.allowed_defects} sample_size={p.sample_size} "
-              f"set_by={p.set_by or '-'} set_at={p.set_at or '-'}")
+            p = audit.set_params(
+                db,
+                p0=cur.p0 if args.p0 is None else args.p0,
+                confidence=cur.confidence if args.confidence is None else args.confidence,
+                allowed_defects=cur.allowed_defects if args.allowed_defects is None else args.allowed_defects,
+                actor=cli_operator(args.operator),
+            )
+        print(
+            f"감사 기준: p0={_pct(p.p0)} confidence={_pct(p.confidence)} allowed_defects={p.allowed_defects} sample_size={p.sample_size} "
+            f"set_by={p.set_by or '-'} set_at={p.set_at or '-'}"
+        )
         return 0
     if args.command == "start":
         lot_id = audit.start(db, args.job_id, args.category, actor=cli_operator(args.operator), seed=args.seed)

@@ -10,8 +10,10 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
+from datetime import UTC
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import openai
 import sqlite_utils
@@ -131,9 +133,7 @@ def submit(
         write_status_file(status_path, row)
         return row
     client = client or get_client()
-    job_row = db.execute(
-        "SELECT job_id FROM requests WHERE custom_id = ?", [custom_ids[0]]
-    ).fetchone()
+    job_row = db.execute("SELECT job_id FROM requests WHERE custom_id = ?", [custom_ids[0]]).fetchone()
     job_id = job_row[0] if job_row else None
     try:
         file_id = _upload(client, input_path)
@@ -141,7 +141,10 @@ def submit(
         # answer lost, and nothing in the database says so; the batch list is searched for this
         # file's submission key first, as submit_job does after a recorded attempt
         batch = _create_idempotent(
-            client, key=f"file:{digest}", file_id=file_id, metadata={"job_id": job_id or "", "input_file": input_path.name},
+            client,
+            key=f"file:{digest}",
+            file_id=file_id,
+            metadata={"job_id": job_id or "", "input_file": input_path.name},
             resume=True,
         )
     except openai.OpenAIError as exc:
@@ -209,8 +212,15 @@ def _create_idempotent(client: openai.OpenAI, *, key: str, file_id: str, metadat
     last: Exception | None = None
     for attempt, wait_s in enumerate((0.0, *RETRY_BACKOFF_S)):
         if attempt:
-            log.warning("batch create %s failed in transit (%s: %s); looking it up, then retry %d of %d in %.0f s",
-                        key, type(last).__name__, last, attempt, len(RETRY_BACKOFF_S), wait_s)
+            log.warning(
+                "batch create %s failed in transit (%s: %s); looking it up, then retry %d of %d in %.0f s",
+                key,
+                type(last).__name__,
+                last,
+                attempt,
+                len(RETRY_BACKOFF_S),
+                wait_s,
+            )
             time.sleep(wait_s)
             found = find_submitted(client, key)
             if found:
@@ -276,15 +286,14 @@ def submit_job(
             continue
         _submit_part(db, client, job_id, part["part"], actor=actor)
     return [
-        db.table("batches").get(r[0])
-        for r in db.execute("SELECT batch_id FROM job_parts WHERE job_id = ? AND batch_id IS NOT NULL ORDER BY part", [job_id])
+        db.table("batches").get(r[0]) for r in db.execute("SELECT batch_id FROM job_parts WHERE job_id = ? AND batch_id IS NOT NULL ORDER BY part", [job_id])
     ]
 
 
 def _ago(seconds: float) -> str:
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
-    return (datetime.now(timezone.utc) - timedelta(seconds=seconds)).isoformat(timespec="microseconds")
+    return (datetime.now(UTC) - timedelta(seconds=seconds)).isoformat(timespec="microseconds")
 
 
 def _submit_part(db: sqlite_utils.Database, client: openai.OpenAI, job_id: str, part_no: int, *, actor: str | None = None) -> dict:
@@ -308,16 +317,27 @@ def _submit_part(db: sqlite_utils.Database, client: openai.OpenAI, job_id: str, 
                 db.execute("UPDATE job_parts SET create_attempts = create_attempts + 1 WHERE job_id = ? AND part = ?", [job_id, part_no])
 
         batch = _create_idempotent(
-            client, key=key, file_id=part["file_id"], metadata={"job_id": job_id, "part": str(part_no)},
-            resume=part["create_attempts"] > 0, on_attempt=attempted,
+            client,
+            key=key,
+            file_id=part["file_id"],
+            metadata={"job_id": job_id, "part": str(part_no)},
+            resume=part["create_attempts"] > 0,
+            on_attempt=attempted,
         )
     except openai.OpenAIError as exc:
         with write_transaction(db):
             db.execute("UPDATE job_parts SET status = 'error' WHERE job_id = ? AND part = ?", [job_id, part_no])
         raise BatchError(f"{path}: 배치를 제출하지 못했습니다: {exc}") from exc
     row = _row_from_batch(
-        batch, job_id=job_id, input_file=str(path), input_sha256=part["sha256"], backend=settings.backend_name(), submitted_by=actor or "",
-        created_at=now(), retrieved_at=None, status_file=None,
+        batch,
+        job_id=job_id,
+        input_file=str(path),
+        input_sha256=part["sha256"],
+        backend=settings.backend_name(),
+        submitted_by=actor or "",
+        created_at=now(),
+        retrieved_at=None,
+        status_file=None,
     )
     with write_transaction(db):
         db.table("batches").upsert(row, pk="id")
@@ -463,10 +483,13 @@ def retrieve(
     if result_path:
         _write_result_list(
             Path(result_path),
-            (r[0] for r in db.execute(
-                "SELECT l.line FROM raw_results r JOIN raw_lines l ON l.id = r.id WHERE r.origin = ? ORDER BY r.line_no",
-                [f"batch:{batch_id}:output"],
-            )),
+            (
+                r[0]
+                for r in db.execute(
+                    "SELECT l.line FROM raw_results r JOIN raw_lines l ON l.id = r.id WHERE r.origin = ? ORDER BY r.line_no",
+                    [f"batch:{batch_id}:output"],
+                )
+            ),
         )
     # requests of this batch still marked submitted are now returned; a request already parsed or
     # failed (a second retrieve), or resubmitted in another batch since, keeps its status
@@ -515,8 +538,7 @@ def list_batches(db: sqlite_utils.Database) -> list[dict]:
     """All batch rows, newest first, with ``request_counts`` decoded and the job's kind attached."""
     out = []
     for d in db.query(
-        "SELECT b.*, j.kind AS kind, j.model AS model FROM batches b LEFT JOIN jobs j ON j.id = b.job_id "
-        "ORDER BY b.created_at DESC, b.rowid DESC"
+        "SELECT b.*, j.kind AS kind, j.model AS model FROM batches b LEFT JOIN jobs j ON j.id = b.job_id ORDER BY b.created_at DESC, b.rowid DESC"
     ):
         d["request_counts"] = loads(d["request_counts"], {"total": 0, "completed": 0, "failed": 0})
         d["errors"] = loads(d["errors"])
@@ -564,23 +586,33 @@ def retry_failed(db: sqlite_utils.Database, job_id: str, *, client: openai.OpenA
     part_no = (db.execute("SELECT MAX(part) FROM job_parts WHERE job_id = ?", [job_id]).fetchone()[0] or 0) + 1
     src = Path(job[0])
     path = src.with_name(f"{src.stem}_retry{part_no:03d}.jsonl")
-    old_batches = sorted({r[0] for r in db.execute(
-        f"SELECT DISTINCT batch_id FROM requests WHERE custom_id IN ({','.join('?' * len(ids))}) AND batch_id IS NOT NULL", ids)})
+    old_batches = sorted(
+        {r[0] for r in db.execute(f"SELECT DISTINCT batch_id FROM requests WHERE custom_id IN ({','.join('?' * len(ids))}) AND batch_id IS NOT NULL", ids)}
+    )
     with path.open("w", encoding="utf-8") as fh:
-        for cid, scenario in db.execute(
-            f"SELECT custom_id, scenario FROM requests WHERE custom_id IN ({','.join('?' * len(ids))}) ORDER BY custom_id", ids
-        ):
+        for cid, scenario in db.execute(f"SELECT custom_id, scenario FROM requests WHERE custom_id IN ({','.join('?' * len(ids))}) ORDER BY custom_id", ids):
             if job[3] == judge.JUDGE_KIND:  # a judge request: the same question about the same version of the sample
                 line = judge.request_line_for(db, {"custom_id": cid, "scenario": scenario}, job[1])
             else:
                 line = jobs.build_request_line(loads(scenario), model=job[1], temperature=job[2])
             fh.write(json.dumps(line, ensure_ascii=False) + "\n")
     with write_transaction(db):
-        db.table("job_parts").insert({
-            "job_id": job_id, "part": part_no, "path": str(path), "sha256": jobs.file_sha256(path), "n_requests": len(ids),
-            "bytes": path.stat().st_size, "file_id": None, "batch_id": None, "create_attempts": 0,
-            "retry_of": ",".join(old_batches), "status": "submitting", "created_at": now(),
-        })
+        db.table("job_parts").insert(
+            {
+                "job_id": job_id,
+                "part": part_no,
+                "path": str(path),
+                "sha256": jobs.file_sha256(path),
+                "n_requests": len(ids),
+                "bytes": path.stat().st_size,
+                "file_id": None,
+                "batch_id": None,
+                "create_attempts": 0,
+                "retry_of": ",".join(old_batches),
+                "status": "submitting",
+                "created_at": now(),
+            }
+        )
         for i in range(0, len(ids), 500):
             chunk = ids[i : i + 500]
             db.execute(f"UPDATE requests SET attempt = attempt + 1 WHERE custom_id IN ({','.join('?' * len(chunk))})", chunk)
@@ -627,8 +659,15 @@ def top_up(
         auth.PermissionDenied: roles are in force and ``operator`` is not a pm.
         BatchError: the batch could not be submitted.
     """
-    job = jobs.create_job(db, kind=kind, counts=counts, seed=top_up_seed() if seed is None else seed, operator=operator,
-                          backend=backend, idempotency_key=f"topup:{kind}:{sorted(counts.items())}:{jobs_seen}")
+    job = jobs.create_job(
+        db,
+        kind=kind,
+        counts=counts,
+        seed=top_up_seed() if seed is None else seed,
+        operator=operator,
+        backend=backend,
+        idempotency_key=f"topup:{kind}:{sorted(counts.items())}:{jobs_seen}",
+    )
     parts = submit_job(db, job["id"], actor=operator, client=client)
     return {**job, "parts": parts}
 
@@ -640,7 +679,7 @@ def eta_seconds(row: dict, *, now_ts: float | None = None) -> float | None:
     Args:
         row: a :func:`list_batches` row (``status``, ``created_at`` ISO time, decoded ``request_counts``).
     """
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     c = row.get("request_counts") or {}
     total, done = c.get("total") or 0, (c.get("completed") or 0) + (c.get("failed") or 0)
@@ -650,7 +689,7 @@ def eta_seconds(row: dict, *, now_ts: float | None = None) -> float | None:
         started = datetime.fromisoformat(row["created_at"]).timestamp()
     except (TypeError, ValueError, KeyError):
         return None
-    elapsed = (now_ts if now_ts is not None else datetime.now(timezone.utc).timestamp()) - started
+    elapsed = (now_ts if now_ts is not None else datetime.now(UTC).timestamp()) - started
     return max(0.0, elapsed / done * (total - done))
 
 

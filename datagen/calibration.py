@@ -31,9 +31,10 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from . import config
 from .checks import CHECKS, Finding, run_checks
@@ -113,8 +114,7 @@ def run(items: list[Item], *, corpus_checks: bool = True) -> list[Item]:
         spec = CHECKS["repeated_closing"]
         for uid, (line, n, total) in repeated_closings(turns).items():
             item = next(i for i in items if i.id == uid)
-            item.findings.append(Finding(spec.id, spec.severity, lengths[uid] - 1, spec.reason,
-                                         f"마무리 문장 {line!r}이(가) {n}/{total} 샘플에서 반복됩니다."))
+            item.findings.append(Finding(spec.id, spec.severity, lengths[uid] - 1, spec.reason, f"마무리 문장 {line!r}이(가) {n}/{total} 샘플에서 반복됩니다."))
     return items
 
 
@@ -175,11 +175,21 @@ def score_real(items: list[Item]) -> dict[str, Any]:
     for cid, spec in CHECKS.items():
         counts = per.get(cid, Counter())
         total = reason_total.get(spec.reason, 0)
-        per_check[cid] = {"severity": spec.severity, "reason": spec.reason, "findings": counts["findings"], "true": counts["true"],
-                          "false": counts["false"], "precision": _div(counts["true"], counts["findings"]),
-                          "recall": _div(hit_by_check[cid], total), "recalled": hit_by_check[cid], "of": total}
+        per_check[cid] = {
+            "severity": spec.severity,
+            "reason": spec.reason,
+            "findings": counts["findings"],
+            "true": counts["true"],
+            "false": counts["false"],
+            "precision": _div(counts["true"], counts["findings"]),
+            "recall": _div(hit_by_check[cid], total),
+            "recalled": hit_by_check[cid],
+            "of": total,
+        }
     return {
-        "dialogues": len(items), "clean": sum(1 for i in items if not i.labels), "labelled_defects": label_total,
+        "dialogues": len(items),
+        "clean": sum(1 for i in items if not i.labels),
+        "labelled_defects": label_total,
         "per_check": per_check,
         "error": {**sev["error"], "precision": _div(sev["error"]["true"], sev["error"]["findings"])},
         "warning": {**sev["warning"], "precision": _div(sev["warning"]["true"], sev["warning"]["findings"])},
@@ -214,13 +224,24 @@ def score_scripted(items: list[Item]) -> dict[str, Any]:
             clean += 1
             clean_err += any(f.severity == "error" for f in it.findings)
     per_check = {
-        cid: {"severity": spec.severity, "reason": spec.reason, "findings": per[cid]["findings"], "true": per[cid]["true"],
-              "false": per[cid]["false"], "precision": _div(per[cid]["true"], per[cid]["findings"]),
-              "recall": _div(per[cid]["recalled"], per[cid]["labelled"]), "recalled": per[cid]["recalled"], "of": per[cid]["labelled"]}
+        cid: {
+            "severity": spec.severity,
+            "reason": spec.reason,
+            "findings": per[cid]["findings"],
+            "true": per[cid]["true"],
+            "false": per[cid]["false"],
+            "precision": _div(per[cid]["true"], per[cid]["findings"]),
+            "recall": _div(per[cid]["recalled"], per[cid]["labelled"]),
+            "recalled": per[cid]["recalled"],
+            "of": per[cid]["labelled"],
+        }
         for cid, spec in CHECKS.items()
     }
     return {
-        "dialogues": len(items), "clean": clean, "labelled_defects": total, "per_check": per_check,
+        "dialogues": len(items),
+        "clean": clean,
+        "labelled_defects": total,
+        "per_check": per_check,
         "error": {**sev["error"], "precision": _div(sev["error"]["true"], sev["error"]["findings"])},
         "warning": {**sev["warning"], "precision": _div(sev["warning"]["true"], sev["warning"]["findings"])},
         "recall": {"hit": hit, "total": total, "value": _div(hit, total)},
@@ -230,8 +251,7 @@ def score_scripted(items: list[Item]) -> dict[str, Any]:
 
 def calibrate(real_dir: Path = REAL_DIR, scripted_dir: Path = SCRIPTED_DIR) -> dict[str, Any]:
     """Run the checks on both corpora: ``{"real": score_real(...), "scripted": score_scripted(...)}``."""
-    return {"real": score_real(run(load_real(real_dir))),
-            "scripted": score_scripted(run(load_scripted(scripted_dir), corpus_checks=False))}
+    return {"real": score_real(run(load_real(real_dir))), "scripted": score_scripted(run(load_scripted(scripted_dir), corpus_checks=False))}
 
 
 def _pct(x: float | None) -> str:
@@ -240,8 +260,10 @@ def _pct(x: float | None) -> str:
 
 def format_report(result: dict[str, Any]) -> Iterable[str]:
     """The report ``python -m datagen.validate --calibration`` prints, line by line."""
-    for name, title in (("real", "real corpus (tests/fixtures/calibration: other people's dialogues, labelled by hand)"),
-                        ("scripted", "scripted defect corpus (tests/fixtures/defects)")):
+    for name, title in (
+        ("real", "real corpus (tests/fixtures/calibration: other people's dialogues, labelled by hand)"),
+        ("scripted", "scripted defect corpus (tests/fixtures/defects)"),
+    ):
         r = result[name]
         yield f"== {title}: {r['dialogues']} dialogues, {r['clean']} clean, {r['labelled_defects']} labelled defects"
         yield f"{'check':28} {'severity':8} {'findings':>8} {'true':>5} {'false':>5} {'precision':>9} {'recall':>12}"
@@ -251,13 +273,17 @@ def format_report(result: dict[str, Any]) -> Iterable[str]:
             rec = f"{_pct(c['recall'])} ({c['recalled']}/{c['of']})" if c["of"] else "-"
             yield f"{cid:28} {c['severity']:8} {c['findings']:>8} {c['true']:>5} {c['false']:>5} {_pct(c['precision']):>9} {rec:>12}"
         e, w, rc, h = r["error"], r["warning"], r["recall"], r["held_back"]
-        yield (f"error-level precision {_pct(e['precision'])} ({e.get('true', 0)}/{e.get('findings', 0)}), "
-               f"warning precision {_pct(w['precision'])} ({w.get('true', 0)}/{w.get('findings', 0)}), "
-               f"recall of labelled defects {_pct(rc['value'])} ({rc['hit']}/{rc['total']})")
+        yield (
+            f"error-level precision {_pct(e['precision'])} ({e.get('true', 0)}/{e.get('findings', 0)}), "
+            f"warning precision {_pct(w['precision'])} ({w.get('true', 0)}/{w.get('findings', 0)}), "
+            f"recall of labelled defects {_pct(rc['value'])} ({rc['hit']}/{rc['total']})"
+        )
         if name == "real":
-            yield ("clean dialogues held back by an error finding: "
-                   f"human-curated {h.get('human_curated_clean_with_error', 0)}/{h.get('human_curated_clean', 0)}, "
-                   f"all clean {h.get('clean_with_error', 0)}/{h.get('clean', 0)}")
+            yield (
+                "clean dialogues held back by an error finding: "
+                f"human-curated {h.get('human_curated_clean_with_error', 0)}/{h.get('human_curated_clean', 0)}, "
+                f"all clean {h.get('clean_with_error', 0)}/{h.get('clean', 0)}"
+            )
             yield "recall by reason: " + ", ".join(f"{k} {a}/{b}" for k, (a, b) in r["recall_by_reason"].items())
         else:
             yield f"clean dialogues held back by an error finding: {h['clean_with_error']}/{h['clean']}"

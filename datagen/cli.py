@@ -13,7 +13,7 @@ import logging
 import os
 import sys
 import unicodedata
-from typing import Callable
+from collections.abc import Callable
 
 from . import settings
 from .errors import DatagenError, InputError

@@ -225,8 +225,7 @@ def from_generator_output(content: str | dict, *, uid: str | None = None, **fiel
                 raise FormatError(f"턴 {i} 호출 {j}: 이름 없는 도구 호출입니다")
             raw = c.get("arguments_json", c.get("arguments"))
             calls.append({"id": c.get("id"), "name": c["name"], "arguments": _decode_arguments(raw, f"턴 {i} 호출 {j}")})
-        turns.append({"role": t["role"], "content": t.get("content") or "", "tool_calls": calls,
-                      "tool_call_id": t.get("tool_call_id"), "name": t.get("name")})
+        turns.append({"role": t["role"], "content": t.get("content") or "", "tool_calls": calls, "tool_call_id": t.get("tool_call_id"), "name": t.get("name")})
     if not turns:
         raise FormatError("생성 결과에 턴이 없습니다")
     return Dialogue.model_validate({**fields, "uid": uid or new_uid(), "turns": turns})
@@ -260,9 +259,7 @@ def to_messages(d: Dialogue, *, system: bool = True, arguments_as: Literal["dict
                     "type": "function",
                     "function": {
                         "name": c.name,
-                        "arguments": c.arguments
-                        if arguments_as == "dict"
-                        else json.dumps(c.arguments, ensure_ascii=False),
+                        "arguments": c.arguments if arguments_as == "dict" else json.dumps(c.arguments, ensure_ascii=False),
                     },
                 }
                 for c in t.tool_calls
@@ -393,7 +390,6 @@ def from_messages(messages: Any, *, tools: Any = None, uid: str | None = None, *
 # ----------------------------------------------------------------------------- seed 001 (Qwen tags)
 
 
-
 _JSON = json.JSONDecoder()
 _OPEN_CALL, _CLOSE_CALL = "<tool_call>", "</tool_call>"
 _RESPONSE_SEP = "\n</tool_response>\n<tool_response>\n"
@@ -486,13 +482,7 @@ def from_seed_record(rec: Any, **fields: Any) -> Dialogue:
 
 def format_tool_call(call: ToolCall) -> str:
     """One call as the Qwen2.5 template writes it: ``<tool_call>\\n{"name": ..., "arguments": {...}}\\n</tool_call>``."""
-    return (
-        '<tool_call>\n{"name": "'
-        + call.name
-        + '", "arguments": '
-        + json.dumps(call.arguments, ensure_ascii=False)
-        + "}\n</tool_call>"
-    )
+    return '<tool_call>\n{"name": "' + call.name + '", "arguments": ' + json.dumps(call.arguments, ensure_ascii=False) + "}\n</tool_call>"
 
 
 def to_seed_record(d: Dialogue) -> dict:
@@ -570,9 +560,9 @@ QWEN25_CHAT_TEMPLATE = (
     "            {%- if tool_call.function is defined %}\n"
     "                {%- set tool_call = tool_call.function %}\n"
     "            {%- endif %}\n"
-    "            {{- '\\n<tool_call>\\n{\"name\": \"' }}\n"
+    '            {{- \'\\n<tool_call>\\n{"name": "\' }}\n'
     "            {{- tool_call.name }}\n"
-    "            {{- '\", \"arguments\": ' }}\n"
+    '            {{- \'", "arguments": \' }}\n'
     "            {{- tool_call.arguments | tojson }}\n"
     "            {{- '}\\n</tool_call>' }}\n"
     "        {%- endfor %}\n"

@@ -50,8 +50,17 @@ def main(argv: list[str] | None = None) -> int:
         raise InputError("--count는 0 이상이어야 합니다")
     counts = parse_mix(args.mix) if args.mix else scenarios.default_train_counts(args.count)
     output = args.output or settings.output_dir() / "batch_input.jsonl"
-    job = create_job(get_db(), kind="train", counts=counts, seed=args.seed, model=args.model, temperature=args.temperature, input_path=output,
-                     backend=settings.backend_name(), operator=cli_operator(args.operator) or "cli")
+    job = create_job(
+        get_db(),
+        kind="train",
+        counts=counts,
+        seed=args.seed,
+        model=args.model,
+        temperature=args.temperature,
+        input_path=output,
+        backend=settings.backend_name(),
+        operator=cli_operator(args.operator) or "cli",
+    )
     parts = part_paths(get_db(), job["id"])
     if parts:
         print(f"작업 {job['id']}: 요청 {job['n_requests']}건, 배치 하나의 한도를 넘어 파일 {len(parts)}개로 나눴습니다:")

@@ -28,8 +28,17 @@ def main(argv: list[str] | None = None) -> int:
     announce_backend()  # every step that reads or makes batch data says which backend is active
     output = args.output or settings.output_dir() / "gold_batch_input.jsonl"
     counts = {c: args.per_category for c in config.CATEGORIES}
-    job = create_job(get_db(), kind="gold", counts=counts, seed=args.seed, model=args.model, temperature=args.temperature, input_path=output,
-                     backend=settings.backend_name(), operator=cli_operator(args.operator) or "cli")
+    job = create_job(
+        get_db(),
+        kind="gold",
+        counts=counts,
+        seed=args.seed,
+        model=args.model,
+        temperature=args.temperature,
+        input_path=output,
+        backend=settings.backend_name(),
+        operator=cli_operator(args.operator) or "cli",
+    )
     print(f"작업 {job['id']}: 골드 요청 {job['n_requests']}건 → {output}")
     return 0
 

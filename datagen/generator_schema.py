@@ -72,11 +72,30 @@ RESPONSE_FORMAT: dict = {
 
 # ----------------------------------------------------------------------------- strict-mode rules
 
-STRICT_KEYWORDS = frozenset({
-    "type", "description", "properties", "required", "additionalProperties", "items", "enum", "const", "anyOf",
-    "$defs", "$ref", "pattern", "format", "multipleOf", "maximum", "exclusiveMaximum", "minimum", "exclusiveMinimum",
-    "minItems", "maxItems",
-})
+STRICT_KEYWORDS = frozenset(
+    {
+        "type",
+        "description",
+        "properties",
+        "required",
+        "additionalProperties",
+        "items",
+        "enum",
+        "const",
+        "anyOf",
+        "$defs",
+        "$ref",
+        "pattern",
+        "format",
+        "multipleOf",
+        "maximum",
+        "exclusiveMaximum",
+        "minimum",
+        "exclusiveMinimum",
+        "minItems",
+        "maxItems",
+    }
+)
 """Keywords a strict Structured Outputs schema may use (OpenAI docs, Structured Outputs, "Supported
 schemas": the types string, number, boolean, integer, object, array, enum, anyOf; string ``pattern``
 and ``format``; number ``multipleOf``, ``maximum``, ``exclusiveMaximum``, ``minimum``,
@@ -132,8 +151,7 @@ def strict_problems(schema: dict) -> list[str]:
             if not isinstance(values, list) or not values:
                 problems.append(f"{path or '/'}: enum must be a non-empty list")
             elif type_list:
-                wrong = [v for v in values if _JSON_TYPE_OF.get(type(v)) not in type_list
-                         and not (type(v) is int and "number" in type_list)]
+                wrong = [v for v in values if _JSON_TYPE_OF.get(type(v)) not in type_list and not (type(v) is int and "number" in type_list)]
                 if wrong:
                     problems.append(f"{path or '/'}: enum values {wrong!r} are not of type {types!r}")
         if "object" in type_list:
@@ -148,8 +166,7 @@ def strict_problems(schema: dict) -> list[str]:
                 problems.append(f"{path or '/'}: additionalProperties must be false")
             required = node.get("required")
             if not isinstance(required, list) or set(required) != set(props) or len(required) != len(set(required)):
-                problems.append(f"{path or '/'}: required must list every property exactly once "
-                                f"(missing {sorted(set(props) - set(required or []))})")
+                problems.append(f"{path or '/'}: required must list every property exactly once (missing {sorted(set(props) - set(required or []))})")
             for name, sub in props.items():
                 walk(sub, f"{path}/properties/{name}", depth + 1)
         if "array" in type_list:

@@ -36,21 +36,35 @@ import re
 import sqlite3
 import uuid
 from collections import defaultdict, deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import islice
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any
 
 import sqlite_utils
 
 from . import config, jobs, judge
 from .dialogue import (
-    Dialogue, FormatError, content_hash_of, from_generator_output, from_messages, from_seed_record, new_uid, to_seed_record,
+    Dialogue,
+    FormatError,
+    content_hash_of,
+    from_generator_output,
+    from_messages,
+    from_seed_record,
+    new_uid,
+    to_seed_record,
 )
 from .errors import InputError, MissingFileError
 from .fastjson import loads as fast_loads
 from .quality import check_record, closing_check, new_check_stats, store_check_results
 from .store import (
-    STATE_INSERT_SQL, dumps, index_for_search, insert_raw_lines, now, search_text, tools_hash,
+    STATE_INSERT_SQL,
+    dumps,
+    index_for_search,
+    insert_raw_lines,
+    now,
+    search_text,
+    tools_hash,
     write_transaction,
 )
 
@@ -241,8 +255,7 @@ def _same_objects(tools: list, ref: list) -> bool:
     another order compare unequal: a needless re-serialisation, never a wrong answer.)"""
     is_ = operator.is_
     return len(tools) == len(ref) and all(
-        type(a) is dict and type(b) is dict and list(a) == list(b) and all(map(is_, a.values(), b.values()))
-        for a, b in zip(tools, ref)
+        type(a) is dict and type(b) is dict and list(a) == list(b) and all(map(is_, a.values(), b.values())) for a, b in zip(tools, ref)
     )
 
 
@@ -377,8 +390,18 @@ def prepare(items: list[tuple[int, str | None, str, dict | None, str]], ingest_k
             if tools_json is not None:
                 first = digest  # handed over with this line: taken back if the line fails below
             data = _decoded(d, stored)
-            row = (d.uid, d.custom_id, d.kind, d.category, d.source, d.model, stored,
-                   dumps(usage) if usage else None, content_hash_of(data["system_prompt"], data["turns"]), digest)
+            row = (
+                d.uid,
+                d.custom_id,
+                d.kind,
+                d.category,
+                d.source,
+                d.model,
+                stored,
+                dumps(usage) if usage else None,
+                content_hash_of(data["system_prompt"], data["turns"]),
+                digest,
+            )
             text = search_text(data["turns"])
             data["tools"] = tools
             findings, closing = check_record(data)
@@ -529,8 +552,7 @@ def _new_rows(db: sqlite_utils.Database, origins: list[str], after_id: int, fres
     """The next :data:`CHUNK` ``new`` raw rows of ``origins`` after ``after_id`` as ``(id, origin,
     line_no, custom_id, line)``; lines in ``fresh`` (by line number, one origin) are taken from it, not read."""
     rows = db.execute(
-        f"SELECT id, origin, line_no, custom_id FROM raw_results WHERE status = 'new' AND {_origin_clause(origins)} "
-        "AND id > ? ORDER BY id LIMIT ?",
+        f"SELECT id, origin, line_no, custom_id FROM raw_results WHERE status = 'new' AND {_origin_clause(origins)} AND id > ? ORDER BY id LIMIT ?",
         [*origins, after_id, CHUNK],
     ).fetchall()
     missing = [r[0] for r in rows if r[2] not in fresh]
@@ -635,8 +657,7 @@ def _store_results(db: sqlite_utils.Database, by_id: dict[int, tuple], results: 
         still_new: set[int] = set()
         for i in range(0, len(ids), 500):
             part = ids[i : i + 500]
-            still_new.update(r[0] for r in db.execute(
-                f"SELECT id FROM raw_results WHERE status = 'new' AND id IN ({','.join('?' * len(part))})", part))
+            still_new.update(r[0] for r in db.execute(f"SELECT id FROM raw_results WHERE status = 'new' AND id IN ({','.join('?' * len(part))})", part))
         results = [res for res in results if res[0] in still_new]
         judged = [res for res in results if res[1] == JUDGED]  # == not is: worker results come pickled
         results = [res for res in results if res[1] != JUDGED]
@@ -668,8 +689,7 @@ def _store_results(db: sqlite_utils.Database, by_id: dict[int, tuple], results: 
                 continue
             _, _, tools_json, text, findings, closing, _ = res
             uid = row[0]
-            if row[9] not in state.toolsets and row[9] not in w.toolsets and not db.execute(
-                    "SELECT 1 FROM toolsets WHERE hash = ?", [row[9]]).fetchone():
+            if row[9] not in state.toolsets and row[9] not in w.toolsets and not db.execute("SELECT 1 FROM toolsets WHERE hash = ?", [row[9]]).fetchone():
                 raise RuntimeError(f"toolset {row[9]} of sample {uid} arrived without its tool list")
             w.uids.add(uid)
             if content_key:
@@ -696,8 +716,10 @@ def _store_results(db: sqlite_utils.Database, by_id: dict[int, tuple], results: 
         base = db.execute("SELECT COALESCE(MAX(rowid), 0) FROM samples").fetchone()[0]
         db.conn.executemany(
             STATE_INSERT_SQL,
-            [{"uid": r[0], "rowid": base + k, "kind": r[2], "category": r[3], "source": r[4], "custom_id": r[1], "checked_at": ts}
-             for k, r in enumerate(samples, 1)],
+            [
+                {"uid": r[0], "rowid": base + k, "kind": r[2], "category": r[3], "source": r[4], "custom_id": r[1], "checked_at": ts}
+                for k, r in enumerate(samples, 1)
+            ],
         )
         db.conn.executemany(
             "INSERT INTO samples (rowid, uid, custom_id, kind, category, source, model, dialogue, usage, content_hash, toolset, created_at) "
@@ -712,8 +734,11 @@ def _store_results(db: sqlite_utils.Database, by_id: dict[int, tuple], results: 
                 chunk = cids[i : i + 500]
                 # a request with a parsed answer stays parsed: a failed line for it (an older batch's
                 # error line read late) must not make it a retry candidate and be paid for twice
-                db.execute(f"UPDATE requests SET status = ? WHERE custom_id IN ({','.join('?' * len(chunk))})"
-                           + (" AND status <> 'parsed'" if status == "failed" else ""), [status, *chunk])
+                db.execute(
+                    f"UPDATE requests SET status = ? WHERE custom_id IN ({','.join('?' * len(chunk))})"
+                    + (" AND status <> 'parsed'" if status == "failed" else ""),
+                    [status, *chunk],
+                )
         store_check_results(db, checked, w.stats, w.kinds, w.closings, fresh=True)
     return w
 
@@ -751,17 +776,23 @@ def preprocess(db: sqlite_utils.Database, *, batch_id: str | None = None) -> dic
     if batch_id:
         origins = batch_origins(batch_id)
     else:
-        origins = [o for (o,) in db.execute("SELECT DISTINCT origin FROM raw_results WHERE status = 'new'")
-                   if o.startswith("batch:")]
+        origins = [o for (o,) in db.execute("SELECT DISTINCT origin FROM raw_results WHERE status = 'new'") if o.startswith("batch:")]
     return process_raw(db, origins=origins)
 
 
 _BOMS = (  # UTF-32 before UTF-16: FF FE 00 00 begins with UTF-16-LE's mark
-    (codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"), (codecs.BOM_UTF8, "utf-8"),
-    (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"),
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
-_DECODERS = {"utf-16-le": codecs.utf_16_le_decode, "utf-16-be": codecs.utf_16_be_decode,
-             "utf-32-le": codecs.utf_32_le_decode, "utf-32-be": codecs.utf_32_be_decode}
+_DECODERS = {
+    "utf-16-le": codecs.utf_16_le_decode,
+    "utf-16-be": codecs.utf_16_be_decode,
+    "utf-32-le": codecs.utf_32_le_decode,
+    "utf-32-be": codecs.utf_32_be_decode,
+}
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
@@ -787,8 +818,7 @@ def _read_lines(path: Path) -> Iterator[tuple]:
             yield from _decoded_lines(fh, path, enc)
             return
         if enc is None and len(head) >= 2 and (head[0] == 0) != (head[1] == 0):
-            raise InputError(f"{path}: 바이트 순서 표시(BOM) 없는 UTF-16으로 보입니다 (처음 두 바이트 중 하나가 NUL); "
-                             "UTF-8이나 BOM 있는 UTF-16으로 저장하세요")
+            raise InputError(f"{path}: 바이트 순서 표시(BOM) 없는 UTF-16으로 보입니다 (처음 두 바이트 중 하나가 NUL); UTF-8이나 BOM 있는 UTF-16으로 저장하세요")
         fh.seek(3 if enc else 0)
         no = 0
         for raw in fh:
@@ -801,8 +831,14 @@ def _read_lines(path: Path) -> Iterator[tuple]:
                 except UnicodeDecodeError as exc:
                     text = part.decode("utf-8", "backslashreplace")
                     if text.strip():
-                        yield no, text, (f"올바른 UTF-8이 아닙니다: 줄의 {exc.start + 1}번째 바이트 0x{part[exc.start]:02x} "
-                                         f"({exc.reason}); 바이트를 \\xNN으로 적어 저장했습니다")
+                        yield (
+                            no,
+                            text,
+                            (
+                                f"올바른 UTF-8이 아닙니다: 줄의 {exc.start + 1}번째 바이트 0x{part[exc.start]:02x} "
+                                f"({exc.reason}); 바이트를 \\xNN으로 적어 저장했습니다"
+                            ),
+                        )
                     continue
                 if text.strip():
                     yield no, text
@@ -1015,7 +1051,7 @@ def import_file(db: sqlite_utils.Database, path: str | Path) -> dict:
     except PermissionError as exc:
         raise InputError(f"{path}: 파일을 읽을 권한이 없습니다 ({exc.strerror})") from None
     lines = iter(()) if first is None else _chain_first(first, lines)
-    name = import_origin(path)[len("import:"):]
+    name = import_origin(path)[len("import:") :]
     summary = ingest_lines(db, import_origin(path), lines, source=f"import:{Path(name).name}", dedupe=True)
     for e in summary["errors"]:
         e.pop("origin", None)

@@ -11,8 +11,9 @@ import hashlib
 import json
 import re
 import uuid
+from collections.abc import Iterable
 from pathlib import Path
-from typing import IO, Any, Final, Iterable
+from typing import IO, Any, Final
 
 import sqlite_utils
 
@@ -83,8 +84,22 @@ def _write_requests(job_id: str, items: list[dict], input_path: Path, encode, ma
                 p["sha256"] = h.hexdigest()
             path = input_path.with_name(f"{input_path.stem}_part{len(parts) + 1:03d}.jsonl")
             fh, h = path.open("wb"), hashlib.sha256()
-            parts.append({"job_id": job_id, "part": len(parts) + 1, "path": str(path), "sha256": "", "n_requests": 0, "bytes": 0,
-                          "file_id": None, "batch_id": None, "create_attempts": 0, "retry_of": None, "status": "planned", "created_at": now()})
+            parts.append(
+                {
+                    "job_id": job_id,
+                    "part": len(parts) + 1,
+                    "path": str(path),
+                    "sha256": "",
+                    "n_requests": 0,
+                    "bytes": 0,
+                    "file_id": None,
+                    "batch_id": None,
+                    "create_attempts": 0,
+                    "retry_of": None,
+                    "status": "planned",
+                    "created_at": now(),
+                }
+            )
             p = parts[-1]
         fh.write(line)
         h.update(line)
@@ -141,8 +156,7 @@ def next_seqs(db: sqlite_utils.Database, kind: str) -> dict[str, int]:
     """Per category, the next free sequence number for ``kind`` (so custom_ids never repeat across jobs)."""
     out: dict[str, int] = {}
     for row in db.execute(
-        "SELECT category, MAX(CAST(substr(custom_id, length(kind) + length(category) + 3) AS INTEGER)) "
-        "FROM requests WHERE kind = ? GROUP BY category",
+        "SELECT category, MAX(CAST(substr(custom_id, length(kind) + length(category) + 3) AS INTEGER)) FROM requests WHERE kind = ? GROUP BY category",
         [kind],
     ):
         out[row[0]] = (row[1] or 0) + 1
@@ -198,16 +212,27 @@ def create_job(
         InputError: unknown kind or category, negative count, or no request at all.
         auth.PermissionDenied: roles are in force and ``operator`` is not a pm.
     """
-    loose = {"kind": kind, "counts": counts, "seed": seed, "model": model, "temperature": temperature,
-             "date_range": date_range, "turn_range": turn_range, "personas": personas}
+    loose = {
+        "kind": kind,
+        "counts": counts,
+        "seed": seed,
+        "model": model,
+        "temperature": temperature,
+        "date_range": date_range,
+        "turn_range": turn_range,
+        "personas": personas,
+    }
     if mix is None:
         if kind is None or counts is None:
             raise TypeError("create_job needs mix= or both kind= and counts=")
         mix = scenarios.ScenarioMix(
-            kind=kind, counts=counts, seed=42 if seed is None else seed,
+            kind=kind,
+            counts=counts,
+            seed=42 if seed is None else seed,
             model=config.DEFAULT_MODEL if model is None else model,
             temperature=config.DEFAULT_TEMPERATURE if temperature is None else temperature,
-            personas=tuple(personas) if personas else None, turn_range=tuple(turn_range) if turn_range else None,  # type: ignore[arg-type]
+            personas=tuple(personas) if personas else None,
+            turn_range=tuple(turn_range) if turn_range else None,  # type: ignore[arg-type]
             date_range=tuple(date_range) if date_range else None,  # type: ignore[arg-type]
         )
     elif any(v is not None for v in loose.values()):
@@ -273,8 +298,7 @@ def latest_job(db: sqlite_utils.Database, *, single_file: bool = False) -> dict 
     With ``single_file``: only jobs with an ``input_file`` that were not split into parts
     (``job_parts``), i.e. what one Batch API upload of ``input_file`` submits whole.
     """
-    where = " WHERE j.kind != 'judge'" + (" AND input_file IS NOT NULL AND NOT EXISTS (SELECT 1 FROM job_parts p WHERE p.job_id = j.id)"
-                                         if single_file else "")
+    where = " WHERE j.kind != 'judge'" + (" AND input_file IS NOT NULL AND NOT EXISTS (SELECT 1 FROM job_parts p WHERE p.job_id = j.id)" if single_file else "")
     rows = list(db.query(f"SELECT * FROM jobs j{where} ORDER BY created_at DESC, rowid DESC LIMIT 1"))
     return rows[0] if rows else None
 
@@ -289,8 +313,7 @@ def record_requests(db: sqlite_utils.Database, job_id: str, items: Iterable[dict
     """Within the caller's transaction: one ``requests`` row per scenario (:func:`scenarios.make_scenarios`
     items: ``custom_id``, ``kind``, ``category``…), status ``planned``, attempt 1, the scenario as JSON."""
     db.conn.executemany(
-        "INSERT INTO requests (custom_id, job_id, batch_id, kind, category, scenario, status, attempt) "
-        "VALUES (?, ?, NULL, ?, ?, ?, 'planned', 1)",
+        "INSERT INTO requests (custom_id, job_id, batch_id, kind, category, scenario, status, attempt) VALUES (?, ?, NULL, ?, ?, ?, 'planned', 1)",
         ((sc["custom_id"], job_id, sc["kind"], sc["category"], dumps(sc)) for sc in items),
     )
 
@@ -301,9 +324,7 @@ def rejected_to_regenerate(db: sqlite_utils.Database, *, kind: str, job_id: str 
     ``job_id``'s requests when given."""
     sql = (
         "SELECT st.category, st.uid FROM sample_state st WHERE st.kind = ? AND st.state = 'decided' AND st.decision = 'reject' "
-        "AND NOT EXISTS (SELECT 1 FROM requests q WHERE q.regenerates = st.uid)"
-        + (" AND st.job_id = ?" if job_id else "")
-        + " ORDER BY st.seq"
+        "AND NOT EXISTS (SELECT 1 FROM requests q WHERE q.regenerates = st.uid)" + (" AND st.job_id = ?" if job_id else "") + " ORDER BY st.seq"
     )
     out: dict[str, list[str]] = {}
     for category, uid in db.execute(sql, [kind, job_id] if job_id else [kind]):
@@ -353,19 +374,18 @@ def regenerate_rejected(
         if row is None:
             raise InputError(f"작업 {job_id}이(가) 없습니다")
         params = loads(row[2], {})
-        create_kw = {"model": row[0], "temperature": row[1],
-                     **{k: params[k] for k in ("date_range", "turn_range", "personas") if params.get(k)}, **create_kw}
+        create_kw = {"model": row[0], "temperature": row[1], **{k: params[k] for k in ("date_range", "turn_range", "personas") if params.get(k)}, **create_kw}
     todo = rejected_to_regenerate(db, kind=kind, job_id=job_id)
     if not todo:
         return None
     uids = sorted(u for us in todo.values() for u in us)
     key = "regenerate:" + hashlib.sha256(f"{seed}:{','.join(uids)}".encode()).hexdigest()[:32]
-    job = create_job(db, kind=kind, counts={c: len(us) for c, us in todo.items()}, seed=seed, operator=operator,
-                     backend=backend, idempotency_key=key, **create_kw)
+    job = create_job(
+        db, kind=kind, counts={c: len(us) for c, us in todo.items()}, seed=seed, operator=operator, backend=backend, idempotency_key=key, **create_kw
+    )
     links = []
     for category, us in todo.items():
-        cids = [r[0] for r in db.execute(
-            "SELECT custom_id FROM requests WHERE job_id = ? AND category = ? ORDER BY custom_id", [job["id"], category])]
+        cids = [r[0] for r in db.execute("SELECT custom_id FROM requests WHERE job_id = ? AND category = ? ORDER BY custom_id", [job["id"], category])]
         links += list(zip(us, cids))
     with write_transaction(db):
         db.conn.executemany("UPDATE requests SET regenerates = ? WHERE custom_id = ?", links)
@@ -444,8 +464,22 @@ def split_job(
     src = Path(job[0])
     n_lines, n_bytes, biggest = _measure(src)
     if n_lines <= max_requests and n_bytes <= max_bytes:
-        whole = [{"job_id": job_id, "part": 1, "path": str(src), "sha256": file_sha256(src), "n_requests": n_lines, "bytes": n_bytes,
-                  "file_id": None, "batch_id": None, "create_attempts": 0, "retry_of": None, "status": "planned", "created_at": now()}]
+        whole = [
+            {
+                "job_id": job_id,
+                "part": 1,
+                "path": str(src),
+                "sha256": file_sha256(src),
+                "n_requests": n_lines,
+                "bytes": n_bytes,
+                "file_id": None,
+                "batch_id": None,
+                "create_attempts": 0,
+                "retry_of": None,
+                "status": "planned",
+                "created_at": now(),
+            }
+        ]
         with write_transaction(db):
             db.table("job_parts").insert_all(whole)
         return whole
@@ -469,8 +503,22 @@ def split_job(
                 close()
                 path = src.with_name(f"{src.stem}_part{len(parts) + 1:03d}.jsonl")
                 out = path.open("wb")
-                parts.append({"job_id": job_id, "part": len(parts) + 1, "path": str(path), "sha256": "", "n_requests": 0, "bytes": 0,
-                              "file_id": None, "batch_id": None, "create_attempts": 0, "retry_of": None, "status": "planned", "created_at": now()})
+                parts.append(
+                    {
+                        "job_id": job_id,
+                        "part": len(parts) + 1,
+                        "path": str(path),
+                        "sha256": "",
+                        "n_requests": 0,
+                        "bytes": 0,
+                        "file_id": None,
+                        "batch_id": None,
+                        "create_attempts": 0,
+                        "retry_of": None,
+                        "status": "planned",
+                        "created_at": now(),
+                    }
+                )
                 n = size = 0
             out.write(line)
             n += 1
@@ -535,8 +583,17 @@ def presets(db: sqlite_utils.Database) -> dict[str, dict]:
     return out
 
 
-def preview_lines(kind: str, counts: dict[str, int], seed: int, *, model: str, temperature: float, start_seq: dict[str, int] | None = None,
-                  sample_per_category: int = 500, **options) -> tuple[list[dict], dict[str, float]]:
+def preview_lines(
+    kind: str,
+    counts: dict[str, int],
+    seed: int,
+    *,
+    model: str,
+    temperature: float,
+    start_seq: dict[str, int] | None = None,
+    sample_per_category: int = 500,
+    **options,
+) -> tuple[list[dict], dict[str, float]]:
     """Request lines for at most ``sample_per_category`` scenarios per category (for previews and the
     cost estimate of large mixes), and the scale factor per category to the full count."""
     sampled = {c: min(n, sample_per_category) for c, n in counts.items() if n > 0}

@@ -46,8 +46,9 @@ import re
 import sys
 import uuid
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable, TypeGuard
+from typing import Any, TypeGuard
 
 import sqlite_utils
 from jsonschema import Draft202012Validator
@@ -95,15 +96,14 @@ their Korean names are the Review page's reject reasons (:data:`datagen.review.R
 
 # ----------------------------------------------------------------------------- the schema
 
+
 def _verdict_props(with_turn: bool) -> dict:
     props: dict[str, Any] = {}
     if with_turn:
         props["turn"] = {"type": "integer", "description": "판정하는 상담사 턴의 번호 (대화의 #번호)"}
     props["verdict"] = {"type": "string", "enum": list(VERDICTS)}
-    props["reason"] = {"type": ["string", "null"], "enum": [*JUDGE_REASONS, None],
-                       "description": "defect면 가장 알맞은 결함 사유 키, ok면 null"}
-    props["evidence"] = {"type": ["string", "null"],
-                         "description": "defect면 대화에서 그대로 옮긴 짧은 인용(100자 이내), ok면 null"}
+    props["reason"] = {"type": ["string", "null"], "enum": [*JUDGE_REASONS, None], "description": "defect면 가장 알맞은 결함 사유 키, ok면 null"}
+    props["evidence"] = {"type": ["string", "null"], "description": "defect면 대화에서 그대로 옮긴 짧은 인용(100자 이내), ok면 null"}
     return {"type": "object", "properties": props, "required": list(props), "additionalProperties": False}
 
 
@@ -182,8 +182,10 @@ def user_prompt(d: Dialogue) -> str:
     judge. Tool-call arguments are objects, tool results their JSON text as stored."""
     turns = ",\n".join(json.dumps(_turn_record(i, t), ensure_ascii=False) for i, t in enumerate(d.turns))
     todo = ", ".join(f"#{i}" for i in assistant_turns(d)) or "(없음)"
-    return (f"샘플: {d.custom_id or d.uid}\n\n## 상담사의 시스템 프롬프트\n{d.system_prompt or '(없음)'}\n\n"
-            f"## 대화\n```json\n[\n{turns}\n]\n```\n\n판정할 상담사 턴: {todo}")
+    return (
+        f"샘플: {d.custom_id or d.uid}\n\n## 상담사의 시스템 프롬프트\n{d.system_prompt or '(없음)'}\n\n"
+        f"## 대화\n```json\n[\n{turns}\n]\n```\n\n판정할 상담사 턴: {todo}"
+    )
 
 
 def default_temperature(model: str) -> float | None:
@@ -226,7 +228,7 @@ def parse_judge_custom_id(custom_id: str | None) -> tuple[str, str, int] | None:
     if not custom_id or not custom_id.startswith(PREFIX):
         return None
     head, sep, n = custom_id.rpartition(":")
-    model, sep2, uid = head[len(PREFIX):].rpartition(":")
+    model, sep2, uid = head[len(PREFIX) :].rpartition(":")
     if not (sep and sep2 and model and uid and n.isdigit()):
         return None
     return model, uid, int(n)
@@ -238,6 +240,7 @@ def is_judge_custom_id(custom_id: str | None) -> TypeGuard[str]:
 
 
 # ----------------------------------------------------------------------------- planning a job
+
 
 def _candidates(db: sqlite_utils.Database, *, job_id: str | None, kind: str | None, uids: Iterable[str] | None) -> list[tuple[str, str]]:
     """``(uid, category)`` of the samples to judge, in sample order."""
@@ -263,8 +266,7 @@ def _requested(db: sqlite_utils.Database, model: str) -> dict[str, int]:
     """uid → highest ``n`` of this model's judge requests (:func:`judge_custom_id`)."""
     prefix = f"{PREFIX}{model}:"
     out: dict[str, int] = {}
-    for (cid,) in db.execute("SELECT custom_id FROM requests WHERE kind = ? AND substr(custom_id, 1, ?) = ?",
-                             [JUDGE_KIND, len(prefix), prefix]):
+    for (cid,) in db.execute("SELECT custom_id FROM requests WHERE kind = ? AND substr(custom_id, 1, ?) = ?", [JUDGE_KIND, len(prefix), prefix]):
         parsed = parse_judge_custom_id(cid)
         if parsed and parsed[0] == model:
             out[parsed[1]] = max(out.get(parsed[1], 0), parsed[2])
@@ -280,7 +282,9 @@ def expected_output_tokens(db: sqlite_utils.Database, model: str) -> dict[str, f
     for category, avg, n in db.execute(
         "SELECT st.category, AVG(json_extract(v.usage, '$.completion_tokens')), COUNT(*) FROM judge_verdicts v "
         "JOIN sample_state st ON st.uid = v.uid WHERE v.model = ? AND json_extract(v.usage, '$.completion_tokens') IS NOT NULL "
-        "GROUP BY st.category", [model]):
+        "GROUP BY st.category",
+        [model],
+    ):
         out[category] = float(avg)
         total += float(avg) * n
         n_all += n
@@ -301,9 +305,13 @@ def estimate_lines(db: sqlite_utils.Database, lines: list[dict], categories: dic
     Raises:
         pricing.PricingError: no price known for ``model``.
     """
-    return pricing.estimate(lines, model, history=expected_output_tokens(db, model),
-                            category_of=lambda line: categories.get(line["custom_id"], "unknown"),
-                            default_output_tokens=DEFAULT_OUTPUT_TOKENS)
+    return pricing.estimate(
+        lines,
+        model,
+        history=expected_output_tokens(db, model),
+        category_of=lambda line: categories.get(line["custom_id"], "unknown"),
+        default_output_tokens=DEFAULT_OUTPUT_TOKENS,
+    )
 
 
 def _dialogue_for(db: sqlite_utils.Database, uid: str, revision_id: int | None) -> Dialogue:
@@ -316,8 +324,9 @@ def _dialogue_for(db: sqlite_utils.Database, uid: str, revision_id: int | None) 
     return Dialogue.model_validate_json(row[0])
 
 
-def _select(db: sqlite_utils.Database, *, model: str, job_id: str | None, kind: str | None, uids: Iterable[str] | None,
-            rejudge: bool, limit: int | None) -> tuple[list[tuple[str, str]], int, dict[str, int]]:
+def _select(
+    db: sqlite_utils.Database, *, model: str, job_id: str | None, kind: str | None, uids: Iterable[str] | None, rejudge: bool, limit: int | None
+) -> tuple[list[tuple[str, str]], int, dict[str, int]]:
     """``(chosen (uid, category), samples left out as already asked, uid → highest n asked)``
     (:func:`plan`'s choice of samples).
 
@@ -349,9 +358,16 @@ ESTIMATE_SAMPLE_PER_CATEGORY = 200
 page's estimate samples 500 scenarios per category): a page shows the cost at once for any size."""
 
 
-def estimate_for(db: sqlite_utils.Database, *, model: str = DEFAULT_MODEL, job_id: str | None = None, kind: str | None = None,
-                 uids: Iterable[str] | None = None, rejudge: bool = False,
-                 per_category: int = ESTIMATE_SAMPLE_PER_CATEGORY) -> dict:
+def estimate_for(
+    db: sqlite_utils.Database,
+    *,
+    model: str = DEFAULT_MODEL,
+    job_id: str | None = None,
+    kind: str | None = None,
+    uids: Iterable[str] | None = None,
+    rejudge: bool = False,
+    per_category: int = ESTIMATE_SAMPLE_PER_CATEGORY,
+) -> dict:
     """The cost :func:`plan` would show, from at most ``per_category`` samples per category,
     scaled per category to the full count (:func:`pricing.scale`); nothing is written.
 
@@ -421,8 +437,7 @@ def plan(
         if existing:
             row = existing[0]
             n = db["requests"].count_where("job_id = ?", [row["id"]])
-            return {"job": {**row, "n_requests": n}, "n_requests": n, "estimate": loads(row["params"], {}).get("estimate"),
-                    "skipped": 0, "uids": []}
+            return {"job": {**row, "n_requests": n}, "n_requests": n, "estimate": loads(row["params"], {}).get("estimate"), "skipped": 0, "uids": []}
     chosen, skipped, done = _select(db, model=model, job_id=job_id, kind=kind, uids=uids, rejudge=rejudge, limit=limit)
     if not dry_run:
         auth.require(db, operator, "pm")
@@ -432,8 +447,21 @@ def plan(
         cid = judge_custom_id(model, uid, done.get(uid, 0) + 1)
         lines.append(build_request_line(d, model=model, custom_id=cid))
         categories[cid] = category
-        scenarios_.append((cid, category, {"uid": uid, "model": model, "revision_id": revision_id, "sample_custom_id": d.custom_id,
-                                           "sample_kind": d.kind, "assistant_turns": assistant_turns(d), "n_turns": len(d.turns)}))
+        scenarios_.append(
+            (
+                cid,
+                category,
+                {
+                    "uid": uid,
+                    "model": model,
+                    "revision_id": revision_id,
+                    "sample_custom_id": d.custom_id,
+                    "sample_kind": d.kind,
+                    "assistant_turns": assistant_turns(d),
+                    "n_turns": len(d.turns),
+                },
+            )
+        )
     est = estimate_lines(db, lines, categories, model)
     result: dict[str, Any] = {"job": None, "n_requests": len(lines), "estimate": est, "skipped": skipped, "uids": [u for u, _ in chosen]}
     if dry_run or not lines:
@@ -445,16 +473,23 @@ def plan(
         for line in lines:
             fh.write(json.dumps(line, ensure_ascii=False) + "\n")
     row = {
-        "id": new_id, "kind": JUDGE_KIND, "created_at": now(), "counts": dumps(dict(Counter(categories.values()))), "seed": None,
-        "model": model, "temperature": default_temperature(model),
+        "id": new_id,
+        "kind": JUDGE_KIND,
+        "created_at": now(),
+        "counts": dumps(dict(Counter(categories.values()))),
+        "seed": None,
+        "model": model,
+        "temperature": default_temperature(model),
         "params": dumps({"judges": {"job_id": job_id, "kind": kind, "rejudge": rejudge}, "estimate": est}),
-        "input_file": str(path), "operator": operator or "", "backend": backend, "idempotency_key": idempotency_key,
+        "input_file": str(path),
+        "operator": operator or "",
+        "backend": backend,
+        "idempotency_key": idempotency_key,
     }
     with write_transaction(db):
         db.execute(f"INSERT INTO jobs ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", list(row.values()))
         db.conn.executemany(
-            "INSERT INTO requests (custom_id, job_id, batch_id, kind, category, scenario, status, attempt) "
-            "VALUES (?, ?, NULL, ?, ?, ?, 'planned', 1)",
+            "INSERT INTO requests (custom_id, job_id, batch_id, kind, category, scenario, status, attempt) VALUES (?, ?, NULL, ?, ?, ?, 'planned', 1)",
             [(cid, new_id, JUDGE_KIND, category, dumps(sc)) for cid, category, sc in scenarios_],
         )
     result["job"] = {**row, "n_requests": len(lines)}
@@ -477,6 +512,7 @@ def request_line_for(db: sqlite_utils.Database, request: dict, model: str) -> di
 
 
 # ----------------------------------------------------------------------------- parsing answers
+
 
 def parse_verdict(content: str, *, custom_id: str, request: dict | None, body: dict | None = None) -> dict:
     """A judge answer (the ``content`` of a Batch API output line whose custom_id is a judge's)
@@ -510,8 +546,9 @@ def parse_verdict(content: str, *, custom_id: str, request: dict | None, body: d
     for v in data["turns"]:
         n = v["turn"]
         if n not in allowed:
-            raise FormatError(f"판정 답변의 턴 #{n}은(는) 대화의 어시스턴트 턴이 아닙니다 "
-                              f"(어시스턴트 턴: {', '.join(f'#{i}' for i in sorted(allowed)) or '없음'})")
+            raise FormatError(
+                f"판정 답변의 턴 #{n}은(는) 대화의 어시스턴트 턴이 아닙니다 (어시스턴트 턴: {', '.join(f'#{i}' for i in sorted(allowed)) or '없음'})"
+            )
         if n in seen:
             raise FormatError(f"판정 답변이 턴 #{n}을(를) 두 번 판정합니다")
         seen.add(n)
@@ -522,10 +559,18 @@ def parse_verdict(content: str, *, custom_id: str, request: dict | None, body: d
     defects = [v for v in turns if v["verdict"] == "defect"]
     if defects and overall["verdict"] == "ok":
         raise FormatError(f"판정 답변의 전체 판정은 ok인데 턴 #{defects[0]['turn']}은(는) 결함입니다")
-    return {"uid": sc["uid"], "model": sc.get("model") or (parse_judge_custom_id(custom_id) or ("",))[0], "custom_id": custom_id,
-            "revision_id": sc.get("revision_id"), "verdict": overall["verdict"], "reason": overall["reason"],
-            "evidence": overall["evidence"], "turns": sorted(turns, key=lambda v: v["turn"]),
-            "response_model": (body or {}).get("model"), "usage": (body or {}).get("usage")}
+    return {
+        "uid": sc["uid"],
+        "model": sc.get("model") or (parse_judge_custom_id(custom_id) or ("",))[0],
+        "custom_id": custom_id,
+        "revision_id": sc.get("revision_id"),
+        "verdict": overall["verdict"],
+        "reason": overall["reason"],
+        "evidence": overall["evidence"],
+        "turns": sorted(turns, key=lambda v: v["turn"]),
+        "response_model": (body or {}).get("model"),
+        "usage": (body or {}).get("usage"),
+    }
 
 
 def _consistent(v: dict, where: str) -> None:
@@ -546,8 +591,8 @@ def source_of(model: str) -> str:
 def _message(model: str, reason: str, evidence: str | None) -> str:
     quote = " ".join((evidence or "").split())
     if len(quote) > EVIDENCE_CHARS:
-        quote = quote[:EVIDENCE_CHARS - 1] + "…"
-    return f"판정 모델 {model}: 결함 · {review.REJECT_REASONS.get(reason, reason)} ({reason}) · 근거: \"{quote}\""
+        quote = quote[: EVIDENCE_CHARS - 1] + "…"
+    return f'판정 모델 {model}: 결함 · {review.REJECT_REASONS.get(reason, reason)} ({reason}) · 근거: "{quote}"'
 
 
 def store_verdicts(db: sqlite_utils.Database, verdicts: list[tuple[int | None, dict]]) -> None:
@@ -560,23 +605,36 @@ def store_verdicts(db: sqlite_utils.Database, verdicts: list[tuple[int | None, d
         db.execute(
             "INSERT INTO judge_verdicts (uid, model, custom_id, raw_id, revision_id, verdict, reason, evidence, turns, "
             "response_model, usage, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [v["uid"], v["model"], v["custom_id"], raw_id, v["revision_id"], v["verdict"], v["reason"], v["evidence"],
-             dumps(v["turns"]), v["response_model"], dumps(v["usage"]) if v["usage"] else None, ts],
+            [
+                v["uid"],
+                v["model"],
+                v["custom_id"],
+                raw_id,
+                v["revision_id"],
+                v["verdict"],
+                v["reason"],
+                v["evidence"],
+                dumps(v["turns"]),
+                v["response_model"],
+                dumps(v["usage"]) if v["usage"] else None,
+                ts,
+            ],
         )
         source = source_of(v["model"])
         db.execute("DELETE FROM findings WHERE uid = ? AND source = ?", [v["uid"], source])
-        rows = [(v["uid"], JUDGE_CHECK, "warning", t["turn"], t["reason"], _message(v["model"], t["reason"], t["evidence"]), ts, source)
-                for t in v["turns"] if t["verdict"] == "defect"]
+        rows = [
+            (v["uid"], JUDGE_CHECK, "warning", t["turn"], t["reason"], _message(v["model"], t["reason"], t["evidence"]), ts, source)
+            for t in v["turns"]
+            if t["verdict"] == "defect"
+        ]
         if v["verdict"] == "defect" and not rows:
             rows.append((v["uid"], JUDGE_CHECK, "warning", None, v["reason"], _message(v["model"], v["reason"], v["evidence"]), ts, source))
-        db.conn.executemany(
-            "INSERT INTO findings (uid, check_id, severity, turn, reason, message, created_at, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        db.conn.executemany("INSERT INTO findings (uid, check_id, severity, turn, reason, message, created_at, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
 
 # ----------------------------------------------------------------------------- reading verdicts
 
-_LATEST = ("SELECT v.* FROM judge_verdicts v JOIN (SELECT uid, model, MAX(id) AS id FROM judge_verdicts {where} "
-           "GROUP BY uid, model) m ON m.id = v.id")
+_LATEST = "SELECT v.* FROM judge_verdicts v JOIN (SELECT uid, model, MAX(id) AS id FROM judge_verdicts {where} GROUP BY uid, model) m ON m.id = v.id"
 
 
 def latest_verdicts(db: sqlite_utils.Database, model: str | None = None) -> list[dict]:
@@ -634,8 +692,7 @@ def judge_jobs(db: sqlite_utils.Database) -> list[dict]:
     kind judged), "estimate", "requests", "by_status": {requests.status: n}, "batches": [ids],
     "verdicts", "defects", "failed_lines"}``."""
     out = []
-    for j in db.query("SELECT id, model, created_at, operator, params FROM jobs WHERE kind = ? ORDER BY created_at DESC, rowid DESC",
-                      [JUDGE_KIND]):
+    for j in db.query("SELECT id, model, created_at, operator, params FROM jobs WHERE kind = ? ORDER BY created_at DESC, rowid DESC", [JUDGE_KIND]):
         params = loads(j.pop("params"), {})
         j["judges"] = params.get("judges") or {}
         j["estimate"] = params.get("estimate")
@@ -643,23 +700,29 @@ def judge_jobs(db: sqlite_utils.Database) -> list[dict]:
         j["requests"] = sum(j["by_status"].values())
         j["batches"] = [r[0] for r in db.execute("SELECT id FROM batches WHERE job_id = ? ORDER BY created_at", [j["id"]])]
         j["verdicts"], j["defects"] = db.execute(
-            "SELECT COUNT(*), COALESCE(SUM(v.verdict = 'defect'), 0) FROM judge_verdicts v JOIN requests q ON q.custom_id = v.custom_id "
-            "WHERE q.job_id = ?", [j["id"]]).fetchone()
+            "SELECT COUNT(*), COALESCE(SUM(v.verdict = 'defect'), 0) FROM judge_verdicts v JOIN requests q ON q.custom_id = v.custom_id WHERE q.job_id = ?",
+            [j["id"]],
+        ).fetchone()
         j["failed_lines"] = db.execute(
-            "SELECT COUNT(*) FROM raw_results r JOIN requests q ON q.custom_id = r.custom_id WHERE q.job_id = ? AND r.status = 'failed'",
-            [j["id"]]).fetchone()[0]
+            "SELECT COUNT(*) FROM raw_results r JOIN requests q ON q.custom_id = r.custom_id WHERE q.job_id = ? AND r.status = 'failed'", [j["id"]]
+        ).fetchone()[0]
         out.append(j)
     return out
 
 
 def failures(db: sqlite_utils.Database, job_id: str, *, limit: int = 100) -> list[dict]:
     """The failed raw lines of a judge job with their reasons: ``[{"custom_id", "origin", "line_no", "reason"}]``."""
-    return list(db.query(
-        "SELECT r.custom_id, r.origin, r.line_no, r.reason FROM raw_results r JOIN requests q ON q.custom_id = r.custom_id "
-        "WHERE q.job_id = ? AND r.status = 'failed' ORDER BY r.id LIMIT ?", [job_id, limit]))
+    return list(
+        db.query(
+            "SELECT r.custom_id, r.origin, r.line_no, r.reason FROM raw_results r JOIN requests q ON q.custom_id = r.custom_id "
+            "WHERE q.job_id = ? AND r.status = 'failed' ORDER BY r.id LIMIT ?",
+            [job_id, limit],
+        )
+    )
 
 
 # ----------------------------------------------------------------------------- agreement with people
+
 
 def _rate(num: int, den: int) -> float | None:
     return round(num / den, 4) if den else None
@@ -689,11 +752,13 @@ def agreement(db: sqlite_utils.Database, model: str | None = None) -> dict[str, 
     """
     from .review import bucket_sql
 
-    decided = {uid: (bucket, category) for uid, bucket, category in db.execute(
-        f"SELECT uid, {bucket_sql('st')}, category FROM sample_state st WHERE st.state = 'decided'") if bucket in ("accept", "reject")}
+    decided = {
+        uid: (bucket, category)
+        for uid, bucket, category in db.execute(f"SELECT uid, {bucket_sql('st')}, category FROM sample_state st WHERE st.state = 'decided'")
+        if bucket in ("accept", "reject")
+    }
     reasons: dict[str, set[str]] = defaultdict(set)
-    for uid, text in db.execute(
-            "SELECT ad.uid, r.reasons FROM annotator_decisions ad JOIN reviews r ON r.id = ad.review_id WHERE ad.decision = 'reject'"):
+    for uid, text in db.execute("SELECT ad.uid, r.reasons FROM annotator_decisions ad JOIN reviews r ON r.id = ad.review_id WHERE ad.decision = 'reject'"):
         reasons[uid].update(loads(text, []))
     per_model: dict[str, list[dict]] = defaultdict(list)
     for v in latest_verdicts(db, model):
@@ -717,28 +782,49 @@ def agreement(db: sqlite_utils.Database, model: str | None = None) -> dict[str, 
             for r in judge_reasons:
                 flagged[r] += 1
                 flagged_rejected[r] += rejected
-            for r in (reasons.get(v["uid"], set()) if rejected else set()):
+            for r in reasons.get(v["uid"], set()) if rejected else set():
                 with_reason[r] += 1
                 caught[r] += r in judge_reasons
 
         def row(c: Counter) -> dict:
-            return {"n": sum(c.values()), "tp": c["tp"], "fp": c["fp"], "fn": c["fn"], "tn": c["tn"],
-                    "precision": _rate(c["tp"], c["tp"] + c["fp"]), "recall": _rate(c["tp"], c["tp"] + c["fn"])}
+            return {
+                "n": sum(c.values()),
+                "tp": c["tp"],
+                "fp": c["fp"],
+                "fn": c["fn"],
+                "tn": c["tn"],
+                "precision": _rate(c["tp"], c["tp"] + c["fp"]),
+                "recall": _rate(c["tp"], c["tp"] + c["fn"]),
+            }
 
         out["overall"].append({"model": m, **row(cells["*"])})
         out["by_category"] += [{"model": m, "category": c, **row(cells[c])} for c in sorted(k for k in cells if k != "*")]
         out["by_reason"] += [
-            {"model": m, "reason": r, "label": review.REJECT_REASONS[r], "flagged": flagged[r], "flagged_rejected": flagged_rejected[r],
-             "precision": _rate(flagged_rejected[r], flagged[r]), "rejected_with_reason": with_reason[r], "caught": caught[r],
-             "recall": _rate(caught[r], with_reason[r])}
-            for r in JUDGE_REASONS]
+            {
+                "model": m,
+                "reason": r,
+                "label": review.REJECT_REASONS[r],
+                "flagged": flagged[r],
+                "flagged_rejected": flagged_rejected[r],
+                "precision": _rate(flagged_rejected[r], flagged[r]),
+                "rejected_with_reason": with_reason[r],
+                "caught": caught[r],
+                "recall": _rate(caught[r], with_reason[r]),
+            }
+            for r in JUDGE_REASONS
+        ]
     return out
 
 
 # ----------------------------------------------------------------------------- the offline judge
 
-DEFECT_REASON = {"unknown_tool": "wrong_tool", "missing_required_argument": "bad_arguments", "ungrounded_id": "ungrounded_id",
-                 "result_contradicts_call": "result_contradicts_call", "cut_short": "incomplete"}
+DEFECT_REASON = {
+    "unknown_tool": "wrong_tool",
+    "missing_required_argument": "bad_arguments",
+    "ungrounded_id": "ungrounded_id",
+    "result_contradicts_call": "result_contradicts_call",
+    "cut_short": "incomplete",
+}
 """The reject reason of each defect the offline backend plants (:data:`datagen.offline_dialogues.DEFECTS`)."""
 
 
@@ -785,11 +871,14 @@ def _contradicts(name: str, args: dict, result: Any) -> bool:
         return False
     if name == "search_restaurants":
         items = result.get("items") or []
-        return any((args.get("only_open") and it.get("is_open") is False)
-                   or (args.get("category") and it.get("category") not in (None, args["category"]))
-                   or (args.get("min_rating") is not None and (it.get("rating") or 0) < args["min_rating"])
-                   or (args.get("max_delivery_fee") is not None and (it.get("delivery_fee") or 0) > args["max_delivery_fee"])
-                   for it in items if isinstance(it, dict))
+        return any(
+            (args.get("only_open") and it.get("is_open") is False)
+            or (args.get("category") and it.get("category") not in (None, args["category"]))
+            or (args.get("min_rating") is not None and (it.get("rating") or 0) < args["min_rating"])
+            or (args.get("max_delivery_fee") is not None and (it.get("delivery_fee") or 0) > args["max_delivery_fee"])
+            for it in items
+            if isinstance(it, dict)
+        )
     if name in ("add_to_cart", "update_cart_item"):
         line = result.get("cart_item") or {}
         return "quantity" in args and line.get("quantity") not in (None, args["quantity"])
@@ -816,8 +905,7 @@ def locate_defect(defect: str, turns: list[dict], tools: list[dict], system_prom
                 calls[c.get("id") or ""] = (name, args)
                 if defect == "unknown_tool" and name not in specs:
                     return t["turn"]
-                if defect == "missing_required_argument" and name in specs and any(
-                        r not in args for r in specs[name].get("required") or []):
+                if defect == "missing_required_argument" and name in specs and any(r not in args for r in specs[name].get("required") or []):
                     return t["turn"]
                 if defect == "ungrounded_id" and any(v not in seen for v in _id_values(args)):
                     return t["turn"]
@@ -845,8 +933,7 @@ def _unit(custom_id: str, salt: str) -> float:
     return int.from_bytes(digest[:8], "big") / 2**64
 
 
-def offline_answer(custom_id: str, body: dict, *, defect_rate: float, miss_rate: float, false_flag_rate: float,
-                   wrong_reason_rate: float) -> dict:
+def offline_answer(custom_id: str, body: dict, *, defect_rate: float, miss_rate: float, false_flag_rate: float, wrong_reason_rate: float) -> dict:
     """The offline backend's scripted judge answer (a :data:`JUDGE_SCHEMA` object) to one judge
     request. NOT a model's judgement: it knows the defect the offline backend planted in the
     sample (:func:`datagen.offline_dialogues.planted_defect` of the sample's custom_id, at
@@ -893,6 +980,7 @@ def offline_answer(custom_id: str, body: dict, *, defect_rate: float, miss_rate:
 
 # ----------------------------------------------------------------------------- CLI
 
+
 def _latest_judge_job(db: sqlite_utils.Database) -> str:
     row = db.execute("SELECT id FROM jobs WHERE kind = ? ORDER BY created_at DESC, rowid DESC LIMIT 1", [JUDGE_KIND]).fetchone()
     if not row:
@@ -916,8 +1004,10 @@ def _print_estimate(est: dict) -> None:
     for r in est["rows"]:
         print(f"{r['category']:16} {r['requests']:>8} {r['input_tokens']:>10} {r['cached_tokens']:>10} {r['output_tokens']:>9} {r['cost_usd']:>10.4f}")
     print(f"{'합계':14} {t['requests']:>8} {t['input_tokens']:>10} {t['cached_tokens']:>10} {t['output_tokens']:>9} {t['cost_usd']:>10.4f}")
-    print(f"모델 {est['model']}, 배치 가격(50% 할인); 출력 토큰: "
-          + ("지난 판정 답변의 평균" if est["output_source"] == "history" else f"답변당 {DEFAULT_OUTPUT_TOKENS} 토큰으로 가정"))
+    print(
+        f"모델 {est['model']}, 배치 가격(50% 할인); 출력 토큰: "
+        + ("지난 판정 답변의 평균" if est["output_source"] == "history" else f"답변당 {DEFAULT_OUTPUT_TOKENS} 토큰으로 가정")
+    )
 
 
 def _fmt(x: float | None) -> str:
@@ -932,8 +1022,11 @@ def main(argv: list[str] | None = None) -> int:
     from .cli import add_operator, announce_backend, parser
     from .store import get_db
 
-    ap = parser("judge", "A judge model's verdicts on dialogues through the Batch API: plan (cost first), submit, status, retrieve, agreement.",
-                "python -m datagen.judge plan --job-id job_20261121T120000_abc123 --dry-run")
+    ap = parser(
+        "judge",
+        "A judge model's verdicts on dialogues through the Batch API: plan (cost first), submit, status, retrieve, agreement.",
+        "python -m datagen.judge plan --job-id job_20261121T120000_abc123 --dry-run",
+    )
     sub = ap.add_subparsers(dest="command", required=True)
     p = sub.add_parser("plan", help="build the judge job for samples and print its cost")
     p.add_argument("--job-id", default=None, help="judge the samples of this generation job")
@@ -969,14 +1062,23 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             got = batches.retrieve(db, bid, ingest=True)
             parsed = got["parsed"]
-            print(f"배치 {bid}: 출력 {got['output_lines']}줄 / 오류 {got['error_lines']}줄; "
-                  f"판정 {parsed.get('judged', 0)}건 저장, 실패 {parsed['failed']}건")
+            print(f"배치 {bid}: 출력 {got['output_lines']}줄 / 오류 {got['error_lines']}줄; 판정 {parsed.get('judged', 0)}건 저장, 실패 {parsed['failed']}건")
             for e in parsed["errors"][:10]:
                 print(f"  {e['origin']}:{e['line']}: {e['reason']}", file=sys.stderr)
 
     if args.command == "plan":
-        got = plan(db, model=args.model, job_id=args.job_id, kind=args.kind, uids=args.uid, rejudge=args.rejudge, limit=args.limit,
-                   dry_run=args.dry_run, operator=cli_operator(args.operator), backend=settings.backend_name())
+        got = plan(
+            db,
+            model=args.model,
+            job_id=args.job_id,
+            kind=args.kind,
+            uids=args.uid,
+            rejudge=args.rejudge,
+            limit=args.limit,
+            dry_run=args.dry_run,
+            operator=cli_operator(args.operator),
+            backend=settings.backend_name(),
+        )
         if not got["n_requests"]:
             print(f"판정할 샘플이 없습니다 ({args.model}이(가) 이미 판정한 샘플 {got['skipped']}건; 다시 물으려면 --rejudge)")
             return 0
@@ -984,8 +1086,10 @@ def main(argv: list[str] | None = None) -> int:
         if got["job"] is None:
             print(f"시험 실행: 요청 {got['n_requests']}건, 아무것도 쓰지 않았습니다" + (f"; 이미 판정한 {got['skipped']}건 제외" if got["skipped"] else ""))
             return 0
-        print(f"판정 작업 {got['job']['id']}: 요청 {got['n_requests']}건 → {got['job']['input_file']}"
-              + (f"; 이미 판정한 {got['skipped']}건 제외" if got["skipped"] else ""))
+        print(
+            f"판정 작업 {got['job']['id']}: 요청 {got['n_requests']}건 → {got['job']['input_file']}"
+            + (f"; 이미 판정한 {got['skipped']}건 제외" if got["skipped"] else "")
+        )
         if args.submit:
             rows = batches.submit_job(db, got["job"]["id"], actor=cli_operator(args.operator))
             print(f"제출함: 배치 {', '.join(r['id'] for r in rows)}")
@@ -1013,8 +1117,10 @@ def main(argv: list[str] | None = None) -> int:
                 if db.execute("SELECT status FROM batches WHERE id = ?", [bid]).fetchone()[0] not in batches.TERMINAL_STATUSES:
                     batches.refresh(db, bid)
             states = ", ".join(f"{r[1]}" for r in db.execute("SELECT id, status FROM batches WHERE job_id = ? ORDER BY created_at", [j["id"]]))
-            print(f"{j['id']} · {j['model']} · 요청 {j['requests']}건 ({', '.join(f'{k} {v}' for k, v in sorted(j['by_status'].items()))}) · "
-                  f"배치: {states or '제출 전'} · 판정 {j['verdicts']}건 (결함 {j['defects']}건) · 실패한 줄 {j['failed_lines']}건")
+            print(
+                f"{j['id']} · {j['model']} · 요청 {j['requests']}건 ({', '.join(f'{k} {v}' for k, v in sorted(j['by_status'].items()))}) · "
+                f"배치: {states or '제출 전'} · 판정 {j['verdicts']}건 (결함 {j['defects']}건) · 실패한 줄 {j['failed_lines']}건"
+            )
             for f in failures(db, j["id"], limit=5):
                 print(f"  실패 {f['custom_id']}: {f['reason']}")
         return 0
@@ -1026,15 +1132,21 @@ def main(argv: list[str] | None = None) -> int:
         print("판정 모델의 판정과 사람의 승인 / 거절을 함께 가진 샘플이 아직 없습니다")
         return 0
     for o in result["overall"]:
-        print(f"{o['model']}: 결정된 샘플 {o['n']}건 · 정밀도 {_fmt(o['precision'])} · 재현율 {_fmt(o['recall'])} "
-              f"(tp {o['tp']}, fp {o['fp']}, fn {o['fn']}, tn {o['tn']})")
+        print(
+            f"{o['model']}: 결정된 샘플 {o['n']}건 · 정밀도 {_fmt(o['precision'])} · 재현율 {_fmt(o['recall'])} "
+            f"(tp {o['tp']}, fp {o['fp']}, fn {o['fn']}, tn {o['tn']})"
+        )
     print(f"\n{'model':14} {'category':14} {'n':>5} {'tp':>4} {'fp':>4} {'fn':>4} {'tn':>4} {'precision':>9} {'recall':>7}")
     for c in result["by_category"]:
-        print(f"{c['model']:14} {c['category']:14} {c['n']:>5} {c['tp']:>4} {c['fp']:>4} {c['fn']:>4} {c['tn']:>4} {_fmt(c['precision']):>9} {_fmt(c['recall']):>7}")
+        print(
+            f"{c['model']:14} {c['category']:14} {c['n']:>5} {c['tp']:>4} {c['fp']:>4} {c['fn']:>4} {c['tn']:>4} {_fmt(c['precision']):>9} {_fmt(c['recall']):>7}"
+        )
     print(f"\n{'model':14} {'reason':24} {'flagged':>7} {'rejected':>8} {'precision':>9} {'rejected w/ reason':>18} {'caught':>6} {'recall':>7}")
     for r in result["by_reason"]:
-        print(f"{r['model']:14} {r['reason']:24} {r['flagged']:>7} {r['flagged_rejected']:>8} {_fmt(r['precision']):>9} "
-              f"{r['rejected_with_reason']:>18} {r['caught']:>6} {_fmt(r['recall']):>7}")
+        print(
+            f"{r['model']:14} {r['reason']:24} {r['flagged']:>7} {r['flagged_rejected']:>8} {_fmt(r['precision']):>9} "
+            f"{r['rejected_with_reason']:>18} {r['caught']:>6} {_fmt(r['recall']):>7}"
+        )
     return 0
 
 

@@ -20,15 +20,15 @@ import hashlib
 import json
 import os
 import sqlite3
-from datetime import datetime, timezone
-from typing import Callable
+from collections.abc import Callable
+from datetime import UTC, datetime
 
 import sqlite_utils
 
 
 def _now() -> str:
     """UTC ISO-8601 with microseconds (the format of ``store.now``)."""
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+    return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
 def _m001_initial(db: sqlite_utils.Database) -> None:
@@ -246,13 +246,13 @@ def _m003_review_workbench(db: sqlite_utils.Database) -> None:
     # unicode61 word tokens: Korean particles are suffixes, so a prefix query ("짜장면"*) finds
     # 짜장면을 / 짜장면이; far cheaper to index than trigrams.
     db.execute("CREATE VIRTUAL TABLE samples_fts USING fts5(uid UNINDEXED, text, tokenize = 'unicode61')")
-    db.conn.executemany("INSERT INTO samples_fts (uid, text) VALUES (?, ?)",
-                        [(uid, _frozen_search_text(json.loads(text)["turns"])) for uid, text in db.execute("SELECT uid, dialogue FROM samples")])
+    db.conn.executemany(
+        "INSERT INTO samples_fts (uid, text) VALUES (?, ?)",
+        [(uid, _frozen_search_text(json.loads(text)["turns"])) for uid, text in db.execute("SELECT uid, dialogue FROM samples")],
+    )
     db.execute("DROP VIEW latest_reviews")
     # Kept for readers of "the decision per uid": now the materialised state (see datagen.review).
-    db.execute(
-        "CREATE VIEW latest_reviews AS SELECT uid, decision, state FROM sample_state WHERE decision IS NOT NULL"
-    )
+    db.execute("CREATE VIEW latest_reviews AS SELECT uid, decision, state FROM sample_state WHERE decision IS NOT NULL")
     # the state of every reviewed sample, by the review rules as they were when 003 was written
     required_votes = int(os.environ.get("DATAGEN_GOLD_REQUIRED_VOTES", "2"))
     ts = _now()
@@ -263,10 +263,10 @@ def _m003_review_workbench(db: sqlite_utils.Database) -> None:
         ).fetchall()
         kind_row = db.execute("SELECT kind FROM sample_state WHERE uid = ?", [uid]).fetchone()
         state, rank, decision, n_votes, accepted_revision, per_annotator = _m003_state_of(
-            rows, kind=kind_row[0] if kind_row else "train", required_votes=required_votes)
+            rows, kind=kind_row[0] if kind_row else "train", required_votes=required_votes
+        )
         db.execute(
-            "UPDATE sample_state SET state = ?, rank = ?, decision = ?, n_votes = ?, accepted_revision_id = ?, "
-            "updated_at = ? WHERE uid = ?",
+            "UPDATE sample_state SET state = ?, rank = ?, decision = ?, n_votes = ?, accepted_revision_id = ?, updated_at = ? WHERE uid = ?",
             [state, rank, decision, n_votes, accepted_revision, ts, uid],
         )
         db.execute("DELETE FROM annotator_decisions WHERE uid = ?", [uid])
@@ -419,7 +419,10 @@ def _m009_search_by_rowid(db: sqlite_utils.Database) -> None:
     db.execute("CREATE VIRTUAL TABLE samples_fts USING fts5(text, content = '', tokenize = 'unicode61')")
     cur = db.execute("SELECT seq, dialogue FROM sample_dialogues")
     while rows := cur.fetchmany(1000):
-        db.conn.executemany("INSERT INTO samples_fts (rowid, text) VALUES (?, ?)", [(seq, _frozen_search_text(json.loads(text).get("turns") or [])) for seq, text in rows if text])
+        db.conn.executemany(
+            "INSERT INTO samples_fts (rowid, text) VALUES (?, ?)",
+            [(seq, _frozen_search_text(json.loads(text).get("turns") or [])) for seq, text in rows if text],
+        )
 
 
 def _m010_raw_line_content_key(db: sqlite_utils.Database) -> None:
@@ -429,13 +432,13 @@ def _m010_raw_line_content_key(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE raw_results ADD COLUMN content_key TEXT")
     db.execute("CREATE INDEX idx_raw_content_key ON raw_results(content_key) WHERE content_key IS NOT NULL")
     # imported lines stored as samples before: their keys too, so a copy of an earlier import is known
-    ids = [r[0] for r in db.execute(
-        "SELECT id FROM raw_results WHERE substr(origin, 1, 7) = 'import:' AND status = 'parsed' ORDER BY id")]
+    ids = [r[0] for r in db.execute("SELECT id FROM raw_results WHERE substr(origin, 1, 7) = 'import:' AND status = 'parsed' ORDER BY id")]
     for i in range(0, len(ids), 500):
         part = ids[i : i + 500]
         rows = db.execute(f"SELECT id, line FROM raw_lines WHERE id IN ({','.join('?' * len(part))})", part).fetchall()
-        db.conn.executemany("UPDATE raw_results SET content_key = ? WHERE id = ?",
-                            [(hashlib.sha256(line.encode("utf-8")).hexdigest(), rid) for rid, line in rows])
+        db.conn.executemany(
+            "UPDATE raw_results SET content_key = ? WHERE id = ?", [(hashlib.sha256(line.encode("utf-8")).hexdigest(), rid) for rid, line in rows]
+        )
 
 
 _M011_DECIDING_REVIEW_SQL = """COALESCE(
@@ -453,8 +456,7 @@ def _m011_accepted_review(db: sqlite_utils.Database) -> None:
     ``datagen.review``; publishing reads it instead of re-deriving the review rules in SQL (issue 16).
     Samples accepted before get it from the query publishing used until then."""
     db.execute("ALTER TABLE sample_state ADD COLUMN accepted_review_id INTEGER")
-    db.execute(f"UPDATE sample_state SET accepted_review_id = {_M011_DECIDING_REVIEW_SQL} "
-               "WHERE state = 'decided' AND decision = 'accept'")
+    db.execute(f"UPDATE sample_state SET accepted_review_id = {_M011_DECIDING_REVIEW_SQL} WHERE state = 'decided' AND decision = 'accept'")
 
 
 def _m012_judge(db: sqlite_utils.Database) -> None:
@@ -479,6 +481,8 @@ def _m012_judge(db: sqlite_utils.Database) -> None:
     )
     db.execute("CREATE INDEX idx_judge_verdicts_uid ON judge_verdicts(uid, model, id)")
     db.execute("CREATE INDEX idx_judge_verdicts_model ON judge_verdicts(model, id)")
+
+
 _M013_LANE_SQL = """CASE WHEN sample_state.kind = 'gold' OR EXISTS (SELECT 1 FROM findings f WHERE f.uid = sample_state.uid) THEN 0
     WHEN EXISTS (SELECT 1 FROM lot_items li WHERE li.uid = sample_state.uid AND li.held = 1) THEN 2 ELSE 1 END"""
 """Frozen: ``sample_state.lane_rank`` of a ``sample_state`` row as 013 defines it (0 gold or any finding,
@@ -542,8 +546,7 @@ def _m013_audit_lots(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX idx_state_approved_by ON sample_state(approved_by) WHERE approved_by IS NOT NULL")
     # any finding (of any source) puts the sample in a person's lane; the last one gone takes it back
     db.execute(
-        "CREATE TRIGGER findings_lane_ai AFTER INSERT ON findings BEGIN "
-        "UPDATE sample_state SET lane_rank = 0 WHERE uid = new.uid AND lane_rank <> 0; END"
+        "CREATE TRIGGER findings_lane_ai AFTER INSERT ON findings BEGIN UPDATE sample_state SET lane_rank = 0 WHERE uid = new.uid AND lane_rank <> 0; END"
     )
     db.execute(
         "CREATE TRIGGER findings_lane_ad AFTER DELETE ON findings "

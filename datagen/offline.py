@@ -86,7 +86,7 @@ class OfflineOptions:
     judge_wrong_reason_rate: float = 0.1
 
     @classmethod
-    def from_env(cls) -> "OfflineOptions":
+    def from_env(cls) -> OfflineOptions:
         """Options from ``DATAGEN_OFFLINE_VALIDATE_S``, ``_SECONDS_PER_REQUEST``, ``_DEFECT_RATE``,
         ``_ERROR_RATE``, ``_TRUNCATION_RATE``, ``_EXPIRE_AFTER_S``, ``_JUDGE_MISS_RATE``,
         ``_JUDGE_FALSE_FLAG_RATE`` and ``_JUDGE_WRONG_REASON_RATE``.
@@ -101,14 +101,23 @@ class OfflineOptions:
                 opts.faults = list(json.loads(raw_faults))
             except (ValueError, TypeError):
                 raise InputError(f"DATAGEN_OFFLINE_FAULTS가 JSON 목록이 아닙니다: {raw_faults[:80]!r}") from None
-        for field in ("validate_s", "seconds_per_request", "defect_rate", "error_rate", "truncation_rate", "expire_after_s",
-                      "judge_miss_rate", "judge_false_flag_rate", "judge_wrong_reason_rate"):
-            raw = os.environ.get(f"DATAGEN_OFFLINE_{field.upper()}")
+        for name in (
+            "validate_s",
+            "seconds_per_request",
+            "defect_rate",
+            "error_rate",
+            "truncation_rate",
+            "expire_after_s",
+            "judge_miss_rate",
+            "judge_false_flag_rate",
+            "judge_wrong_reason_rate",
+        ):
+            raw = os.environ.get(f"DATAGEN_OFFLINE_{name.upper()}")
             if raw not in (None, ""):
                 try:
-                    setattr(opts, field, float(raw))
+                    setattr(opts, name, float(raw))
                 except ValueError:
-                    raise InputError(f"DATAGEN_OFFLINE_{field.upper()}={raw!r}은(는) 숫자가 아닙니다") from None
+                    raise InputError(f"DATAGEN_OFFLINE_{name.upper()}={raw!r}은(는) 숫자가 아닙니다") from None
         return opts
 
 
@@ -151,9 +160,7 @@ def complete_request(custom_id: str, body: dict, opts: OfflineOptions) -> dict:
         code = 500 if u < opts.error_rate / 2 else 400
         err = {
             "error": {
-                "message": "The server had an error processing your request."
-                if code == 500
-                else "Invalid request: simulated 400 from the offline backend.",
+                "message": "The server had an error processing your request." if code == 500 else "Invalid request: simulated 400 from the offline backend.",
                 "type": "server_error" if code == 500 else "invalid_request_error",
                 "param": None,
                 "code": None,
@@ -163,9 +170,17 @@ def complete_request(custom_id: str, body: dict, opts: OfflineOptions) -> dict:
     if custom_id.startswith("judge:"):  # a judge request (datagen.judge): a scripted verdict, wrong at stated rates
         from .judge import offline_answer
 
-        content = json.dumps(offline_answer(custom_id, body, defect_rate=opts.defect_rate, miss_rate=opts.judge_miss_rate,
-                                            false_flag_rate=opts.judge_false_flag_rate,
-                                            wrong_reason_rate=opts.judge_wrong_reason_rate), ensure_ascii=False)
+        content = json.dumps(
+            offline_answer(
+                custom_id,
+                body,
+                defect_rate=opts.defect_rate,
+                miss_rate=opts.judge_miss_rate,
+                false_flag_rate=opts.judge_false_flag_rate,
+                wrong_reason_rate=opts.judge_wrong_reason_rate,
+            ),
+            ensure_ascii=False,
+        )
     else:
         scenario = scenario_from_request(body) or {"custom_id": custom_id, "category": custom_id.split("-")[1] if custom_id.count("-") >= 2 else "search"}
         scenario.setdefault("custom_id", custom_id)
@@ -308,9 +323,7 @@ class OfflineTransport(httpx2.MockTransport):
 
     def _upload(self, request: httpx2.Request) -> httpx2.Response:
         ctype = request.headers.get("content-type", "")
-        msg = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
-            b"Content-Type: " + ctype.encode() + b"\r\n\r\n" + request.read()
-        )
+        msg = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(b"Content-Type: " + ctype.encode() + b"\r\n\r\n" + request.read())
         fields: dict[str, tuple[str | None, bytes]] = {}
         for part in msg.iter_parts():
             name = part.get_param("name", header="content-disposition")
@@ -345,16 +358,29 @@ class OfflineTransport(httpx2.MockTransport):
             ids = [b["id"] for b in batches]
             batches = batches[ids.index(after) + 1 :] if after in ids else []
         page = batches[:limit]
-        return self._json(200, {"object": "list", "data": page, "first_id": page[0]["id"] if page else None, "last_id": page[-1]["id"] if page else None, "has_more": len(batches) > limit})
+        return self._json(
+            200,
+            {
+                "object": "list",
+                "data": page,
+                "first_id": page[0]["id"] if page else None,
+                "last_id": page[-1]["id"] if page else None,
+                "has_more": len(batches) > limit,
+            },
+        )
 
     # -- batches --------------------------------------------------------------------------------
     def _create_batch(self, params: dict) -> httpx2.Response:
         input_file_id = params.get("input_file_id")
         endpoint = params.get("endpoint")
         if not input_file_id or not self._file_meta_path(input_file_id).exists():
-            return self._json(400, {"error": {"message": f"Invalid input_file_id: {input_file_id}", "type": "invalid_request_error", "param": "input_file_id", "code": None}})
+            return self._json(
+                400, {"error": {"message": f"Invalid input_file_id: {input_file_id}", "type": "invalid_request_error", "param": "input_file_id", "code": None}}
+            )
         if params.get("completion_window") != "24h":
-            return self._json(400, {"error": {"message": "completion_window must be 24h", "type": "invalid_request_error", "param": "completion_window", "code": None}})
+            return self._json(
+                400, {"error": {"message": "completion_window must be 24h", "type": "invalid_request_error", "param": "completion_window", "code": None}}
+            )
         now = int(self.clock())
         batch = {
             "id": "batch_" + uuid.uuid4().hex[:24],
@@ -404,9 +430,23 @@ class OfflineTransport(httpx2.MockTransport):
             if not isinstance(cid, str) or not cid:
                 errors.append({"code": "missing_required_parameter", "message": "custom_id is required", "param": "custom_id", "line": no})
             elif cid in seen:
-                errors.append({"code": "duplicate_custom_id", "message": f"The custom_id for this request is a duplicate of another request: {cid}", "param": "custom_id", "line": no})
+                errors.append(
+                    {
+                        "code": "duplicate_custom_id",
+                        "message": f"The custom_id for this request is a duplicate of another request: {cid}",
+                        "param": "custom_id",
+                        "line": no,
+                    }
+                )
             elif obj.get("method") != "POST" or obj.get("url") != batch["endpoint"]:
-                errors.append({"code": "invalid_url", "message": f"The URL provided for this request does not match the batch endpoint {batch['endpoint']}.", "param": "url", "line": no})
+                errors.append(
+                    {
+                        "code": "invalid_url",
+                        "message": f"The URL provided for this request does not match the batch endpoint {batch['endpoint']}.",
+                        "param": "url",
+                        "line": no,
+                    }
+                )
             elif not isinstance(obj.get("body"), dict) or not obj["body"].get("model"):
                 errors.append({"code": "missing_required_parameter", "message": "body.model is required", "param": "body.model", "line": no})
             else:
@@ -466,13 +506,26 @@ class OfflineTransport(httpx2.MockTransport):
                 (out_lines if line["response"]["status_code"] == 200 else err_lines).append(line)
             else:
                 code = "batch_cancelled" if final == "cancelled" else "batch_expired"
-                msg = "This request was not executed because the batch was cancelled." if final == "cancelled" else "This request could not be executed before the completion window expired."
-                err_lines.append({"id": "batch_req_" + uuid.uuid5(uuid.NAMESPACE_URL, cid).hex[:24], "custom_id": cid, "response": None, "error": {"code": code, "message": msg}})
+                msg = (
+                    "This request was not executed because the batch was cancelled."
+                    if final == "cancelled"
+                    else "This request could not be executed before the completion window expired."
+                )
+                err_lines.append(
+                    {
+                        "id": "batch_req_" + uuid.uuid5(uuid.NAMESPACE_URL, cid).hex[:24],
+                        "custom_id": cid,
+                        "response": None,
+                        "error": {"code": code, "message": msg},
+                    }
+                )
+
         def dump(lines: list[dict], name: str) -> str | None:
             if not lines:
                 return None
             data = "".join(json.dumps(l, ensure_ascii=False) + "\n" for l in lines).encode()
             return self._save_file(data, name, "batch_output")["id"]
+
         batch["output_file_id"] = dump(out_lines, f"{batch['id']}_output.jsonl")
         batch["error_file_id"] = dump(err_lines, f"{batch['id']}_error.jsonl")
         failed = sum(1 for l in err_lines if l["response"] is not None)
@@ -490,7 +543,10 @@ class OfflineTransport(httpx2.MockTransport):
         batch = self._load_batch(batch_id)
         assert batch is not None  # it was there a moment ago, under the lock, and nothing deletes a batch
         if batch["status"] in ("completed", "failed", "expired", "cancelled"):
-            return self._json(409, {"error": {"message": f"Cannot cancel a batch with status {batch['status']}.", "type": "invalid_request_error", "param": None, "code": None}})
+            return self._json(
+                409,
+                {"error": {"message": f"Cannot cancel a batch with status {batch['status']}.", "type": "invalid_request_error", "param": None, "code": None}},
+            )
         if batch["status"] == "validating":
             lines, _ = self._validate_input(batch)
             batch["_order"] = [l["custom_id"] for l in lines]

@@ -29,94 +29,258 @@ after a tool turn."""
 # _FOOD: category → (가게 종류 말, 검색어들, 가게 이름들, 메뉴 "이름/가격/설명", 옵션 "이름/가격", 첫 검색어의 오타).
 # The first three menu items are mains (with options), the rest sides and drinks.
 _FOOD: dict[str, tuple[str, str, str, str, str, str]] = {
-    "chicken": ("치킨집", "후라이드|양념치킨", "바삭한형제|꼬꼬댁치킨 망원점|황금닭 옛날통닭|치킨인더키친|두마리 치킨",
-                "후라이드 치킨/19000/겉은 바삭 속은 촉촉한 기본 치킨|양념 치킨/20000/달콤매콤한 양념|반반 치킨/21000/후라이드 반 양념 반"
-                "|치즈볼 5개/5000/쭉 늘어나는 치즈볼|콜라 1.25L/2500/탄산음료", "순살 변경/2000|양념 소스 추가/500", "후라이듸"),
-    "pizza": ("피자집", "페퍼로니 피자|고구마 피자", "피자마루 연남점|화덕공방|도우앤토핑|빅스트리트 피자|나폴리 화덕",
-              "페퍼로니 피자 L/23900/짭짤한 페퍼로니 듬뿍|고구마 피자 L/25900/달콤한 고구마 무스|콤비네이션 피자 L/24900/토핑이 골고루"
-              "|치즈 오븐 스파게티/8900/치즈 듬뿍 스파게티|콜라 1.25L/2500/탄산음료", "치즈 크러스트/3000|XL 사이즈업/5000", "패퍼로니 피쟈"),
-    "korean": ("한식집", "국밥|김치찌개", "할매순대국|종로 김치찌개|소담 한식당|엄마손 백반|든든 국밥집",
-               "순대국밥/9000/진한 사골 육수 순대국|김치찌개/8500/돼지고기 듬뿍 김치찌개|제육볶음 정식/10000/밥과 반찬 포함"
-               "|계란말이/6000/도톰한 계란말이|공기밥/1000/추가 밥", "고기 추가/2000|다대기 따로/0", "국빱"),
-    "chinese": ("중국집", "짜장면|짬뽕", "홍콩반점 합정점|만리장성|진짜루|황궁 중화요리|북경반점",
-                "짜장면/7000/춘장에 볶은 기본 짜장|짬뽕/8500/얼큰한 해물 짬뽕|볶음밥/8000/짜장 소스가 함께 나와요"
-                "|탕수육 소/16000/바삭한 찹쌀 탕수육|군만두/5000/바삭한 군만두 6개", "곱빼기/1000|소스 따로/0", "짜장먄"),
-    "japanese": ("일식집", "초밥|돈까스", "스시하루|카츠엔 연남|오늘초밥|돈까스 공방|사케동 식당",
-                 "모둠초밥 12pc/16000/연어·광어·참치 등 12피스|로스카츠/11000/두툼한 등심 돈까스|치즈카츠/12500/치즈가 흐르는 돈까스"
-                 "|미니 우동/4000/따끈한 우동|미소된장국/2000/따끈한 된장국", "밥 추가/1000|와사비 빼기/0", "쵸밥"),
-    "bunsik": ("분식집", "떡볶이|김밥", "신전 분식|엽기 떡볶이집|청년다방 떡볶이|김밥 천하|오빠네 분식",
-               "떡볶이/5000/쌀떡 국물 떡볶이|로제 떡볶이/7000/크림 로제 소스|참치김밥/4500/참치마요 김밥"
-               "|모둠튀김/5000/김말이·오징어·야채 튀김|쿨피스/1500/새콤한 음료", "순한맛 변경/0|치즈 추가/1500", "떡뽁이"),
-    "jokbal_bossam": ("족발집", "족발|보쌈", "원할매 보쌈|장충 족발|가장맛있는족발|옛날 왕족발|보쌈명가",
-                      "앞다리 족발 중/33000/야들야들한 앞다리|불족발 중/35000/매콤한 불맛 족발|보쌈 중/31000/수육과 보쌈김치"
-                      "|막국수/7000/새콤한 막국수|주먹밥/3000/김가루 주먹밥", "대 사이즈/7000|보쌈김치 추가/3000", "족팔"),
-    "fastfood": ("버거집", "햄버거|치즈버거", "버거하우스|프랭크 버거 망원|수제버거 빈스|맘스 버거|더블스택",
-                 "치즈버거 세트/8900/버거+감자튀김+음료|더블 패티 버거/9500/패티 두 장|치킨버거/6900/바삭한 치킨 패티"
-                 "|감자튀김 L/3000/바삭한 감튀|콜라 M/2000/탄산음료", "패티 추가/2000|제로콜라 변경/0", "햄버가"),
-    "western": ("양식집", "파스타|샐러드", "파스타 부티크|샐러디아|트라토리아 모모|그린볼 포케|봉골레하우스",
-                "알리오올리오/12000/마늘과 올리브오일 파스타|연어 포케/11900/연어와 현미밥|닭가슴살 샐러드/9900/저칼로리 샐러드"
-                "|마늘빵/3000/버터 마늘빵|탄산수/2000/레몬 탄산수", "면 곱빼기/2000|드레싱 따로/0", "파스탁"),
-    "asian": ("아시안 음식점", "마라탕|쌀국수", "라화쿵부|탕화쿵푸 마라탕|포메인|하노이 쌀국수|방콕 타이",
-              "마라탕/12000/재료 골라 담는 마라탕|소고기 쌀국수/10500/진한 양지 육수|팟타이/11000/새우 팟타이"
-              "|꿔바로우 소/12000/찹쌀 탕수육|짜조/5000/베트남식 튀김 만두", "맵기 2단계/0|고기 추가/3000", "마라탄"),
-    "cafe_dessert": ("카페", "케이크|크로플", "달콤 디저트 카페|베이커리 르뱅|크로플 하우스|설빙 망원점|케이크 스튜디오",
-                     "딸기 생크림 케이크/6500/생딸기 케이크 한 조각|티라미수/6000/마스카포네 티라미수|인절미 빙수/9500/고소한 인절미 빙수"
-                     "|크로플/5500/바삭한 크루아상 와플|아이스 아메리카노/3500/산미 있는 원두", "샷 추가/500|생크림 추가/1000", "케익크"),
-    "late_night": ("야식집", "닭발|곱창", "불타는 닭발|새벽 곱창|야식왕|밤도깨비 포차|심야식당 오늘",
-                   "국물 닭발/17000/매콤한 국물 닭발|뼈없는 닭발/18000/먹기 편한 무뼈 닭발|야채곱창/19000/곱창과 야채 볶음"
-                   "|계란찜/4000/폭신한 계란찜|주먹밥/3000/닭발과 찰떡", "순한맛 변경/0|치즈 추가/2000", "닭빨"),
+    "chicken": (
+        "치킨집",
+        "후라이드|양념치킨",
+        "바삭한형제|꼬꼬댁치킨 망원점|황금닭 옛날통닭|치킨인더키친|두마리 치킨",
+        "후라이드 치킨/19000/겉은 바삭 속은 촉촉한 기본 치킨|양념 치킨/20000/달콤매콤한 양념|반반 치킨/21000/후라이드 반 양념 반"
+        "|치즈볼 5개/5000/쭉 늘어나는 치즈볼|콜라 1.25L/2500/탄산음료",
+        "순살 변경/2000|양념 소스 추가/500",
+        "후라이듸",
+    ),
+    "pizza": (
+        "피자집",
+        "페퍼로니 피자|고구마 피자",
+        "피자마루 연남점|화덕공방|도우앤토핑|빅스트리트 피자|나폴리 화덕",
+        "페퍼로니 피자 L/23900/짭짤한 페퍼로니 듬뿍|고구마 피자 L/25900/달콤한 고구마 무스|콤비네이션 피자 L/24900/토핑이 골고루"
+        "|치즈 오븐 스파게티/8900/치즈 듬뿍 스파게티|콜라 1.25L/2500/탄산음료",
+        "치즈 크러스트/3000|XL 사이즈업/5000",
+        "패퍼로니 피쟈",
+    ),
+    "korean": (
+        "한식집",
+        "국밥|김치찌개",
+        "할매순대국|종로 김치찌개|소담 한식당|엄마손 백반|든든 국밥집",
+        "순대국밥/9000/진한 사골 육수 순대국|김치찌개/8500/돼지고기 듬뿍 김치찌개|제육볶음 정식/10000/밥과 반찬 포함"
+        "|계란말이/6000/도톰한 계란말이|공기밥/1000/추가 밥",
+        "고기 추가/2000|다대기 따로/0",
+        "국빱",
+    ),
+    "chinese": (
+        "중국집",
+        "짜장면|짬뽕",
+        "홍콩반점 합정점|만리장성|진짜루|황궁 중화요리|북경반점",
+        "짜장면/7000/춘장에 볶은 기본 짜장|짬뽕/8500/얼큰한 해물 짬뽕|볶음밥/8000/짜장 소스가 함께 나와요"
+        "|탕수육 소/16000/바삭한 찹쌀 탕수육|군만두/5000/바삭한 군만두 6개",
+        "곱빼기/1000|소스 따로/0",
+        "짜장먄",
+    ),
+    "japanese": (
+        "일식집",
+        "초밥|돈까스",
+        "스시하루|카츠엔 연남|오늘초밥|돈까스 공방|사케동 식당",
+        "모둠초밥 12pc/16000/연어·광어·참치 등 12피스|로스카츠/11000/두툼한 등심 돈까스|치즈카츠/12500/치즈가 흐르는 돈까스"
+        "|미니 우동/4000/따끈한 우동|미소된장국/2000/따끈한 된장국",
+        "밥 추가/1000|와사비 빼기/0",
+        "쵸밥",
+    ),
+    "bunsik": (
+        "분식집",
+        "떡볶이|김밥",
+        "신전 분식|엽기 떡볶이집|청년다방 떡볶이|김밥 천하|오빠네 분식",
+        "떡볶이/5000/쌀떡 국물 떡볶이|로제 떡볶이/7000/크림 로제 소스|참치김밥/4500/참치마요 김밥"
+        "|모둠튀김/5000/김말이·오징어·야채 튀김|쿨피스/1500/새콤한 음료",
+        "순한맛 변경/0|치즈 추가/1500",
+        "떡뽁이",
+    ),
+    "jokbal_bossam": (
+        "족발집",
+        "족발|보쌈",
+        "원할매 보쌈|장충 족발|가장맛있는족발|옛날 왕족발|보쌈명가",
+        "앞다리 족발 중/33000/야들야들한 앞다리|불족발 중/35000/매콤한 불맛 족발|보쌈 중/31000/수육과 보쌈김치"
+        "|막국수/7000/새콤한 막국수|주먹밥/3000/김가루 주먹밥",
+        "대 사이즈/7000|보쌈김치 추가/3000",
+        "족팔",
+    ),
+    "fastfood": (
+        "버거집",
+        "햄버거|치즈버거",
+        "버거하우스|프랭크 버거 망원|수제버거 빈스|맘스 버거|더블스택",
+        "치즈버거 세트/8900/버거+감자튀김+음료|더블 패티 버거/9500/패티 두 장|치킨버거/6900/바삭한 치킨 패티|감자튀김 L/3000/바삭한 감튀|콜라 M/2000/탄산음료",
+        "패티 추가/2000|제로콜라 변경/0",
+        "햄버가",
+    ),
+    "western": (
+        "양식집",
+        "파스타|샐러드",
+        "파스타 부티크|샐러디아|트라토리아 모모|그린볼 포케|봉골레하우스",
+        "알리오올리오/12000/마늘과 올리브오일 파스타|연어 포케/11900/연어와 현미밥|닭가슴살 샐러드/9900/저칼로리 샐러드"
+        "|마늘빵/3000/버터 마늘빵|탄산수/2000/레몬 탄산수",
+        "면 곱빼기/2000|드레싱 따로/0",
+        "파스탁",
+    ),
+    "asian": (
+        "아시안 음식점",
+        "마라탕|쌀국수",
+        "라화쿵부|탕화쿵푸 마라탕|포메인|하노이 쌀국수|방콕 타이",
+        "마라탕/12000/재료 골라 담는 마라탕|소고기 쌀국수/10500/진한 양지 육수|팟타이/11000/새우 팟타이"
+        "|꿔바로우 소/12000/찹쌀 탕수육|짜조/5000/베트남식 튀김 만두",
+        "맵기 2단계/0|고기 추가/3000",
+        "마라탄",
+    ),
+    "cafe_dessert": (
+        "카페",
+        "케이크|크로플",
+        "달콤 디저트 카페|베이커리 르뱅|크로플 하우스|설빙 망원점|케이크 스튜디오",
+        "딸기 생크림 케이크/6500/생딸기 케이크 한 조각|티라미수/6000/마스카포네 티라미수|인절미 빙수/9500/고소한 인절미 빙수"
+        "|크로플/5500/바삭한 크루아상 와플|아이스 아메리카노/3500/산미 있는 원두",
+        "샷 추가/500|생크림 추가/1000",
+        "케익크",
+    ),
+    "late_night": (
+        "야식집",
+        "닭발|곱창",
+        "불타는 닭발|새벽 곱창|야식왕|밤도깨비 포차|심야식당 오늘",
+        "국물 닭발/17000/매콤한 국물 닭발|뼈없는 닭발/18000/먹기 편한 무뼈 닭발|야채곱창/19000/곱창과 야채 볶음"
+        "|계란찜/4000/폭신한 계란찜|주먹밥/3000/닭발과 찰떡",
+        "순한맛 변경/0|치즈 추가/2000",
+        "닭빨",
+    ),
 }
 
-_TOPIC_FOOD = {"치킨": "chicken", "피자": "pizza", "중국집": "chinese", "짬뽕": "chinese", "짜장": "chinese", "버거": "fastfood",
-               "분식": "bunsik", "떡볶이": "bunsik", "국물": "korean", "국밥": "korean", "한식": "korean", "초밥": "japanese",
-               "돈까스": "japanese", "족발": "jokbal_bossam", "마라탕": "asian", "쌀국수": "asian", "샐러드": "western",
-               "포케": "western", "파스타": "western", "케이크": "cafe_dessert", "디저트": "cafe_dessert", "야식": "late_night"}
+_TOPIC_FOOD = {
+    "치킨": "chicken",
+    "피자": "pizza",
+    "중국집": "chinese",
+    "짬뽕": "chinese",
+    "짜장": "chinese",
+    "버거": "fastfood",
+    "분식": "bunsik",
+    "떡볶이": "bunsik",
+    "국물": "korean",
+    "국밥": "korean",
+    "한식": "korean",
+    "초밥": "japanese",
+    "돈까스": "japanese",
+    "족발": "jokbal_bossam",
+    "마라탕": "asian",
+    "쌀국수": "asian",
+    "샐러드": "western",
+    "포케": "western",
+    "파스타": "western",
+    "케이크": "cafe_dessert",
+    "디저트": "cafe_dessert",
+    "야식": "late_night",
+}
 _QUERY_WORDS = ("짬뽕", "떡볶이", "초밥", "돈까스", "마라탕", "쌀국수", "샐러드", "파스타", "케이크")
 
-_ADDRESSES = [("집", "서울 마포구 월드컵로12길 8, 302호"), ("회사", "서울 강남구 테헤란로 231, 11층"),
-              ("부모님 댁", "경기 성남시 분당구 내정로 55, 104동 1203호"), ("학교", "서울 동대문구 이문로 107, 기숙사 B동"),
-              ("자취방", "서울 관악구 봉천로45길 3, 201호"), ("친구네", "인천 연수구 컨벤시아대로 24, 1502호")]
+_ADDRESSES = [
+    ("집", "서울 마포구 월드컵로12길 8, 302호"),
+    ("회사", "서울 강남구 테헤란로 231, 11층"),
+    ("부모님 댁", "경기 성남시 분당구 내정로 55, 104동 1203호"),
+    ("학교", "서울 동대문구 이문로 107, 기숙사 B동"),
+    ("자취방", "서울 관악구 봉천로45길 3, 201호"),
+    ("친구네", "인천 연수구 컨벤시아대로 24, 1502호"),
+]
 
 _PAY_WORDS = {"카카오페이": "kakao_pay", "만나서 현금": "meet_cash"}
-_NOTES = {"문 앞에": "문 앞에 두고 가 주세요", "수저": "일회용 수저는 빼 주세요",
-          "벨": "아기가 자고 있어요. 벨 누르지 말고 노크만 해 주세요"}
+_NOTES = {"문 앞에": "문 앞에 두고 가 주세요", "수저": "일회용 수저는 빼 주세요", "벨": "아기가 자고 있어요. 벨 누르지 말고 노크만 해 주세요"}
 
 # Unsupported request → (customer's words, what can't be done, alternative, the tool a buggy model would invent)
 _NO_CALL = {
-    "환불 계좌 변경": ("환불받을 계좌를 다른 걸로 바꾸고 싶어요", "환불 계좌 변경", "최근 주문 내역과 상태는 바로 확인해 드릴 수 있어요", "update_refund_account"),
-    "라이더에게 직접 전화 연결": ("라이더분한테 전화 좀 연결해 줄 수 있어요?", "라이더와 직접 통화 연결", "주문번호를 알려주시면 배달 상태와 도착 예정 시간은 확인해 드릴게요", "call_rider"),
+    "환불 계좌 변경": (
+        "환불받을 계좌를 다른 걸로 바꾸고 싶어요",
+        "환불 계좌 변경",
+        "최근 주문 내역과 상태는 바로 확인해 드릴 수 있어요",
+        "update_refund_account",
+    ),
+    "라이더에게 직접 전화 연결": (
+        "라이더분한테 전화 좀 연결해 줄 수 있어요?",
+        "라이더와 직접 통화 연결",
+        "주문번호를 알려주시면 배달 상태와 도착 예정 시간은 확인해 드릴게요",
+        "call_rider",
+    ),
     "작성한 리뷰 삭제": ("제가 쓴 리뷰 지우고 싶은데 여기서 돼요?", "리뷰 삭제", "리뷰는 앱의 '내 리뷰' 화면에서 직접 관리하실 수 있어요", "delete_review"),
-    "다른 사람(가족) 주문 내역 조회": ("엄마가 시킨 주문 내역 좀 볼 수 있어요?", "다른 분 계정의 주문 조회", "로그인하신 계정의 주문이라면 바로 찾아 드릴 수 있어요", "get_family_orders"),
-    "음식 알레르기 의료 상담": ("땅콩 알레르기 있는데 이거 먹어도 괜찮을까요?", "알레르기에 대한 의료 상담", "가게 메뉴 설명은 보여드릴 수 있으니, 정확한 성분은 가게에 꼭 확인해 주세요", "medical_consult"),
+    "다른 사람(가족) 주문 내역 조회": (
+        "엄마가 시킨 주문 내역 좀 볼 수 있어요?",
+        "다른 분 계정의 주문 조회",
+        "로그인하신 계정의 주문이라면 바로 찾아 드릴 수 있어요",
+        "get_family_orders",
+    ),
+    "음식 알레르기 의료 상담": (
+        "땅콩 알레르기 있는데 이거 먹어도 괜찮을까요?",
+        "알레르기에 대한 의료 상담",
+        "가게 메뉴 설명은 보여드릴 수 있으니, 정확한 성분은 가게에 꼭 확인해 주세요",
+        "medical_consult",
+    ),
     "이미 접수된 주문 취소": ("방금 한 주문 취소해 주세요", "접수된 주문 취소", "주문이 지금 어느 단계인지는 확인해 드릴 수 있어요", "cancel_order"),
-    "포인트 현금으로 전환": ("적립 포인트 현금으로 바꿀 수 있어요?", "포인트 현금 전환", "포인트는 주문할 때 결제 금액에서 사용하실 수 있어요", "convert_points"),
+    "포인트 현금으로 전환": (
+        "적립 포인트 현금으로 바꿀 수 있어요?",
+        "포인트 현금 전환",
+        "포인트는 주문할 때 결제 금액에서 사용하실 수 있어요",
+        "convert_points",
+    ),
     "회원 탈퇴 처리": ("회원 탈퇴하고 싶은데 처리해 주세요", "회원 탈퇴 처리", "탈퇴는 앱의 '설정 > 계정 관리'에서 직접 진행하실 수 있어요", "delete_account"),
-    "가게 사장님께 메뉴 추가 요청 전달": ("사장님한테 메뉴 하나 추가해 달라고 전해 줄 수 있어요?", "가게에 건의 사항 전달", "대신 그 가게 메뉴판은 지금 바로 보여드릴 수 있어요", "send_message_to_store"),
-    "결제 카드 정보 변경": ("등록된 카드를 새 카드로 바꾸고 싶어요", "결제 카드 정보 변경", "주문할 때 카카오페이나 만나서 결제 같은 다른 결제 수단은 고르실 수 있어요", "update_payment_card"),
+    "가게 사장님께 메뉴 추가 요청 전달": (
+        "사장님한테 메뉴 하나 추가해 달라고 전해 줄 수 있어요?",
+        "가게에 건의 사항 전달",
+        "대신 그 가게 메뉴판은 지금 바로 보여드릴 수 있어요",
+        "send_message_to_store",
+    ),
+    "결제 카드 정보 변경": (
+        "등록된 카드를 새 카드로 바꾸고 싶어요",
+        "결제 카드 정보 변경",
+        "주문할 때 카카오페이나 만나서 결제 같은 다른 결제 수단은 고르실 수 있어요",
+        "update_payment_card",
+    ),
     "쿠폰 새로 발급": ("할인 쿠폰 하나만 새로 발급해 주세요", "쿠폰 발급", "가지고 계신 쿠폰 코드가 있으면 결제할 때 적용해 드릴 수 있어요", "issue_coupon"),
     "배달 라이더 지원 방법": ("배달 라이더 하고 싶은데 어떻게 지원해요?", "라이더 지원 안내", "주문이나 가게 찾기는 언제든 도와드릴게요", "apply_rider"),
-    "다른 배달 앱과 가격 비교": ("다른 배달 앱이랑 가격 비교해 줄 수 있어요?", "다른 앱과의 가격 비교", "이 앱 안에서 배달비 낮은 순으로 가게를 찾아 드릴 수는 있어요", "compare_prices"),
+    "다른 배달 앱과 가격 비교": (
+        "다른 배달 앱이랑 가격 비교해 줄 수 있어요?",
+        "다른 앱과의 가격 비교",
+        "이 앱 안에서 배달비 낮은 순으로 가게를 찾아 드릴 수는 있어요",
+        "compare_prices",
+    ),
     "오늘 날씨 문의": ("오늘 비 와요? 날씨 좀 알려주세요", "날씨 안내", "비 오는 날 먹기 좋은 국물 요리 가게는 찾아 드릴 수 있어요", "get_weather"),
-    "가게 위생 신고 접수": ("어제 시킨 가게 음식에서 머리카락 나왔어요. 위생 신고해 주세요", "위생 신고 접수", "주문 내역은 확인해 드릴 수 있고, 신고는 앱의 고객센터 메뉴에서 접수하실 수 있어요", "report_store"),
+    "가게 위생 신고 접수": (
+        "어제 시킨 가게 음식에서 머리카락 나왔어요. 위생 신고해 주세요",
+        "위생 신고 접수",
+        "주문 내역은 확인해 드릴 수 있고, 신고는 앱의 고객센터 메뉴에서 접수하실 수 있어요",
+        "report_store",
+    ),
 }
 
-_STATUS_TEXT = {"pending": "가게에서 아직 접수하기 전이에요", "accepted": "가게에서 주문을 접수했어요", "cooking": "지금 조리 중이에요",
-                "delivering": "라이더가 배달 중이에요", "delivered": "배달 완료로 표시돼 있어요", "cancelled": "취소된 주문으로 나와요"}
+_STATUS_TEXT = {
+    "pending": "가게에서 아직 접수하기 전이에요",
+    "accepted": "가게에서 주문을 접수했어요",
+    "cooking": "지금 조리 중이에요",
+    "delivering": "라이더가 배달 중이에요",
+    "delivered": "배달 완료로 표시돼 있어요",
+    "cancelled": "취소된 주문으로 나와요",
+}
 
 # Customer phrasing per tone: (casual, short, polite) variants; {x} is filled in.
 _SAY = {
-    "find": (["{x} 찾아줘", "{x} 어디가 괜찮아?", "근처에 {x} 뭐 있어?"], ["{x} 찾아주세요", "{x} 검색이요"],
-             ["{x} 좀 찾아주실 수 있을까요?", "혹시 근처에 {x} 있을까요?", "{x} 시키려고 하는데 어디가 좋을까요?"]),
+    "find": (
+        ["{x} 찾아줘", "{x} 어디가 괜찮아?", "근처에 {x} 뭐 있어?"],
+        ["{x} 찾아주세요", "{x} 검색이요"],
+        ["{x} 좀 찾아주실 수 있을까요?", "혹시 근처에 {x} 있을까요?", "{x} 시키려고 하는데 어디가 좋을까요?"],
+    ),
     "menu": (["{x} 메뉴 보여줘", "{x} 뭐 팔아?"], ["{x} 메뉴요", "{x} 메뉴판 보여주세요"], ["{x} 메뉴 좀 보여주시겠어요?", "{x}에는 어떤 메뉴가 있나요?"]),
     "add": (["{x} 담아줘", "{x} 장바구니에 넣어줘"], ["{x} 담아주세요", "{x} 추가요"], ["{x} 장바구니에 담아 주세요.", "{x} 담아 주시겠어요?"]),
-    "yes": (["응 그렇게 해줘", "ㅇㅇ 주문 ㄱㄱ", "좋아 주문해줘"], ["네 진행해주세요", "네 주문이요"], ["네, 그렇게 주문해 주세요.", "네 좋아요. 주문 부탁드려요."]),
-    "thanks": (["고마워!", "오 땡큐", "ㅇㅋ 알겠어"], ["네 감사", "확인했어요", "ㅇㅋ요"], ["감사합니다. 덕분에 편하네요.", "네, 고맙습니다.", "알겠습니다, 수고하세요."]),
+    "yes": (
+        ["응 그렇게 해줘", "ㅇㅇ 주문 ㄱㄱ", "좋아 주문해줘"],
+        ["네 진행해주세요", "네 주문이요"],
+        ["네, 그렇게 주문해 주세요.", "네 좋아요. 주문 부탁드려요."],
+    ),
+    "thanks": (
+        ["고마워!", "오 땡큐", "ㅇㅋ 알겠어"],
+        ["네 감사", "확인했어요", "ㅇㅋ요"],
+        ["감사합니다. 덕분에 편하네요.", "네, 고맙습니다.", "알겠습니다, 수고하세요."],
+    ),
 }
 _TONES = ("casual", "short", "polite")
 _FOUND = ["{n}곳 찾았어요.", "조건에 맞는 가게가 {n}곳 있어요.", "찾아보니 이런 곳들이 있어요.", "이런 가게들이 있어요."]
 _NEXT = ["어느 가게 메뉴를 볼까요?", "마음에 드는 곳 있으세요?", "조건을 더 좁혀서 찾아드릴까요?", "궁금한 가게가 있으면 말씀해 주세요."]
-_CLOSERS = ["맛있게 드세요!", "필요한 게 있으면 또 말씀해 주세요.", "맛있는 식사 되세요.", "다른 것도 도와드릴까요?",
-            "주문하실 때 편하게 불러 주세요.", "즐거운 식사 시간 보내세요!", "오늘도 든든하게 드세요."]
+_CLOSERS = [
+    "맛있게 드세요!",
+    "필요한 게 있으면 또 말씀해 주세요.",
+    "맛있는 식사 되세요.",
+    "다른 것도 도와드릴까요?",
+    "주문하실 때 편하게 불러 주세요.",
+    "즐거운 식사 시간 보내세요!",
+    "오늘도 든든하게 드세요.",
+]
 _ORD = ("첫 번째", "두 번째", "세 번째", "네 번째")
 _REFUSE = ["죄송하지만 {w} 제가 도와드릴 수 없어요.", "아쉽게도 {w} 이 채팅에서는 처리해 드릴 수 없어요.", "{w} 제가 가진 기능으로는 해 드리기 어려워요."]
 
@@ -147,8 +311,10 @@ def _fee(n: int) -> str:
 
 
 def _listing(items: list[dict]) -> str:
-    return "\n".join(f"{i}. {s['name']} (평점 {s['rating']}, 배달비 {_fee(s['delivery_fee'])}, "
-                     f"약 {s['eta_minutes']}분{'' if s['is_open'] else ', 지금은 준비 중'})" for i, s in enumerate(items, 1))
+    return "\n".join(
+        f"{i}. {s['name']} (평점 {s['rating']}, 배달비 {_fee(s['delivery_fee'])}, 약 {s['eta_minutes']}분{'' if s['is_open'] else ', 지금은 준비 중'})"
+        for i, s in enumerate(items, 1)
+    )
 
 
 def _menu_text(d: dict, k: int = 4) -> str:
@@ -162,16 +328,20 @@ def _items_text(items: list[dict]) -> str:
 
 
 def _cart_text(cart: dict) -> str:
-    return (f"{cart['restaurant_name']} 장바구니에 {_items_text(cart['items'])}가 담겨 있어요. 상품 {_won(cart['subtotal'])}에 "
-            f"배달비 {_fee(cart['delivery_fee'])}, 합쳐서 {_won(cart['total'])}이에요.")
+    return (
+        f"{cart['restaurant_name']} 장바구니에 {_items_text(cart['items'])}가 담겨 있어요. 상품 {_won(cart['subtotal'])}에 "
+        f"배달비 {_fee(cart['delivery_fee'])}, 합쳐서 {_won(cart['total'])}이에요."
+    )
 
 
 def _checkout_text(ck: dict, addr: dict) -> str:
     money = f"상품 {_won(ck['subtotal'])} + 배달비 {_won(ck['delivery_fee'])}"
     money += f" - 쿠폰 할인 {_won(ck['discount'])}" if ck["discount"] else ""
     note = f"\n- 요청사항: {ck['delivery_note']}" if ck["delivery_note"] else ""
-    return (f"{ck['restaurant_name']}에서 {_items_text(ck['items'])} 주문 준비가 됐어요.\n- 배송지: {addr['label']} ({ck['address']})\n"
-            f"- 결제: {config.PAYMENT_METHODS[ck['payment_method']]}{note}\n- {money} = 총 {_won(ck['total'])}\n이대로 주문할까요?")
+    return (
+        f"{ck['restaurant_name']}에서 {_items_text(ck['items'])} 주문 준비가 됐어요.\n- 배송지: {addr['label']} ({ck['address']})\n"
+        f"- 결제: {config.PAYMENT_METHODS[ck['payment_method']]}{note}\n- {money} = 총 {_won(ck['total'])}\n이대로 주문할까요?"
+    )
 
 
 def _compare_text(da: dict, db: dict) -> str:
@@ -190,8 +360,13 @@ def _status_text(topic: str, o: dict) -> str:
 
 
 _SUMMARY_KEYS = ("restaurant_id", "name", "category", "rating", "is_open", "delivery_fee", "min_order_amount", "eta_minutes")
-_ID_FORMATS = {"restaurant_id": ("R{:04d}", 1000, 8999), "menu_item_id": ("M{:05d}", 10000, 89999),
-               "cart_item_id": ("CI{:04d}", 1, 8999), "address_id": ("A{:03d}", 1, 899), "checkout_id": ("CK{:06d}", 100000, 899999)}
+_ID_FORMATS = {
+    "restaurant_id": ("R{:04d}", 1000, 8999),
+    "menu_item_id": ("M{:05d}", 10000, 89999),
+    "cart_item_id": ("CI{:04d}", 1, 8999),
+    "address_id": ("A{:03d}", 1, 899),
+    "checkout_id": ("CK{:06d}", 100000, 899999),
+}
 _SORT_KEYS = {"rating": lambda s: -s["rating"], "eta": lambda s: s["eta_minutes"], "delivery_fee": lambda s: s["delivery_fee"]}
 
 
@@ -275,19 +450,31 @@ class _Talk:
             args = args or {}
             low = min(int(m.split("/")[1]) for m in _FOOD[fc][3].split("|")[:3]) - 1000
             fees = lambda i: [f for f in ((0, 1000, 1500) if i < 2 else (0, 1000, 2000, 2500, 3000, 3500)) if f <= args.get("max_delivery_fee", 10**6)]
-            self.pools[fc] = [{"restaurant_id": self.new_id("restaurant_id"), "name": name, "category": fc,
-                               "rating": round(self.rng.uniform(max(args.get("min_rating") or 0, 3.9), 4.9), 1),
-                               "is_open": i < 2 or self.rng.random() > 0.3, "delivery_fee": self.pick(fees(i)),
-                               "min_order_amount": self.pick([v for v in (0, 8000, 10000, 12000, 15000) if v <= low] or [0]),
-                               "eta_minutes": self.rng.randrange(20, 55, 5)}
-                              for i, name in enumerate(self.rng.sample(_FOOD[fc][2].split("|"), 5))]
+            self.pools[fc] = [
+                {
+                    "restaurant_id": self.new_id("restaurant_id"),
+                    "name": name,
+                    "category": fc,
+                    "rating": round(self.rng.uniform(max(args.get("min_rating") or 0, 3.9), 4.9), 1),
+                    "is_open": i < 2 or self.rng.random() > 0.3,
+                    "delivery_fee": self.pick(fees(i)),
+                    "min_order_amount": self.pick([v for v in (0, 8000, 10000, 12000, 15000) if v <= low] or [0]),
+                    "eta_minutes": self.rng.randrange(20, 55, 5),
+                }
+                for i, name in enumerate(self.rng.sample(_FOOD[fc][2].split("|"), 5))
+            ]
         return self.pools[fc]
 
     def search_result(self, args: dict, fc: str | None = None, exclude=()) -> dict:
         """search_restaurants result honouring every filter; sorted results are the top of the sorted pool;
         page 2 shows the matches page 1 (``exclude``) did not."""
-        ok = [s for s in self.pool(args.get("category") or fc or self.fc, args) if (s["is_open"] or not args.get("only_open"))
-              and s["delivery_fee"] <= args.get("max_delivery_fee", 10**6) and s["rating"] >= (args.get("min_rating") or 0)]
+        ok = [
+            s
+            for s in self.pool(args.get("category") or fc or self.fc, args)
+            if (s["is_open"] or not args.get("only_open"))
+            and s["delivery_fee"] <= args.get("max_delivery_fee", 10**6)
+            and s["rating"] >= (args.get("min_rating") or 0)
+        ]
         rest = [s for s in ok if s["name"] not in exclude]
         n = len(rest) if args.get("page") else min(len(rest), self.pick((3, 3, 4)))
         if args.get("sort") in _SORT_KEYS:
@@ -306,9 +493,17 @@ class _Talk:
         if rid not in self.details:
             fc, delta = shop["category"], self.pick((-1000, -500, 0, 0, 500, 1000))
             opts = [{"name": o.split("/")[0], "price": int(o.split("/")[1])} for o in _FOOD[fc][4].split("|")]
-            menu = [{"menu_item_id": self.new_id("menu_item_id"), "name": name, "price": int(price) + (delta if i < 3 else 0),
-                     "description": desc, "is_sold_out": False, "options": opts if i < 3 else []}
-                    for i, (name, price, desc) in enumerate(m.split("/") for m in _FOOD[fc][3].split("|"))]
+            menu = [
+                {
+                    "menu_item_id": self.new_id("menu_item_id"),
+                    "name": name,
+                    "price": int(price) + (delta if i < 3 else 0),
+                    "description": desc,
+                    "is_sold_out": False,
+                    "options": opts if i < 3 else [],
+                }
+                for i, (name, price, desc) in enumerate(m.split("/") for m in _FOOD[fc][3].split("|"))
+            ]
             if self.rng.random() < 0.3:
                 self.pick(menu[1:])["is_sold_out"] = True
             hours = self.pick(("11:00-22:00", "10:30-21:30", "11:30-23:00", "16:00-02:00"))
@@ -333,8 +528,14 @@ class _Talk:
 
     def cart_view(self) -> dict:
         shop, sub = self.cart["shop"], self.subtotal()
-        return {"restaurant_id": shop["restaurant_id"], "restaurant_name": shop["name"], "items": self.cart["lines"],
-                "subtotal": sub, "delivery_fee": shop["delivery_fee"], "total": sub + shop["delivery_fee"]}
+        return {
+            "restaurant_id": shop["restaurant_id"],
+            "restaurant_name": shop["name"],
+            "items": self.cart["lines"],
+            "subtotal": sub,
+            "delivery_fee": shop["delivery_fee"],
+            "total": sub + shop["delivery_fee"],
+        }
 
     def change(self, line: dict) -> dict:
         return {"cart_item": line, "item_count": sum(x["quantity"] for x in self.cart["lines"]), "subtotal": self.subtotal()}
@@ -343,8 +544,16 @@ class _Talk:
         if self._cart is None or self._cart["shop"]["restaurant_id"] != d["restaurant_id"]:
             self._cart = {"shop": {k: d[k] for k in _SUMMARY_KEYS}, "lines": []}
         unit = item["price"] + sum(o["price"] for o in item["options"] if o["name"] in options)
-        line = {"cart_item_id": self.new_id("cart_item_id"), "menu_item_id": item["menu_item_id"], "name": item["name"], "quantity": qty,
-                "options": list(options), "special_request": note, "unit_price": unit, "line_total": unit * qty}
+        line = {
+            "cart_item_id": self.new_id("cart_item_id"),
+            "menu_item_id": item["menu_item_id"],
+            "name": item["name"],
+            "quantity": qty,
+            "options": list(options),
+            "special_request": note,
+            "unit_price": unit,
+            "line_total": unit * qty,
+        }
         self.cart["lines"].append(line)
         return line
 
@@ -382,8 +591,7 @@ class _Talk:
         chosen = [a for a in _ADDRESSES if a[0] in labels]
         chosen += self.rng.sample([a for a in _ADDRESSES if a[0] not in labels], max(0, self.rng.randint(2, 3) - len(chosen)))
         self.rng.shuffle(chosen)
-        self.addrs = [{"address_id": self.new_id("address_id"), "label": lab, "address": addr, "is_default": i == 0}
-                      for i, (lab, addr) in enumerate(chosen)]
+        self.addrs = [{"address_id": self.new_id("address_id"), "label": lab, "address": addr, "is_default": i == 0} for i, (lab, addr) in enumerate(chosen)]
         return {"items": self.addrs}
 
     def address(self, label: str | None) -> dict:
@@ -393,11 +601,27 @@ class _Talk:
         sub, shop, discount = self.subtotal(), self.cart["shop"], self.pick((1000, 2000, 3000)) if coupon else 0
         args = {"address_id": addr["address_id"], "payment_method": pay}
         args.update({"delivery_note": note} if note else {}, **({"coupon_code": coupon} if coupon else {}))
-        return self.call(("prepare_checkout", args, {
-            "checkout_id": self.new_id("checkout_id"), "restaurant_name": shop["name"], "address_id": addr["address_id"],
-            "address": addr["address"], "payment_method": pay, "items": [{k: x[k] for k in ("name", "quantity", "line_total")} for x in self.cart["lines"]],
-            "subtotal": sub, "delivery_fee": shop["delivery_fee"], "discount": discount, "total": sub + shop["delivery_fee"] - discount,
-            "delivery_note": note, "coupon_code": coupon, "eta_minutes": shop["eta_minutes"]}))
+        return self.call(
+            (
+                "prepare_checkout",
+                args,
+                {
+                    "checkout_id": self.new_id("checkout_id"),
+                    "restaurant_name": shop["name"],
+                    "address_id": addr["address_id"],
+                    "address": addr["address"],
+                    "payment_method": pay,
+                    "items": [{k: x[k] for k in ("name", "quantity", "line_total")} for x in self.cart["lines"]],
+                    "subtotal": sub,
+                    "delivery_fee": shop["delivery_fee"],
+                    "discount": discount,
+                    "total": sub + shop["delivery_fee"] - discount,
+                    "delivery_note": note,
+                    "coupon_code": coupon,
+                    "eta_minutes": shop["eta_minutes"],
+                },
+            )
+        )
 
     def stamp(self, hour: int | None = None) -> str:
         return f"{self.date}T{hour or self.rng.randint(11, 21):02d}:{self.rng.randint(0, 59):02d}:00+09:00"
@@ -411,23 +635,42 @@ class _Talk:
         fc = fc or self.fc
         picks = self.rng.sample([m.split("/") for m in _FOOD[fc][3].split("|")], self.rng.randint(1, 2))
         items = [{"name": name, "quantity": self.pick((1, 1, 2))} for name, _, _ in picks]
-        return {"order_id": self.new_id("order_id"), "restaurant_name": self.pick(_FOOD[fc][2].split("|")), "status": status, "items": items,
-                "total": sum(int(p[1]) * i["quantity"] for p, i in zip(picks, items)) + self.pick((0, 1000, 2000, 3000)),
-                "ordered_at": self.stamp(hour), "eta_minutes": None if status in ("delivered", "cancelled") else self.rng.randint(5, 40)}
+        return {
+            "order_id": self.new_id("order_id"),
+            "restaurant_name": self.pick(_FOOD[fc][2].split("|")),
+            "status": status,
+            "items": items,
+            "total": sum(int(p[1]) * i["quantity"] for p, i in zip(picks, items)) + self.pick((0, 1000, 2000, 3000)),
+            "ordered_at": self.stamp(hour),
+            "eta_minutes": None if status in ("delivered", "cancelled") else self.rng.randint(5, 40),
+        }
 
     def list_orders(self, orders: list[dict], status: str | None = None) -> list[dict]:
-        rows = [{"order_id": o["order_id"], "restaurant_name": o["restaurant_name"],
-                 "summary": o["items"][0]["name"] + (f" 외 {len(o['items']) - 1}건" if len(o["items"]) > 1 else ""),
-                 "status": o["status"], "total": o["total"], "ordered_at": o["ordered_at"]} for o in orders]
+        rows = [
+            {
+                "order_id": o["order_id"],
+                "restaurant_name": o["restaurant_name"],
+                "summary": o["items"][0]["name"] + (f" 외 {len(o['items']) - 1}건" if len(o["items"]) > 1 else ""),
+                "status": o["status"],
+                "total": o["total"],
+                "ordered_at": o["ordered_at"],
+            }
+            for o in orders
+        ]
         return self.call(("list_orders", {"status": status} if status else {}, {"items": rows}))["items"]
 
 
 # ---- Shared steps and category builders (config.GOLD_CATEGORIES) ----------------------------------
 # Topic words that justify an optional search argument, and how the customer says it (seed 001 rules:
 # only_open / min_rating / sort only when said; '평점 높은' is sort=rating, never a min_rating).
-_TOPIC_ARGS = [("영업 중", "only_open", True, "지금 영업 중인"), ("새벽", "only_open", True, "지금 문 연"),
-               ("배달비 무료", "max_delivery_fee", 0, "배달비 무료인"), ("평점 4.5 이상", "min_rating", 4.5, "평점 4.5 이상인"),
-               ("평점 높은", "sort", "rating", "평점 높은"), ("빨리", "sort", "eta", "빨리 오는")]
+_TOPIC_ARGS = [
+    ("영업 중", "only_open", True, "지금 영업 중인"),
+    ("새벽", "only_open", True, "지금 문 연"),
+    ("배달비 무료", "max_delivery_fee", 0, "배달비 무료인"),
+    ("평점 4.5 이상", "min_rating", 4.5, "평점 4.5 이상인"),
+    ("평점 높은", "sort", "rating", "평점 높은"),
+    ("빨리", "sort", "eta", "빨리 오는"),
+]
 
 
 def _found(t: _Talk, res: dict) -> str:
@@ -502,11 +745,17 @@ def _b_search(t: _Talk) -> None:
     fc2 = t.pick(f for f in sorted(_FOOD) if f != t.fc)
     q2 = _FOOD[fc2][1].split("|")[0]
     base = {k: v for k, v in args.items() if k not in ("query", "category")}
-    options = {"sort": ({**args, "sort": "rating"}, t.u("평점 높은 순으로 다시 보여줘", "평점 높은 순으로 다시 보여주세요"), "평점 높은 순이에요."),
-               "only_open": ({**args, "only_open": True}, t.u("지금 문 연 데만 보여줘", "지금 영업 중인 곳만 보여주세요"), "지금 영업 중인 곳이에요."),
-               "max_delivery_fee": ({**args, "max_delivery_fee": 2000}, t.u("배달비 2천원 이하인 데만", "배달비 2천원 이하인 곳만 볼 수 있을까요?"), "다시 찾아봤어요."),
-               "page": ({**args, "page": 2}, t.u("더 보여줘", "다른 곳도 더 보여주세요"), "다음 결과예요."),
-               "other": ({**base, "query": q2}, t.u(f"{q2}도 찾아줘", f"같은 조건으로 {q2}도 찾아 주세요"), f"{q2} 검색 결과예요.")}
+    options = {
+        "sort": ({**args, "sort": "rating"}, t.u("평점 높은 순으로 다시 보여줘", "평점 높은 순으로 다시 보여주세요"), "평점 높은 순이에요."),
+        "only_open": ({**args, "only_open": True}, t.u("지금 문 연 데만 보여줘", "지금 영업 중인 곳만 보여주세요"), "지금 영업 중인 곳이에요."),
+        "max_delivery_fee": (
+            {**args, "max_delivery_fee": 2000},
+            t.u("배달비 2천원 이하인 데만", "배달비 2천원 이하인 곳만 볼 수 있을까요?"),
+            "다시 찾아봤어요.",
+        ),
+        "page": ({**args, "page": 2}, t.u("더 보여줘", "다른 곳도 더 보여주세요"), "다음 결과예요."),
+        "other": ({**base, "query": q2}, t.u(f"{q2}도 찾아줘", f"같은 조건으로 {q2}도 찾아 주세요"), f"{q2} 검색 결과예요."),
+    }
     keys = [k for k in options if k not in args and (k != "page" or res["total"] > len(res["items"]))]
     key = "page" if "더 보기" in t.topic and "page" in keys else "other" if "다른 메뉴" in t.topic else t.pick(keys)
     args2, ask, lead = options[key]
@@ -545,8 +794,14 @@ def _b_cart(t: _Talk) -> None:
         t.user(t.phrase("add", f"{item['name']} {qty}개" + (f" {_josa(opts[0], '으로', '로')}" if opts else "") + (f", {note}" if note else "")))
         line = t.add(d, item, qty, opts, note)
         return t.finish(f"{line['name']} {qty}개 담았어요(개당 {_won(line['unit_price'])}). 지금 장바구니 합계는 {_won(t.subtotal())}이에요.")
-    op = next((op for words, op in (("다른 가게", "other"), ("빼기 정리", "remove"), ("수량 한 마리", "update"), ("사이드 최소", "add"),
-                                    ("확인", "view")) if any(w in topic for w in words.split())), None) or t.pick(("remove", "update", "add"))
+    op = next(
+        (
+            op
+            for words, op in (("다른 가게", "other"), ("빼기 정리", "remove"), ("수량 한 마리", "update"), ("사이드 최소", "add"), ("확인", "view"))
+            if any(w in topic for w in words.split())
+        ),
+        None,
+    ) or t.pick(("remove", "update", "add"))
     t.prefill(2 if op == "remove" else 1)
     t.user(t.u("장바구니에 뭐 들어 있어?", "장바구니에 담긴 거 좀 확인해 주세요"))
     cart, lines = t.get_cart(), t.cart["lines"]
@@ -555,7 +810,9 @@ def _b_cart(t: _Talk) -> None:
     t.say(_cart_text(cart) + " 바꾸실 게 있으면 말씀해 주세요.")
     if op == "other":
         t.user(t.u("다른 가게 메뉴도 같이 담을 수 있어?", "다른 가게 메뉴도 같이 담을 수 있나요?"))
-        return t.finish(f"장바구니에는 한 가게 메뉴만 담을 수 있어서, 다른 가게 메뉴를 담으려면 지금 담긴 {cart['restaurant_name']} 메뉴를 먼저 빼야 해요. 비워 드릴까요?")
+        return t.finish(
+            f"장바구니에는 한 가게 메뉴만 담을 수 있어서, 다른 가게 메뉴를 담으려면 지금 담긴 {cart['restaurant_name']} 메뉴를 먼저 빼야 해요. 비워 드릴까요?"
+        )
     if op == "update":
         line, qty = lines[0], lines[0]["quantity"] + 1
         t.user(t.u(f"{line['name']} {qty}개로 바꿔줘", f"{line['name']} {qty}개로 바꿔 주세요"))
@@ -577,15 +834,24 @@ def _b_cart(t: _Talk) -> None:
 
 def _b_order_status(t: _Talk) -> None:
     """get_order_status with the order id the customer typed, or found first with list_orders."""
-    status = next((v for k, v in (("배달 완료", "delivered"), ("취소", "cancelled"), ("조리 중", "cooking"), ("접수", "accepted"),
-                                  ("라이더", "delivering")) if k in t.topic), None) or t.pick(("cooking", "delivering", "accepted"))
+    status = next(
+        (
+            v
+            for k, v in (("배달 완료", "delivered"), ("취소", "cancelled"), ("조리 중", "cooking"), ("접수", "accepted"), ("라이더", "delivering"))
+            if k in t.topic
+        ),
+        None,
+    ) or t.pick(("cooking", "delivering", "accepted"))
     order = t.past_order(status, t.rng.randint(17, 21))
     if "주문번호로" in t.topic or (not any(w in t.topic for w in ("모르", "두 건", "어제", "진행 중"))) and t.rng.random() < 0.5:
         t.user(t.u(f"주문번호 {order['order_id']}인데 어디쯤 왔어?", f"주문번호 {order['order_id']} 주문, 지금 어떻게 됐나요?"))
     else:
         filt = "in_progress" if "진행 중" in t.topic else None
-        t.user(t.u("진행 중인 주문 좀 봐줘", "진행 중인 주문 확인해 주세요") if filt else
-               t.u("아까 시킨 거 언제 와? 주문번호는 몰라", "최근에 주문한 거 어떻게 됐는지 알 수 있을까요? 주문번호는 모르겠어요"))
+        t.user(
+            t.u("진행 중인 주문 좀 봐줘", "진행 중인 주문 확인해 주세요")
+            if filt
+            else t.u("아까 시킨 거 언제 와? 주문번호는 몰라", "최근에 주문한 거 어떻게 됐는지 알 수 있을까요? 주문번호는 모르겠어요")
+        )
         other = t.past_order("cooking" if "두 건" in t.topic or filt else "delivered", t.rng.randint(11, 16), t.pick(sorted(_FOOD)))
         rows = t.list_orders([order, other], filt)
         if "두 건" in t.topic:
@@ -602,9 +868,13 @@ def _b_checkout(t: _Talk) -> None:
     note = next((v for k, v in _NOTES.items() if k in t.topic), None)
     coupon = t.pick(("WELCOME3000", "HELLO2026", "YUMMY1000")) if "쿠폰" in t.topic else None
     t.prefill()
-    said = [t.u("장바구니 담은 거 주문할래.", "장바구니에 담아 둔 거 주문하고 싶어요."), f"{label}로 보내 주세요." if label else "",
-            f"결제는 {config.PAYMENT_METHODS[pay]}로요." if pay else "", f"요청사항은 '{note}'로 남겨 주세요." if note else "",
-            f"쿠폰 코드 {coupon}도 써 주세요." if coupon else ""]
+    said = [
+        t.u("장바구니 담은 거 주문할래.", "장바구니에 담아 둔 거 주문하고 싶어요."),
+        f"{label}로 보내 주세요." if label else "",
+        f"결제는 {config.PAYMENT_METHODS[pay]}로요." if pay else "",
+        f"요청사항은 '{note}'로 남겨 주세요." if note else "",
+        f"쿠폰 코드 {coupon}도 써 주세요." if coupon else "",
+    ]
     t.user(" ".join(x for x in said if x))
     parallel = t.rng.random() < 0.5
     lead = "" if parallel else _cart_text(t.get_cart())
@@ -620,7 +890,11 @@ def _b_multi_turn(t: _Talk) -> None:
         t.say(f"{_found(t, res)}\n{t.pick(_NEXT)}")
     opened = [s for s in res["items"] if s["is_open"]]
     if "비교" in t.topic and len(opened) >= 2:
-        t.user(t.u(f"{_josa(opened[0]['name'], '이랑', '랑')} {opened[1]['name']} 메뉴 비교해줘", f"{opened[0]['name']}하고 {opened[1]['name']} 메뉴 비교해 주세요"))
+        t.user(
+            t.u(
+                f"{_josa(opened[0]['name'], '이랑', '랑')} {opened[1]['name']} 메뉴 비교해줘", f"{opened[0]['name']}하고 {opened[1]['name']} 메뉴 비교해 주세요"
+            )
+        )
         t.say(_compare_text(*t.open_details(*opened[:2])) + "\n어느 가게로 하시겠어요?")
         d = t.details[t.pick(opened[:2])["restaurant_id"]]
         t.user(t.u(f"{_josa(d['name'], '으로', '로')} 할래", f"{_josa(d['name'], '으로', '로')} 할게요"))
@@ -642,7 +916,12 @@ def _b_multi_turn(t: _Talk) -> None:
 def _b_no_call(t: _Talk) -> None:
     """Refuse politely and offer an alternative, calling nothing. Defects that need a call happen here: the
     model invents a tool for the request, or looks an order up with no / an invented order id."""
-    ask, what, alt, fake = _NO_CALL.get(t.topic) or (f"{t.topic} 좀 도와주실 수 있어요?", t.topic, "가게 찾기, 장바구니, 주문 상태 확인은 도와드릴 수 있어요", "connect_agent")
+    ask, what, alt, fake = _NO_CALL.get(t.topic) or (
+        f"{t.topic} 좀 도와주실 수 있어요?",
+        t.topic,
+        "가게 찾기, 장바구니, 주문 상태 확인은 도와드릴 수 있어요",
+        "connect_agent",
+    )
     t.user(t.pick({"casual": ("", "아 ", "혹시 "), "short": ("", "급한데 "), "polite": ("안녕하세요. ", "문의 좀 드릴게요. ", "")}[t.tone]) + ask)
     if t.defect == "unknown_tool":
         t.call((fake, {"request": what}, {"success": True, "message": "요청이 접수되었습니다."}))
@@ -690,7 +969,12 @@ def _e_swap_menu(t: _Talk) -> None:
 def _e_address(t: _Talk) -> None:
     pay = t.pick(config.PAYMENT_METHODS)
     t.prefill()
-    t.user(t.u(f"장바구니 거 주문해줘. 집으로, {config.PAYMENT_METHODS[pay]}로", f"장바구니 주문할게요. 집으로 보내 주시고 {config.PAYMENT_METHODS[pay]}로 결제할게요"))
+    t.user(
+        t.u(
+            f"장바구니 거 주문해줘. 집으로, {config.PAYMENT_METHODS[pay]}로",
+            f"장바구니 주문할게요. 집으로 보내 주시고 {config.PAYMENT_METHODS[pay]}로 결제할게요",
+        )
+    )
     t.get_cart(("집", "회사"))
     t.say(_checkout_text(t.checkout(t.address("집"), pay), t.address("집")))
     t.user(t.u("아 잠깐 회사로 바꿔줘", "아 잠깐만요, 배송지 회사로 바꿔 주세요"))
@@ -699,7 +983,11 @@ def _e_address(t: _Talk) -> None:
 
 def _e_vague(t: _Talk) -> None:
     rating = "평점" in t.topic
-    t.user(t.u("평점 높은 데 아무 데나 찾아줘", "평점 높은 곳 좀 찾아 주세요") if rating else t.u("아무거나 맛있는 거 추천해줘", "뭘 먹을지 모르겠는데 아무거나 추천해 주세요"))
+    t.user(
+        t.u("평점 높은 데 아무 데나 찾아줘", "평점 높은 곳 좀 찾아 주세요")
+        if rating
+        else t.u("아무거나 맛있는 거 추천해줘", "뭘 먹을지 모르겠는데 아무거나 추천해 주세요")
+    )
     kinds = [_FOOD[f][0] for f in t.rng.sample([f for f in sorted(_FOOD) if f != t.fc], 2) + [t.fc]]
     t.say(f"어떤 음식이 당기세요? 예를 들어 {', '.join(t.rng.sample(kinds, 3))} 중에 말씀해 주시면 바로 찾아볼게요.")
     t.user(t.u(f"음 {_FOOD[t.fc][0]}", f"{_josa(_FOOD[t.fc][0], '으로', '로')} 찾아 주세요"))
@@ -738,8 +1026,20 @@ def _e_two_requests(t: _Talk) -> None:
     t.finish(f"{_found(t, res)}\n\n그리고 {_cart_text(cart)}")
 
 
-_EDGES = {"오타": _e_typo, "띄어쓰기": _e_typo, "줄임말": _e_typo, "수량": _e_quantity, "메뉴 변경": _e_swap_menu, "가게 선택": _e_which_shop,
-          "그거": _e_which_shop, "배송지": _e_address, "아무거나": _e_vague, "평점 높은": _e_vague, "주문번호": _e_no_order_id, "여러 요청": _e_two_requests}
+_EDGES = {
+    "오타": _e_typo,
+    "띄어쓰기": _e_typo,
+    "줄임말": _e_typo,
+    "수량": _e_quantity,
+    "메뉴 변경": _e_swap_menu,
+    "가게 선택": _e_which_shop,
+    "그거": _e_which_shop,
+    "배송지": _e_address,
+    "아무거나": _e_vague,
+    "평점 높은": _e_vague,
+    "주문번호": _e_no_order_id,
+    "여러 요청": _e_two_requests,
+}
 
 
 def _b_edge_case(t: _Talk) -> None:
@@ -748,14 +1048,27 @@ def _b_edge_case(t: _Talk) -> None:
     build(t)
 
 
-_BUILDERS = {"search": _b_search, "menu": _b_menu, "cart": _b_cart, "order_status": _b_order_status, "checkout": _b_checkout,
-             "multi_turn": _b_multi_turn, "no_call": _b_no_call, "edge_case": _b_edge_case}
+_BUILDERS = {
+    "search": _b_search,
+    "menu": _b_menu,
+    "cart": _b_cart,
+    "order_status": _b_order_status,
+    "checkout": _b_checkout,
+    "multi_turn": _b_multi_turn,
+    "no_call": _b_no_call,
+    "edge_case": _b_edge_case,
+}
 
 
 # ---- Defects (ARCHITECTURE.md, "Post-mortems") ------------------------------
 _REQUIRED = {t["function"]["name"]: t["function"]["parameters"]["required"] for t in config.TOOLS}
-_INVENTED = {"restaurant_id": "R9{:03d}", "menu_item_id": "M9{:04d}", "cart_item_id": "CI9{:03d}", "address_id": "A9{:02d}",
-             "checkout_id": "CK9{:05d}"}  # ranges new_id never draws
+_INVENTED = {
+    "restaurant_id": "R9{:03d}",
+    "menu_item_id": "M9{:04d}",
+    "cart_item_id": "CI9{:03d}",
+    "address_id": "A9{:02d}",
+    "checkout_id": "CK9{:05d}",
+}  # ranges new_id never draws
 
 
 def _invent(t: _Talk, kind: str) -> str:
@@ -770,7 +1083,7 @@ def _invent(t: _Talk, kind: str) -> str:
 
 def _follow_up(t: _Talk, ask: str, name: str, args: dict, result: dict, reply: str) -> None:
     """One more exchange (customer asks, assistant calls, answers), placed before the closing thanks."""
-    del t.turns[len(t.turns) - len(t.tail):]
+    del t.turns[len(t.turns) - len(t.tail) :]
     t.user(ask)
     t.call((name, args, result))
     t.say(reply)
@@ -782,9 +1095,12 @@ def _contradict(name: str, args: dict, res: dict) -> bool:
     if "error" in res:
         return False
     if name == "search_restaurants" and res["items"]:
-        changes = {"only_open": {"is_open": False}, "category": {"category": "pizza" if args.get("category") != "pizza" else "chicken"},
-                   "min_rating": {"rating": round((args.get("min_rating") or 0) - 0.4, 1)},
-                   "max_delivery_fee": {"delivery_fee": (args.get("max_delivery_fee") or 0) + 1500}}
+        changes = {
+            "only_open": {"is_open": False},
+            "category": {"category": "pizza" if args.get("category") != "pizza" else "chicken"},
+            "min_rating": {"rating": round((args.get("min_rating") or 0) - 0.4, 1)},
+            "max_delivery_fee": {"delivery_fee": (args.get("max_delivery_fee") or 0) + 1500},
+        }
         key = next((k for k in changes if args.get(k) not in (None, False)), None)
         res["items"][-1].update(changes[key] if key is not None else {})
         return key is not None
@@ -801,25 +1117,48 @@ def _apply_defect(t: _Talk, defect: str) -> None:
     else as a follow-up exchange (e.g. a search-only dialogue gets a detail call without restaurant_id)."""
     calls = [(i, c) for i, turn in enumerate(t.turns) for c in turn["tool_calls"] or []]
     if defect == "cut_short":
-        del t.turns[max((i for i, x in enumerate(t.turns) if x["role"] == "tool"), default=0) + 1:]
+        del t.turns[max((i for i, x in enumerate(t.turns) if x["role"] == "tool"), default=0) + 1 :]
     elif defect == "unknown_tool":
         oids = re.findall(r"\bO\d{8}\b", json.dumps(t.turns, ensure_ascii=False))
         if oids:
-            _follow_up(t, t.u("아 근데 이 주문 취소해줘", "아, 그런데 이 주문 취소해 주실 수 있나요?"), "cancel_order", {"order_id": oids[-1]},
-                       {"order_id": oids[-1], "status": "cancelled", "refunded": True}, "주문을 취소해 드렸어요. 결제 금액은 곧 환불될 거예요.")
+            _follow_up(
+                t,
+                t.u("아 근데 이 주문 취소해줘", "아, 그런데 이 주문 취소해 주실 수 있나요?"),
+                "cancel_order",
+                {"order_id": oids[-1]},
+                {"order_id": oids[-1], "status": "cancelled", "refunded": True},
+                "주문을 취소해 드렸어요. 결제 금액은 곧 환불될 거예요.",
+            )
         elif t._cart:  # a cart was filled (put)
-            _follow_up(t, t.u("쓸 수 있는 쿠폰 있으면 적용해줘", "쓸 수 있는 쿠폰 있으면 적용해 주세요"), "apply_coupon", {},
-                       {"coupon_code": "WELCOME3000", "discount": 3000}, "3,000원 할인 쿠폰(WELCOME3000)을 적용했어요.")
+            _follow_up(
+                t,
+                t.u("쓸 수 있는 쿠폰 있으면 적용해줘", "쓸 수 있는 쿠폰 있으면 적용해 주세요"),
+                "apply_coupon",
+                {},
+                {"coupon_code": "WELCOME3000", "discount": 3000},
+                "3,000원 할인 쿠폰(WELCOME3000)을 적용했어요.",
+            )
         else:
             shop = t.pool(t.fc)[0]
-            _follow_up(t, t.u(f"{shop['name']} 리뷰도 보여줘", f"{shop['name']} 리뷰도 볼 수 있을까요?"), "get_reviews", {"restaurant_id": shop["restaurant_id"]},
-                       {"reviews": [{"rating": 5, "text": "양 많고 맛있어요"}, {"rating": 4, "text": "배달이 조금 늦었어요"}]},
-                       "최근 리뷰는 '양 많고 맛있어요', '배달이 조금 늦었어요'처럼 대체로 좋아요.")
+            _follow_up(
+                t,
+                t.u(f"{shop['name']} 리뷰도 보여줘", f"{shop['name']} 리뷰도 볼 수 있을까요?"),
+                "get_reviews",
+                {"restaurant_id": shop["restaurant_id"]},
+                {"reviews": [{"rating": 5, "text": "양 많고 맛있어요"}, {"rating": 4, "text": "배달이 조금 늦었어요"}]},
+                "최근 리뷰는 '양 많고 맛있어요', '배달이 조금 늦었어요'처럼 대체로 좋아요.",
+            )
     elif defect == "missing_required_argument":
         cands = [c for _, c in calls if _REQUIRED.get(c["name"])]
         if not cands:
-            return _follow_up(t, t.phrase("menu", "첫 번째 집"), "get_restaurant_detail", {},
-                              {"error": {"code": "INVALID_ARGUMENT", "message": "restaurant_id는 필수 값입니다."}}, "죄송해요, 메뉴를 불러오지 못했어요. 다시 시도해 볼까요?")
+            return _follow_up(
+                t,
+                t.phrase("menu", "첫 번째 집"),
+                "get_restaurant_detail",
+                {},
+                {"error": {"code": "INVALID_ARGUMENT", "message": "restaurant_id는 필수 값입니다."}},
+                "죄송해요, 메뉴를 불러오지 못했어요. 다시 시도해 볼까요?",
+            )
         c = t.pick(cands)
         args = json.loads(c["arguments_json"])
         del args[t.pick(_REQUIRED[c["name"]])]
@@ -829,8 +1168,14 @@ def _apply_defect(t: _Talk, defect: str) -> None:
         if not cands:  # a shop the customer "ordered before", looked up with an id the model made up
             shop = {**t.pool(t.pick(f for f in sorted(_FOOD) if f != t.fc))[0], "restaurant_id": _invent(t, "restaurant_id")}
             d = t.detail(shop)
-            return _follow_up(t, t.u(f"전에 시켜 먹은 {shop['name']} 메뉴도 보여줘", f"예전에 시켜 먹었던 {shop['name']} 메뉴도 보여 주세요"),
-                              "get_restaurant_detail", {"restaurant_id": shop["restaurant_id"]}, d, f"{d['name']} 메뉴예요.\n{_menu_text(d)}")
+            return _follow_up(
+                t,
+                t.u(f"전에 시켜 먹은 {shop['name']} 메뉴도 보여줘", f"예전에 시켜 먹었던 {shop['name']} 메뉴도 보여 주세요"),
+                "get_restaurant_detail",
+                {"restaurant_id": shop["restaurant_id"]},
+                d,
+                f"{d['name']} 메뉴예요.\n{_menu_text(d)}",
+            )
         i, c, key = t.pick(cands)  # the model typed its own id instead of copying one: it runs through the rest
         old = json.loads(c["arguments_json"])[key]
         old = old[0] if key == "cart_item_ids" else old
@@ -855,6 +1200,7 @@ def _apply_defect(t: _Talk, defect: str) -> None:
 
 
 # ---- Public API -----------------------------------------------------------------------------------
+
 
 def choose_defect(custom_id: str, defect_rate: float) -> str | None:
     """Whether, and which, defect the scripted answer for ``custom_id`` gets.

@@ -6,7 +6,8 @@ import io
 import multiprocessing
 import os
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 
 def worker_pool(processes: int, initializer: Callable[[], Any] | None = None):
@@ -39,8 +40,9 @@ def _start_worker(initializer: Callable[[], Any] | None) -> None:
             fd = old.fileno()
         except (AttributeError, OSError, ValueError):  # no file behind it (a test's capture)
             continue
-        stream = io.TextIOWrapper(io.FileIO(os.dup(fd), "w"), encoding=getattr(old, "encoding", None) or "utf-8",
-                                  errors="backslashreplace", line_buffering=True)
+        stream = io.TextIOWrapper(
+            io.FileIO(os.dup(fd), "w"), encoding=getattr(old, "encoding", None) or "utf-8", errors="backslashreplace", line_buffering=True
+        )
         setattr(sys, name, stream)
     if initializer is not None:
         initializer()

@@ -30,8 +30,10 @@ def main(argv: list[str] | None = None) -> int:
     gold_out = args.gold_output or settings.output_dir() / "gold_dataset.jsonl"
     n_train = write_dataset_jsonl(db, out, kind="train")
     n_gold = write_dataset_jsonl(db, gold_out, kind="gold")
-    print(f"{summary['read']}줄 읽음: 파싱 {summary['imported']}건, 실패 {summary['failed']}건"
-          + (f", 판정 {summary['judged']}건 저장" if summary.get("judged") else ""))
+    print(
+        f"{summary['read']}줄 읽음: 파싱 {summary['imported']}건, 실패 {summary['failed']}건"
+        + (f", 판정 {summary['judged']}건 저장" if summary.get("judged") else "")
+    )
     for reason, n in Counter(e["reason"].split(":")[0] for e in summary["errors"]).most_common(10):
         print(f"  실패: {reason} ×{n}")
     print(f"{out}: 레코드 {n_train}건; {gold_out}: 레코드 {n_gold}건")

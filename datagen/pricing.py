@@ -111,9 +111,7 @@ def expected_output_tokens(db: sqlite_utils.Database, model: str | None = None) 
     :data:`DEFAULT_OUTPUT_TOKENS` (see :func:`estimate`)."""
     sql = (
         "SELECT category, AVG(json_extract(usage, '$.completion_tokens')), COUNT(*) FROM samples "
-        "WHERE usage IS NOT NULL AND json_extract(usage, '$.completion_tokens') IS NOT NULL"
-        + (" AND model = ?" if model else "")
-        + " GROUP BY category"
+        "WHERE usage IS NOT NULL AND json_extract(usage, '$.completion_tokens') IS NOT NULL" + (" AND model = ?" if model else "") + " GROUP BY category"
     )
     out: dict[str, float] = {}
     total, n_all = 0.0, 0
@@ -126,8 +124,9 @@ def expected_output_tokens(db: sqlite_utils.Database, model: str | None = None) 
     return out
 
 
-def estimate(lines, model: str, *, history: dict[str, float] | None = None, cache: bool = True,
-             category_of=None, default_output_tokens: float = DEFAULT_OUTPUT_TOKENS) -> dict:
+def estimate(
+    lines, model: str, *, history: dict[str, float] | None = None, cache: bool = True, category_of=None, default_output_tokens: float = DEFAULT_OUTPUT_TOKENS
+) -> dict:
     """Cost estimate of request lines before spending.
 
     Args:

@@ -74,10 +74,16 @@ def _summary(release: Release) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = parser("push_to_hub", "Publish the records that ship to the Hub (or export them locally).", "python -m datagen.push_to_hub --repo-id me/delivery-dataset --dry-run")
+    ap = parser(
+        "push_to_hub",
+        "Publish the records that ship to the Hub (or export them locally).",
+        "python -m datagen.push_to_hub --repo-id me/delivery-dataset --dry-run",
+    )
     ap.add_argument("--repo-id", required=True, help="owner/name of the dataset repo")
     ap.add_argument("--input", default=None, help="limit to the records of this dataset.jsonl (the rules still apply)")
-    ap.add_argument("--format", default="qwen", choices=list(FORMATS), help="qwen: seed 001 records with Qwen tags (default); openai: messages for HF chat templates")
+    ap.add_argument(
+        "--format", default="qwen", choices=list(FORMATS), help="qwen: seed 001 records with Qwen tags (default); openai: messages for HF chat templates"
+    )
     vis = ap.add_mutually_exclusive_group()
     vis.add_argument("--private", dest="private", action="store_true", default=True, help="create the repo private (default)")
     vis.add_argument("--public", dest="private", action="store_false", help="create the repo public")
@@ -93,8 +99,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.dry_run:
         # a dry run writes the local folder and nothing else: no publishes row (issue 14)
         release = export_local(db, args.export_dir, fmt=args.format, uids=uids, repo_id=repo_id)
-        print(f"시험 실행: {release.counts} ({args.format}) → {release.path}; 게시하면 {repo_id}의 {release.tag}, "
-              f"저장소를 새로 만들 때 {'비공개' if args.private else '공개'}")
+        print(
+            f"시험 실행: {release.counts} ({args.format}) → {release.path}; 게시하면 {repo_id}의 {release.tag}, "
+            f"저장소를 새로 만들 때 {'비공개' if args.private else '공개'}"
+        )
     else:
         release = publish_to_hub(db, repo_id, private=args.private, fmt=args.format, operator=operator, folder=args.export_dir, uids=uids)
         if release.skipped:

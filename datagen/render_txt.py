@@ -59,7 +59,9 @@ def default_input() -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = parser("render_txt", "Render dataset.jsonl records as Qwen chat-template .txt files.", "python -m datagen.render_txt --input datagen/output/dataset.jsonl")
+    ap = parser(
+        "render_txt", "Render dataset.jsonl records as Qwen chat-template .txt files.", "python -m datagen.render_txt --input datagen/output/dataset.jsonl"
+    )
     ap.add_argument("--input", default=None, help="seed 001 JSONL (default datagen/output/dataset.jsonl; gold_dataset.jsonl when the latest job is gold)")
     ap.add_argument("--output-dir", default=None, help="folder (default datagen/output/samples)")
     args = ap.parse_args(argv)

@@ -18,7 +18,9 @@ from .store import get_db
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = parser("retrieve_batch", "Download a finished batch's results.", "python -m datagen.retrieve_batch --status-file datagen/output/batch_input_status.json")
+    ap = parser(
+        "retrieve_batch", "Download a finished batch's results.", "python -m datagen.retrieve_batch --status-file datagen/output/batch_input_status.json"
+    )
     ap.add_argument("--status-file", default=None, help="status JSON from submit_batch (default: the batch submitted last)")
     ap.add_argument("--batch-id", default=None, help="batch id (instead of --status-file)")
     ap.add_argument("--output", default=None, help="result list JSON (default datagen/output/result_lst.json)")
@@ -33,10 +35,7 @@ def main(argv: list[str] | None = None) -> int:
         if row:
             print(f"마지막으로 제출한 배치 {batch_id}" + (f" (상태 파일 {row[1]})" if row[1] else ""), file=sys.stderr)
     summary = retrieve(db, batch_id, result_path=args.output or settings.output_dir() / "result_lst.json")
-    print(
-        f"배치 {batch_id} ({summary['status']}): 출력 {summary['output_lines']}줄, "
-        f"오류 {summary['error_lines']}줄, 새로 받은 줄 {summary['new_lines']}"
-    )
+    print(f"배치 {batch_id} ({summary['status']}): 출력 {summary['output_lines']}줄, 오류 {summary['error_lines']}줄, 새로 받은 줄 {summary['new_lines']}")
     return 0
 
 

@@ -18,8 +18,8 @@ import sys
 from . import settings
 from .auth import cli_operator
 from .batches import retry_failed, submit_job, wait
-from .jobs import default_regenerate_seed, get_job, regenerate_rejected
 from .cli import add_operator, announce_backend, parser, run
+from .jobs import default_regenerate_seed, get_job, regenerate_rejected
 from .store import get_db
 
 
@@ -50,8 +50,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"작업 {args.job_id}: 다시 생성할 반려 샘플이 없습니다")
         else:
             parts = submit_job(db, new["id"], actor=actor)
-            print(f"작업 {args.job_id}: 반려된 샘플 {new['regenerates']}건을 작업 {new['id']}로 다시 생성 (시드 {seed}), "
-                  f"배치 {', '.join(p['id'] for p in parts)}")
+            print(
+                f"작업 {args.job_id}: 반려된 샘플 {new['regenerates']}건을 작업 {new['id']}로 다시 생성 (시드 {seed}), 배치 {', '.join(p['id'] for p in parts)}"
+            )
             started += parts
     if args.wait:
         for row in started:

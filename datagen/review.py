@@ -138,9 +138,11 @@ def bucket_sql(alias: str = "st") -> str:
     - ``pending`` and ``partial`` (gold waiting for another vote) → ``pending``.
     """
     p = f"{alias}." if alias else ""
-    return (f"(CASE WHEN {p}state = 'decided' THEN (CASE {p}decision WHEN 'accept' THEN 'accept' "
-            f"WHEN 'reject' THEN 'reject' ELSE 'skip' END) WHEN {p}state = 'skipped' THEN 'skip' "
-            f"WHEN {p}state = 'disputed' THEN 'disputed' ELSE 'pending' END)")
+    return (
+        f"(CASE WHEN {p}state = 'decided' THEN (CASE {p}decision WHEN 'accept' THEN 'accept' "
+        f"WHEN 'reject' THEN 'reject' ELSE 'skip' END) WHEN {p}state = 'skipped' THEN 'skip' "
+        f"WHEN {p}state = 'disputed' THEN 'disputed' ELSE 'pending' END)"
+    )
 
 
 def derive_state(rows, *, kind: str, required_votes: int, lot: tuple | None = None) -> dict:
@@ -177,9 +179,16 @@ def derive_state(rows, *, kind: str, required_votes: int, lot: tuple | None = No
     votes = [r for r in per_annotator.values() if r[2] in ("accept", "reject")]
     final = None
     if lot is not None and kind != "gold" and not adjudicated and not votes:
-        return {"state": "decided", "rank": _RANK["decided"], "decision": "accept", "n_votes": 0,
-                "accepted_revision_id": lot[2], "accepted_review_id": None,
-                "annotators": {a: (r[2], r[0]) for a, r in per_annotator.items()}, "approved_by": f"lot:{lot[1]}"}
+        return {
+            "state": "decided",
+            "rank": _RANK["decided"],
+            "decision": "accept",
+            "n_votes": 0,
+            "accepted_revision_id": lot[2],
+            "accepted_review_id": None,
+            "annotators": {a: (r[2], r[0]) for a, r in per_annotator.items()},
+            "approved_by": f"lot:{lot[1]}",
+        }
     if adjudicated:
         final, state = adjudicated[-1], "decided"
     elif kind != "gold" or required_votes <= 1:
@@ -227,13 +236,11 @@ def recompute_state(db: sqlite_utils.Database, uid: str) -> dict:
     ).fetchall()
     kind_row = db.execute("SELECT kind FROM sample_state WHERE uid = ?", [uid]).fetchone()
     with write_transaction(db):
-        d = derive_state(rows, kind=kind_row[0] if kind_row else "train", required_votes=GOLD_REQUIRED_VOTES,
-                         lot=triage.active_lot_approval(db, uid))
+        d = derive_state(rows, kind=kind_row[0] if kind_row else "train", required_votes=GOLD_REQUIRED_VOTES, lot=triage.active_lot_approval(db, uid))
         db.execute(
             "UPDATE sample_state SET state = ?, rank = ?, decision = ?, n_votes = ?, accepted_revision_id = ?, "
             "accepted_review_id = ?, approved_by = ?, updated_at = ? WHERE uid = ?",
-            [d["state"], d["rank"], d["decision"], d["n_votes"], d["accepted_revision_id"], d["accepted_review_id"],
-             d["approved_by"], now(), uid],
+            [d["state"], d["rank"], d["decision"], d["n_votes"], d["accepted_revision_id"], d["accepted_review_id"], d["approved_by"], now(), uid],
         )
         db.execute("DELETE FROM annotator_decisions WHERE uid = ?", [uid])
         db.conn.executemany(
@@ -314,10 +321,7 @@ class QueueFilter:
             c.append("st.rank <= 1")
             c.append(f"st.lane_rank < {triage.HELD}")
             if self.annotator:
-                c.append(
-                    "NOT EXISTS (SELECT 1 FROM annotator_decisions ad WHERE ad.uid = st.uid AND ad.annotator = ? "
-                    "AND ad.decision IN ('accept', 'reject'))"
-                )
+                c.append("NOT EXISTS (SELECT 1 FROM annotator_decisions ad WHERE ad.uid = st.uid AND ad.annotator = ? AND ad.decision IN ('accept', 'reject'))")
                 p.append(_param(self.annotator))
         elif d == "pending":
             c.append("st.state = 'pending'")
@@ -423,8 +427,7 @@ def progress(db: sqlite_utils.Database, flt: QueueFilter | None = None) -> tuple
     where, params = scope.where()
     total = db.execute(f"SELECT COUNT(*) FROM sample_state st{where}", params).fetchone()[0]
     decided = db.execute(
-        f"SELECT COUNT(*) FROM sample_state st{where} {'AND' if where else 'WHERE'} st.rank = 3 "
-        "AND st.decision IN ('accept', 'reject')",
+        f"SELECT COUNT(*) FROM sample_state st{where} {'AND' if where else 'WHERE'} st.rank = 3 AND st.decision IN ('accept', 'reject')",
         params,
     ).fetchone()[0]
     return int(decided), int(total)
@@ -474,8 +477,7 @@ def find_uid(db: sqlite_utils.Database, prefix: str) -> str | None:
     if not prefix or not isinstance(_param(prefix), str):
         return None
     row = db.execute(
-        "SELECT uid FROM samples WHERE uid = ? UNION ALL SELECT uid FROM "
-        "(SELECT uid FROM samples WHERE uid >= ? AND uid < ? ORDER BY uid LIMIT 1)",
+        "SELECT uid FROM samples WHERE uid = ? UNION ALL SELECT uid FROM (SELECT uid FROM samples WHERE uid >= ? AND uid < ? ORDER BY uid LIMIT 1)",
         [prefix, prefix, prefix + "\uffff"],
     ).fetchone()
     return row[0] if row else None
@@ -498,9 +500,7 @@ def find_uids(db: sqlite_utils.Database, prefix: str, *, limit: int = 20) -> lis
         return []
     if db.execute("SELECT 1 FROM samples WHERE uid = ?", [prefix]).fetchone():
         return [prefix]
-    return [r[0] for r in db.execute(
-        "SELECT uid FROM samples WHERE uid >= ? AND uid < ? ORDER BY uid LIMIT ?", [prefix, prefix + "\uffff", limit + 1]
-    )]
+    return [r[0] for r in db.execute("SELECT uid FROM samples WHERE uid >= ? AND uid < ? ORDER BY uid LIMIT ?", [prefix, prefix + "\uffff", limit + 1])]
 
 
 def sample_label(db: sqlite_utils.Database, uid: str) -> str:
@@ -522,11 +522,12 @@ def decided_by_count(db: sqlite_utils.Database, flt: QueueFilter | None, annotat
     flt = flt or QueueFilter()
     scope = QueueFilter(kind=flt.kind, category=flt.category, batch_id=flt.batch_id, job_id=flt.job_id, decision=None)
     where, params = scope.where()
-    return int(db.execute(
-        f"SELECT COUNT(*) FROM annotator_decisions ad JOIN sample_state st ON st.uid = ad.uid{where} "
-        f"{'AND' if where else 'WHERE'} ad.annotator = ?",
-        [*params, annotator],
-    ).fetchone()[0])
+    return int(
+        db.execute(
+            f"SELECT COUNT(*) FROM annotator_decisions ad JOIN sample_state st ON st.uid = ad.uid{where} {'AND' if where else 'WHERE'} ad.annotator = ?",
+            [*params, annotator],
+        ).fetchone()[0]
+    )
 
 
 # ----------------------------------------------------------------------------- samples and revisions
@@ -552,9 +553,7 @@ def current_revision(db: sqlite_utils.Database, uid: str) -> tuple[int | None, D
     return None, get_dialogue(db, uid)
 
 
-def save_revision(
-    db: sqlite_utils.Database, uid: str, edited: Dialogue, *, annotator: str, note: str = "", seconds: float | None = None
-) -> int:
+def save_revision(db: sqlite_utils.Database, uid: str, edited: Dialogue, *, annotator: str, note: str = "", seconds: float | None = None) -> int:
     """Append an edited version of a sample; returns the revision id. The original stays as it was.
 
     Raises:
@@ -585,8 +584,7 @@ def save_revision(
 def edit_pairs(db: sqlite_utils.Database):
     """Yield ``(original, edited)`` Dialogues for every sample with a saved edit (latest edit)."""
     for uid, text in db.execute(
-        "SELECT s.uid, r.dialogue FROM samples s JOIN revisions r ON r.id = "
-        "(SELECT MAX(id) FROM revisions WHERE uid = s.uid) ORDER BY s.rowid"
+        "SELECT s.uid, r.dialogue FROM samples s JOIN revisions r ON r.id = (SELECT MAX(id) FROM revisions WHERE uid = s.uid) ORDER BY s.rowid"
     ):
         yield get_dialogue(db, uid), Dialogue.model_validate_json(text)
 
@@ -684,14 +682,15 @@ def record_decision(
             errors = {c for (c,) in db.execute("SELECT DISTINCT check_id FROM findings WHERE uid = ? AND severity = 'error'", [uid])}
             new = sorted(errors - set(shown_findings))
             if new:
-                raise StaleDecision(f"화면에 표시된 뒤 새 오류가 발견되었습니다 ({', '.join(new)}). 결정을 기록하지 않았습니다: 검사 결과를 확인하고 다시 결정하세요.")
+                raise StaleDecision(
+                    f"화면에 표시된 뒤 새 오류가 발견되었습니다 ({', '.join(new)}). 결정을 기록하지 않았습니다: 검사 결과를 확인하고 다시 결정하세요."
+                )
             if findings_seen is None:
                 findings_seen = list(shown_findings)
         cur = db.execute(
             "INSERT INTO reviews (uid, annotator, decision, reasons, note, edited, seconds, created_at, revision_id, "
             "adjudication, findings_seen) VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?)",
-            [uid, annotator, decision, dumps(list(reasons)), note or "", seconds, now(), row[0], int(adjudication),
-             dumps(sorted(set(findings_seen or [])))],
+            [uid, annotator, decision, dumps(list(reasons)), note or "", seconds, now(), row[0], int(adjudication), dumps(sorted(set(findings_seen or [])))],
         )
         rid = cur.lastrowid
         assert rid is not None  # an INSERT into a rowid table always has one
@@ -720,8 +719,7 @@ def undo(db: sqlite_utils.Database, *, annotator: str, uid: str | None = None) -
             return None
         target = rows[0]
         db.execute(
-            "INSERT INTO reviews (uid, annotator, decision, reasons, note, seconds, created_at, undoes) "
-            "VALUES (?, ?, 'undo', '[]', '', NULL, ?, ?)",
+            "INSERT INTO reviews (uid, annotator, decision, reasons, note, seconds, created_at, undoes) VALUES (?, ?, 'undo', '[]', '', NULL, ?, ?)",
             [target["uid"], annotator, now(), target["id"]],
         )
         recompute_state(db, target["uid"])
@@ -737,11 +735,28 @@ def history(db: sqlite_utils.Database, uid: str) -> list[dict]:
     for r in db.query("SELECT * FROM reviews WHERE uid = ? ORDER BY id", [uid]):
         what = r["decision"] if not r["adjudication"] else f"adjudicate:{r['decision']}"
         events.append(
-            {"at": r["created_at"], "who": r["annotator"], "what": what, "reasons": loads(r["reasons"], []),
-             "note": (r["note"] or "") + (f" (#{r['undoes']} 취소)" if r["undoes"] else ""), "seconds": r["seconds"], "id": r["id"]}
+            {
+                "at": r["created_at"],
+                "who": r["annotator"],
+                "what": what,
+                "reasons": loads(r["reasons"], []),
+                "note": (r["note"] or "") + (f" (#{r['undoes']} 취소)" if r["undoes"] else ""),
+                "seconds": r["seconds"],
+                "id": r["id"],
+            }
         )
     for r in db.query("SELECT id, annotator, note, seconds, created_at FROM revisions WHERE uid = ? ORDER BY id", [uid]):
-        events.append({"at": r["created_at"], "who": r["annotator"], "what": "edit", "reasons": [], "note": r["note"] or "", "seconds": r["seconds"], "id": f"rev{r['id']}"})
+        events.append(
+            {
+                "at": r["created_at"],
+                "who": r["annotator"],
+                "what": "edit",
+                "reasons": [],
+                "note": r["note"] or "",
+                "seconds": r["seconds"],
+                "id": f"rev{r['id']}",
+            }
+        )
     return sorted(events, key=lambda e: e["at"])
 
 
@@ -806,10 +821,13 @@ def throughput(db: sqlite_utils.Database) -> list[dict]:
         "SELECT annotator, COUNT(*), COUNT(DISTINCT substr(created_at, 1, 13)) FROM reviews "
         "WHERE decision IN ('accept', 'reject', 'skip') GROUP BY annotator ORDER BY 2 DESC"
     ):
-        secs = sorted(s for (s,) in db.execute(
-            "SELECT seconds FROM reviews WHERE annotator = ? AND seconds IS NOT NULL AND decision IN ('accept', 'reject', 'skip')",
-            [annotator],
-        ))
+        secs = sorted(
+            s
+            for (s,) in db.execute(
+                "SELECT seconds FROM reviews WHERE annotator = ? AND seconds IS NOT NULL AND decision IN ('accept', 'reject', 'skip')",
+                [annotator],
+            )
+        )
         median = secs[len(secs) // 2] if secs else None
         out.append({"annotator": annotator, "decisions": n, "hours": hours, "per_hour": round(n / hours, 1) if hours else None, "median_seconds": median})
     return out
@@ -844,11 +862,15 @@ def review_speed(db: sqlite_utils.Database, *, idle_seconds: float = IDLE_SECOND
         times = [datetime.fromisoformat(r[0]) for r in rows]
         active = float(rows[0][1] or 0) + sum(min((b - a).total_seconds(), idle_seconds) for a, b in zip(times, times[1:]))
         secs = sorted(r[1] for r in rows if r[1] is not None)
-        out.append({
-            "annotator": annotator, "decisions": len(rows), "active_minutes": round(active / 60, 1),
-            "per_hour": round(len(rows) / (active / 3600), 1) if active >= 60 else None,
-            "median_seconds": secs[len(secs) // 2] if secs else None,
-        })
+        out.append(
+            {
+                "annotator": annotator,
+                "decisions": len(rows),
+                "active_minutes": round(active / 60, 1),
+                "per_hour": round(len(rows) / (active / 3600), 1) if active >= 60 else None,
+                "median_seconds": secs[len(secs) // 2] if secs else None,
+            }
+        )
     return out
 
 

@@ -53,8 +53,10 @@ def clean_candidates(db, job_id: str, operator: str) -> tuple[list[str], int]:
         raise review.ReviewError(f"작업 {job_id}이(가) 없습니다")
     flt = review.QueueFilter(job_id=job_id, decision="todo", annotator=operator)
     where, params = flt.where()
-    clean = ("NOT EXISTS (SELECT 1 FROM findings f WHERE f.uid = st.uid) AND NOT EXISTS (SELECT 1 FROM duplicates d "
-             "WHERE d.uid = st.uid) AND NOT EXISTS (SELECT 1 FROM contamination c WHERE c.uid = st.uid)")
+    clean = (
+        "NOT EXISTS (SELECT 1 FROM findings f WHERE f.uid = st.uid) AND NOT EXISTS (SELECT 1 FROM duplicates d "
+        "WHERE d.uid = st.uid) AND NOT EXISTS (SELECT 1 FROM contamination c WHERE c.uid = st.uid)"
+    )
     order, oparams = flt.order_by()
     uids = [r[0] for r in db.execute(f"SELECT st.uid FROM sample_state st{where} AND {clean}{order}", [*params, *oparams])]
     total = db.execute(f"SELECT COUNT(*) FROM sample_state st{where}", params).fetchone()[0]
@@ -62,8 +64,11 @@ def clean_candidates(db, job_id: str, operator: str) -> tuple[list[str], int]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = parser("review", "Accept or reject samples; accept a job's samples without findings.",
-                "python -m datagen.review accept-clean --job-id job_20261121T120000_abc123 --operator minji")
+    ap = parser(
+        "review",
+        "Accept or reject samples; accept a job's samples without findings.",
+        "python -m datagen.review accept-clean --job-id job_20261121T120000_abc123 --operator minji",
+    )
     sub = ap.add_subparsers(dest="command", required=True)
     acc = sub.add_parser("accept", help="accept samples (uid or custom_id)")
     rej = sub.add_parser("reject", help="reject samples with one or more reasons")
@@ -71,11 +76,13 @@ def main(argv: list[str] | None = None) -> int:
     for p in (acc, rej):
         p.add_argument("samples", nargs="+", metavar="UID", help="uid or custom_id")
         p.add_argument("--note", default="", help="memo stored with each decision")
-    acc.add_argument("--override-findings", action="store_true",
-                     help="I have read these samples' error findings (python -m datagen.validate, the app): accept over them, "
-                          "so they ship; without it such a sample is accepted but held back as unreviewed_error")
-    rej.add_argument("--reason", action="append", required=True, choices=list(review.REJECT_REASONS),
-                     help="reject reason (repeat for several)")
+    acc.add_argument(
+        "--override-findings",
+        action="store_true",
+        help="I have read these samples' error findings (python -m datagen.validate, the app): accept over them, "
+        "so they ship; without it such a sample is accepted but held back as unreviewed_error",
+    )
+    rej.add_argument("--reason", action="append", required=True, choices=list(review.REJECT_REASONS), help="reject reason (repeat for several)")
     cln.add_argument("--job-id", required=True, help="the job (see the Batches page or `python -m datagen.stats`)")
     cln.add_argument("--dry-run", action="store_true", help="list what would be accepted, record nothing")
     for p in (acc, rej, cln):
@@ -92,20 +99,32 @@ def main(argv: list[str] | None = None) -> int:
             if not args.dry_run:
                 review.record_decision(db, uid, annotator=operator, decision="accept", note=f"{CLI_NOTE}: accept-clean (no finding)", findings_seen=[])
             print(f"{'승인 예정' if args.dry_run else '승인'} {uid} ({review.sample_label(db, uid)})")
-        print(f"작업 {args.job_id}: 검사 결과 없는 샘플 {len(uids)}건을 {operator}(으)로 {'승인 예정' if args.dry_run else '승인'}; "
-              f"사람이 볼 샘플 {flagged}건 남음 (검사 결과, 중복, 골드 겹침)")
+        print(
+            f"작업 {args.job_id}: 검사 결과 없는 샘플 {len(uids)}건을 {operator}(으)로 {'승인 예정' if args.dry_run else '승인'}; "
+            f"사람이 볼 샘플 {flagged}건 남음 (검사 결과, 중복, 골드 겹침)"
+        )
         return 0
     uids = [resolve(db, name) for name in args.samples]  # all names checked before anything is recorded
     for uid in uids:
         errors = sorted({f["check_id"] for f in _findings(db, uid) if f["severity"] == "error"})
         seen = errors if args.command == "accept" and args.override_findings else []
-        review.record_decision(db, uid, annotator=operator, decision=args.command, reasons=args.reason if args.command == "reject" else (),
-                               note=f"{CLI_NOTE}: {args.note}".strip(), findings_seen=seen)
+        review.record_decision(
+            db,
+            uid,
+            annotator=operator,
+            decision=args.command,
+            reasons=args.reason if args.command == "reject" else (),
+            note=f"{CLI_NOTE}: {args.note}".strip(),
+            findings_seen=seen,
+        )
         state = review.state_of(db, uid) or {}
         line = f"{args.command} {uid} ({review.sample_label(db, uid)}) → {state.get('state')}"
         if errors and args.command == "accept":
-            line += (f"; 오류 검사 결과 {', '.join(errors)}를 확인하고 승인" if seen
-                     else f"; 게시 보류 (오류 검사 결과 {', '.join(errors)}를 확인하지 않음: 읽은 뒤 --override-findings)")
+            line += (
+                f"; 오류 검사 결과 {', '.join(errors)}를 확인하고 승인"
+                if seen
+                else f"; 게시 보류 (오류 검사 결과 {', '.join(errors)}를 확인하지 않음: 읽은 뒤 --override-findings)"
+            )
         print(line)
     return 0
 

@@ -85,14 +85,18 @@ class ScenarioMix:
         """The JSON config a preset stores: ``{"kind", "counts", "model", "temperature", "seed",
         "personas": [...], "turn_range": [min, max] | None, "date_range": [from, to] | None}``."""
         return {
-            "kind": self.kind, "counts": dict(self.counts), "model": self.model, "temperature": self.temperature, "seed": self.seed,
+            "kind": self.kind,
+            "counts": dict(self.counts),
+            "model": self.model,
+            "temperature": self.temperature,
+            "seed": self.seed,
             "personas": list(self.personas or []),
             "turn_range": list(self.turn_range) if self.turn_range else None,
             "date_range": list(self.date_range) if self.date_range else None,
         }
 
     @classmethod
-    def from_preset(cls, cfg: dict[str, Any]) -> "ScenarioMix":
+    def from_preset(cls, cfg: dict[str, Any]) -> ScenarioMix:
         """The mix a stored preset config describes (:meth:`to_preset`); keys a preset lacks (older
         presets) take the field defaults."""
         default = cls()

@@ -57,9 +57,7 @@ def funnel(db: sqlite_utils.Database) -> dict[str, dict[str, dict[str, int]]]:
         "AND (r.custom_id IS NULL OR substr(r.custom_id, 1, 6) != 'judge:') GROUP BY 1, 2",
         "failed",
     )
-    for kind, category, bucket, n in db.execute(
-        f"SELECT kind, category, {bucket_sql('')}, COUNT(*) FROM sample_state GROUP BY 1, 2, 3"
-    ):
+    for kind, category, bucket, n in db.execute(f"SELECT kind, category, {bucket_sql('')}, COUNT(*) FROM sample_state GROUP BY 1, 2, 3"):
         out[kind][category][_STATE_OF_BUCKET[bucket]] += n
     add(
         "SELECT s.kind, s.category, COUNT(DISTINCT s.uid) FROM samples s JOIN publish_items p ON p.uid = s.uid GROUP BY 1, 2",

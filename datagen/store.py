@@ -67,11 +67,12 @@ import re
 import sqlite3
 import threading
 import time
+from collections.abc import Iterable
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
-from typing import Any, AnyStr, Iterable
+from typing import Any, AnyStr
 
 import sqlite_utils
 
@@ -89,7 +90,7 @@ each spilled over two 4 KB pages; at 16 KB ingest of 100,000 lines went from 38.
 
 def now() -> str:
     """The current UTC time as ISO-8601 with microseconds (``2026-11-21T12:00:00.000000+00:00``)."""
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+    return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
 STATE_INSERT_SQL = f"INSERT OR IGNORE INTO sample_state ({STATE_COLUMNS}, checked_at) VALUES ({state_values(':')}, :checked_at)"
@@ -284,9 +285,12 @@ def _storable(no: int, text: str, reason: str | None = None) -> tuple[int, str, 
         text.encode("utf-8")
     except UnicodeEncodeError as exc:
         cp = ord(text[exc.start])
-        return no, text.encode("utf-8", "backslashreplace").decode("utf-8"), reason or (
-            f"line holds a lone surrogate (U+{cp:04X} at character {exc.start}), which is not valid Unicode text; "
-            f"stored with it escaped as \\u{cp:04x}")
+        return (
+            no,
+            text.encode("utf-8", "backslashreplace").decode("utf-8"),
+            reason
+            or (f"line holds a lone surrogate (U+{cp:04X} at character {exc.start}), which is not valid Unicode text; stored with it escaped as \\u{cp:04x}"),
+        )
     return no, text, reason
 
 
@@ -295,8 +299,7 @@ def _insert_raw_chunk(db: sqlite_utils.Database, origin: str, chunk: list[tuple[
         before = db.conn.total_changes
         db.conn.executemany(
             "INSERT OR IGNORE INTO raw_results (origin, line_no, custom_id, status, reason, received_at) VALUES (?, ?, ?, ?, ?, ?)",
-            [(origin, no, None if reason else _peek_custom_id(text), "failed" if reason else "new", reason, ts)
-             for no, text, reason in chunk],
+            [(origin, no, None if reason else _peek_custom_id(text), "failed" if reason else "new", reason, ts) for no, text, reason in chunk],
         )
         n = db.conn.total_changes - before
         if n:  # the text of each row just added (a row stored before keeps its own text)
@@ -306,9 +309,13 @@ def _insert_raw_chunk(db: sqlite_utils.Database, origin: str, chunk: list[tuple[
             )
             bad = [(no, reason) for no, _, reason in chunk if reason]
             if bad and failed is not None:  # which of them this call stored (the others were there before)
-                mine = {r[0] for r in db.execute(
-                    f"SELECT line_no FROM raw_results WHERE origin = ? AND received_at = ? AND line_no IN ({','.join('?' * len(bad))})",
-                    [origin, ts, *(no for no, _ in bad)])}
+                mine = {
+                    r[0]
+                    for r in db.execute(
+                        f"SELECT line_no FROM raw_results WHERE origin = ? AND received_at = ? AND line_no IN ({','.join('?' * len(bad))})",
+                        [origin, ts, *(no for no, _ in bad)],
+                    )
+                }
                 failed.extend((no, reason) for no, reason in bad if no in mine)
     return n
 

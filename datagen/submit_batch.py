@@ -14,8 +14,8 @@ import sys
 from pathlib import Path
 
 from . import settings
-from .batches import STATUS_KO, submit, wait
 from .auth import cli_operator
+from .batches import STATUS_KO, submit, wait
 from .cli import add_operator, announce_backend, parser, run
 from .jobs import latest_job
 from .store import get_db, loads
@@ -46,7 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--input", default=None, help="request JSONL (default: the latest job's file, e.g. gold_batch_input.jsonl after generate_gold_batch)")
     ap.add_argument("--output", default=None, help="status JSON (default <input>_status.json)")
     ap.add_argument("--wait", action="store_true", help="poll until the batch is finished")
-    ap.add_argument("--poll-interval", type=float, default=30.0, help="longest wait between status checks (default 30; the first checks come after 1, 2, 4 … s)")
+    ap.add_argument(
+        "--poll-interval", type=float, default=30.0, help="longest wait between status checks (default 30; the first checks come after 1, 2, 4 … s)"
+    )
     add_operator(ap)
     args = ap.parse_args(argv)
     announce_backend()

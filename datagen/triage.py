@@ -107,8 +107,10 @@ def lane_counts(db: sqlite_utils.Database, *, job_id: str | None = None, kind: s
     if kind:
         where.append("kind = ?")
         params.append(kind)
-    sql = ("SELECT CASE WHEN kind = 'gold' THEN 'gold' WHEN lane_rank = 0 THEN 'flagged' ELSE 'clean' END, COUNT(*) "
-           "FROM sample_state" + (" WHERE " + " AND ".join(where) if where else "") + " GROUP BY 1")
+    sql = (
+        "SELECT CASE WHEN kind = 'gold' THEN 'gold' WHEN lane_rank = 0 THEN 'flagged' ELSE 'clean' END, COUNT(*) "
+        "FROM sample_state" + (" WHERE " + " AND ".join(where) if where else "") + " GROUP BY 1"
+    )
     out = dict.fromkeys(LANES, 0)
     out.update(dict(db.execute(sql, params).fetchall()))
     return out
@@ -161,8 +163,15 @@ def describe(db: sqlite_utils.Database, uid: str) -> dict:
             notes.append(f"{n}에 속합니다 (로트 상태: {LOT_STATE_KO.get(m['state'], m['state'])}).")
     if approved_by:
         notes.append(f"{approved_by}: 감사 로트의 표본 검사로 승인되었습니다 (사람이 거절하면 거절이 우선합니다).")
-    return {"lane": which, "lane_ko": LANE_KO[which], "why": why(kind, found), "findings": found, "lots": lots,
-            "lot_note": " ".join(notes), "approved_by": approved_by}
+    return {
+        "lane": which,
+        "lane_ko": LANE_KO[which],
+        "why": why(kind, found),
+        "findings": found,
+        "lots": lots,
+        "lot_note": " ".join(notes),
+        "approved_by": approved_by,
+    }
 
 
 LOT_STATE_KO = {"auditing": "감사 중", "failed": "불합격 (전수 검토)", "approved": "승인됨", "revoked": "승인 철회됨"}
@@ -189,9 +198,24 @@ def lot_history(db: sqlite_utils.Database, uid: str) -> list[dict]:
     out = []
     for r in db.query("SELECT * FROM lot_decisions WHERE uid = ? ORDER BY id", [uid]):
         f = loads(r["figures"], {}) or {}
-        figures = (f"결함 {f.get('defects')}/{f.get('audited')}, 상한 {100 * float(f.get('upper_bound') or 0):.2f}%, "
-                   f"p0 {100 * float(f.get('p0') or 0):g}%, 신뢰도 {100 * float(f.get('confidence') or 0):g}%") if f else ""
+        figures = (
+            (
+                f"결함 {f.get('defects')}/{f.get('audited')}, 상한 {100 * float(f.get('upper_bound') or 0):.2f}%, "
+                f"p0 {100 * float(f.get('p0') or 0):g}%, 신뢰도 {100 * float(f.get('confidence') or 0):g}%"
+            )
+            if f
+            else ""
+        )
         verb = "승인" if r["action"] == "approve" else "승인 철회"
-        out.append({"at": r["created_at"], "who": r["approved_by"], "what": f"lot-{r['action']}", "reasons": [],
-                    "note": f"감사 로트 {verb} (게시자 {r['actor']}; {figures})", "seconds": None, "id": f"lot{r['id']}"})
+        out.append(
+            {
+                "at": r["created_at"],
+                "who": r["approved_by"],
+                "what": f"lot-{r['action']}",
+                "reasons": [],
+                "note": f"감사 로트 {verb} (게시자 {r['actor']}; {figures})",
+                "seconds": None,
+                "id": f"lot{r['id']}",
+            }
+        )
     return out

@@ -17,6 +17,7 @@ import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC
 from typing import Any
 
 import pandas as pd
@@ -31,8 +32,12 @@ from .store import get_db
 ROLE_KO = {"user": "고객", "assistant": "상담사", "tool": "도구 결과"}
 # Status in words, not emoji: a machine without an emoji font shows emoji as empty boxes (issue 15).
 SEVERITY_LABEL: dict[str | None, str] = {"error": "[오류]", "warning": "[경고]"}
-_ARG_STATUS = {"unexpected": "오류: 스키마에 없는 인자", "missing": "오류: 필수 인자 누락",
-               "type": "오류: 타입 불일치 (기대: {expected})", "value": "오류: 허용되지 않은 값"}
+_ARG_STATUS = {
+    "unexpected": "오류: 스키마에 없는 인자",
+    "missing": "오류: 필수 인자 누락",
+    "type": "오류: 타입 불일치 (기대: {expected})",
+    "value": "오류: 허용되지 않은 값",
+}
 _JSON_TYPES = {str: "string", bool: "boolean", int: "integer", float: "number", list: "array", dict: "object", type(None): "null"}
 
 
@@ -102,14 +107,14 @@ def fmt_time(iso: str | None) -> str:
     screen; ``""`` for none; text that is not a timestamp comes back unchanged."""
     if not iso:
         return ""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     try:
         t = datetime.fromisoformat(str(iso))
     except ValueError:
         return str(iso)
     if t.tzinfo is not None:
-        t = t.astimezone(timezone.utc)
+        t = t.astimezone(UTC)
     return t.strftime("%Y-%m-%d %H:%M:%S") + " UTC"
 
 
@@ -153,8 +158,10 @@ def identity() -> str:
                 st.session_state["annotator"] = saved
         name = (st.sidebar.text_input("검토자 이름", key="annotator", placeholder="이름을 입력하세요") or "").strip()
         st.session_state["_annotator_name"] = name
-        st.sidebar.caption("로컬 단일 팀 모드: 로그인 없이 입력한 이름으로 기록합니다. 이름은 이 브라우저에 기억되고, "
-                           "Enter를 누르면 입력칸을 벗어나 바로 단축키를 쓸 수 있습니다.")
+        st.sidebar.caption(
+            "로컬 단일 팀 모드: 로그인 없이 입력한 이름으로 기록합니다. 이름은 이 브라우저에 기억되고, "
+            "Enter를 누르면 입력칸을 벗어나 바로 단축키를 쓸 수 있습니다."
+        )
         _remember_name(name)
     _roles_caption(name)
     return name
@@ -224,7 +231,6 @@ def can(role: str) -> bool:
     from . import auth
 
     return role in auth.roles_of(db(), st.session_state.get("annotator"))
-
 
 
 def _json_type(value: Any) -> str:
@@ -411,6 +417,7 @@ def edit_dialogue(d: Dialogue, key: str) -> Dialogue:
 
 def diff_text(before: Dialogue, after: Dialogue) -> str:
     """A unified diff of two versions' turns (pretty JSON, one line per field)."""
+
     def lines(d: Dialogue) -> list[str]:
         return json.dumps([t.model_dump(exclude_defaults=True) for t in d.turns], ensure_ascii=False, indent=1).splitlines()
 

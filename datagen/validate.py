@@ -41,9 +41,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=1, help="processes for the per-dialogue checks (default 1)")
     ap.add_argument("--no-duplicates", action="store_true", help="skip duplicate detection")
     ap.add_argument("--no-decontamination", action="store_true", help="skip the comparison with the gold set")
-    ap.add_argument("--calibration", action="store_true",
-                    help="print per-check precision / recall on the real and the scripted labelled corpora "
-                         "(datagen.calibration; reads tests/fixtures, not the database)")
+    ap.add_argument(
+        "--calibration",
+        action="store_true",
+        help="print per-check precision / recall on the real and the scripted labelled corpora (datagen.calibration; reads tests/fixtures, not the database)",
+    )
     args = ap.parse_args(argv)
     if args.calibration:
         from . import calibration
@@ -62,10 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     summary = quality.run_gate(db, workers=args.workers, duplicates=not args.no_duplicates, decontamination=not args.no_decontamination)
     counts = quality.finding_counts(db)
     errors = summary["errors"]
-    line = (
-        f"샘플 {summary['checks']['checked']:,}건을 {summary['checks']['seconds']:.1f}초 동안 검사: "
-        f"오류 수준 검사 결과가 있는 샘플 {errors:,}건"
-    )
+    line = f"샘플 {summary['checks']['checked']:,}건을 {summary['checks']['seconds']:.1f}초 동안 검사: 오류 수준 검사 결과가 있는 샘플 {errors:,}건"
     if args.json:
         _json_lines(db)
         print(line, file=sys.stderr)

@@ -33,11 +33,9 @@ def yield_table(db: sqlite_utils.Database, *, kind: str | None = None, job_id: s
     w = (" AND " + " AND ".join(where)) if where else ""
     rows = {}
     for k, c, n in db.execute(f"SELECT q.kind, q.category, COUNT(*) FROM requests q WHERE 1{w} GROUP BY 1, 2", params):
-        rows[(k, c)] = {"kind": k, "category": c, "requested": n, "returned": 0, "parsed": 0, "passed_checks": 0,
-                        "accepted": 0, "rejected": 0, "cost_usd": 0.0}
+        rows[(k, c)] = {"kind": k, "category": c, "requested": n, "returned": 0, "parsed": 0, "passed_checks": 0, "accepted": 0, "rejected": 0, "cost_usd": 0.0}
     for k, c, n in db.execute(
-        f"SELECT q.kind, q.category, COUNT(*) FROM requests q WHERE EXISTS "
-        f"(SELECT 1 FROM raw_results r WHERE r.custom_id = q.custom_id){w} GROUP BY 1, 2",
+        f"SELECT q.kind, q.category, COUNT(*) FROM requests q WHERE EXISTS (SELECT 1 FROM raw_results r WHERE r.custom_id = q.custom_id){w} GROUP BY 1, 2",
         params,
     ):
         if (k, c) in rows:
@@ -100,15 +98,18 @@ def token_report(db: sqlite_utils.Database, job_id: str) -> list[dict]:
     params = db.execute("SELECT params FROM jobs WHERE id = ?", [job_id]).fetchone()
     est = {r["category"]: r for r in (loads(params[0], {}) if params else {}).get("estimate", {}).get("rows", [])}
     actual: dict[str, dict[str, int]] = {}
-    for category, usage in db.execute(
-        "SELECT s.category, s.usage FROM samples s JOIN requests q ON q.custom_id = s.custom_id WHERE q.job_id = ?", [job_id]
-    ):
+    for category, usage in db.execute("SELECT s.category, s.usage FROM samples s JOIN requests q ON q.custom_id = s.custom_id WHERE q.job_id = ?", [job_id]):
         u = json.loads(usage) if usage else {}
         a = actual.setdefault(category, {"input": 0, "output": 0})
         a["input"] += u.get("prompt_tokens") or 0
         a["output"] += u.get("completion_tokens") or 0
     return [
-        {"category": c, "est_input": est.get(c, {}).get("input_tokens"), "actual_input": actual.get(c, {}).get("input"),
-         "est_output": est.get(c, {}).get("output_tokens"), "actual_output": actual.get(c, {}).get("output")}
+        {
+            "category": c,
+            "est_input": est.get(c, {}).get("input_tokens"),
+            "actual_input": actual.get(c, {}).get("input"),
+            "est_output": est.get(c, {}).get("output_tokens"),
+            "actual_output": actual.get(c, {}).get("output"),
+        }
         for c in sorted(set(est) | set(actual))
     ]

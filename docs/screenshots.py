@@ -22,15 +22,50 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
 # A search, then two detail look-ups in parallel; the second sends an argument the schema does not have.
 PARALLEL = [
     {"role": "user", "content": "혹시 근처에 떡볶이 맛집 있을까요?"},
-    {"role": "assistant", "content": None, "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": "search_restaurants", "arguments": json.dumps({"query": "떡볶이"}, ensure_ascii=False)}}]},
-    {"role": "tool", "tool_call_id": "call_1", "content": json.dumps({"restaurants": [{"restaurant_id": "R5724", "name": "신당동 떡볶이", "rating": 4.7}, {"restaurant_id": "R3490", "name": "엽기 분식", "rating": 4.5}]}, ensure_ascii=False)},
+    {
+        "role": "assistant",
+        "content": None,
+        "tool_calls": [
+            {"id": "call_1", "type": "function", "function": {"name": "search_restaurants", "arguments": json.dumps({"query": "떡볶이"}, ensure_ascii=False)}}
+        ],
+    },
+    {
+        "role": "tool",
+        "tool_call_id": "call_1",
+        "content": json.dumps(
+            {
+                "restaurants": [
+                    {"restaurant_id": "R5724", "name": "신당동 떡볶이", "rating": 4.7},
+                    {"restaurant_id": "R3490", "name": "엽기 분식", "rating": 4.5},
+                ]
+            },
+            ensure_ascii=False,
+        ),
+    },
     {"role": "assistant", "content": "근처에 신당동 떡볶이(4.7점)와 엽기 분식(4.5점)이 있어요. 두 곳 다 자세히 볼까요?"},
     {"role": "user", "content": "네 둘 다 알려주세요."},
-    {"role": "assistant", "content": None, "tool_calls": [
-        {"id": "call_2", "type": "function", "function": {"name": "get_restaurant_detail", "arguments": json.dumps({"restaurant_id": "R5724"})}},
-        {"id": "call_3", "type": "function", "function": {"name": "get_restaurant_detail", "arguments": json.dumps({"restaurant_id": "R3490", "page_size": 50})}}]},
-    {"role": "tool", "tool_call_id": "call_2", "content": json.dumps({"restaurant_id": "R5724", "name": "신당동 떡볶이", "min_order": 12000, "delivery_fee": 2000}, ensure_ascii=False)},
-    {"role": "tool", "tool_call_id": "call_3", "content": json.dumps({"restaurant_id": "R3490", "name": "엽기 분식", "min_order": 14000, "delivery_fee": 3000}, ensure_ascii=False)},
+    {
+        "role": "assistant",
+        "content": None,
+        "tool_calls": [
+            {"id": "call_2", "type": "function", "function": {"name": "get_restaurant_detail", "arguments": json.dumps({"restaurant_id": "R5724"})}},
+            {
+                "id": "call_3",
+                "type": "function",
+                "function": {"name": "get_restaurant_detail", "arguments": json.dumps({"restaurant_id": "R3490", "page_size": 50})},
+            },
+        ],
+    },
+    {
+        "role": "tool",
+        "tool_call_id": "call_2",
+        "content": json.dumps({"restaurant_id": "R5724", "name": "신당동 떡볶이", "min_order": 12000, "delivery_fee": 2000}, ensure_ascii=False),
+    },
+    {
+        "role": "tool",
+        "tool_call_id": "call_3",
+        "content": json.dumps({"restaurant_id": "R3490", "name": "엽기 분식", "min_order": 14000, "delivery_fee": 3000}, ensure_ascii=False),
+    },
     {"role": "assistant", "content": "신당동 떡볶이는 최소 주문 12,000원에 배달비 2,000원, 엽기 분식은 최소 주문 14,000원에 배달비 3,000원이에요."},
 ]
 
@@ -63,8 +98,13 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory() as tmp:
-        env = {**os.environ, "DATAGEN_OUTPUT_DIR": tmp, "DATAGEN_BACKEND": "offline", "DATAGEN_OFFLINE_VALIDATE_S": "0",
-               "DATAGEN_OFFLINE_SECONDS_PER_REQUEST": "0"}
+        env = {
+            **os.environ,
+            "DATAGEN_OUTPUT_DIR": tmp,
+            "DATAGEN_BACKEND": "offline",
+            "DATAGEN_OFFLINE_VALIDATE_S": "0",
+            "DATAGEN_OFFLINE_SECONDS_PER_REQUEST": "0",
+        }
         for k in ("OPENAI_API_KEY", "HF_TOKEN", "DATAGEN_DB"):
             env.pop(k, None)
         os.environ.clear()

@@ -70,15 +70,15 @@ if mode == "share":
 else:
     rows = {c: (int(counts0.get(c, 0)), round(100 * counts0.get(c, 0) / total0, 1)) for c in config.CATEGORIES}
     table_key = f"gen_table_count_{hash(tuple(sorted(counts0.items())))}"
-table = pd.DataFrame([
-    {"category": c, "이름": config.GOLD_CATEGORIES[c]["name_ko"], "건수": n, "비율(%)": share} for c, (n, share) in rows.items()
-])
+table = pd.DataFrame([{"category": c, "이름": config.GOLD_CATEGORIES[c]["name_ko"], "건수": n, "비율(%)": share} for c, (n, share) in rows.items()])
 edited = st.data_editor(
     table,
     hide_index=True,
     disabled=["category", "이름", "비율(%)" if mode == "count" else "건수"],
-    column_config={"건수": st.column_config.NumberColumn(min_value=0, max_value=1_000_000, step=1),
-                   "비율(%)": st.column_config.NumberColumn(min_value=0.0, max_value=100.0, step=0.5)},
+    column_config={
+        "건수": st.column_config.NumberColumn(min_value=0, max_value=1_000_000, step=1),
+        "비율(%)": st.column_config.NumberColumn(min_value=0.0, max_value=100.0, step=0.5),
+    },
     key=table_key,
 )
 if mode == "share":
@@ -98,18 +98,33 @@ with st.expander("시나리오 옵션", expanded=False):
     date_to = d2.date_input("대화 날짜 끝", dt.date(2026, 12, 31), key="gen_date_to")
     max_per_batch = int(st.number_input("배치당 최대 요청 수 (API 한도 50,000)", 1, jobs.MAX_REQUESTS_PER_BATCH, jobs.MAX_REQUESTS_PER_BATCH, key="gen_max"))
 c1, c2, c3 = st.columns(3)
-model = c1.selectbox("모델", list(pricing.price_table()), index=list(pricing.price_table()).index(config.DEFAULT_MODEL), key="gen_model", accept_new_options=True)
+model = c1.selectbox(
+    "모델", list(pricing.price_table()), index=list(pricing.price_table()).index(config.DEFAULT_MODEL), key="gen_model", accept_new_options=True
+)
 temperature = c2.number_input("temperature", 0.0, 2.0, float(config.DEFAULT_TEMPERATURE), 0.1, key="gen_temperature")
 seed = int(c3.number_input("seed", 0, 2**31 - 1, 42, 1, key="gen_seed"))
 n_total = sum(counts.values())
 st.write(f"총 **{n_total:,}**건")
-mix = scenarios.ScenarioMix(kind=kind, counts=counts, seed=seed, model=model, temperature=temperature, personas=tuple(personas) or None,
-                            turn_range=tuple(turn_range), date_range=(date_from.isoformat(), date_to.isoformat()))
+mix = scenarios.ScenarioMix(
+    kind=kind,
+    counts=counts,
+    seed=seed,
+    model=model,
+    temperature=temperature,
+    personas=tuple(personas) or None,
+    turn_range=tuple(turn_range),
+    date_range=(date_from.isoformat(), date_to.isoformat()),
+)
 options = mix.options()
 
 if n_total:
     chart_df = pd.DataFrame([{"category": c, "건수": n} for c, n in counts.items()])
-    st.altair_chart(alt.Chart(chart_df).mark_bar().encode(x=alt.X("category:N", sort=None, title=None), y=alt.Y("건수:Q", axis=alt.Axis(format="d", tickMinStep=1)), tooltip=["category", "건수"]), width="stretch")
+    st.altair_chart(
+        alt.Chart(chart_df)
+        .mark_bar()
+        .encode(x=alt.X("category:N", sort=None, title=None), y=alt.Y("건수:Q", axis=alt.Axis(format="d", tickMinStep=1)), tooltip=["category", "건수"]),
+        width="stretch",
+    )
 
 with st.expander("요청 미리보기"):
     row = st.selectbox("카테고리", [c for c, n in counts.items() if n > 0] or [None], key="gen_preview_cat")
@@ -136,12 +151,24 @@ if n_total:
 if estimate:
     order = {c: i for i, c in enumerate(config.CATEGORIES)}  # the mix table's order
     cost = pd.DataFrame(sorted(estimate["rows"], key=lambda r: order.get(r["category"], len(order)))).rename(
-        columns={"category": "카테고리", "requests": "요청", "input_tokens": "입력 토큰", "cached_tokens": "캐시 입력", "output_tokens": "예상 출력", "cost_usd": "비용 (USD)"})
+        columns={
+            "category": "카테고리",
+            "requests": "요청",
+            "input_tokens": "입력 토큰",
+            "cached_tokens": "캐시 입력",
+            "output_tokens": "예상 출력",
+            "cost_usd": "비용 (USD)",
+        }
+    )
     cost["비용 (USD)"] = cost["비용 (USD)"].round(4)  # the same 4 decimals as the total below
     st.dataframe(cost, hide_index=True, placeholder="—", column_config={"비용 (USD)": st.column_config.NumberColumn(format="$%.4f")})
     st.metric("총 예상 비용 (배치 50% 할인, 캐시 할인 적용)", f"${estimate['total']['cost_usd']:,.4f}")
     st.caption(
-        ("출력 토큰: 지난 배치의 카테고리별 평균" if estimate["output_source"] == "history" else f"출력 토큰: 기록이 없어 요청당 {pricing.DEFAULT_OUTPUT_TOKENS:,} 토큰으로 가정")
+        (
+            "출력 토큰: 지난 배치의 카테고리별 평균"
+            if estimate["output_source"] == "history"
+            else f"출력 토큰: 기록이 없어 요청당 {pricing.DEFAULT_OUTPUT_TOKENS:,} 토큰으로 가정"
+        )
         + (" · 큰 믹스는 카테고리당 500건 표본으로 추정" if estimate.get("sampled") else "")
         + " · 가격표: datagen/pricing.py"
     )
@@ -157,8 +184,9 @@ if not can("pm"):
     st.caption("배치를 만들고 제출하려면 PM 권한이 필요합니다.")
 if st.button("생성하고 제출", type="primary", key="gen_submit", disabled=n_total == 0 or not can("pm")):
     with user_errors("제출하지 못했습니다: "):
-        job = jobs.create_job(db(), mix=mix, operator=operator, backend=settings.backend_name(),
-                              idempotency_key=ss["gen_nonce"], estimate=estimate, max_requests=max_per_batch)
+        job = jobs.create_job(
+            db(), mix=mix, operator=operator, backend=settings.backend_name(), idempotency_key=ss["gen_nonce"], estimate=estimate, max_requests=max_per_batch
+        )
         rows = batches.submit_job(db(), job["id"], max_requests=max_per_batch, actor=operator)
         ss["gen_nonce"] = uuid.uuid4().hex  # the next click is a new job
         st.success(f"작업 {job['id']}: {job['n_requests']:,}건 요청, 배치 {len(rows)}개 제출됨. **배치** 페이지에서 진행 상황을 보세요.")

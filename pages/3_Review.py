@@ -10,7 +10,21 @@ import streamlit as st
 
 from datagen import audit, config, judge, quality, review, triage
 from datagen.errors import DatagenError
-from datagen.ui import backend_banner, can, db, diff_text, edit_dialogue, fmt_time, focus_first_field, identity, md_literal, physical_key_shortcuts, render_dialogue, scroll_to_top, use_app_navigation
+from datagen.ui import (
+    backend_banner,
+    can,
+    db,
+    diff_text,
+    edit_dialogue,
+    fmt_time,
+    focus_first_field,
+    identity,
+    md_literal,
+    physical_key_shortcuts,
+    render_dialogue,
+    scroll_to_top,
+    use_app_navigation,
+)
 
 use_app_navigation()  # a direct link: app.py's Korean navigation, not the file names
 st.set_page_config(page_title="검토", page_icon=":material/rate_review:", layout="wide")
@@ -60,59 +74,116 @@ with st.sidebar:
     st.subheader("필터")
     kind = st.selectbox("종류", [None, "train", "gold"], format_func=lambda v: "전체" if v is None else v, key="rev_kind")
     category = st.selectbox(
-        "카테고리", [None, *config.CATEGORIES, "imported"],
+        "카테고리",
+        [None, *config.CATEGORIES, "imported"],
         format_func=lambda v: "전체" if v is None else f"{v} ({config.GOLD_CATEGORIES[v]['name_ko']})" if v in config.GOLD_CATEGORIES else v,
         key="rev_category",
     )
     decision = st.selectbox(
-        "결정", ["todo", None, "pending", "accept", "reject", "skip", "disputed"],
-        format_func={"todo": "내가 검토할 것", None: "전체", "pending": "미검토", "accept": "승인", "reject": "거절", "skip": "건너뜀", "disputed": "불일치 (조정)"}.get,
+        "결정",
+        ["todo", None, "pending", "accept", "reject", "skip", "disputed"],
+        format_func={
+            "todo": "내가 검토할 것",
+            None: "전체",
+            "pending": "미검토",
+            "accept": "승인",
+            "reject": "거절",
+            "skip": "건너뜀",
+            "disputed": "불일치 (조정)",
+        }.get,
         key="rev_decision",
     )
-    lane = st.selectbox("레인", [None, *triage.LANES], format_func=lambda v: "전체" if v is None else triage.LANE_KO[v], key="rev_lane",
-                        help="골드: 항상 두 명 · 검사 결과 있음: 사람이 먼저 · 깨끗함: 감사 로트로 승인될 수 있음")
+    lane = st.selectbox(
+        "레인",
+        [None, *triage.LANES],
+        format_func=lambda v: "전체" if v is None else triage.LANE_KO[v],
+        key="rev_lane",
+        help="골드: 항상 두 명 · 검사 결과 있음: 사람이 먼저 · 깨끗함: 감사 로트로 승인될 수 있음",
+    )
     open_lots = {s.id: s for s in audit.lots(db()) if s.state in ("auditing", "failed")}
     if ss.get("rev_lot") is not None and ss["rev_lot"] not in open_lots:
         ss["rev_lot"] = None  # a lot that is no longer open (approved, revoked)
-    lot_id = st.selectbox(
-        "감사 로트", [None, *open_lots],
-        format_func=lambda v: "전체" if v is None else (f"#{v} {open_lots[v].category} · 감사 표본 ({open_lots[v].audited}/{open_lots[v].sample_size})"
-                                                       if open_lots[v].state == "auditing" else f"#{v} {open_lots[v].category} · 불합격: 전수 검토"),
-        key="rev_lot",
-    ) if open_lots else None
+    lot_id = (
+        st.selectbox(
+            "감사 로트",
+            [None, *open_lots],
+            format_func=lambda v: (
+                "전체"
+                if v is None
+                else (
+                    f"#{v} {open_lots[v].category} · 감사 표본 ({open_lots[v].audited}/{open_lots[v].sample_size})"
+                    if open_lots[v].state == "auditing"
+                    else f"#{v} {open_lots[v].category} · 불합격: 전수 검토"
+                )
+            ),
+            key="rev_lot",
+        )
+        if open_lots
+        else None
+    )
     checks = sorted(quality.finding_counts(db()))
-    check_id = st.selectbox("검사 결과", [None, "error", *checks], format_func=lambda v: "전체" if v is None else "오류 있음" if v == "error" else "판정 모델이 지적" if v == quality.JUDGE_CHECK else v, key="rev_check") if checks else None
+    check_id = (
+        st.selectbox(
+            "검사 결과",
+            [None, "error", *checks],
+            format_func=lambda v: "전체" if v is None else "오류 있음" if v == "error" else "판정 모델이 지적" if v == quality.JUDGE_CHECK else v,
+            key="rev_check",
+        )
+        if checks
+        else None
+    )
     options = review.filter_options(db())
     batch_ids = options["batches"]
     batch_id = st.selectbox("배치", [None, *batch_ids], format_func=lambda v: "전체" if v is None else v, key="rev_batch") if batch_ids else None
     annotators = options["annotators"]
     decided_by = st.selectbox("검토자", [None, *annotators], format_func=lambda v: "전체" if v is None else v, key="rev_by") if annotators else None
     text = st.text_input("대화 내용 검색", key="rev_text", placeholder="예: 짜장면")
-    order = st.selectbox("순서", ["queue", "findings", "underfilled"], format_func={"queue": "미검토 먼저", "findings": "오류 많은 것 먼저", "underfilled": "목표 미달 카테고리 먼저"}.get, key="rev_order")
+    order = st.selectbox(
+        "순서",
+        ["queue", "findings", "underfilled"],
+        format_func={"queue": "미검토 먼저", "findings": "오류 많은 것 먼저", "underfilled": "목표 미달 카테고리 먼저"}.get,
+        key="rev_order",
+    )
     st.text_input("uid로 이동", key="rev_jump", placeholder="uid 또는 앞부분", on_change=_jump)
     if ss.get("rev_matches"):
         typed, matches = ss["rev_matches"]
         more = len(matches) > JUMP_LIMIT
-        st.caption(f"'{md_literal(typed)}'(으)로 시작하는 uid가 {JUMP_LIMIT}건 넘게 있습니다. 처음 {JUMP_LIMIT}건:" if more
-                   else f"'{md_literal(typed)}'(으)로 시작하는 uid가 {len(matches)}건 있습니다. 고르세요:")
+        st.caption(
+            f"'{md_literal(typed)}'(으)로 시작하는 uid가 {JUMP_LIMIT}건 넘게 있습니다. 처음 {JUMP_LIMIT}건:"
+            if more
+            else f"'{md_literal(typed)}'(으)로 시작하는 uid가 {len(matches)}건 있습니다. 고르세요:"
+        )
         for i, m in enumerate(matches[:JUMP_LIMIT]):
             st.button(md_literal(f"{review.sample_label(db(), m)} · {m}"), key=f"rev_match_{i}", on_click=_open, args=(m,), width="stretch")
-    skip_errors = st.toggle("오류 샘플 건너뛰기", key="rev_skip_errors",
-                            help="오류 검사 결과가 있는 샘플은 사람이 그 결과를 보고 승인하기 전에는 출판되지 않습니다. "
-                                 "켜면 그런 샘플은 큐에서 빠지고(미검토로 남음) 경고·판정 모델·감사 표본만 검토합니다.")
+    skip_errors = st.toggle(
+        "오류 샘플 건너뛰기",
+        key="rev_skip_errors",
+        help="오류 검사 결과가 있는 샘플은 사람이 그 결과를 보고 승인하기 전에는 출판되지 않습니다. "
+        "켜면 그런 샘플은 큐에서 빠지고(미검토로 남음) 경고·판정 모델·감사 표본만 검토합니다.",
+    )
     show_progress = st.toggle("카테고리별 진행 (승인 / 목표) 보기", key="rev_show_progress")
 
 targets = review.shortfall(db(), kind) if order == "underfilled" else {}
 flt = review.QueueFilter(
-    kind=kind, category=category, decision=decision, annotator=annotator or None, decided_by=decided_by,
-    batch_id=batch_id, check_id=check_id, text=text, order=order, targets=targets, lane=lane,
-    lot_id=lot_id, lot_sample=lot_id is None or open_lots[lot_id].state != "failed", skip_errors=skip_errors,
+    kind=kind,
+    category=category,
+    decision=decision,
+    annotator=annotator or None,
+    decided_by=decided_by,
+    batch_id=batch_id,
+    check_id=check_id,
+    text=text,
+    order=order,
+    targets=targets,
+    lane=lane,
+    lot_id=lot_id,
+    lot_sample=lot_id is None or open_lots[lot_id].state != "failed",
+    skip_errors=skip_errors,
 )
 signature = (kind, category, decision, check_id, batch_id, decided_by, text, order, annotator, lane, lot_id, skip_errors)
 done, total = review.progress(db(), flt)
 mine = review.decided_by_count(db(), flt, annotator)
-st.progress(done / total if total else 0.0,
-            text=f"확정 {done} / {total} · 내 결정 {mine} · 이 필터 {review.count(db(), flt)}건")
+st.progress(done / total if total else 0.0, text=f"확정 {done} / {total} · 내 결정 {mine} · 이 필터 {review.count(db(), flt)}건")
 if show_progress:
     st.dataframe(pd.DataFrame(review.category_progress(db(), kind)), hide_index=True)
 
@@ -134,12 +205,15 @@ state = review.state_of(db(), current) or {}
 findings = quality.findings_for(db(), current)
 shown = (revision_id, tuple(f["check_id"] for f in findings if f["severity"] == "error"))  # what a decision on this screen is bound to
 scroll_to_top(ss["rev_nav"])
-st.caption(md_literal(
-    f"uid {d.uid} · {d.kind} · {d.category} · {d.custom_id or d.source}" + (f" · 고객 ID {d.user_id}" if d.user_id else "")
-    + f" · 상태: {review.STATE_KO.get(state.get('state'), '')}"
-    + (f" ({review.DECISION_KO.get(state.get('decision'), '')})" if state.get("decision") else "")
-    + (" · 수정본" if revision_id else "")
-))
+st.caption(
+    md_literal(
+        f"uid {d.uid} · {d.kind} · {d.category} · {d.custom_id or d.source}"
+        + (f" · 고객 ID {d.user_id}" if d.user_id else "")
+        + f" · 상태: {review.STATE_KO.get(state.get('state'), '')}"
+        + (f" ({review.DECISION_KO.get(state.get('decision'), '')})" if state.get("decision") else "")
+        + (" · 수정본" if revision_id else "")
+    )
+)
 lane_info = triage.describe(db(), current)
 st.caption(md_literal(f"레인: {lane_info['lane_ko']} — {lane_info['why']}" + (f" {lane_info['lot_note']}" if lane_info["lot_note"] else "")))
 
@@ -154,9 +228,16 @@ def _decide(choice: str, adjudication: bool = False, shown_on_screen: tuple = sh
         return
     try:
         review.record_decision(
-            db(), current, annotator=annotator, decision=choice, reasons=reasons, note=ss.get("rev_note") or "",
-            seconds=round(time.monotonic() - ss.get("rev_started", time.monotonic()), 2), adjudication=adjudication,
-            shown_revision=shown_on_screen[0], shown_findings=list(shown_on_screen[1]),
+            db(),
+            current,
+            annotator=annotator,
+            decision=choice,
+            reasons=reasons,
+            note=ss.get("rev_note") or "",
+            seconds=round(time.monotonic() - ss.get("rev_started", time.monotonic()), 2),
+            adjudication=adjudication,
+            shown_revision=shown_on_screen[0],
+            shown_findings=list(shown_on_screen[1]),
         )
     except review.StaleDecision as exc:  # the sample changed under the person: show it again as it is now
         ss["rev_stale"] = str(exc)
@@ -226,18 +307,36 @@ disabled = not annotator or not can("annotator")
 chosen = ss["rev_reasons"]
 bar = st.container(horizontal=True, vertical_alignment="center")
 bar.button("승인 (A)", type="primary", shortcut="A", on_click=_decide, args=("accept", False, shown), key="rev_accept", disabled=disabled)
-bar.button(f"거절 (X){f' · 사유 {len(chosen)}' if chosen else ''}", shortcut="X", on_click=_decide, args=("reject", False, shown), key="rev_reject", disabled=disabled,
-           help="거절 사유: " + " · ".join(f"{review.REASON_KEYS[r]} {label}" for r, label in review.REJECT_REASONS.items()))
+bar.button(
+    f"거절 (X){f' · 사유 {len(chosen)}' if chosen else ''}",
+    shortcut="X",
+    on_click=_decide,
+    args=("reject", False, shown),
+    key="rev_reject",
+    disabled=disabled,
+    help="거절 사유: " + " · ".join(f"{review.REASON_KEYS[r]} {label}" for r, label in review.REJECT_REASONS.items()),
+)
 bar.button("건너뛰기 (S)", shortcut="S", on_click=_decide, args=("skip", False, shown), key="rev_skip", disabled=disabled)
 bar.button("되돌리기 (U)", shortcut="U", on_click=_undo, key="rev_undo", disabled=disabled)
 bar.button("다음 (J)", shortcut="J", on_click=_step, args=(1,), key="rev_next")
 bar.button("이전 (K)", shortcut="K", on_click=_step, args=(-1,), key="rev_prev")
 bar.button("편집 닫기 (E)" if ss.get("rev_editing") else "편집 (E)", key="rev_edit", shortcut="E", on_click=_toggle_edit, disabled=disabled)
 with st.sidebar:  # scripts only: kept out of the main column's flow
-    physical_key_shortcuts({"KeyA": "승인 (A)", "KeyX": "거절 (X)", "KeyS": "건너뛰기 (S)", "KeyU": "되돌리기 (U)", "KeyJ": "다음 (J)", "KeyK": "이전 (K)", "KeyE": "편집",
-                            **{("Digit" + k if k.isdigit() else "Key" + k): f"{k} " for k in review.REASON_KEYS.values()}})
+    physical_key_shortcuts(
+        {
+            "KeyA": "승인 (A)",
+            "KeyX": "거절 (X)",
+            "KeyS": "건너뛰기 (S)",
+            "KeyU": "되돌리기 (U)",
+            "KeyJ": "다음 (J)",
+            "KeyK": "이전 (K)",
+            "KeyE": "편집",
+            **{("Digit" + k if k.isdigit() else "Key" + k): f"{k} " for k in review.REASON_KEYS.values()},
+        }
+    )
 st.caption(
-    "거절 사유 (숫자 키로 고른 뒤 X): " + " · ".join(f"{review.REASON_KEYS[r]} {label}" for r, label in review.REJECT_REASONS.items())
+    "거절 사유 (숫자 키로 고른 뒤 X): "
+    + " · ".join(f"{review.REASON_KEYS[r]} {label}" for r, label in review.REJECT_REASONS.items())
     + " — J 다음 · K 이전 (vim처럼 j가 아래/다음)"
 )
 if chosen:
@@ -258,7 +357,11 @@ context = ([f"중복 묶음 {len(cluster)}건"] if cluster else []) + ([f"평가
 rule_findings = [f for f in findings if f.get("source", "rule") == "rule"]
 if rule_findings:
     n_err = sum(f["severity"] == "error" for f in rule_findings)
-    line = f"자동 검사: 오류 {n_err}건, 경고 {len(rule_findings) - n_err}건 (해당 턴 옆에 표시)" if n_err else f"자동 검사: 경고 {len(rule_findings)}건 (해당 턴 옆에 표시)"
+    line = (
+        f"자동 검사: 오류 {n_err}건, 경고 {len(rule_findings) - n_err}건 (해당 턴 옆에 표시)"
+        if n_err
+        else f"자동 검사: 경고 {len(rule_findings)}건 (해당 턴 옆에 표시)"
+    )
     line += "".join(f" · {c} (아래)" for c in context)
     if n_err:
         st.error(line, icon=":material/error:")
@@ -292,8 +395,9 @@ st.caption("거절 사유 (숫자 키로 선택/해제한 뒤 X)")
 reason_row = st.container(horizontal=True)
 for rkey, label in review.REJECT_REASONS.items():
     k = review.REASON_KEYS[rkey]
-    reason_row.button(f"{k} {label}", key=f"rev_reason_{rkey}", shortcut=k, on_click=_toggle_reason, args=(rkey,),
-                      type="primary" if rkey in chosen else "secondary")
+    reason_row.button(
+        f"{k} {label}", key=f"rev_reason_{rkey}", shortcut=k, on_click=_toggle_reason, args=(rkey,), type="primary" if rkey in chosen else "secondary"
+    )
 st.text_input("메모 (선택)", key="rev_note")
 if cluster:
     with st.expander(f"중복 묶음 {cluster[0]['cluster'][:8]}… ({len(cluster)}건, 첫 번째가 남길 대표)"):

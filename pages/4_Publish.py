@@ -80,8 +80,10 @@ if release:
         base = diff.base
         name = base["tag"] or f"게시 #{base['id']}"
         where = base["repo_id"] or "로컬 내보내기"
-        st.caption(f"비교 대상: {name} · {where} · {fmt_time(base['created_at'])} · 레코드 {base['total']}건"
-                   + (f" · commit {base['revision'][:12]}" if base.get("revision") else ""))
+        st.caption(
+            f"비교 대상: {name} · {where} · {fmt_time(base['created_at'])} · 레코드 {base['total']}건"
+            + (f" · commit {base['revision'][:12]}" if base.get("revision") else "")
+        )
         cols = st.columns(3)
         cols[0].metric("추가", len(diff.added))
         cols[1].metric("제거", len(diff.removed))
@@ -108,21 +110,37 @@ may_publish = can("publisher")
 if not may_publish:
     st.caption("허브 게시는 '게시자' 권한이 있어야 합니다 (관리 페이지에서 부여).")
 b1, b2 = st.columns(2)
-why_not = ("HF_TOKEN이 없습니다: 환경 변수나 Streamlit secrets에 넣은 뒤 다시 여세요 (그동안은 로컬로 내보내기)." if not token
-           else "게시할 레코드가 없습니다." if not release else "허브 저장소 ID (owner/name)를 입력하세요." if not repo_id
-           else "'게시자' 권한이 필요합니다." if not may_publish else None)
+why_not = (
+    "HF_TOKEN이 없습니다: 환경 변수나 Streamlit secrets에 넣은 뒤 다시 여세요 (그동안은 로컬로 내보내기)."
+    if not token
+    else "게시할 레코드가 없습니다."
+    if not release
+    else "허브 저장소 ID (owner/name)를 입력하세요."
+    if not repo_id
+    else "'게시자' 권한이 필요합니다."
+    if not may_publish
+    else None
+)
 push = b1.button("허브에 게시", type="primary", key="pub_push", disabled=why_not is not None, width="stretch", help=why_not)
 export = b2.button("로컬로 내보내기", key="pub_export", disabled=not release, width="stretch")
 if push and release:
     with user_errors():
         with st.spinner("게시하는 중…"):
-            done = publish.publish_to_hub(db(), repo_id, token=token, hub=publish.default_hub(), private=private, fmt=fmt,
-                                          operator=operator or "app", release=release, expect_hash=shown_hash)
+            done = publish.publish_to_hub(
+                db(),
+                repo_id,
+                token=token,
+                hub=publish.default_hub(),
+                private=private,
+                fmt=fmt,
+                operator=operator or "app",
+                release=release,
+                expect_hash=shown_hash,
+            )
         if done.skipped:
             st.info(f"지난 게시({done.tag or '이전 버전'}, commit {(done.revision or '')[:12]})와 같은 레코드 집합이라 새 커밋을 만들지 않았습니다.")
         else:
-            st.success(f"{repo_id}에 {done.tag}로 게시했습니다: " + ", ".join(f"{s} {n}건" for s, n in done.counts.items())
-                       + f" · commit {done.revision}")
+            st.success(f"{repo_id}에 {done.tag}로 게시했습니다: " + ", ".join(f"{s} {n}건" for s, n in done.counts.items()) + f" · commit {done.revision}")
             if done.tag_error:
                 st.warning(done.tag_error)
             if done.float_drift:
@@ -132,16 +150,32 @@ if export and release:
         with st.spinner("내보내는 중…"):
             done = publish.export_and_record(db(), operator=operator or "app", release=release)
         st.success(", ".join(f"{s} {n}건" for s, n in done.counts.items()) + f" → {done.path} (datasets.load_dataset로 읽을 수 있습니다)")
-        st.caption("같은 이름의 폴더를 다시 내보낸 뒤 읽을 때는 load_dataset(폴더, cache_dir=새 폴더)처럼 캐시를 따로 주세요: "
-                   "datasets가 폴더 이름으로 캐시해 이전 내용을 돌려줄 수 있습니다.")
+        st.caption(
+            "같은 이름의 폴더를 다시 내보낸 뒤 읽을 때는 load_dataset(폴더, cache_dir=새 폴더)처럼 캐시를 따로 주세요: "
+            "datasets가 폴더 이름으로 캐시해 이전 내용을 돌려줄 수 있습니다."
+        )
 
 # ----------------------------------------------------------------------------- history
 history = publish.publish_history(db())
 if history:
     st.subheader("게시 기록")
     st.dataframe(
-        pd.DataFrame([{"#": h["id"], "대상": h["target"], "저장소": h["repo_id"] or "—", "태그": h["tag"] or "—", "commit": (h["revision"] or "")[:12] or "—",
-                       "형식": h["format"], "레코드": h["total"], "게시자": h["operator"], "시각": fmt_time(h["created_at"])} for h in history]),
+        pd.DataFrame(
+            [
+                {
+                    "#": h["id"],
+                    "대상": h["target"],
+                    "저장소": h["repo_id"] or "—",
+                    "태그": h["tag"] or "—",
+                    "commit": (h["revision"] or "")[:12] or "—",
+                    "형식": h["format"],
+                    "레코드": h["total"],
+                    "게시자": h["operator"],
+                    "시각": fmt_time(h["created_at"]),
+                }
+                for h in history
+            ]
+        ),
         hide_index=True,
         key="pub_history",
     )

@@ -4,9 +4,8 @@ people's decisions. Values written by the model are data: they appear only insid
 never as markdown."""
 
 import altair as alt
-import streamlit as st
-
 import pandas as pd
+import streamlit as st
 
 from datagen import analytics, config, judge
 from datagen.ui import backend_banner, db, use_app_navigation
@@ -31,9 +30,7 @@ with st.sidebar:
         key="ana_categories",
         placeholder="전체",
     )
-    decisions = st.multiselect(
-        "결정", list(analytics.DECISIONS), format_func=lambda d: DECISION_KO.get(d, d), key="ana_decisions", placeholder="전체"
-    )
+    decisions = st.multiselect("결정", list(analytics.DECISIONS), format_func=lambda d: DECISION_KO.get(d, d), key="ana_decisions", placeholder="전체")
 
 
 def judge_agreement() -> None:
@@ -44,8 +41,10 @@ def judge_agreement() -> None:
     if not result["overall"]:
         st.caption("판정 모델의 판정과 사람의 승인·거절이 함께 있는 대화가 아직 없습니다. 배치 페이지에서 판정 작업을 만들 수 있습니다.")
         return
-    st.caption("사람이 거절한 대화 = 양성, 승인한 대화 = 음성. 정밀도: 판정 모델이 결함이라 한 대화 중 사람이 거절한 비율 · "
-               "재현율: 사람이 거절한 대화 중 판정 모델이 결함이라 한 비율. 중복·평가셋 오염은 대화 하나로는 알 수 없어 사유 표에 없습니다.")
+    st.caption(
+        "사람이 거절한 대화 = 양성, 승인한 대화 = 음성. 정밀도: 판정 모델이 결함이라 한 대화 중 사람이 거절한 비율 · "
+        "재현율: 사람이 거절한 대화 중 판정 모델이 결함이라 한 비율. 중복·평가셋 오염은 대화 하나로는 알 수 없어 사유 표에 없습니다."
+    )
     pct = {"정밀도": st.column_config.NumberColumn(format="percent"), "재현율": st.column_config.NumberColumn(format="percent")}
     for o in result["overall"]:
         c = st.columns(4)
@@ -53,15 +52,39 @@ def judge_agreement() -> None:
         c[1].metric("정밀도", "—" if o["precision"] is None else f"{o['precision']:.1%}")
         c[2].metric("재현율", "—" if o["recall"] is None else f"{o['recall']:.1%}")
         c[3].metric("맞힌 결함 / 놓친 결함 / 잘못 지적", f"{o['tp']} / {o['fn']} / {o['fp']}")
-    cols = {"model": "모델", "category": "카테고리", "n": "대화", "tp": "맞힌 결함", "fp": "잘못 지적", "fn": "놓친 결함", "tn": "맞힌 정상",
-            "precision": "정밀도", "recall": "재현율"}
+    cols = {
+        "model": "모델",
+        "category": "카테고리",
+        "n": "대화",
+        "tp": "맞힌 결함",
+        "fp": "잘못 지적",
+        "fn": "놓친 결함",
+        "tn": "맞힌 정상",
+        "precision": "정밀도",
+        "recall": "재현율",
+    }
     st.markdown("**카테고리별**")
     st.dataframe(pd.DataFrame(result["by_category"]).rename(columns=cols), hide_index=True, placeholder="—", column_config=pct)
     st.markdown("**거절 사유별**")
-    st.dataframe(pd.DataFrame(result["by_reason"]).drop(columns=["reason"]).rename(columns={
-        "model": "모델", "label": "사유", "flagged": "판정 모델 지적", "flagged_rejected": "그중 사람 거절", "precision": "정밀도",
-        "rejected_with_reason": "이 사유로 사람 거절", "caught": "그중 판정 모델 지적", "recall": "재현율"}),
-        hide_index=True, placeholder="—", column_config=pct)
+    st.dataframe(
+        pd.DataFrame(result["by_reason"])
+        .drop(columns=["reason"])
+        .rename(
+            columns={
+                "model": "모델",
+                "label": "사유",
+                "flagged": "판정 모델 지적",
+                "flagged_rejected": "그중 사람 거절",
+                "precision": "정밀도",
+                "rejected_with_reason": "이 사유로 사람 거절",
+                "caught": "그중 판정 모델 지적",
+                "recall": "재현율",
+            }
+        ),
+        hide_index=True,
+        placeholder="—",
+        column_config=pct,
+    )
 
 
 filters = {"kind": kind, "categories": categories or None, "decisions": decisions or None}
@@ -94,8 +117,12 @@ else:
             x=alt.X("share:Q", title="보낸 비율", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
             y=alt.Y("parameter:N", title="인자", sort="-x"),
             color=alt.Color("declared:N", title="스키마에 있음", legend=alt.Legend(orient="bottom")),
-            tooltip=[alt.Tooltip("parameter:N", title="인자"), alt.Tooltip("sent:Q", title="보낸 횟수"),
-                     alt.Tooltip("calls:Q", title="호출 수"), alt.Tooltip("share:Q", title="비율", format=".1%")],
+            tooltip=[
+                alt.Tooltip("parameter:N", title="인자"),
+                alt.Tooltip("sent:Q", title="보낸 횟수"),
+                alt.Tooltip("calls:Q", title="호출 수"),
+                alt.Tooltip("share:Q", title="비율", format=".1%"),
+            ],
         )
     )
     st.altair_chart(chart, width="stretch")
@@ -113,13 +140,16 @@ else:
             .encode(
                 x=alt.X("count:Q", title="횟수", axis=COUNT_AXIS),
                 y=alt.Y("value:N", title="값", sort="-x"),
-                tooltip=[alt.Tooltip("value:N", title="값"), alt.Tooltip("count:Q", title="횟수"),
-                         alt.Tooltip("share:Q", title="비율", format=".1%")],
+                tooltip=[alt.Tooltip("value:N", title="값"), alt.Tooltip("count:Q", title="횟수"), alt.Tooltip("share:Q", title="비율", format=".1%")],
             )
         )
         st.altair_chart(chart, width="stretch")
-        st.dataframe(values[["value", "count", "share"]], hide_index=True, width="stretch",
-                     column_config={"value": "값", "count": "횟수", "share": st.column_config.NumberColumn("비율", format="percent")})
+        st.dataframe(
+            values[["value", "count", "share"]],
+            hide_index=True,
+            width="stretch",
+            column_config={"value": "값", "count": "횟수", "share": st.column_config.NumberColumn("비율", format="percent")},
+        )
 
 st.subheader("호출 순서 패턴")
 patterns = analytics.sequence_patterns(dialogues, top=20)
@@ -130,8 +160,7 @@ chart = (
         x=alt.X("dialogues:Q", title="대화 수", axis=COUNT_AXIS),
         # no axis title: the long sequence labels would run into it (the subheader names the axis)
         y=alt.Y("sequence:N", title=None, sort="-x", axis=alt.Axis(labelLimit=480)),
-        tooltip=[alt.Tooltip("sequence:N", title="호출 순서"), alt.Tooltip("dialogues:Q", title="대화 수"),
-                 alt.Tooltip("share:Q", title="비율", format=".1%")],
+        tooltip=[alt.Tooltip("sequence:N", title="호출 순서"), alt.Tooltip("dialogues:Q", title="대화 수"), alt.Tooltip("share:Q", title="비율", format=".1%")],
     )
 )
 st.altair_chart(chart, width="stretch")
@@ -144,8 +173,11 @@ chart = (
     .encode(
         x=alt.X("turns:O", title="턴 수"),
         y=alt.Y("dialogues:Q", title="대화 수", axis=COUNT_AXIS),
-        tooltip=[alt.Tooltip("turns:O", title="턴 수"), alt.Tooltip("dialogues:Q", title="대화 수"),
-                 alt.Tooltip("user_turns_mean:Q", title="평균 고객 턴", format=".1f")],
+        tooltip=[
+            alt.Tooltip("turns:O", title="턴 수"),
+            alt.Tooltip("dialogues:Q", title="대화 수"),
+            alt.Tooltip("user_turns_mean:Q", title="평균 고객 턴", format=".1f"),
+        ],
     )
 )
 st.altair_chart(chart, width="stretch")

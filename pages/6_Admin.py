@@ -13,8 +13,7 @@ backend_banner()
 me = identity()
 
 if auth.open_mode(db()):
-    st.warning("아직 아무 권한도 없습니다: 로컬 단일 팀 모드로 누구나 모든 작업을 할 수 있습니다. "
-               "첫 권한은 관리자(admin)여야 합니다.")
+    st.warning("아직 아무 권한도 없습니다: 로컬 단일 팀 모드로 누구나 모든 작업을 할 수 있습니다. 첫 권한은 관리자(admin)여야 합니다.")
 members = auth.members(db())
 if members:
     st.dataframe(pd.DataFrame([{"사용자": m["user"], "권한": ", ".join(auth.ROLE_KO[r] for r in m["roles"])} for m in members]), hide_index=True)
@@ -22,8 +21,9 @@ if members:
 st.subheader("권한 부여 / 회수")
 c1, c2 = st.columns(2)
 user = c1.text_input("사용자 (로그인 이메일 또는 이름)", key="adm_user")
-role = c2.selectbox("권한", auth.ROLES, index=auth.ROLES.index("admin") if auth.open_mode(db()) else 0,
-                    format_func=lambda r: f"{auth.ROLE_KO[r]} ({r})", key="adm_role")
+role = c2.selectbox(
+    "권한", auth.ROLES, index=auth.ROLES.index("admin") if auth.open_mode(db()) else 0, format_func=lambda r: f"{auth.ROLE_KO[r]} ({r})", key="adm_role"
+)
 
 
 def _apply(action, verb: str) -> None:

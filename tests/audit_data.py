@@ -20,10 +20,21 @@ def job_samples(db, n: int, *, job_id: str = "job_t", category: str = "search", 
             uid = f"{job_id}-{category}-{i:05d}"
             d = base.model_copy(update={"uid": uid, "custom_id": cid, "category": category, "kind": kind})
             db.execute("INSERT OR IGNORE INTO jobs (id, kind, created_at) VALUES (?, ?, ?)", [job_id, kind, now()])
-            db.execute("INSERT INTO requests (custom_id, job_id, kind, category, status) VALUES (?, ?, ?, ?, 'parsed')",
-                       [cid, job_id, kind, category])
-            db["samples"].insert({"uid": uid, "custom_id": cid, "kind": kind, "category": category, "source": "test", "model": "m",
-                                  "dialogue": d.model_dump_json(), "usage": None, "content_hash": uid, "created_at": now()})
+            db.execute("INSERT INTO requests (custom_id, job_id, kind, category, status) VALUES (?, ?, ?, ?, 'parsed')", [cid, job_id, kind, category])
+            db["samples"].insert(
+                {
+                    "uid": uid,
+                    "custom_id": cid,
+                    "kind": kind,
+                    "category": category,
+                    "source": "test",
+                    "model": "m",
+                    "dialogue": d.model_dump_json(),
+                    "usage": None,
+                    "content_hash": uid,
+                    "created_at": now(),
+                }
+            )
             uids.append(uid)
     return uids
 
@@ -31,5 +42,7 @@ def job_samples(db, n: int, *, job_id: str = "job_t", category: str = "search", 
 def finding(db, uid: str, check_id: str = "unknown_tool", severity: str = "error") -> None:
     """One findings row (any check id: the rule checks, or what a model judge would write)."""
     with db.conn:
-        db.execute("INSERT INTO findings (uid, check_id, severity, turn, reason, message, created_at) VALUES (?, ?, ?, 1, 'other', ?, ?)",
-                   [uid, check_id, severity, f"{check_id} 발견", now()])
+        db.execute(
+            "INSERT INTO findings (uid, check_id, severity, turn, reason, message, created_at) VALUES (?, ?, ?, 1, 'other', ?, ?)",
+            [uid, check_id, severity, f"{check_id} 발견", now()],
+        )

@@ -14,8 +14,11 @@ FIX = Path(__file__).parent / "fixtures"
 
 def fixture_dialogues() -> list[Dialogue]:
     """The 3 seed 001 records and the 2 messages records (uids ``msg-1``, ``msg-2``; call ids kept)."""
-    out = [from_seed_record(json.loads(line), source="import:seed001_dataset.jsonl")
-           for line in (FIX / "seed001_dataset.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+    out = [
+        from_seed_record(json.loads(line), source="import:seed001_dataset.jsonl")
+        for line in (FIX / "seed001_dataset.jsonl").read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
     for i, line in enumerate((FIX / "messages_dataset.jsonl").read_text(encoding="utf-8").splitlines(), 1):
         rec = json.loads(line)
         out.append(from_messages(rec["messages"], tools=rec.get("tools"), uid=f"msg-{i}", source="import:messages_dataset.jsonl"))
@@ -26,9 +29,20 @@ def insert(db, dialogues: list[Dialogue], *, model: str | None = None) -> list[s
     """Store dialogues as samples (the insert trigger creates their review state); returns uids."""
     with db.conn:
         for d in dialogues:
-            db["samples"].insert({"uid": d.uid, "custom_id": d.custom_id, "kind": d.kind, "category": d.category,
-                                  "source": d.source, "model": model or d.model, "dialogue": d.model_dump_json(),
-                                  "usage": None, "content_hash": d.content_hash(), "created_at": now()})
+            db["samples"].insert(
+                {
+                    "uid": d.uid,
+                    "custom_id": d.custom_id,
+                    "kind": d.kind,
+                    "category": d.category,
+                    "source": d.source,
+                    "model": model or d.model,
+                    "dialogue": d.model_dump_json(),
+                    "usage": None,
+                    "content_hash": d.content_hash(),
+                    "created_at": now(),
+                }
+            )
     return [d.uid for d in dialogues]
 
 

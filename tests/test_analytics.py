@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from seed_fixture import seed_uid
 from streamlit.testing.v1 import AppTest
 
 from datagen import analytics
 from datagen.ingest import import_file
-from seed_fixture import seed_uid
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = Path(__file__).parent / "fixtures" / "seed001_dataset.jsonl"

@@ -23,13 +23,21 @@ ROOT = Path(__file__).resolve().parents[1]
 # ----------------------------------------------------------------------------- the statistics
 
 
-@pytest.mark.parametrize("p0, confidence, allowed, n", [
-    # zero-failure ("success run") sample sizes, n = ceil(ln(1 - C) / ln(1 - p0)): the 59 of the
-    # 95/95 rule, 299 for 1%/95%, 29 for 10%/95%, 22 for 10%/90%
-    (0.05, 0.95, 0, 59), (0.01, 0.95, 0, 299), (0.10, 0.95, 0, 29), (0.10, 0.90, 0, 22),
-    # attribute demonstration tables at 95% confidence / 5% defects with 1, 2, 3 failures allowed
-    (0.05, 0.95, 1, 93), (0.05, 0.95, 2, 124), (0.05, 0.95, 3, 153),
-])
+@pytest.mark.parametrize(
+    "p0, confidence, allowed, n",
+    [
+        # zero-failure ("success run") sample sizes, n = ceil(ln(1 - C) / ln(1 - p0)): the 59 of the
+        # 95/95 rule, 299 for 1%/95%, 29 for 10%/95%, 22 for 10%/90%
+        (0.05, 0.95, 0, 59),
+        (0.01, 0.95, 0, 299),
+        (0.10, 0.95, 0, 29),
+        (0.10, 0.90, 0, 22),
+        # attribute demonstration tables at 95% confidence / 5% defects with 1, 2, 3 failures allowed
+        (0.05, 0.95, 1, 93),
+        (0.05, 0.95, 2, 124),
+        (0.05, 0.95, 3, 153),
+    ],
+)
 def test_sample_size_matches_published_tables(p0, confidence, allowed, n):
     assert audit.required_sample_size(p0, confidence, allowed) == n
     assert audit.upper_bound(allowed, n, confidence) <= p0 < audit.upper_bound(allowed, n - 1, confidence)
@@ -47,8 +55,16 @@ def test_bound_and_sample_size_edges():
     assert audit.upper_bound(3, 10, 0.95) == pytest.approx(0.6066, abs=1e-4)
     assert audit.sample_size(30, 0.05, 0.95) == 30  # capped at the lot size
     assert audit.sample_size(10_000, 0.05, 0.95) == 59  # no finite-population correction: N does not matter
-    for bad in [dict(p0=0), dict(p0=1), dict(p0=float("nan")), dict(confidence=1.0), dict(confidence=0), dict(allowed_defects=-1),
-                dict(allowed_defects=1.5), dict(p0=True)]:
+    for bad in [
+        dict(p0=0),
+        dict(p0=1),
+        dict(p0=float("nan")),
+        dict(confidence=1.0),
+        dict(confidence=0),
+        dict(allowed_defects=-1),
+        dict(allowed_defects=1.5),
+        dict(p0=True),
+    ]:
         with pytest.raises(InputError):  # a user error: the CLI prints it as one line
             audit.required_sample_size(**{"p0": 0.05, "confidence": 0.95, "allowed_defects": 0, **bad})
     with pytest.raises(ValueError):
@@ -197,6 +213,7 @@ def test_a_lot_fails_on_its_first_defect_and_goes_to_full_review(lot):
     assert set(_held(db, lot_id)) <= set(todo)  # every unaudited member is back with people
     assert review.queue(db, review.QueueFilter(lot_id=lot_id, lot_sample=False), limit=100)  # the full-review filter
     from datagen import triage
+
     assert "불합격" in triage.describe(db, _held(db, lot_id)[0])["lot_note"]
     with pytest.raises(audit.AuditError):
         audit.approve(db, lot_id, actor="boss")
@@ -312,8 +329,12 @@ step = st.one_of(
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(seed=st.integers(0, 2**31 - 1), steps=st.lists(step, max_size=25),
-       audit_first=st.lists(st.sampled_from(["accept"] * 5 + ["reject"]), min_size=0, max_size=3).map(lambda xs: xs + ["accept"] * (3 - len(xs)) if xs else xs), approve_first=st.booleans())
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    steps=st.lists(step, max_size=25),
+    audit_first=st.lists(st.sampled_from(["accept"] * 5 + ["reject"]), min_size=0, max_size=3).map(lambda xs: xs + ["accept"] * (3 - len(xs)) if xs else xs),
+    approve_first=st.booleans(),
+)
 def test_no_sample_of_a_failed_lot_ships_unless_a_person_accepted_it(tmp_path_factory, seed, steps, audit_first, approve_first):
     """Random audits and decisions on a lot of 20 (sample 3: p0 0.6 at 90%), approvals and
     revocations attempted at random. After every step: a sample of a lot that failed its audit
@@ -349,15 +370,19 @@ def test_no_sample_of_a_failed_lot_ships_unless_a_person_accepted_it(tmp_path_fa
             pass
         s = audit.status(db, lot_id)
         if state_before == "auditing" and s.state != "approved":
-            defects = db.execute("SELECT COUNT(*) FROM lot_items li JOIN sample_state st ON st.uid = li.uid WHERE li.lot_id = ? "
-                                 "AND li.draw IS NOT NULL AND st.state = 'decided' AND st.decision = 'reject'", [lot_id]).fetchone()[0]
+            defects = db.execute(
+                "SELECT COUNT(*) FROM lot_items li JOIN sample_state st ON st.uid = li.uid WHERE li.lot_id = ? "
+                "AND li.draw IS NOT NULL AND st.state = 'decided' AND st.decision = 'reject'",
+                [lot_id],
+            ).fetchone()[0]
             assert (s.state == "failed") == (defects > 0 or state_before == "failed")
         ever_failed = ever_failed or s.state == "failed"
         status = publish.shipping_status(db)
-        person_accepts = {u for u, in db.execute(
-            "SELECT st.uid FROM sample_state st JOIN reviews r ON r.id = st.accepted_review_id WHERE r.decision = 'accept'")}
-        person_decided = {u for u, in db.execute("SELECT uid FROM annotator_decisions WHERE decision IN ('accept', 'reject')")}
-        errors = {u for u, in db.execute("SELECT uid FROM findings WHERE severity = 'error'")}
+        person_accepts = {
+            u for (u,) in db.execute("SELECT st.uid FROM sample_state st JOIN reviews r ON r.id = st.accepted_review_id WHERE r.decision = 'accept'")
+        }
+        person_decided = {u for (u,) in db.execute("SELECT uid FROM annotator_decisions WHERE decision IN ('accept', 'reject')")}
+        errors = {u for (u,) in db.execute("SELECT uid FROM findings WHERE severity = 'error'")}
         for uid in uids:
             if status[uid] != "ships":
                 continue
@@ -400,8 +425,10 @@ def test_a_reject_racing_the_approval_in_another_process_still_wins(lot, isolate
     rejected = held[::2]
     path = str(isolated_env / "output" / "datagen.db")
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    procs = [subprocess.Popen([sys.executable, "-c", _REJECTER, path, *rejected], env=env, stderr=subprocess.PIPE, text=True),
-             subprocess.Popen([sys.executable, "-c", _APPROVER, path, str(lot_id)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)]
+    procs = [
+        subprocess.Popen([sys.executable, "-c", _REJECTER, path, *rejected], env=env, stderr=subprocess.PIPE, text=True),
+        subprocess.Popen([sys.executable, "-c", _APPROVER, path, str(lot_id)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True),
+    ]
     outs = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], [o[1] for o in outs]
     approved_now = int(outs[1][0].strip())

@@ -29,7 +29,9 @@ def test_offline_state_survives_a_new_client(isolated_env):
     import io
 
     a, b = get_client(), get_client()
-    f = a.files.create(file=("in.jsonl", io.BytesIO(b'{"custom_id": "x", "method": "POST", "url": "/v1/chat/completions", "body": {"model": "m"}}\n')), purpose="batch")
+    f = a.files.create(
+        file=("in.jsonl", io.BytesIO(b'{"custom_id": "x", "method": "POST", "url": "/v1/chat/completions", "body": {"model": "m"}}\n')), purpose="batch"
+    )
     batch = a.batches.create(input_file_id=f.id, endpoint="/v1/chat/completions", completion_window="24h")
     assert b.batches.retrieve(batch.id).id == batch.id
     assert any(x.id == batch.id for x in b.batches.list())

@@ -6,8 +6,12 @@ import json
 import httpx2
 import openai
 import pytest
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
-from datagen import batches, jobs, pricing, yields
+from datagen import batches, jobs, pricing, scenarios, yields
+from datagen import config as dconfig
 from datagen.backend import get_client
 from datagen.ingest import preprocess
 from datagen.offline import OfflineOptions
@@ -114,10 +118,12 @@ def test_double_click_makes_one_job_and_one_batch(db):
 
 
 def test_faults_on_status_and_download_are_retried(db):
-    client = _client(faults=[
-        {"method": "GET", "path": "/batches/", "status": 500, "times": 1},
-        {"method": "GET", "path": "/files/", "status": 429, "times": 1},
-    ])
+    client = _client(
+        faults=[
+            {"method": "GET", "path": "/batches/", "status": 500, "times": 1},
+            {"method": "GET", "path": "/files/", "status": 429, "times": 1},
+        ]
+    )
     job = _job(db, n=6)
     (row,) = batches.submit_job(db, job["id"], client=client)
     row = batches.wait(db, row["id"], poll_interval=0, client=client)
@@ -173,8 +179,11 @@ def test_cost_estimate_counts_tokens_and_applies_discounts(db):
     assert total["requests"] == 4 and total["input_tokens"] > 4 * 1000  # the static prefix is long
     assert 0 < total["cached_tokens"] < total["input_tokens"]
     p = pricing.PRICES["gpt-4.1-mini"]
-    expected = ((total["input_tokens"] - total["cached_tokens"]) * p["input"] + total["cached_tokens"] * p["cached_input"]
-                + total["output_tokens"] * p["output"]) / 1e6 * pricing.BATCH_DISCOUNT
+    expected = (
+        ((total["input_tokens"] - total["cached_tokens"]) * p["input"] + total["cached_tokens"] * p["cached_input"] + total["output_tokens"] * p["output"])
+        / 1e6
+        * pricing.BATCH_DISCOUNT
+    )
     assert total["cost_usd"] == pytest.approx(expected, rel=1e-3)
     assert est["output_source"] == "default" and total["output_tokens"] == 4 * pricing.DEFAULT_OUTPUT_TOKENS
     with pytest.raises(pricing.PricingError, match="가격을 모릅니다"):
@@ -278,8 +287,7 @@ def test_rejected_samples_are_regenerated_with_a_new_seed_and_linked(db):
     for r in rejected:
         record_decision(db, r["uid"], annotator="a", decision="reject", reasons=["other"])
     record_decision(db, rows[-1]["uid"], annotator="a", decision="accept")
-    assert jobs.rejected_to_regenerate(db, kind="train", job_id=job["id"]) == {
-        "search": [rejected[0]["uid"], rejected[1]["uid"]], "menu": [rejected[2]["uid"]]}
+    assert jobs.rejected_to_regenerate(db, kind="train", job_id=job["id"]) == {"search": [rejected[0]["uid"], rejected[1]["uid"]], "menu": [rejected[2]["uid"]]}
 
     new = jobs.regenerate_rejected(db, kind="train", seed=1001, job_id=job["id"])
     assert new["regenerates"] == 3 and new["n_requests"] == 3 and new["seed"] == 1001
@@ -290,7 +298,8 @@ def test_rejected_samples_are_regenerated_with_a_new_seed_and_linked(db):
         assert q["category"] == r["category"] and q["kind"] == "train"
         assert json.loads(q["scenario"]) != json.loads(r["scenario"])  # a fresh draw, not the same request again
     assert [r["custom_id"] for r in db.query("SELECT custom_id FROM requests")] == sorted(
-        {r["custom_id"] for r in db.query("SELECT custom_id FROM requests")})  # custom_ids never repeat
+        {r["custom_id"] for r in db.query("SELECT custom_id FROM requests")}
+    )  # custom_ids never repeat
     # nothing left to regenerate: a second click makes nothing; the summary shows the link both ways
     assert jobs.regenerate_rejected(db, kind="train", seed=1001, job_id=job["id"]) is None
     summary = {j["id"]: j for j in batches.job_summary(db)}
@@ -366,8 +375,12 @@ def test_a_late_failed_line_does_not_make_a_parsed_request_retryable(db):
     batches.retrieve(db, row["id"], client=client)
     assert preprocess(db)["imported"] == 4
     cid = db.execute("SELECT custom_id FROM requests ORDER BY custom_id LIMIT 1").fetchone()[0]
-    late = {"id": "batch_req_late", "custom_id": cid, "response": None,
-            "error": {"code": "batch_expired", "message": "This request could not be executed before the completion window expired."}}
+    late = {
+        "id": "batch_req_late",
+        "custom_id": cid,
+        "response": None,
+        "error": {"code": "batch_expired", "message": "This request could not be executed before the completion window expired."},
+    }
     insert_raw_lines(db, "batch:batch_older:error", [(1, json.dumps(late))])
     assert preprocess(db)["failed"] == 1
     assert db.execute("SELECT status FROM requests WHERE custom_id = ?", [cid]).fetchone()[0] == "parsed"
@@ -404,8 +417,7 @@ def test_retrieve_with_ingest_parses_while_downloading_and_resumes(db, monkeypat
     statuses = dict(db.execute("SELECT status, COUNT(*) FROM raw_results GROUP BY 1").fetchall())
     assert statuses.get("new") is None and statuses["parsed"] == db["samples"].count
     assert statuses["parsed"] + statuses["failed"] == 12 and db["samples"].count < 12
-    assert sorted(batches.retry_candidates(db, job["id"])) == sorted(
-        r[0] for r in db.execute("SELECT custom_id FROM raw_results WHERE status = 'failed'"))
+    assert sorted(batches.retry_candidates(db, job["id"])) == sorted(r[0] for r in db.execute("SELECT custom_id FROM raw_results WHERE status = 'failed'"))
     again = batches.retrieve(db, row["id"], client=client, ingest=True)
     assert again["new_lines"] == 0 and again["parsed"]["read"] == 0 and db["raw_results"].count == 12
 
@@ -418,9 +430,14 @@ def test_cli_submit_after_a_lost_create_answer_and_a_failed_lookup_makes_no_seco
     from datagen.cli import run
 
     job = _job(db, n=4)
-    monkeypatch.setenv("DATAGEN_OFFLINE_FAULTS", json.dumps([
-        {"method": "POST", "path": "/batches", "status": "timeout", "times": 1, "after": True},
-    ]))
+    monkeypatch.setenv(
+        "DATAGEN_OFFLINE_FAULTS",
+        json.dumps(
+            [
+                {"method": "POST", "path": "/batches", "status": "timeout", "times": 1, "after": True},
+            ]
+        ),
+    )
     real_find, lookups = batches.find_submitted, []
 
     def lookup_fails_after_the_create(client, key, **kw):
@@ -469,11 +486,6 @@ def test_retrieve_with_ingest_of_a_batch_with_poison_lines_parses_the_rest(db, m
     assert db["raw_results"].count == 6 and db["samples"].count == 4
 
 
-from hypothesis import given, settings as hsettings, strategies as st  # noqa: E402
-
-from datagen import config as dconfig, scenarios  # noqa: E402
-
-
 @hsettings(max_examples=60, deadline=None)
 @given(
     kind=st.sampled_from(["train", "gold"]),
@@ -485,24 +497,33 @@ from datagen import config as dconfig, scenarios  # noqa: E402
     dates=st.tuples(st.dates(), st.dates()).map(sorted),
 )
 def test_a_scenario_mix_survives_a_preset_round_trip(kind, counts, seed, temperature, personas, turns, dates):
-    mix = scenarios.ScenarioMix(kind=kind, counts=counts, seed=seed, temperature=temperature, personas=tuple(personas) or None,
-                                turn_range=tuple(turns), date_range=tuple(d.isoformat() for d in dates))
+    mix = scenarios.ScenarioMix(
+        kind=kind,
+        counts=counts,
+        seed=seed,
+        temperature=temperature,
+        personas=tuple(personas) or None,
+        turn_range=tuple(turns),
+        date_range=tuple(d.isoformat() for d in dates),
+    )
     stored = json.loads(json.dumps(mix.to_preset()))  # what the presets table holds
     assert scenarios.ScenarioMix.from_preset(stored) == mix
     assert stored["date_range"] == [d.isoformat() for d in dates]
 
 
 def test_presets_keep_the_date_range_and_create_job_takes_a_mix(db):
-    mix = scenarios.ScenarioMix(kind="train", counts={"search": 3, "menu": 0}, seed=9, personas=(dconfig.PERSONAS[0],),
-                                turn_range=(2, 3), date_range=("2026-03-01", "2026-03-05"))
+    mix = scenarios.ScenarioMix(
+        kind="train", counts={"search": 3, "menu": 0}, seed=9, personas=(dconfig.PERSONAS[0],), turn_range=(2, 3), date_range=("2026-03-01", "2026-03-05")
+    )
     jobs.save_preset(db, "3월", mix)
     loaded = scenarios.ScenarioMix.from_preset(jobs.presets(db)["3월"]["config"])
     assert loaded == mix and loaded.date_range == ("2026-03-01", "2026-03-05")
     # an older preset (no date range, no personas key) loads with the defaults
     assert scenarios.ScenarioMix.from_preset({"kind": "gold", "counts": {"cart": 2}}) == scenarios.ScenarioMix(kind="gold", counts={"cart": 2})
     by_mix = jobs.create_job(db, mix=loaded)
-    by_keywords = jobs.create_job(db, kind="train", counts={"search": 3}, seed=9, personas=[dconfig.PERSONAS[0]], turn_range=(2, 3),
-                                  date_range=("2026-03-01", "2026-03-05"))
+    by_keywords = jobs.create_job(
+        db, kind="train", counts={"search": 3}, seed=9, personas=[dconfig.PERSONAS[0]], turn_range=(2, 3), date_range=("2026-03-01", "2026-03-05")
+    )
     assert by_mix["params"] == by_keywords["params"] and by_mix["seed"] == 9 and by_mix["n_requests"] == 3
     scen = [json.loads(s) for (s,) in db.execute("SELECT scenario FROM requests WHERE job_id = ?", [by_mix["id"]])]
     assert all("2026-03-01" <= s["date"] <= "2026-03-05" and 2 <= s["user_turns"] <= 3 and s["persona"] == dconfig.PERSONAS[0] for s in scen)
@@ -510,4 +531,3 @@ def test_presets_keep_the_date_range_and_create_job_takes_a_mix(db):
         jobs.create_job(db, mix=mix, seed=3)
     with pytest.raises(TypeError):
         jobs.create_job(db, kind="train")
-

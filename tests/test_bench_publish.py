@@ -8,8 +8,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_bench_publish_prints_the_export_time_per_format():
-    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_publish.py"), "--n", "60"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_publish.py"), "--n", "60"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     for fmt in ("qwen", "openai"):
         assert f"[{fmt}] export 54 records" in proc.stdout and f"[{fmt}] prepare without writing" in proc.stdout

@@ -11,7 +11,10 @@ ROOT = Path(__file__).resolve().parents[1]
 def _run(script, tmp_path, *args):
     proc = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / script), "--n", "40", "--cache", str(tmp_path / "data.jsonl"), *args],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
@@ -28,8 +31,9 @@ def test_bench_decontam_prints_the_time(tmp_path):
 
 
 def test_bench_ingest_prints_time_and_memory_from_separate_runs():
-    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_ingest.py"), "--n", "30", "--requests", "40"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=180)
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench_ingest.py"), "--n", "30", "--requests", "40"], cwd=ROOT, capture_output=True, text=True, timeout=180
+    )
     assert proc.returncode == 0, proc.stderr
     ingest_line = next(line for line in proc.stdout.splitlines() if line.startswith("ingest 30 batch output lines"))
     assert "json.loads" in ingest_line and "peak" not in ingest_line  # the timed run does not sample memory
@@ -39,8 +43,13 @@ def test_bench_ingest_prints_time_and_memory_from_separate_runs():
 
 
 def test_bench_triage_prints_decisions_per_published_dialogue_and_defect_rates():
-    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_triage.py"), "--n", "240", "--p0", "0.3", "--confidence", "0.9",
-                           "--allowed-defects", "0"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench_triage.py"), "--n", "240", "--p0", "0.3", "--confidence", "0.9", "--allowed-defects", "0"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert "(a) review everything       decisions    240" in out  # every sample decided by a person

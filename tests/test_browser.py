@@ -47,9 +47,25 @@ def server(isolated_env):
     """``streamlit run app.py`` on a free loopback port with the test's data folder; polls /_stcore/health."""
     port = _free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.headless",
+            "true",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=ROOT,
+        env=dict(os.environ),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -70,7 +86,6 @@ def server(isolated_env):
 def _open_review(p, server: str, name: str = "민지", on_dialog=None, viewport=None):
     """A Chromium page on Review with the annotator name entered and the decision buttons live;
     ``on_dialog`` is attached before the first load."""
-    from playwright.sync_api import expect
 
     browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
     page = browser.new_page(viewport=viewport or {"width": 1400, "height": 1000})
@@ -172,7 +187,7 @@ def test_five_dialogues_keyboard_only_with_edit_and_korean_layout(server, isolat
         page.keyboard.press("Control+a")
         page.keyboard.type("장바구니에 뭐 담겨 있는지 알려주세요")
         page.keyboard.press("Control+Enter")
-        expect(page.get_by_text("+  \"content\": \"장바구니에 뭐 담겨 있는지 알려주세요\"", exact=False)).to_be_visible(timeout=20_000)
+        expect(page.get_by_text('+  "content": "장바구니에 뭐 담겨 있는지 알려주세요"', exact=False)).to_be_visible(timeout=20_000)
         page.keyboard.press("Control+s")
         expect(page.get_by_text("수정본", exact=False).first).to_be_visible(timeout=20_000)
         expect(page.get_by_role("button", name="편집 (E)")).to_be_visible(timeout=20_000)
@@ -405,7 +420,7 @@ def test_review_j_is_next_and_k_previous_like_vim(server, isolated_env):
 
 
 NAV = ["홈", "생성", "배치", "검토", "게시", "감사", "분석", "관리"]
-EMOJI = re.compile("[\U0001F000-\U0001FAFF\u2600-\u27BF\u2B00-\u2BFF\uFE0F]")
+EMOJI = re.compile("[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\ufe0f]")
 
 
 NAV_LABELS = "() => [...document.querySelectorAll(\"[data-testid='stSidebarNavLink'] span[label]\")].map(e => e.getAttribute('label'))"
@@ -462,8 +477,14 @@ def test_status_does_not_depend_on_emoji(server, isolated_env):
     import_file(db, FIX / "seed001_dataset.jsonl")
     uid = db.execute("SELECT uid FROM samples ORDER BY rowid LIMIT 1").fetchone()[0]
     with db.conn:
-        db.execute("INSERT INTO findings (uid, check_id, severity, turn, reason, message) VALUES (?, 'ungrounded_id', 'error', 1, 'ungrounded_id', '근거 없는 주문 ID')", [uid])
-        db.execute("INSERT INTO findings (uid, check_id, severity, turn, reason, message) VALUES (?, 'korean_share', 'warning', 0, 'unnatural_korean', '한국어 비율 낮음')", [uid])
+        db.execute(
+            "INSERT INTO findings (uid, check_id, severity, turn, reason, message) VALUES (?, 'ungrounded_id', 'error', 1, 'ungrounded_id', '근거 없는 주문 ID')",
+            [uid],
+        )
+        db.execute(
+            "INSERT INTO findings (uid, check_id, severity, turn, reason, message) VALUES (?, 'korean_share', 'warning', 0, 'unnatural_korean', '한국어 비율 낮음')",
+            [uid],
+        )
     with sync_playwright() as p:
         browser, page = _open_review(p, server)
         expect(page.get_by_text("[오류] [ungrounded_id] 근거 없는 주문 ID")).to_be_visible(timeout=20_000)
@@ -539,10 +560,26 @@ def test_review_shows_the_judge_finding_in_a_real_browser(server, isolated_env, 
     # one more verdict, by another model, whose evidence quote is markup: it must stay text
     hostile = "<img src=x onerror=alert(1)> **굵게** [링크](javascript:alert(1))"
     with write_transaction(db):
-        judge.store_verdicts(db, [(None, {"uid": uid, "model": "gpt-4o", "custom_id": f"judge:gpt-4o:{uid}:1", "revision_id": None,
-                                          "verdict": "defect", "reason": "unnatural_korean", "evidence": hostile, "response_model": "gpt-4o",
-                                          "usage": None, "turns": [{"turn": turn, "verdict": "defect", "reason": "unnatural_korean",
-                                                                    "evidence": hostile}]})])
+        judge.store_verdicts(
+            db,
+            [
+                (
+                    None,
+                    {
+                        "uid": uid,
+                        "model": "gpt-4o",
+                        "custom_id": f"judge:gpt-4o:{uid}:1",
+                        "revision_id": None,
+                        "verdict": "defect",
+                        "reason": "unnatural_korean",
+                        "evidence": hostile,
+                        "response_model": "gpt-4o",
+                        "usage": None,
+                        "turns": [{"turn": turn, "verdict": "defect", "reason": "unnatural_korean", "evidence": hostile}],
+                    },
+                )
+            ],
+        )
     dialogs = []
     with sync_playwright() as p:
         browser, page = _open_review(p, server, on_dialog=lambda d: (dialogs.append(d.message), d.dismiss()))
@@ -562,6 +599,8 @@ def test_review_shows_the_judge_finding_in_a_real_browser(server, isolated_env, 
         page.screenshot(path=str(isolated_env / "judge_review.png"), full_page=False)
         browser.close()
     assert dialogs == []
+
+
 def test_audit_page_opens_the_audit_sample_in_review_keeping_the_name(server, isolated_env):
     """Issue 17: "감사 표본 검토 열기" on the Audit page opens Review filtered to the lot's audit
     sample, with the name typed on the Audit page still there, and the lane said in Korean."""

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from collections import Counter
 
-from datagen import publish, review, stats, yields
 from publish_data import fixture_dialogues, insert
+
+from datagen import publish, review, stats, yields
 
 # (state, decision) as datagen.review.derive_state can leave them → where the sample stands
 CASES = {
@@ -22,13 +23,11 @@ CASES = {
 
 def test_every_reader_puts_each_review_state_in_the_same_bucket(db):
     base = fixture_dialogues()[0]
-    dialogues = [base.model_copy(update={"uid": f"b{k}", "custom_id": f"train-cancel-{k:05d}", "category": "cancel"})
-                 for k in range(len(CASES))]
+    dialogues = [base.model_copy(update={"uid": f"b{k}", "custom_id": f"train-cancel-{k:05d}", "category": "cancel"}) for k in range(len(CASES))]
     uids = insert(db, dialogues)
     with db.conn:
         for d in dialogues:
-            db.execute("INSERT INTO requests (custom_id, job_id, kind, category, status) VALUES (?, 'job', 'train', 'cancel', 'done')",
-                       [d.custom_id])
+            db.execute("INSERT INTO requests (custom_id, job_id, kind, category, status) VALUES (?, 'job', 'train', 'cancel', 'done')", [d.custom_id])
         for uid, (state, decision) in zip(uids, CASES):
             db.execute("UPDATE sample_state SET state = ?, decision = ? WHERE uid = ?", [state, decision, uid])
     want = Counter(CASES.values())
@@ -37,7 +36,11 @@ def test_every_reader_puts_each_review_state_in_the_same_bucket(db):
 
     funnel = stats.totals(stats.funnel(db))
     assert (funnel["accepted"], funnel["rejected"], funnel["skipped"], funnel["pending"]) == (
-        want["accept"], want["reject"], want["skip"], want["pending"] + want["disputed"])
+        want["accept"],
+        want["reject"],
+        want["skip"],
+        want["pending"] + want["disputed"],
+    )
 
     (row,) = yields.yield_table(db)
     assert (row["accepted"], row["rejected"], row["parsed"]) == (want["accept"], want["reject"], len(CASES))

@@ -40,43 +40,95 @@ def D(turns, category="edge_case", tools=None, system_prompt=""):
     return Dialogue(uid="t", category=category, turns=turns, tools=config.TOOLS if tools is None else tools, system_prompt=system_prompt)
 
 
-SHOP = {"restaurant_id": "R2031", "name": "교촌 망원점", "category": "chicken", "rating": 4.6, "is_open": True, "delivery_fee": 2000,
-        "min_order_amount": 15000, "eta_minutes": 35}
+SHOP = {
+    "restaurant_id": "R2031",
+    "name": "교촌 망원점",
+    "category": "chicken",
+    "rating": 4.6,
+    "is_open": True,
+    "delivery_fee": 2000,
+    "min_order_amount": 15000,
+    "eta_minutes": 35,
+}
 CLOSED = {**SHOP, "restaurant_id": "R2044", "name": "BBQ 합정점", "is_open": False}
 MENU = [{"menu_item_id": "M20311", "name": "허니콤보", "price": 23000, "description": "꿀 소스", "is_sold_out": False, "options": []}]
 DETAIL = {**SHOP, "opening_hours": "11:00-24:00", "menu": MENU}
-LINE = {"cart_item_id": "CI0101", "menu_item_id": "M20311", "name": "허니콤보", "quantity": 1, "options": [], "special_request": None,
-        "unit_price": 23000, "line_total": 23000}
+LINE = {
+    "cart_item_id": "CI0101",
+    "menu_item_id": "M20311",
+    "name": "허니콤보",
+    "quantity": 1,
+    "options": [],
+    "special_request": None,
+    "unit_price": 23000,
+    "line_total": 23000,
+}
 ADDRS = {"items": [{"address_id": "A101", "label": "집", "address": "서울 마포구 월드컵로 12", "is_default": True}]}
-CHECKOUT = {"checkout_id": "CK300101", "restaurant_name": "교촌 망원점", "address_id": "A101", "address": "서울 마포구 월드컵로 12",
-            "payment_method": "kakao_pay", "items": [{"name": "허니콤보", "quantity": 1, "line_total": 23000}], "subtotal": 23000,
-            "delivery_fee": 2000, "discount": 0, "total": 25000, "delivery_note": None, "coupon_code": None, "eta_minutes": 35}
+CHECKOUT = {
+    "checkout_id": "CK300101",
+    "restaurant_name": "교촌 망원점",
+    "address_id": "A101",
+    "address": "서울 마포구 월드컵로 12",
+    "payment_method": "kakao_pay",
+    "items": [{"name": "허니콤보", "quantity": 1, "line_total": 23000}],
+    "subtotal": 23000,
+    "delivery_fee": 2000,
+    "discount": 0,
+    "total": 25000,
+    "delivery_note": None,
+    "coupon_code": None,
+    "eta_minutes": 35,
+}
 ORDER = {"order_id": "O26112109", "status": "accepted", "total": 25000, "eta_minutes": 35, "ordered_at": "2026-11-21T19:10:00+09:00"}
-STATUS = {"order_id": "O26112101", "restaurant_name": "교촌 망원점", "status": "delivering", "items": [{"name": "허니콤보", "quantity": 1}],
-          "total": 25000, "ordered_at": "2026-11-21T19:02:00+09:00", "eta_minutes": 12}
+STATUS = {
+    "order_id": "O26112101",
+    "restaurant_name": "교촌 망원점",
+    "status": "delivering",
+    "items": [{"name": "허니콤보", "quantity": 1}],
+    "total": 25000,
+    "ordered_at": "2026-11-21T19:02:00+09:00",
+    "eta_minutes": 12,
+}
 
 
 def search(args=None, items=None, user="치킨집 찾아줘", answer="교촌 망원점이 있어요. 평점 4.6이에요."):
-    return [U(user), A("", ("c1", "search_restaurants", args if args is not None else {"category": "chicken"})),
-            R("c1", "search_restaurants", {"items": items if items is not None else [SHOP], "total": 1}), A(answer)]
+    return [
+        U(user),
+        A("", ("c1", "search_restaurants", args if args is not None else {"category": "chicken"})),
+        R("c1", "search_restaurants", {"items": items if items is not None else [SHOP], "total": 1}),
+        A(answer),
+    ]
 
 
 def full_order(*, user="장바구니 거 집으로 카카오페이로 주문해 줘", prepare=None, place=None, confirm=True, answer=None):
-    turns = [U(user), A("", ("c1", "list_addresses", {})), R("c1", "list_addresses", ADDRS),
-             A("", ("c2", "prepare_checkout", prepare or {"address_id": "A101", "payment_method": "kakao_pay"})),
-             R("c2", "prepare_checkout", CHECKOUT)]
+    turns = [
+        U(user),
+        A("", ("c1", "list_addresses", {})),
+        R("c1", "list_addresses", ADDRS),
+        A("", ("c2", "prepare_checkout", prepare or {"address_id": "A101", "payment_method": "kakao_pay"})),
+        R("c2", "prepare_checkout", CHECKOUT),
+    ]
     if confirm:
         turns += [A("교촌 망원점 허니콤보 1개, 총 25,000원이에요. 주문할까요?"), U("네 주문해 주세요")]
-    turns += [A("", ("c3", "place_order", place or {"checkout_id": "CK300101"})), R("c3", "place_order", ORDER),
-              A(answer or "주문이 접수됐어요. 주문번호 O26112109, 약 35분 뒤 도착해요.")]
+    turns += [
+        A("", ("c3", "place_order", place or {"checkout_id": "CK300101"})),
+        R("c3", "place_order", ORDER),
+        A(answer or "주문이 접수됐어요. 주문번호 O26112109, 약 35분 뒤 도착해요."),
+    ]
     return turns
 
 
 def cart(args=None, result=None, user="교촌 망원점 허니콤보 하나 담아 줘", answer="허니콤보 1개 담았어요. 합계 23,000원이에요."):
-    return [U(user), A("", ("c0", "search_restaurants", {"query": "교촌 망원점"})), R("c0", "search_restaurants", {"items": [SHOP], "total": 1}),
-            A("", ("c1", "get_restaurant_detail", {"restaurant_id": "R2031"})), R("c1", "get_restaurant_detail", DETAIL),
-            A("", ("c2", "add_to_cart", args or {"restaurant_id": "R2031", "menu_item_id": "M20311", "quantity": 1})),
-            R("c2", "add_to_cart", result or {"cart_item": LINE, "item_count": 1, "subtotal": 23000}), A(answer)]
+    return [
+        U(user),
+        A("", ("c0", "search_restaurants", {"query": "교촌 망원점"})),
+        R("c0", "search_restaurants", {"items": [SHOP], "total": 1}),
+        A("", ("c1", "get_restaurant_detail", {"restaurant_id": "R2031"})),
+        R("c1", "get_restaurant_detail", DETAIL),
+        A("", ("c2", "add_to_cart", args or {"restaurant_id": "R2031", "menu_item_id": "M20311", "quantity": 1})),
+        R("c2", "add_to_cart", result or {"cart_item": LINE, "item_count": 1, "subtotal": 23000}),
+        A(answer),
+    ]
 
 
 GOOD = D(search())
@@ -92,52 +144,118 @@ CASES: dict[str, tuple[Dialogue, Dialogue]] = {
     "leftover_markup": (D(search(answer="교촌 망원점이 있어요.<|im_end|>")), D(search(answer="교촌 망원점이 있어요 {평점 4.6}."))),
     "unknown_tool": (D([U("리뷰 보여줘"), A("", ("c1", "get_reviews", {})), R("c1", "get_reviews", {"reviews": []}), A("리뷰가 없어요.")]), GOOD),
     "missing_required_argument": (
-        D([U("교촌 메뉴"), A("", ("c1", "get_restaurant_detail", {})), R("c1", "get_restaurant_detail", {"error": {"code": "INVALID_ARGUMENT", "message": "x"}}), A("못 불러왔어요.")]),
-        GOOD),
+        D(
+            [
+                U("교촌 메뉴"),
+                A("", ("c1", "get_restaurant_detail", {})),
+                R("c1", "get_restaurant_detail", {"error": {"code": "INVALID_ARGUMENT", "message": "x"}}),
+                A("못 불러왔어요."),
+            ]
+        ),
+        GOOD,
+    ),
     "unexpected_argument": (D(search({"category": "chicken", "radius_km": 3}, user="3km 안 치킨집 찾아줘")), GOOD),
     "invalid_argument_value": (D(search({"category": "치킨"})), GOOD),
-    "invalid_tool_response": (D([U("치킨집 찾아줘"), A("", ("c1", "search_restaurants", {"category": "chicken"})),
-                                 R("c1", "search_restaurants", {"items": [SHOP]}), A("교촌 망원점이 있어요.")]), GOOD),
-    "ungrounded_id": (D([U("R2031 메뉴 말고 다른 가게 메뉴 보여줘"), A("", ("c1", "get_restaurant_detail", {"restaurant_id": "R2044"})),
-                         R("c1", "get_restaurant_detail", {**DETAIL, "restaurant_id": "R2044"}), A("메뉴예요.")]),
-                      D([U("R2044 메뉴 보여줘"), A("", ("c1", "get_restaurant_detail", {"restaurant_id": "R2044"})),
-                         R("c1", "get_restaurant_detail", {**DETAIL, "restaurant_id": "R2044"}), A("메뉴예요.")])),
+    "invalid_tool_response": (
+        D(
+            [
+                U("치킨집 찾아줘"),
+                A("", ("c1", "search_restaurants", {"category": "chicken"})),
+                R("c1", "search_restaurants", {"items": [SHOP]}),
+                A("교촌 망원점이 있어요."),
+            ]
+        ),
+        GOOD,
+    ),
+    "ungrounded_id": (
+        D(
+            [
+                U("R2031 메뉴 말고 다른 가게 메뉴 보여줘"),
+                A("", ("c1", "get_restaurant_detail", {"restaurant_id": "R2044"})),
+                R("c1", "get_restaurant_detail", {**DETAIL, "restaurant_id": "R2044"}),
+                A("메뉴예요."),
+            ]
+        ),
+        D(
+            [
+                U("R2044 메뉴 보여줘"),
+                A("", ("c1", "get_restaurant_detail", {"restaurant_id": "R2044"})),
+                R("c1", "get_restaurant_detail", {**DETAIL, "restaurant_id": "R2044"}),
+                A("메뉴예요."),
+            ]
+        ),
+    ),
     "place_order_unprepared": (D(full_order(place={"checkout_id": "CK999999"}), "checkout"), D(full_order(), "checkout")),
     "order_not_confirmed": (D(full_order(confirm=False), "checkout"), D(full_order(), "checkout")),
-    "unsaid_quantity": (D(cart({"restaurant_id": "R2031", "menu_item_id": "M20311", "quantity": 3},
-                               {"cart_item": {**LINE, "quantity": 3, "line_total": 69000}, "item_count": 3, "subtotal": 69000},
-                               answer="허니콤보 3개 담았어요.")),
-                        D(cart({"restaurant_id": "R2031", "menu_item_id": "M20311", "quantity": 3},
-                               {"cart_item": {**LINE, "quantity": 3, "line_total": 69000}, "item_count": 3, "subtotal": 69000},
-                               user="교촌 망원점 허니콤보 세 개 담아 줘", answer="허니콤보 3개 담았어요."))),
-    "unsaid_number": (D(search({"category": "chicken", "min_rating": 4.5}, user="평점 높은 치킨집 찾아줘")),
-                      D(search({"category": "chicken", "min_rating": 4.5}, user="평점 4.5 이상 치킨집 찾아줘"))),
-    "unsaid_option": (D(search({"category": "chicken", "only_open": True})),
-                      D(search({"category": "chicken", "only_open": True}, user="지금 영업하는 치킨집 찾아줘"))),
-    "unsaid_text": (D(cart({"restaurant_id": "R2031", "menu_item_id": "M20311", "quantity": 1, "special_request": "덜 맵게 해 주세요"})),
-                    D(cart({"restaurant_id": "R2031", "menu_item_id": "M20311", "quantity": 1, "special_request": "덜 맵게 해 주세요"},
-                           user="교촌 망원점 허니콤보 하나 담아 줘, 덜 맵게 해줘"))),
-    "result_contradicts_call": (D(search({"category": "chicken", "only_open": True}, [SHOP, CLOSED], user="지금 문 연 치킨집")),
-                                D(search({"category": "chicken", "only_open": True}, [SHOP], user="지금 문 연 치킨집"))),
+    "unsaid_quantity": (
+        D(
+            cart(
+                {"restaurant_id": "R2031", "menu_item_id": "M20311", "quantity": 3},
+                {"cart_item": {**LINE, "quantity": 3, "line_total": 69000}, "item_count": 3, "subtotal": 69000},
+                answer="허니콤보 3개 담았어요.",
+            )
+        ),
+        D(
+            cart(
+                {"restaurant_id": "R2031", "menu_item_id": "M20311", "quantity": 3},
+                {"cart_item": {**LINE, "quantity": 3, "line_total": 69000}, "item_count": 3, "subtotal": 69000},
+                user="교촌 망원점 허니콤보 세 개 담아 줘",
+                answer="허니콤보 3개 담았어요.",
+            )
+        ),
+    ),
+    "unsaid_number": (
+        D(search({"category": "chicken", "min_rating": 4.5}, user="평점 높은 치킨집 찾아줘")),
+        D(search({"category": "chicken", "min_rating": 4.5}, user="평점 4.5 이상 치킨집 찾아줘")),
+    ),
+    "unsaid_option": (
+        D(search({"category": "chicken", "only_open": True})),
+        D(search({"category": "chicken", "only_open": True}, user="지금 영업하는 치킨집 찾아줘")),
+    ),
+    "unsaid_text": (
+        D(cart({"restaurant_id": "R2031", "menu_item_id": "M20311", "quantity": 1, "special_request": "덜 맵게 해 주세요"})),
+        D(
+            cart(
+                {"restaurant_id": "R2031", "menu_item_id": "M20311", "quantity": 1, "special_request": "덜 맵게 해 주세요"},
+                user="교촌 망원점 허니콤보 하나 담아 줘, 덜 맵게 해줘",
+            )
+        ),
+    ),
+    "result_contradicts_call": (
+        D(search({"category": "chicken", "only_open": True}, [SHOP, CLOSED], user="지금 문 연 치킨집")),
+        D(search({"category": "chicken", "only_open": True}, [SHOP], user="지금 문 연 치킨집")),
+    ),
     "ungrounded_mention": (D(search(answer="교촌 망원점이 있어요. 배달비는 3,500원이에요.")), GOOD),
     "category_contract": (D(search(), "no_call"), D(search(), "search")),
     "model_maker_mention": (D(search(answer="교촌 망원점이 있어요. 참고로 저는 ChatGPT예요.")), D(search(answer="교촌 망원점이 있어요. 맛있게 드세요!"))),
     "ai_self_talk": (D(search(answer="저는 AI 언어 모델이라 맛은 모르지만 교촌 망원점이 있어요.")), GOOD),
     "non_korean_text": (D(search(answer="I found one chicken place for you: 교촌 망원점.")), D(search(answer="교촌 망원점(BBQ 아님)이 있어요. OK?"))),
     "length_out_of_bounds": (D(search(answer="교촌 망원점이 있어요. " * 120)), GOOD),
-    "handoff_promise": (D(search(answer="교촌 망원점이 있어요. 더 궁금하시면 상담원에게 연결해 드릴게요.")),
-                        D(search(answer="교촌 망원점이 있어요. 상담원 연결은 제가 해 드릴 수 없어요."))),
-    "tool_internals_leaked": (D(search(answer="search_restaurants 결과로 교촌 망원점이 있어요. 평점 4.6이에요.")),
-                              D(search(answer="교촌 망원점이 있어요. 평점 4.6, 배달비 2,000원이에요."))),
-    "ungrounded_claim": (D(search(answer="교촌 망원점이 있어요. 이 동네에서 제일 인기 있는 집이에요.")),
-                         D(search(answer="교촌 망원점이 있어요. 인기 메뉴도 찾아볼까요?"))),
-    "unsupported_capability": (D(search(answer="교촌 망원점이 있어요. 포인트 적립도 도와드릴 수 있어요.")),
-                               D(search(answer="교촌 망원점이 있어요. 쿠폰이 있으면 결제할 때 적용해 드릴 수 있어요."))),
-    "unfulfilled_promise": (D(search(answer="교촌 망원점이 있어요. 허니콤보 바로 장바구니에 담아 드릴게요.")),
-                            D(search(answer="교촌 망원점이 있어요. 허니콤보를 장바구니에 담아 드릴까요?"))),
+    "handoff_promise": (
+        D(search(answer="교촌 망원점이 있어요. 더 궁금하시면 상담원에게 연결해 드릴게요.")),
+        D(search(answer="교촌 망원점이 있어요. 상담원 연결은 제가 해 드릴 수 없어요.")),
+    ),
+    "tool_internals_leaked": (
+        D(search(answer="search_restaurants 결과로 교촌 망원점이 있어요. 평점 4.6이에요.")),
+        D(search(answer="교촌 망원점이 있어요. 평점 4.6, 배달비 2,000원이에요.")),
+    ),
+    "ungrounded_claim": (
+        D(search(answer="교촌 망원점이 있어요. 이 동네에서 제일 인기 있는 집이에요.")),
+        D(search(answer="교촌 망원점이 있어요. 인기 메뉴도 찾아볼까요?")),
+    ),
+    "unsupported_capability": (
+        D(search(answer="교촌 망원점이 있어요. 포인트 적립도 도와드릴 수 있어요.")),
+        D(search(answer="교촌 망원점이 있어요. 쿠폰이 있으면 결제할 때 적용해 드릴 수 있어요.")),
+    ),
+    "unfulfilled_promise": (
+        D(search(answer="교촌 망원점이 있어요. 허니콤보 바로 장바구니에 담아 드릴게요.")),
+        D(search(answer="교촌 망원점이 있어요. 허니콤보를 장바구니에 담아 드릴까요?")),
+    ),
     "unrequested_item": (D(cart(user="교촌 망원점 콜라 하나 담아 줘", answer="담았어요. 합계 23,000원이에요.")), D(cart())),
-    "claimed_action": (D([U("방금 주문 취소해 주세요"), A("네, 주문을 취소해 드렸어요.")], "no_call"),
-                       D([U("방금 주문 취소해 주세요"), A("죄송하지만 접수된 주문 취소는 제가 도와드릴 수 없어요.")], "no_call")),
+    "claimed_action": (
+        D([U("방금 주문 취소해 주세요"), A("네, 주문을 취소해 드렸어요.")], "no_call"),
+        D([U("방금 주문 취소해 주세요"), A("죄송하지만 접수된 주문 취소는 제가 도와드릴 수 없어요.")], "no_call"),
+    ),
 }
 
 
@@ -188,7 +306,9 @@ def test_imported_tools_are_checked_against_their_own_schema_and_return_formats_
     ids = {f.check for f in run_checks(d)}
     assert "invalid_argument_value" in ids  # the record's own schema says string
     assert "invalid_tool_response" not in ids  # no return format known for this tool
-    same = D([U("치킨집"), A("", ("c1", "search_restaurants", {"category": "chicken"})), R("c1", "search_restaurants", "치킨집 목록"), A("있어요.")], "imported")
+    same = D(
+        [U("치킨집"), A("", ("c1", "search_restaurants", {"category": "chicken"})), R("c1", "search_restaurants", "치킨집 목록"), A("있어요.")], "imported"
+    )
     assert "invalid_tool_response" in {f.check for f in run_checks(same)}  # config's tool: its return format applies
 
 
@@ -196,12 +316,23 @@ def test_the_system_prompt_grounds_the_user_id_but_not_example_ids_of_an_embedde
     tools_block = "# Tools\n<tools>\n" + json.dumps(config.TOOLS[9], ensure_ascii=False) + "\n</tools>"
     system = "배달 앱 상담사입니다.\n로그인한 사용자 ID: u_10234\n\n" + tools_block
     assert config.ID_EXAMPLES["order_id"] in system
-    example = D([U("제 주문 어디쯤이에요?"), A("", ("c1", "get_order_status", {"order_id": config.ID_EXAMPLES["order_id"]})),
-                 R("c1", "get_order_status", {**STATUS, "order_id": config.ID_EXAMPLES["order_id"]}), A("배달 중이에요.")], system_prompt=system)
+    example = D(
+        [
+            U("제 주문 어디쯤이에요?"),
+            A("", ("c1", "get_order_status", {"order_id": config.ID_EXAMPLES["order_id"]})),
+            R("c1", "get_order_status", {**STATUS, "order_id": config.ID_EXAMPLES["order_id"]}),
+            A("배달 중이에요."),
+        ],
+        system_prompt=system,
+    )
     assert "ungrounded_id" in {f.check for f in run_checks(example)}
     own = [{"type": "function", "function": {"name": "get_points", "parameters": {"type": "object", "properties": {"user_id": {"type": "string"}}}}}]
-    user = D([U("내 포인트 얼마야?"), A("", ("c1", "get_points", {"user_id": "u_10234"})), R("c1", "get_points", {"points": 1200}),
-              A("1,200포인트 있어요.")], "imported", own, system_prompt=system)
+    user = D(
+        [U("내 포인트 얼마야?"), A("", ("c1", "get_points", {"user_id": "u_10234"})), R("c1", "get_points", {"points": 1200}), A("1,200포인트 있어요.")],
+        "imported",
+        own,
+        system_prompt=system,
+    )
     assert run_checks(user) == []
 
 
@@ -286,11 +417,39 @@ def test_validators_are_built_once_per_schema(monkeypatch):
 
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-3, 30) | st.floats(-1, 30, allow_nan=False) | st.sampled_from(
-        ["R1024", "M10231", "CI0042", "A001", "CK482913", "O25112101", "chicken", "card", "x", "", "delivering"]),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(
-        st.sampled_from(["restaurant_id", "items", "name", "rating", "is_open", "quantity", "error", "code", "message", "total",
-                         "cart_item", "status", "order_id", "menu", "price", "options", "extra"]), children, max_size=6),
+    st.none()
+    | st.booleans()
+    | st.integers(-3, 30)
+    | st.floats(-1, 30, allow_nan=False)
+    | st.sampled_from(["R1024", "M10231", "CI0042", "A001", "CK482913", "O25112101", "chicken", "card", "x", "", "delivering"]),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "restaurant_id",
+                    "items",
+                    "name",
+                    "rating",
+                    "is_open",
+                    "quantity",
+                    "error",
+                    "code",
+                    "message",
+                    "total",
+                    "cart_item",
+                    "status",
+                    "order_id",
+                    "menu",
+                    "price",
+                    "options",
+                    "extra",
+                ]
+            ),
+            children,
+            max_size=6,
+        )
+    ),
     max_leaves=20,
 )
 SCHEMAS = [t["function"]["parameters"] for t in config.TOOLS] + list(config.TOOLS_RETURN_FORMAT.values())
@@ -320,32 +479,74 @@ def test_the_pre_screen_accepts_the_valid_results_of_the_offline_dialogues():
 # ----------------------------------------------------------------------------- issue 13: real-data false alarms and misses
 
 SEED_TOOLS = [  # seed 001's own tool shapes (flat, snapshot-based place_order): not config.TOOLS
-    {"type": "function", "name": "prepare_checkout", "parameters": {"type": "object", "properties": {
-        "user_id": {"type": "string"}, "address_id": {"type": "string"}, "delivery_note": {"type": "string"}}, "required": ["user_id", "address_id"]}},
-    {"type": "function", "name": "place_order", "parameters": {"type": "object", "properties": {
-        "snapshot": {"type": "object"}, "payment_method": {"type": "string"}}, "required": ["snapshot"]}},
-    {"type": "function", "name": "add_to_cart", "parameters": {"type": "object", "properties": {
-        "user_id": {"type": "string"}, "restaurant_id": {"type": "string"}, "menu_item_id": {"type": "string"},
-        "quantity": {"type": "integer"}}, "required": ["user_id", "restaurant_id", "menu_item_id"]}},
-    {"type": "function", "name": "search_restaurants", "parameters": {"type": "object", "properties": {
-        "query": {"type": "string"}, "category": {"type": "string"}, "only_open": {"type": "boolean"}, "sort": {"type": "string"}}}},
+    {
+        "type": "function",
+        "name": "prepare_checkout",
+        "parameters": {
+            "type": "object",
+            "properties": {"user_id": {"type": "string"}, "address_id": {"type": "string"}, "delivery_note": {"type": "string"}},
+            "required": ["user_id", "address_id"],
+        },
+    },
+    {
+        "type": "function",
+        "name": "place_order",
+        "parameters": {"type": "object", "properties": {"snapshot": {"type": "object"}, "payment_method": {"type": "string"}}, "required": ["snapshot"]},
+    },
+    {
+        "type": "function",
+        "name": "add_to_cart",
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "user_id": {"type": "string"},
+                "restaurant_id": {"type": "string"},
+                "menu_item_id": {"type": "string"},
+                "quantity": {"type": "integer"},
+            },
+            "required": ["user_id", "restaurant_id", "menu_item_id"],
+        },
+    },
+    {
+        "type": "function",
+        "name": "search_restaurants",
+        "parameters": {
+            "type": "object",
+            "properties": {"query": {"type": "string"}, "category": {"type": "string"}, "only_open": {"type": "boolean"}, "sort": {"type": "string"}},
+        },
+    },
 ]
 USER = "af1b5d7a-f9db-479f-9749-226ba884f3ff"
-SNAP = {"user_id": USER, "cart_id": "b9a1c3d4-0000-4000-8000-000000000001", "address_id": "3f47a2b9-0000-4000-8000-000000000002",
-        "items": [{"menu_name": "더블치즈 피자", "quantity": 1, "line_total": 18000}], "subtotal": 18000, "total": 21000}
+SNAP = {
+    "user_id": USER,
+    "cart_id": "b9a1c3d4-0000-4000-8000-000000000001",
+    "address_id": "3f47a2b9-0000-4000-8000-000000000002",
+    "items": [{"menu_name": "더블치즈 피자", "quantity": 1, "line_total": 18000}],
+    "subtotal": 18000,
+    "total": 21000,
+}
 
 
 def seed_order(snapshot, *, note_after_confirm=False):
-    turns = [U("장바구니 거 결제 준비해 주세요. 배송지는 3f47a2b9-0000-4000-8000-000000000002이에요."),
-             A("", ("c1", "prepare_checkout", {"user_id": USER, "address_id": SNAP["address_id"]})), R("c1", "prepare_checkout", SNAP),
-             A("더블치즈 피자 1개, 배달비 포함 총 21,000원이에요. 결제 수단을 알려주세요."), U("카드로 결제할게요. 문 앞에 두라고 해 주세요")]
+    turns = [
+        U("장바구니 거 결제 준비해 주세요. 배송지는 3f47a2b9-0000-4000-8000-000000000002이에요."),
+        A("", ("c1", "prepare_checkout", {"user_id": USER, "address_id": SNAP["address_id"]})),
+        R("c1", "prepare_checkout", SNAP),
+        A("더블치즈 피자 1개, 배달비 포함 총 21,000원이에요. 결제 수단을 알려주세요."),
+        U("카드로 결제할게요. 문 앞에 두라고 해 주세요"),
+    ]
     if note_after_confirm:
         noted = {**SNAP, "delivery_note": "문 앞에 두세요"}
-        turns += [A("", ("c2", "prepare_checkout", {"user_id": USER, "address_id": SNAP["address_id"], "delivery_note": "문 앞에 두세요"})),
-                  R("c2", "prepare_checkout", noted)]
+        turns += [
+            A("", ("c2", "prepare_checkout", {"user_id": USER, "address_id": SNAP["address_id"], "delivery_note": "문 앞에 두세요"})),
+            R("c2", "prepare_checkout", noted),
+        ]
         snapshot = noted if snapshot is SNAP else snapshot
-    turns += [A("", ("c3", "place_order", {"snapshot": snapshot, "payment_method": "card"})), R("c3", "place_order", "8a9b7c6d-0000-4000-8000-000000000003"),
-              A("주문이 완료되었습니다. 총 21,000원이에요.")]
+    turns += [
+        A("", ("c3", "place_order", {"snapshot": snapshot, "payment_method": "card"})),
+        R("c3", "place_order", "8a9b7c6d-0000-4000-8000-000000000003"),
+        A("주문이 완료되었습니다. 총 21,000원이에요."),
+    ]
     return D(turns, "imported", SEED_TOOLS, system_prompt=f"로그인한 사용자의 현재 ID: {USER}")
 
 
@@ -375,8 +576,16 @@ def whole_cart(added_id, added_name):
 
 def test_an_add_to_cart_result_is_the_whole_cart_and_the_added_line_is_matched_by_its_id():
     def dlg(result):
-        return D([U("R1 가게 M1이랑 M2 마라샹궈 하나씩 넣어줘"), A("", ("c1", "add_to_cart", {"user_id": USER, "restaurant_id": "R1", "menu_item_id": "M2", "quantity": 1})),
-                  R("c1", "add_to_cart", result), A("마라샹궈를 담았어요. 합계 31,000원이에요.")], "imported", SEED_TOOLS)
+        return D(
+            [
+                U("R1 가게 M1이랑 M2 마라샹궈 하나씩 넣어줘"),
+                A("", ("c1", "add_to_cart", {"user_id": USER, "restaurant_id": "R1", "menu_item_id": "M2", "quantity": 1})),
+                R("c1", "add_to_cart", result),
+                A("마라샹궈를 담았어요. 합계 31,000원이에요."),
+            ],
+            "imported",
+            SEED_TOOLS,
+        )
 
     assert "result_contradicts_call" not in ids(dlg(whole_cart("M2", "마라샹궈 (중)")))
     assert "result_contradicts_call" in ids(dlg(whole_cart("M9", "마라샹궈 (중)")))  # no line with the called id
@@ -384,13 +593,36 @@ def test_an_add_to_cart_result_is_the_whole_cart_and_the_added_line_is_matched_b
 
 @pytest.mark.parametrize("word,code", [("달러", "USD"), ("유로", "EUR"), ("원", "KRW"), ("한국돈", "KRW"), ("엔화", "JPY")])
 def test_currency_words_and_iso_codes_are_the_same_value(word, code):
-    tools = [{"type": "function", "function": {"name": "convert_currency", "parameters": {"type": "object", "properties": {
-        "amount": {"type": "number"}, "from": {"type": "string"}, "to": {"type": "string"}}}}}]
-    d = D([U(f"100{word}는 얼마야?"), A("", ("c1", "convert_currency", {"amount": 100, "from": word, "to": "KRW"})),
-           R("c1", "convert_currency", {"converted_amount": 133096.0, "from": code, "to": "KRW"}), A("약 13만 3,096원입니다.")], "imported", tools)
+    tools = [
+        {
+            "type": "function",
+            "function": {
+                "name": "convert_currency",
+                "parameters": {"type": "object", "properties": {"amount": {"type": "number"}, "from": {"type": "string"}, "to": {"type": "string"}}},
+            },
+        }
+    ]
+    d = D(
+        [
+            U(f"100{word}는 얼마야?"),
+            A("", ("c1", "convert_currency", {"amount": 100, "from": word, "to": "KRW"})),
+            R("c1", "convert_currency", {"converted_amount": 133096.0, "from": code, "to": "KRW"}),
+            A("약 13만 3,096원입니다."),
+        ],
+        "imported",
+        tools,
+    )
     assert ids(d) == set()
-    wrong = D([U(f"100{word}는 얼마야?"), A("", ("c1", "convert_currency", {"amount": 100, "from": word, "to": "KRW"})),
-               R("c1", "convert_currency", {"converted_amount": 1.0, "from": "CHF", "to": "KRW"}), A("1원입니다.")], "imported", tools)
+    wrong = D(
+        [
+            U(f"100{word}는 얼마야?"),
+            A("", ("c1", "convert_currency", {"amount": 100, "from": word, "to": "KRW"})),
+            R("c1", "convert_currency", {"converted_amount": 1.0, "from": "CHF", "to": "KRW"}),
+            A("1원입니다."),
+        ],
+        "imported",
+        tools,
+    )
     assert "result_contradicts_call" in ids(wrong)
 
 
@@ -425,13 +657,36 @@ def test_korean_amounts_are_read_whole(n, before, after):
 
 
 def test_a_price_read_the_korean_way_or_worked_out_from_a_result_is_grounded():
-    conv = [{"type": "function", "function": {"name": "convert_currency", "parameters": {"type": "object", "properties": {
-        "amount": {"type": "number"}, "from": {"type": "string"}, "to": {"type": "string"}}}}}]
-    d = D([U("100유로는 얼마야?"), A("", ("c1", "convert_currency", {"amount": 100, "from": "유로", "to": "한국돈"})),
-           R("c1", "convert_currency", {"converted_amount": 144510.98, "from": "EUR", "to": "KRW"}), A("100유로는 약 14만 4,510원입니다.")], "imported", conv)
+    conv = [
+        {
+            "type": "function",
+            "function": {
+                "name": "convert_currency",
+                "parameters": {"type": "object", "properties": {"amount": {"type": "number"}, "from": {"type": "string"}, "to": {"type": "string"}}},
+            },
+        }
+    ]
+    d = D(
+        [
+            U("100유로는 얼마야?"),
+            A("", ("c1", "convert_currency", {"amount": 100, "from": "유로", "to": "한국돈"})),
+            R("c1", "convert_currency", {"converted_amount": 144510.98, "from": "EUR", "to": "KRW"}),
+            A("100유로는 약 14만 4,510원입니다."),
+        ],
+        "imported",
+        conv,
+    )
     assert "ungrounded_mention" not in ids(d)
-    invented = D([U("100유로는 얼마야?"), A("", ("c1", "convert_currency", {"amount": 100, "from": "유로", "to": "한국돈"})),
-                  R("c1", "convert_currency", {"converted_amount": 144510.98, "from": "EUR", "to": "KRW"}), A("100유로는 약 15만 2,000원입니다.")], "imported", conv)
+    invented = D(
+        [
+            U("100유로는 얼마야?"),
+            A("", ("c1", "convert_currency", {"amount": 100, "from": "유로", "to": "한국돈"})),
+            R("c1", "convert_currency", {"converted_amount": 144510.98, "from": "EUR", "to": "KRW"}),
+            A("100유로는 약 15만 2,000원입니다."),
+        ],
+        "imported",
+        conv,
+    )
     assert "ungrounded_mention" in ids(invented)
     fee = seed_order(SNAP)
     fee.turns[-1].content = "주문이 완료되었습니다. 총 21,000원(상품 18,000원 + 배달비 3,000원)이에요."
@@ -439,19 +694,35 @@ def test_a_price_read_the_korean_way_or_worked_out_from_a_result_is_grounded():
 
 
 def test_a_bullet_label_is_not_a_shop_or_menu_name():
-    text = ("요청하신 내용 안내드릴게요.\n- 앱 오류(결제 실패) 신고: 오류가 난 시각(예: 2025-06-09 18:23)과 기기 정보를 알려주세요.\n"
-            "- 주문 취소(주문번호 3f8b2c4a) 요청: 도와드릴 수 없는 내용입니다.")
+    text = (
+        "요청하신 내용 안내드릴게요.\n- 앱 오류(결제 실패) 신고: 오류가 난 시각(예: 2025-06-09 18:23)과 기기 정보를 알려주세요.\n"
+        "- 주문 취소(주문번호 3f8b2c4a) 요청: 도와드릴 수 없는 내용입니다."
+    )
     assert "ungrounded_mention" not in ids(D([U("앱 오류 신고하고 주문 취소도 하고 싶어요"), A(text)], "no_call"))
 
 
 def test_numbers_from_an_earlier_tool_result_are_not_unsaid():
-    tools = [{"type": "function", "function": {"name": n, "parameters": {"type": "object", "properties": p}}} for n, p in [
-        ("getWalkInfo", {"origin": {"type": "string"}, "destination": {"type": "string"}}),
-        ("calculateCaloriesBurnedByWalking", {"distance": {"type": "number"}, "weight": {"type": "number"}})]]
-    d = D([U("한글박물관에서 한남파출소까지 걸었어"), A("", ("c1", "getWalkInfo", {"origin": "한글박물관", "destination": "한남파출소"})),
-           R("c1", "getWalkInfo", {"distance": 3.3, "distance_unit": "km"}), A("약 3.3km예요."), U("몇 칼로리 썼을까? 58키로야"),
-           A("", ("c2", "calculateCaloriesBurnedByWalking", {"distance": 3.3, "weight": 58})),
-           R("c2", "calculateCaloriesBurnedByWalking", {"calories_burned": 133.98}), A("약 133.98kcal입니다.")], "imported", tools)
+    tools = [
+        {"type": "function", "function": {"name": n, "parameters": {"type": "object", "properties": p}}}
+        for n, p in [
+            ("getWalkInfo", {"origin": {"type": "string"}, "destination": {"type": "string"}}),
+            ("calculateCaloriesBurnedByWalking", {"distance": {"type": "number"}, "weight": {"type": "number"}}),
+        ]
+    ]
+    d = D(
+        [
+            U("한글박물관에서 한남파출소까지 걸었어"),
+            A("", ("c1", "getWalkInfo", {"origin": "한글박물관", "destination": "한남파출소"})),
+            R("c1", "getWalkInfo", {"distance": 3.3, "distance_unit": "km"}),
+            A("약 3.3km예요."),
+            U("몇 칼로리 썼을까? 58키로야"),
+            A("", ("c2", "calculateCaloriesBurnedByWalking", {"distance": 3.3, "weight": 58})),
+            R("c2", "calculateCaloriesBurnedByWalking", {"calories_burned": 133.98}),
+            A("약 133.98kcal입니다."),
+        ],
+        "imported",
+        tools,
+    )
     assert "unsaid_number" not in ids(d)
     d.turns[5].tool_calls[0].arguments["distance"] = 4.1
     assert "unsaid_number" in ids(d)
@@ -461,10 +732,20 @@ def test_a_filter_carried_into_a_new_search_is_unsaid_but_a_refinement_keeps_it(
     shop = {"name": "정성가득 한상", "category": "한식", "is_open": True}
 
     def two_searches(second_user, second_args):
-        return D([U("지금 영업 중인 한식집 찾아줘"), A("", ("c1", "search_restaurants", {"category": "한식", "only_open": True})),
-                  R("c1", "search_restaurants", {"items": [shop]}), A("정성가득 한상이 있어요."), U(second_user),
-                  A("", ("c2", "search_restaurants", second_args)), R("c2", "search_restaurants", {"items": [{**shop, "category": second_args.get("category", "한식")}]}),
-                  A("찾아봤어요.")], "imported", SEED_TOOLS)
+        return D(
+            [
+                U("지금 영업 중인 한식집 찾아줘"),
+                A("", ("c1", "search_restaurants", {"category": "한식", "only_open": True})),
+                R("c1", "search_restaurants", {"items": [shop]}),
+                A("정성가득 한상이 있어요."),
+                U(second_user),
+                A("", ("c2", "search_restaurants", second_args)),
+                R("c2", "search_restaurants", {"items": [{**shop, "category": second_args.get("category", "한식")}]}),
+                A("찾아봤어요."),
+            ],
+            "imported",
+            SEED_TOOLS,
+        )
 
     drift = [f for f in run_checks(two_searches("이번엔 중식으로 바꿔서 찾아줘", {"category": "중식", "only_open": True})) if f.check == "unsaid_option"]
     assert [f.turn for f in drift] == [5] and "only_open" in drift[0].message
@@ -473,11 +754,27 @@ def test_a_filter_carried_into_a_new_search_is_unsaid_but_a_refinement_keeps_it(
 
 
 def test_codes_emails_and_quoted_text_do_not_make_a_turn_non_korean():
-    tools = [{"type": "function", "function": {"name": "create_user", "parameters": {"type": "object", "properties": {
-        "name": {"type": "string"}, "email": {"type": "string"}, "password": {"type": "string"}}}}}]
-    d = D([U("새 계정 만들어줘"), A("성함과 이메일, 비밀번호를 알려주세요."), U("이름 코비 이메일 kobi@example.com 비밀번호 abc123cba"),
-           A("", ("c1", "create_user", {"name": "코비", "email": "kobi@example.com", "password": "abc123cba"})), R("c1", "create_user", {"status": "success"}),
-           A("계정을 만들었습니다.")], "imported", tools)
+    tools = [
+        {
+            "type": "function",
+            "function": {
+                "name": "create_user",
+                "parameters": {"type": "object", "properties": {"name": {"type": "string"}, "email": {"type": "string"}, "password": {"type": "string"}}},
+            },
+        }
+    ]
+    d = D(
+        [
+            U("새 계정 만들어줘"),
+            A("성함과 이메일, 비밀번호를 알려주세요."),
+            U("이름 코비 이메일 kobi@example.com 비밀번호 abc123cba"),
+            A("", ("c1", "create_user", {"name": "코비", "email": "kobi@example.com", "password": "abc123cba"})),
+            R("c1", "create_user", {"status": "success"}),
+            A("계정을 만들었습니다."),
+        ],
+        "imported",
+        tools,
+    )
     assert ids(d) == set()
     order = D([U("주문번호 3f8b0a5c-7d49-4e1b-9c3a-1a2b3c4d5e6f 배달 출발했나요?"), A("확인해 볼게요. 앱에서 확인해 주세요.")], "imported", [])
     assert "non_korean_text" not in ids(order)
@@ -512,8 +809,16 @@ def test_calibration_on_the_real_corpus_holds_the_reached_targets(capsys, reques
     r = calibration.score_real(items)
     if request.config.getoption("capture") == "no" or os.environ.get("DATAGEN_SHOW_RECALL") == "1":
         with capsys.disabled():  # the report only with -s or DATAGEN_SHOW_RECALL=1: `pytest -q` stays dots
-            print("\n" + "\n".join(list(calibration.format_report({"real": r, "scripted": calibration.score_scripted(
-                calibration.run(calibration.load_scripted(), corpus_checks=False))}))))
+            print(
+                "\n"
+                + "\n".join(
+                    list(
+                        calibration.format_report(
+                            {"real": r, "scripted": calibration.score_scripted(calibration.run(calibration.load_scripted(), corpus_checks=False))}
+                        )
+                    )
+                )
+            )
     assert r["error"]["precision"] >= 0.90
     assert r["warning"]["precision"] >= 0.70
     assert r["recall"]["value"] >= 0.80
@@ -533,13 +838,17 @@ def test_the_matching_rule_of_the_calibration():
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.sampled_from(sorted(__import__("datagen.checks.consistency", fromlist=["CURRENCY_NAMES"]).CURRENCY_NAMES.items())),
-       st.sampled_from(["", " ", "  "]), st.booleans(), st.sampled_from(["USD", "EUR", "KRW", "JPY", "CNY", "GBP", "CZK", "CHF"]))
+@given(
+    st.sampled_from(sorted(__import__("datagen.checks.consistency", fromlist=["CURRENCY_NAMES"]).CURRENCY_NAMES.items())),
+    st.sampled_from(["", " ", "  "]),
+    st.booleans(),
+    st.sampled_from(["USD", "EUR", "KRW", "JPY", "CNY", "GBP", "CZK", "CHF"]),
+)
 def test_currency_words_match_their_iso_code_in_any_case_and_no_other(pair, pad, lower, other):
     from datagen.checks.consistency import same_value
 
     word, code = pair
-    shown = (code.lower() if lower else code)
+    shown = code.lower() if lower else code
     assert same_value(pad + word + pad, shown) and same_value(shown, word)
     if other != code:
         assert not same_value(word, other)
@@ -570,7 +879,10 @@ def test_recall_table_is_printed_only_when_asked(extra, env, shown):
     root = Path(__file__).resolve().parents[1]
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", *extra, "tests/test_checks.py::test_labelled_corpus_recall_and_false_findings"],
-        cwd=root, capture_output=True, text=True, timeout=300,
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
         env={**{k: v for k, v in os.environ.items() if k != "DATAGEN_SHOW_RECALL"}, **env},
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -581,8 +893,14 @@ def test_recall_table_is_printed_only_when_asked(extra, env, shown):
 
 _ARG_CHECKS = {"missing_required_argument": "missing", "unexpected_argument": "unexpected", "invalid_argument_value": "value"}
 _TOOLS = {t["function"]["name"]: t["function"] for t in config.TOOLS}
-_ARG_VALUES = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.floats(allow_nan=False, width=32), st.sampled_from(
-    ["R2031", "R12", "M20311", "CI0101", "A101", "CK300101", "O26112101", "chicken", "kakao_pay", "", "치킨"]), st.lists(st.sampled_from(["CI0101", "x"]), max_size=2))
+_ARG_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 3),
+    st.floats(allow_nan=False, width=32),
+    st.sampled_from(["R2031", "R12", "M20311", "CI0101", "A101", "CK300101", "O26112101", "chicken", "kakao_pay", "", "치킨"]),
+    st.lists(st.sampled_from(["CI0101", "x"]), max_size=2),
+)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -610,8 +928,12 @@ def test_argument_problems_name_each_kind():
     spec = _TOOLS["update_cart_item"]  # cart_item_id ^CI\d{4}$, quantity integer ≥ 1, both required
     assert argument_problems({"cart_item_id": "CI0042", "quantity": 2}, spec) == {}
     assert argument_problems({"cart_item_id": 42, "quantity": 0, "x": 1}, spec) == {
-        "cart_item_id": {"problem": "type", "expected": ["string"]}, "quantity": {"problem": "value", "expected": None},
-        "x": {"problem": "unexpected", "expected": None}}
-    assert argument_problems({"cart_item_id": "C1"}, spec) == {"cart_item_id": {"problem": "value", "expected": None},
-                                                               "quantity": {"problem": "missing", "expected": None}}
+        "cart_item_id": {"problem": "type", "expected": ["string"]},
+        "quantity": {"problem": "value", "expected": None},
+        "x": {"problem": "unexpected", "expected": None},
+    }
+    assert argument_problems({"cart_item_id": "C1"}, spec) == {
+        "cart_item_id": {"problem": "value", "expected": None},
+        "quantity": {"problem": "missing", "expected": None},
+    }
     assert argument_problems({"a": 1}, None) == {}

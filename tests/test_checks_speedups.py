@@ -7,7 +7,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from datagen.checks import content, consistency
+from datagen.checks import consistency, content
 
 
 def reference_model_maker(text: str) -> str | None:
@@ -64,8 +64,9 @@ def reference_name_candidates(text: str) -> list[str]:
     return [n for n in names if len(n.replace(" ", "")) >= 2 and not n.startswith(cs._LABELS)]
 
 
-NAME_TEXT = _texts(list("abcgptlamqwenAIGPT0123456789 -._오픈에이아이챗지피티클로드앤트로픽큐웬원제미나이딥시크")
-                   + ["open ai", "chatgpt", "Qwen2", "GPT4o", "İ", "K"], 30)
+NAME_TEXT = _texts(
+    list("abcgptlamqwenAIGPT0123456789 -._오픈에이아이챗지피티클로드앤트로픽큐웬원제미나이딥시크") + ["open ai", "chatgpt", "Qwen2", "GPT4o", "İ", "K"], 30
+)
 LINE_TEXT = _texts(list("()：: 가게원0123456789,약평점-") + ["12,000원", "(평점 4.5)", "1. "], 30)
 
 
@@ -81,8 +82,30 @@ def test_before_figures_cuts_every_line_as_before(line):
     assert consistency._before_figures(line) == reference_before_figures(line)
 
 
-LISTING_TEXT = _texts(["\n", " ", "\t", "\r", "\u3000", "\x85", "1. ", "2) ", "- ", "• ", "* ", "가게", "[화덕공방]", "(평점 4.5)",
-                       "12,000원", "배달비: ", "약 ", "a1", "이런 곳이 있어요."], 14)
+LISTING_TEXT = _texts(
+    [
+        "\n",
+        " ",
+        "\t",
+        "\r",
+        "\u3000",
+        "\x85",
+        "1. ",
+        "2) ",
+        "- ",
+        "• ",
+        "* ",
+        "가게",
+        "[화덕공방]",
+        "(평점 4.5)",
+        "12,000원",
+        "배달비: ",
+        "약 ",
+        "a1",
+        "이런 곳이 있어요.",
+    ],
+    14,
+)
 
 
 @settings(max_examples=400, deadline=None)

@@ -108,8 +108,10 @@ def test_invalid_input_file_fails_the_batch_with_line_errors(isolated_env):
     path = _out(isolated_env) / "bad.jsonl"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(
-        json.dumps({"custom_id": "a", "method": "POST", "url": "/v1/chat/completions", "body": {"model": "m"}}) + "\n"
-        + json.dumps({"custom_id": "a", "method": "POST", "url": "/v1/chat/completions", "body": {"model": "m"}}) + "\n"
+        json.dumps({"custom_id": "a", "method": "POST", "url": "/v1/chat/completions", "body": {"model": "m"}})
+        + "\n"
+        + json.dumps({"custom_id": "a", "method": "POST", "url": "/v1/chat/completions", "body": {"model": "m"}})
+        + "\n"
     )
     db = get_db()
     row = batches.wait(db, batches.submit(db, path)["id"], poll_interval=0)
@@ -196,10 +198,17 @@ def test_every_step_says_when_the_offline_backend_is_in_use(isolated_env, capsys
 
     monkeypatch.setenv("DATAGEN_OFFLINE_ERROR_RATE", "0.3")
     steps = [
-        (generate_batch.main, ["--count", "4"]), (generate_gold_batch.main, ["--per-category", "1", "--output", str(_out(isolated_env) / "g.jsonl")]),
-        (generate_batch.main, ["--count", "4"]), (submit_batch.main, ["--wait", "--poll-interval", "0"]), (retrieve_batch.main, []),
-        (preprocess.main, []), (render_txt.main, []), (stats.main, ["--json"]), (validate.main, []),
-        (retry_failed.main, ["--job-id", "JOB"]), (review_cli.main, ["accept-clean", "--job-id", "JOB", "--operator", "민지"]),
+        (generate_batch.main, ["--count", "4"]),
+        (generate_gold_batch.main, ["--per-category", "1", "--output", str(_out(isolated_env) / "g.jsonl")]),
+        (generate_batch.main, ["--count", "4"]),
+        (submit_batch.main, ["--wait", "--poll-interval", "0"]),
+        (retrieve_batch.main, []),
+        (preprocess.main, []),
+        (render_txt.main, []),
+        (stats.main, ["--json"]),
+        (validate.main, []),
+        (retry_failed.main, ["--job-id", "JOB"]),
+        (review_cli.main, ["accept-clean", "--job-id", "JOB", "--operator", "민지"]),
         (push_to_hub.main, ["--repo-id", "me/delivery", "--dry-run"]),
     ]
     for main, argv in steps:

@@ -68,8 +68,10 @@ def test_input_limits_to_the_file_and_says_what_was_left_out(accepted, hub, tmp_
     db, uids = accepted
     subset = tmp_path / "dataset.jsonl"
     ds = fixture_dialogues()
-    subset.write_text("\n".join(json.dumps(to_seed_record(d), ensure_ascii=False) for d in [ds[0], ds[3]])
-                      + "\n" + json.dumps({"uid": "not-in-db", "messages": []}) + "\n", encoding="utf-8")
+    subset.write_text(
+        "\n".join(json.dumps(to_seed_record(d), ensure_ascii=False) for d in [ds[0], ds[3]]) + "\n" + json.dumps({"uid": "not-in-db", "messages": []}) + "\n",
+        encoding="utf-8",
+    )
     assert run(push_to_hub.main, ["--repo-id", "me/ds", "--input", str(subset)]) == 0
     out = capsys.readouterr().out
     assert "게시함: {'train': 1} (qwen)" in out

@@ -1,6 +1,5 @@
 """``python -m datagen.review``: a CLI-only run can decide and publish (issue 15 item 14)."""
 
-import json
 import os
 import subprocess
 import sys
@@ -54,8 +53,7 @@ def test_accept_and_reject_by_uid_or_custom_id_and_findings_are_not_waved_throug
     _generated(monkeypatch)
     db = get_db()
     flagged = db.execute("SELECT f.uid FROM findings f WHERE f.severity = 'error' LIMIT 1").fetchone()[0]
-    clean_uid, clean_cid = db.execute(
-        "SELECT uid, custom_id FROM samples WHERE uid NOT IN (SELECT uid FROM findings) ORDER BY rowid LIMIT 1").fetchone()
+    clean_uid, clean_cid = db.execute("SELECT uid, custom_id FROM samples WHERE uid NOT IN (SELECT uid FROM findings) ORDER BY rowid LIMIT 1").fetchone()
     other = db.execute("SELECT uid FROM samples WHERE uid NOT IN (?, ?) ORDER BY rowid LIMIT 1", [flagged, clean_uid]).fetchone()[0]
     assert run(review_cli.main, ["accept", clean_cid, flagged, "--operator", "준호"]) == 0
     out = capsys.readouterr().out
@@ -91,11 +89,18 @@ def test_python_m_datagen_review_runs_as_a_module(isolated_env, monkeypatch):
     _generated(monkeypatch, count=3)
     uid = get_db().execute("SELECT uid FROM samples LIMIT 1").fetchone()[0]
     env = dict(os.environ)
-    proc = subprocess.run([sys.executable, "-m", "datagen.review", "reject", uid, "--reason", "other", "--operator", "민지"],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "datagen.review", "reject", uid, "--reason", "other", "--operator", "민지"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     assert f"reject {uid}" in proc.stdout and "[offline]" in proc.stderr
-    proc = subprocess.run([sys.executable, "-m", "datagen.review", "accept", "nope", "--operator", "민지"],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "datagen.review", "accept", "nope", "--operator", "민지"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 1 and proc.stderr.strip().splitlines()[-1].startswith("오류: nope")
     assert review.latest_decision(get_db(), uid)["decision"] == "reject"

@@ -8,7 +8,22 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-STEPS = ["generate_batch", "generate_gold_batch", "submit_batch", "retrieve_batch", "preprocess", "render_txt", "push_to_hub", "import_file", "stats", "validate", "retry_failed", "review", "judge", "audit"]
+STEPS = [
+    "generate_batch",
+    "generate_gold_batch",
+    "submit_batch",
+    "retrieve_batch",
+    "preprocess",
+    "render_txt",
+    "push_to_hub",
+    "import_file",
+    "stats",
+    "validate",
+    "retry_failed",
+    "review",
+    "judge",
+    "audit",
+]
 
 
 @pytest.mark.parametrize("step", STEPS)
@@ -36,8 +51,11 @@ SKIP_DIRS = {".git", "__pycache__", "output", ".venv", "node_modules", ".hypothe
 
 
 def _repo_text_files() -> list[Path]:
-    files = [p for p in ROOT.rglob("*") if p.is_file() and (p.suffix in TEXT_SUFFIXES or p.parent.name == ".ci")
-             and not SKIP_DIRS & set(p.relative_to(ROOT).parts[:-1])]
+    files = [
+        p
+        for p in ROOT.rglob("*")
+        if p.is_file() and (p.suffix in TEXT_SUFFIXES or p.parent.name == ".ci") and not SKIP_DIRS & set(p.relative_to(ROOT).parts[:-1])
+    ]
     assert len(files) > 50  # the walk sees the repository
     return sorted(files)
 
@@ -68,8 +86,9 @@ def test_every_architecture_citation_names_a_section_that_exists():
 
 def test_nothing_cites_a_design_document_outside_the_repository():
     """DESIGN.md lives outside the repository; a reader of the repo could not follow a citation of it."""
-    cited = [str(p.relative_to(ROOT)) for p in _repo_text_files() if "DESIGN.md" in p.read_text(encoding="utf-8", errors="replace")
-             and p != Path(__file__).resolve()]
+    cited = [
+        str(p.relative_to(ROOT)) for p in _repo_text_files() if "DESIGN.md" in p.read_text(encoding="utf-8", errors="replace") and p != Path(__file__).resolve()
+    ]
     assert cited == []
 
 

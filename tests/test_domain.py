@@ -23,14 +23,25 @@ ARGS_OK = {name: Draft202012Validator(f["parameters"]) for name, f in SPECS.item
 RESULT_OK = {name: Draft202012Validator(s) for name, s in config.TOOLS_RETURN_FORMAT.items()}
 ANSWER_OK = Draft202012Validator(GENERATOR_SCHEMA)
 TURN_KEYS = {"role", "content", "tool_calls", "tool_call_id", "name"}
-REQUIRED_TOOLS = ["search_restaurants", "get_restaurant_detail", "get_cart", "add_to_cart", "update_cart_item",
-                  "remove_cart_items", "list_addresses", "prepare_checkout", "place_order", "get_order_status"]
+REQUIRED_TOOLS = [
+    "search_restaurants",
+    "get_restaurant_detail",
+    "get_cart",
+    "add_to_cart",
+    "update_cart_item",
+    "remove_cart_items",
+    "list_addresses",
+    "prepare_checkout",
+    "place_order",
+    "get_order_status",
+]
 IN_PROGRESS = {"pending", "accepted", "cooking", "delivering"}
 
 
 # --------------------------------------------------------------------------------------------
 # Small helpers
 # --------------------------------------------------------------------------------------------
+
 
 def walk_keys(obj):
     """Every dict key anywhere inside ``obj``."""
@@ -85,8 +96,7 @@ def ungrounded(turns: list[dict]) -> list[str]:
     bad = []
     for i, c in calls_of(turns):
         seen = seen_before(turns, i)
-        bad += [f"{c['name']}.{k}={v}" for k, v in id_values(args_of(c))
-                if not re.search(rf"(?<![A-Za-z0-9]){re.escape(v)}(?![0-9])", seen)]
+        bad += [f"{c['name']}.{k}={v}" for k, v in id_values(args_of(c)) if not re.search(rf"(?<![A-Za-z0-9]){re.escape(v)}(?![0-9])", seen)]
     return bad
 
 
@@ -215,8 +225,7 @@ def defect_present(answer: dict, defect: str) -> bool:
     if defect == "unknown_tool":
         return any(c["name"] not in config.TOOL_NAMES for _, c in calls_of(turns))
     if defect == "missing_required_argument":
-        return any(c["name"] in SPECS and not set(SPECS[c["name"]]["parameters"]["required"]) <= set(args_of(c))
-                   for _, c in calls_of(turns))
+        return any(c["name"] in SPECS and not set(SPECS[c["name"]]["parameters"]["required"]) <= set(args_of(c)) for _, c in calls_of(turns))
     if defect == "ungrounded_id":
         return bool(ungrounded(turns))
     if defect == "result_contradicts_call":
@@ -240,6 +249,7 @@ def of_category(category: str) -> list[dict]:
 # --------------------------------------------------------------------------------------------
 # Tool specs and result formats
 # --------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("name", config.TOOL_NAMES)
 def test_tool_spec_is_a_closed_valid_schema_without_defaults(name):
@@ -271,6 +281,7 @@ def test_return_formats_cover_every_tool_and_are_valid_schemas():
 # --------------------------------------------------------------------------------------------
 # Scenarios and prompts
 # --------------------------------------------------------------------------------------------
+
 
 def test_make_scenarios_is_deterministic_with_well_formed_ids():
     counts = {"search": 3, "no_call": 2, "checkout": 1}
@@ -319,6 +330,7 @@ def test_build_user_prompt_ends_with_the_scenario_json():
 # --------------------------------------------------------------------------------------------
 # Scripted offline dialogues
 # --------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("category", config.CATEGORIES)
 def test_clean_dialogues_follow_the_specs_and_category_rules(category):

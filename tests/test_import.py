@@ -5,9 +5,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from seed_fixture import seed_uid
+
 from datagen.ingest import import_file
 from datagen.review import get_dialogue
-from seed_fixture import seed_uid
 
 FIX = Path(__file__).parent / "fixtures"
 ROOT = Path(__file__).resolve().parents[1]

@@ -20,8 +20,10 @@ def _seed_lines():
 
 
 def _samples(db):
-    return {r["line_no"]: get_dialogue(db, r["sample_uid"]) for r in db.query(
-        "SELECT line_no, sample_uid FROM raw_results WHERE status = 'parsed' ORDER BY line_no")}
+    return {
+        r["line_no"]: get_dialogue(db, r["sample_uid"])
+        for r in db.query("SELECT line_no, sample_uid FROM raw_results WHERE status = 'parsed' ORDER BY line_no")
+    }
 
 
 def test_seed_records_sharing_a_uid_are_different_dialogues(db, tmp_path):
@@ -100,7 +102,7 @@ def test_json_document_that_is_not_utf8_is_one_clear_error(db, tmp_path):
     path.write_bytes(text.encode("latin-1"))
     with pytest.raises(ValueError) as err:
         import_file(db, path)
-    assert "latin.json: UTF-8이 아닙니다" in str(err.value) and f"바이트 위치 {text.index(chr(0xe9))}" in str(err.value)
+    assert "latin.json: UTF-8이 아닙니다" in str(err.value) and f"바이트 위치 {text.index(chr(0xE9))}" in str(err.value)
 
 
 def test_one_messages_array_per_line(db, tmp_path):
@@ -137,10 +139,12 @@ def test_functionchat_bench_layouts(db):
     assert len(decision.tools) == len(src[2]["input_tools"])
 
 
-_record = st.fixed_dictionaries({
-    "uid": st.sampled_from(["u1", "u2"]),
-    "messages": st.lists(st.fixed_dictionaries({"role": st.just("user"), "content": st.text(min_size=1, max_size=30)}), min_size=1, max_size=3),
-})
+_record = st.fixed_dictionaries(
+    {
+        "uid": st.sampled_from(["u1", "u2"]),
+        "messages": st.lists(st.fixed_dictionaries({"role": st.just("user"), "content": st.text(min_size=1, max_size=30)}), min_size=1, max_size=3),
+    }
+)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -165,7 +169,7 @@ def test_any_json_array_imports_every_element_at_its_starting_line(tmp_path_fact
     assert len(got) == distinct and {d.user_id for d in got.values()} == {r["uid"] for r in records}
 
 
-@pytest.mark.parametrize("data", [b"[\n", b"[\n\x80\n", b"{\n\"messages\": \n"])
+@pytest.mark.parametrize("data", [b"[\n", b"[\n\x80\n", b'{\n"messages": \n'])
 def test_a_truncated_or_broken_pretty_printed_file_keeps_every_line(db, tmp_path, data):
     """Falsifying examples of the import fuzz test: a file that starts like a JSON document but is
     not one is read line by line, so each non-blank line is stored raw and fails with its reason."""

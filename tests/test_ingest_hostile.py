@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_ingest_scale import write_batch_output
 
 from datagen import ingest, store
-from test_ingest_scale import write_batch_output
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -43,8 +43,12 @@ print(json.dumps(ingest.import_file(db, sys.argv[3])))
 def race(db_path: Path, files: list[Path], tmp_path: Path, *, chunk: int = 25) -> list[dict]:
     """Run one ``import_file`` per file, each in its own process, released together; their summaries."""
     go = tmp_path / f"go-{time.monotonic_ns()}"
-    procs = [subprocess.Popen([sys.executable, "-c", RACE, str(ROOT), str(db_path), str(f), str(go), str(chunk)],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for f in files]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", RACE, str(ROOT), str(db_path), str(f), str(go), str(chunk)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for f in files
+    ]
     time.sleep(0.5)  # all started and waiting
     go.touch()
     out = []
@@ -61,8 +65,7 @@ def assert_each_raw_line_once(db) -> None:
     parsed = db.execute("SELECT COUNT(*), COUNT(DISTINCT sample_uid) FROM raw_results WHERE status = 'parsed'").fetchone()
     assert parsed == (n_samples, n_samples)
     assert db.execute("SELECT COUNT(*) FROM raw_results WHERE status = 'new'").fetchone()[0] == 0
-    orphan = db.execute("SELECT COUNT(*) FROM samples s WHERE NOT EXISTS "
-                        "(SELECT 1 FROM raw_results r WHERE r.sample_uid = s.uid)").fetchone()[0]
+    orphan = db.execute("SELECT COUNT(*) FROM samples s WHERE NOT EXISTS (SELECT 1 FROM raw_results r WHERE r.sample_uid = s.uid)").fetchone()[0]
     assert orphan == 0
 
 
@@ -115,8 +118,10 @@ print(db.execute("SELECT COUNT(*) FROM _migrations").fetchone()[0])
 
 def test_processes_opening_a_new_database_at_once_all_migrate_it_once(tmp_path):
     db_path, go = tmp_path / "new.db", tmp_path / "go"
-    procs = [subprocess.Popen([sys.executable, "-c", MIGRATE, str(ROOT), str(db_path), str(go)],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(6)]
+    procs = [
+        subprocess.Popen([sys.executable, "-c", MIGRATE, str(ROOT), str(db_path), str(go)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(6)
+    ]
     time.sleep(0.5)
     go.touch()
     results = [p.communicate(timeout=120) + (p.returncode,) for p in procs]
@@ -147,11 +152,11 @@ def test_origins_that_match_as_like_patterns_stay_apart(db, tmp_path, other):
     assert_each_raw_line_once(db)
     for origin, path in ((f"import:{mine.resolve()}", mine), (f"import:{theirs.resolve()}", theirs)):
         # each parsed line holds its own file's text, and its sample is that line's dialogue
-        stored = [r[0] for r in db.execute("SELECT l.line FROM raw_results r JOIN raw_lines l USING (id) WHERE r.origin = ? "
-                                           "ORDER BY r.line_no", [origin])]
+        stored = [r[0] for r in db.execute("SELECT l.line FROM raw_results r JOIN raw_lines l USING (id) WHERE r.origin = ? ORDER BY r.line_no", [origin])]
         assert stored == path.read_text(encoding="utf-8").splitlines()
-        for line, cid in db.execute("SELECT l.line, s.custom_id FROM raw_results r JOIN raw_lines l USING (id) "
-                                    "JOIN samples s ON s.uid = r.sample_uid WHERE r.origin = ?", [origin]):
+        for line, cid in db.execute(
+            "SELECT l.line, s.custom_id FROM raw_results r JOIN raw_lines l USING (id) JOIN samples s ON s.uid = r.sample_uid WHERE r.origin = ?", [origin]
+        ):
             assert json.loads(line)["custom_id"] == cid
 
 
@@ -174,6 +179,7 @@ def test_a_copy_of_an_imported_file_at_another_path_adds_no_sample(db, tmp_path)
 
 
 # ----------------------------------------------------------------------------- 3. poison lines
+
 
 def _good_lines(tmp_path: Path, n: int) -> list[str]:
     path = tmp_path / f"good{n}.jsonl"
@@ -271,8 +277,15 @@ def test_two_preprocess_runs_at_once_parse_each_downloaded_line_once(db, tmp_pat
     store.insert_raw_lines(db, "batch:batch_a_1:output", lines[:120])  # downloaded, not parsed yet
     store.insert_raw_lines(db, "batch:batch_a_1:error", lines[120:])
     go = tmp_path / "go"
-    procs = [subprocess.Popen([sys.executable, "-c", PREPROCESS, str(ROOT), str(tmp_path / "output" / "datagen.db"), str(go)],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", PREPROCESS, str(ROOT), str(tmp_path / "output" / "datagen.db"), str(go)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
     time.sleep(0.5)
     go.touch()
     got = [json.loads(p.communicate(timeout=300)[0].strip().splitlines()[-1]) for p in procs]
@@ -285,8 +298,9 @@ def test_a_poison_line_through_import_file_and_the_cli(tmp_path, db):
     good = _good_lines(tmp_path, 6)
     path = tmp_path / "poison.jsonl"
     path.write_text("\n".join(good[:3] + list(poison_lines(good[0]).values()) + good[3:]) + "\n", encoding="utf-8")
-    proc = subprocess.run([sys.executable, "-m", "datagen.import_file", str(path)], cwd=ROOT, capture_output=True, text=True,
-                          timeout=120, env=os.environ.copy())
+    proc = subprocess.run(
+        [sys.executable, "-m", "datagen.import_file", str(path)], cwd=ROOT, capture_output=True, text=True, timeout=120, env=os.environ.copy()
+    )
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout.strip().splitlines()[-1])
     assert (summary["read"], summary["imported"], summary["failed"]) == (11, 6, 5)
@@ -307,8 +321,9 @@ def _import_bytes(db, tmp_path, data: bytes, name="enc.jsonl") -> dict:
     return ingest.import_file(db, path)
 
 
-@pytest.mark.parametrize("encoding,bom", [("utf-8", b"\xef\xbb\xbf"), ("utf-16-le", b"\xff\xfe"), ("utf-16-be", b"\xfe\xff"),
-                                          ("utf-32-le", b"\xff\xfe\x00\x00")])
+@pytest.mark.parametrize(
+    "encoding,bom", [("utf-8", b"\xef\xbb\xbf"), ("utf-16-le", b"\xff\xfe"), ("utf-16-be", b"\xfe\xff"), ("utf-32-le", b"\xff\xfe\x00\x00")]
+)
 @pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
 def test_files_with_a_byte_order_mark_and_any_line_ending_import_whole(db, tmp_path, five, encoding, bom, newline):
     data = bom + newline.join(five).encode(encoding) + newline.encode(encoding)
@@ -346,8 +361,9 @@ def test_utf16_without_a_byte_order_mark_is_refused_with_one_file_level_error(db
         ingest.import_file(db, path)
     assert str(path) in str(err.value) and "\n" not in str(err.value)
     assert db["raw_results"].count == 0
-    proc = subprocess.run([sys.executable, "-m", "datagen.import_file", str(path)], cwd=ROOT, capture_output=True, text=True,
-                          timeout=120, env=os.environ.copy())
+    proc = subprocess.run(
+        [sys.executable, "-m", "datagen.import_file", str(path)], cwd=ROOT, capture_output=True, text=True, timeout=120, env=os.environ.copy()
+    )
     assert proc.returncode == 1 and proc.stderr.strip().count("\n") == 0 and "UTF-16" in proc.stderr
 
 
@@ -360,17 +376,20 @@ def test_a_utf16_file_that_is_not_valid_utf16_is_refused_naming_the_line(db, tmp
 
 # ----------------------------------------------------------------------------- fuzz: arbitrary bytes and JSON
 
+
 def _sample_lines() -> list[str]:
     """Good batch output lines, a seed 001 record, a messages record and the poison lines."""
     from datagen import config, jobs, scenarios
     from datagen.offline import OfflineOptions, complete_request
 
     opts = OfflineOptions(error_rate=0, truncation_rate=0)
-    good = [json.dumps(complete_request(sc["custom_id"], jobs.build_request_line(sc, model="m", temperature=0.9)["body"], opts),
-                       ensure_ascii=False)
-            for sc in scenarios.make_scenarios("train", {c: 1 for c in config.CATEGORIES[:3]}, 5)]
-    seed = json.dumps(json.loads((Path(__file__).parent / "fixtures" / "seed001_dataset.jsonl").read_text(encoding="utf-8").splitlines()[0]),
-                      ensure_ascii=False)
+    good = [
+        json.dumps(complete_request(sc["custom_id"], jobs.build_request_line(sc, model="m", temperature=0.9)["body"], opts), ensure_ascii=False)
+        for sc in scenarios.make_scenarios("train", {c: 1 for c in config.CATEGORIES[:3]}, 5)
+    ]
+    seed = json.dumps(
+        json.loads((Path(__file__).parent / "fixtures" / "seed001_dataset.jsonl").read_text(encoding="utf-8").splitlines()[0]), ensure_ascii=False
+    )
     messages = (Path(__file__).parent / "fixtures" / "messages_dataset.jsonl").read_text(encoding="utf-8").splitlines()[0]
     return good + [seed, messages] + list(poison_lines(good[0]).values())
 
@@ -378,9 +397,14 @@ def _sample_lines() -> list[str]:
 SAMPLES = _sample_lines()
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
-        st.sampled_from(["custom_id", "response", "error", "messages", "turns", "body", "method", "role", "content", "x"]) | st.text(max_size=5),
-        inner, max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(["custom_id", "response", "error", "messages", "turns", "body", "method", "role", "content", "x"]) | st.text(max_size=5),
+            inner,
+            max_size=5,
+        )
+    ),
     max_leaves=15,
 )
 
@@ -395,7 +419,8 @@ LINES = st.one_of(
     JSON_VALUES.map(lambda v: json.dumps(v, ensure_ascii=False).encode("utf-8", "surrogatepass")),  # … and as raw bytes
     st.sampled_from(SAMPLES).map(lambda s: s.encode("utf-8", "surrogatepass")),  # lines that parse, and poison
     st.tuples(st.sampled_from(SAMPLES), st.floats(0, 1)).map(lambda t: _cut(*t).encode("utf-8", "surrogatepass")),
-    st.just(b""), st.just(b"   \t"),
+    st.just(b""),
+    st.just(b"   \t"),
 )
 BREAKS = st.sampled_from([b"\n", b"\r\n", b"\r"])
 
@@ -425,10 +450,15 @@ _BREAK_B = re.compile(rb"\r\n|\r|\n")
 def expected_lines(data: bytes) -> list[int] | None:
     """Numbers of the non-blank lines a reader must store, or None when the file must be refused
     (restated from the rules, not from the reader: the byte order mark, then \\r\\n | \\r | \\n)."""
-    for bom, enc in ((codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"), (codecs.BOM_UTF8, "utf-8"),
-                     (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be")):
+    for bom, enc in (
+        (codecs.BOM_UTF32_LE, "utf-32-le"),
+        (codecs.BOM_UTF32_BE, "utf-32-be"),
+        (codecs.BOM_UTF8, "utf-8"),
+        (codecs.BOM_UTF16_LE, "utf-16-le"),
+        (codecs.BOM_UTF16_BE, "utf-16-be"),
+    ):
         if data.startswith(bom):
-            data = data[len(bom):]
+            data = data[len(bom) :]
             if enc == "utf-8":
                 break
             try:
@@ -467,8 +497,7 @@ def test_fuzz_import_file_stores_every_line_once_and_never_crashes(isolated_env,
     else:
         assert code == 0 and want is not None, (err.getvalue(), data[:40])
         summary = json.loads(out.getvalue().strip().splitlines()[-1])
-        rows = db.execute("SELECT line_no, status FROM raw_results WHERE origin = ? ORDER BY line_no",
-                          [ingest.import_origin(path)]).fetchall()
+        rows = db.execute("SELECT line_no, status FROM raw_results WHERE origin = ? ORDER BY line_no", [ingest.import_origin(path)]).fetchall()
         assert [r[0] for r in rows] == want  # every non-blank line stored raw, under its own number
         assert all(r[1] in ("parsed", "failed") for r in rows)
         assert summary["read"] == len(want) == summary["imported"] + summary["failed"]
@@ -493,8 +522,11 @@ def test_lines_imported_before_the_content_key_existed_are_known_after_the_migra
     lines = list(enumerate(path.read_text(encoding="utf-8").splitlines(), 1))
     with old.conn:
         for no, line in lines:  # what an import of that time stored: the raw line, parsed into a sample
-            rid = old["raw_results"].insert({"origin": ingest.import_origin(path), "line_no": no, "status": "parsed",
-                                             "sample_uid": f"u{no}", "received_at": "t"}).last_pk
+            rid = (
+                old["raw_results"]
+                .insert({"origin": ingest.import_origin(path), "line_no": no, "status": "parsed", "sample_uid": f"u{no}", "received_at": "t"})
+                .last_pk
+            )
             old["raw_lines"].insert({"id": rid, "line": line})
     old.conn.close()
     db = store.connect(tmp_path / "old.db")

@@ -31,8 +31,9 @@ def write_batch_output(path, n: int, *, error_rate=0.1, truncation_rate=0.1) -> 
 
 def snapshot(db):
     """Everything ingest stores, without the ids and times that differ between runs."""
-    samples = sorted(db.execute("SELECT s.custom_id, s.kind, s.category, s.content_hash, sd.dialogue FROM sample_dialogues sd "
-                                "JOIN samples s USING (uid)").fetchall())
+    samples = sorted(
+        db.execute("SELECT s.custom_id, s.kind, s.category, s.content_hash, sd.dialogue FROM sample_dialogues sd JOIN samples s USING (uid)").fetchall()
+    )
     samples = [(c, k, cat, h, {**json.loads(d), "uid": None}) for c, k, cat, h, d in samples]
     findings = sorted(db.execute("SELECT s.custom_id, f.check_id, f.turn, f.message FROM findings f JOIN samples s USING (uid)").fetchall())
     raw = sorted(db.execute("SELECT line_no, status, reason FROM raw_results").fetchall())
@@ -84,7 +85,7 @@ def test_a_sample_naming_a_missing_toolset_reads_as_null_not_as_a_dialogue_witho
 
 _text = st.text(st.characters(blacklist_categories=["Cs"]), max_size=40)
 _json_value = st.recursive(
-    st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.floats(allow_nan=False, allow_infinity=False) | _text,
+    st.none() | st.booleans() | st.integers(-(10**6), 10**6) | st.floats(allow_nan=False, allow_infinity=False) | _text,
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_text, inner, max_size=3),
     max_leaves=12,
 )
@@ -100,7 +101,7 @@ def test_split_and_join_round_trip_any_dialogue(system_prompt, contents, extra):
     """Tool specs holding "turns" / "tools" keys and strings holding ',"turns":' cannot fool the cut."""
     tools = [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}, **extra}}]
     turns = [Turn(role="user" if i % 2 == 0 else "assistant", content=c) for i, c in enumerate(contents)]
-    d = Dialogue(uid=",\"turns\":", system_prompt=system_prompt, tools=tools, turns=turns, source=',"tools":[]')
+    d = Dialogue(uid=',"turns":', system_prompt=system_prompt, tools=tools, turns=turns, source=',"tools":[]')
     full, tools_json = d.model_dump_json(), d.tools_json()
     stored = store.split_tools(full, tools_json)
     assert '"tools":' + tools_json not in stored
@@ -119,9 +120,11 @@ def test_split_and_join_round_trip_any_dialogue(system_prompt, contents, extra):
 def test_what_the_checks_read_at_ingest_is_the_stored_json_decoded(args, content):
     """Ingest builds the checks' input from the model instead of parsing what it stores; it must be
     the same value, also for integers beyond 64 bits and for arguments JSON would write as null."""
-    turns = [Turn(role="user", content=content),
-             Turn(role="assistant", tool_calls=[{"id": "c1", "name": "f", "arguments": args}]),
-             Turn(role="tool", tool_call_id="c1", name="f", content='{"ok": true}')]
+    turns = [
+        Turn(role="user", content=content),
+        Turn(role="assistant", tool_calls=[{"id": "c1", "name": "f", "arguments": args}]),
+        Turn(role="tool", tool_call_id="c1", name="f", content='{"ok": true}'),
+    ]
     d = Dialogue(uid="u", system_prompt="s", turns=turns, tools=config.TOOLS)
     stored = d.model_dump_json(exclude={"tools"})
     assert ingest._decoded(d, stored) == json.loads(stored)
@@ -202,8 +205,7 @@ def test_workers_forked_while_another_thread_holds_stdout_still_exit():
     root = str(Path(__file__).resolve().parents[1])
     with tempfile.TemporaryFile("w+") as err:
         # its own process group, killed whole on a hang: hung workers must not outlive the test
-        proc = subprocess.Popen([sys.executable, "-c", HELD_STDOUT, root, "worker_pool"], stdout=subprocess.DEVNULL,
-                                stderr=err, start_new_session=True)
+        proc = subprocess.Popen([sys.executable, "-c", HELD_STDOUT, root, "worker_pool"], stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
         try:
             code = proc.wait(timeout=120)
         except subprocess.TimeoutExpired:
@@ -229,8 +231,7 @@ def test_state_rows_written_by_ingest_match_what_the_trigger_writes(db, output_f
     d = Dialogue(uid="by-hand", kind="gold", category="imported", source="batch:b1:output", turns=[Turn(role="user", content="hi")])
     db["samples"].insert({"uid": d.uid, "kind": d.kind, "category": d.category, "source": d.source, "dialogue": d.model_dump_json()})
     db.conn.commit()
-    rows = db.execute("SELECT s.rowid, st.seq, st.kind, s.kind, st.category, s.category, st.state FROM samples s "
-                      "JOIN sample_state st USING (uid)").fetchall()
+    rows = db.execute("SELECT s.rowid, st.seq, st.kind, s.kind, st.category, s.category, st.state FROM samples s JOIN sample_state st USING (uid)").fetchall()
     assert len(rows) == db["samples"].count
     assert all(r[0] == r[1] and r[2] == r[3] and r[4] == r[5] and r[6] == "pending" for r in rows)
     assert db.execute("SELECT batch_id FROM sample_state WHERE uid = 'by-hand'").fetchone()[0] == "b1"
@@ -238,7 +239,7 @@ def test_state_rows_written_by_ingest_match_what_the_trigger_writes(db, output_f
 
 def test_content_hash_at_ingest_is_the_dialogues_own(db, output_file):
     ingest.import_file(db, output_file)
-    for (h, text) in db.execute("SELECT s.content_hash, sd.dialogue FROM samples s JOIN sample_dialogues sd USING (uid)"):
+    for h, text in db.execute("SELECT s.content_hash, sd.dialogue FROM samples s JOIN sample_dialogues sd USING (uid)"):
         assert Dialogue.model_validate_json(text).content_hash() == h
 
 
@@ -331,8 +332,21 @@ def test_lines_stored_to_decide_on_the_workers_drain_before_more_are_stored(db, 
 # ----------------------------------------------------------------------------- small pieces
 
 
-@pytest.mark.parametrize("text", ['{"a": 1, "a": 2}', "NaN", "[1e400]", "12345678901234567890123", '{"id": [-99999999999999999999]}',
-                                  "1e19", '"\\ud800"', "[1.10, -0.0]", '{"k": "값"}', "18446744073709551615"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"a": 1, "a": 2}',
+        "NaN",
+        "[1e400]",
+        "12345678901234567890123",
+        '{"id": [-99999999999999999999]}',
+        "1e19",
+        '"\\ud800"',
+        "[1.10, -0.0]",
+        '{"k": "값"}',
+        "18446744073709551615",
+    ],
+)
 def test_fastjson_loads_gives_the_standard_librarys_value(text):
     want, got = json.loads(text), fastjson.loads(text)
     assert repr(got) == repr(want) or (isinstance(want, float) and math.isnan(want) and math.isnan(got))
@@ -387,10 +401,30 @@ def test_a_database_from_before_migration_007_keeps_its_samples_and_raw_lines(tm
     assert "raw_lines" not in db.table_names() and "line" in db["raw_results"].columns_dict
     d = Dialogue(uid="old-1", tools=config.TOOLS, turns=[Turn(role="user", content="주문 취소할래요")], custom_id="train-cancel-00001")
     with db.conn:
-        db["raw_results"].insert({"origin": "import:/x.jsonl", "line_no": 1, "custom_id": None, "line": '{"messages": []}',
-                                  "status": "parsed", "reason": None, "sample_uid": "old-1", "received_at": "t"})
-        db["samples"].insert({"uid": "old-1", "custom_id": d.custom_id, "kind": "train", "category": "cancel", "source": "import:x",
-                              "dialogue": d.model_dump_json(), "content_hash": d.content_hash(), "created_at": "t"})
+        db["raw_results"].insert(
+            {
+                "origin": "import:/x.jsonl",
+                "line_no": 1,
+                "custom_id": None,
+                "line": '{"messages": []}',
+                "status": "parsed",
+                "reason": None,
+                "sample_uid": "old-1",
+                "received_at": "t",
+            }
+        )
+        db["samples"].insert(
+            {
+                "uid": "old-1",
+                "custom_id": d.custom_id,
+                "kind": "train",
+                "category": "cancel",
+                "source": "import:x",
+                "dialogue": d.model_dump_json(),
+                "content_hash": d.content_hash(),
+                "created_at": "t",
+            }
+        )
     db.conn.close()
 
     new = store.connect(tmp_path / "old.db")

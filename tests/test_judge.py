@@ -12,7 +12,9 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 from datagen import batches, config, ingest, jobs, judge, offline, quality, review, stats, yields
@@ -27,6 +29,7 @@ MODEL = "gpt-4.1"
 
 
 # ----------------------------------------------------------------------------- helpers
+
 
 def _generate(db, counts: dict[str, int], seed: int = 1) -> str:
     """A generation job on the offline backend, submitted, finished and ingested; returns its id."""
@@ -56,11 +59,13 @@ def no_faults(monkeypatch):
 def _dialogue(custom_id: str, category: str, defect: str | None) -> Dialogue:
     sc = next(s for s in make_scenarios("train", {category: 1}, 3) if s["category"] == category)
     sc = {**sc, "custom_id": custom_id}
-    return from_generator_output(scripted_dialogue(sc, defect), tools=config.TOOLS, custom_id=custom_id, kind="train",
-                                 category=category, system_prompt=sc.get("system_prompt", ""))
+    return from_generator_output(
+        scripted_dialogue(sc, defect), tools=config.TOOLS, custom_id=custom_id, kind="train", category=category, system_prompt=sc.get("system_prompt", "")
+    )
 
 
 # ----------------------------------------------------------------------------- the schema
+
 
 def test_judge_schema_is_accepted_by_strict_structured_outputs():
     assert strict_problems(judge.JUDGE_SCHEMA) == []
@@ -99,8 +104,12 @@ def _at(schema, path):
 MUTATIONS = ("drop_required", "open_object", "no_additional", "unsupported_keyword", "two_types", "anyof_root")
 
 
-@given(which=st.sampled_from(["judge", "generator"]), mutation=st.sampled_from(MUTATIONS), pick=st.integers(0, 50),
-       keyword=st.sampled_from(["default", "minLength", "maxLength", "allOf", "not", "if", "patternProperties", "uniqueItems"]))
+@given(
+    which=st.sampled_from(["judge", "generator"]),
+    mutation=st.sampled_from(MUTATIONS),
+    pick=st.integers(0, 50),
+    keyword=st.sampled_from(["default", "minLength", "maxLength", "allOf", "not", "if", "patternProperties", "uniqueItems"]),
+)
 @hsettings(max_examples=120, deadline=None)
 def test_the_strict_checker_refuses_what_strict_mode_refuses(which, mutation, pick, keyword):
     schema = copy.deepcopy(judge.JUDGE_SCHEMA if which == "judge" else GENERATOR_SCHEMA)
@@ -124,6 +133,7 @@ def test_the_strict_checker_refuses_what_strict_mode_refuses(which, mutation, pi
 
 
 # ----------------------------------------------------------------------------- request lines
+
 
 def test_a_request_line_asks_for_the_strict_schema_and_carries_the_dialogue():
     d = _dialogue("train-cart-00001", "cart", None)
@@ -149,20 +159,30 @@ def test_reasoning_models_get_no_temperature():
     assert "temperature" not in judge.build_request_line(d, model="gpt-5-mini", custom_id="judge:gpt-5-mini:x:1")["body"]
 
 
-@given(model=st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=40),
-       uid=st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_-]{0,40}", fullmatch=True), n=st.integers(1, 10**6))
+@given(
+    model=st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=40),
+    uid=st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_-]{0,40}", fullmatch=True),
+    n=st.integers(1, 10**6),
+)
 def test_judge_custom_ids_read_back_whatever_the_model_name(model, uid, n):
     assert judge.parse_judge_custom_id(judge.judge_custom_id(model, uid, n)) == (model, uid, n)
 
 
 # ----------------------------------------------------------------------------- the offline judge
 
+
 def _answers(n_per_category: int, defect_rate: float, **rates):
     out = []
     for sc in make_scenarios("train", {c: n_per_category for c in config.CATEGORIES}, 11):
         truth = planted_defect(sc["custom_id"], defect_rate)
-        d = from_generator_output(scripted_dialogue(sc, truth), tools=config.TOOLS, custom_id=sc["custom_id"], kind="train",
-                                  category=sc["category"], system_prompt=sc.get("system_prompt", ""))
+        d = from_generator_output(
+            scripted_dialogue(sc, truth),
+            tools=config.TOOLS,
+            custom_id=sc["custom_id"],
+            kind="train",
+            category=sc["category"],
+            system_prompt=sc.get("system_prompt", ""),
+        )
         d.uid = f"u-{sc['custom_id']}"  # fixed, so the judge custom_id is the same on a second run
         cid = judge.judge_custom_id(MODEL, d.uid)
         body = judge.build_request_line(d, model=MODEL, custom_id=cid)["body"]
@@ -202,6 +222,7 @@ def test_the_offline_judge_is_wrong_at_its_stated_rates_and_deterministic():
 
 # ----------------------------------------------------------------------------- through the Batch API
 
+
 def test_a_judge_job_runs_like_a_generation_job_and_stores_findings_by_source(db, no_faults):
     job_id = _generate(db, {"search": 6, "cart": 6, "no_call": 4})
     n_samples = db["samples"].count
@@ -230,8 +251,10 @@ def test_a_judge_job_runs_like_a_generation_job_and_stores_findings_by_source(db
     defect_whole = sum(v["verdict"] == "defect" and not any(t["verdict"] == "defect" for t in v["turns"]) for v in verdicts)
     rows = list(db.query("SELECT * FROM findings WHERE source != 'rule'"))
     assert len(rows) == defect_turns + defect_whole
-    assert all(r["source"] == f"judge:{MODEL}" and r["check_id"] == quality.JUDGE_CHECK and r["severity"] == "warning"
-               and r["reason"] in judge.JUDGE_REASONS for r in rows)
+    assert all(
+        r["source"] == f"judge:{MODEL}" and r["check_id"] == quality.JUDGE_CHECK and r["severity"] == "warning" and r["reason"] in judge.JUDGE_REASONS
+        for r in rows
+    )
     assert db.execute("SELECT COUNT(*) FROM findings WHERE source = 'rule'").fetchone()[0] == rule_before
     assert {r["uid"] for r in rows} <= quality.uids_with_findings(db)  # what the triage lanes read sees them
     # the funnel and the yield table stay about dialogues
@@ -264,10 +287,24 @@ def test_judge_requests_that_failed_are_retried_like_generation_requests(db, mon
 
 
 def _output_line(custom_id: str, content: str) -> str:
-    return json.dumps({"id": "batch_req_x", "custom_id": custom_id, "response": {"status_code": 200, "request_id": "r", "body": {
-        "object": "chat.completion", "model": MODEL, "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
-                                                                   "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": 10, "completion_tokens": 5}}}, "error": None}, ensure_ascii=False)
+    return json.dumps(
+        {
+            "id": "batch_req_x",
+            "custom_id": custom_id,
+            "response": {
+                "status_code": 200,
+                "request_id": "r",
+                "body": {
+                    "object": "chat.completion",
+                    "model": MODEL,
+                    "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+                    "usage": {"prompt_tokens": 10, "completion_tokens": 5},
+                },
+            },
+            "error": None,
+        },
+        ensure_ascii=False,
+    )
 
 
 @pytest.mark.parametrize("workers", [1, 2])
@@ -279,8 +316,10 @@ def test_ingest_routes_judge_lines_and_a_malformed_answer_fails_alone(db, no_fau
     good, not_assistant, no_json, off_schema = reqs
     opts = offline.OfflineOptions(error_rate=0, truncation_rate=0)
     user_turn = next(i for i in range(scenarios[not_assistant["custom_id"]]["n_turns"]) if i not in scenarios[not_assistant["custom_id"]]["assistant_turns"])
-    bad_turn = {"turns": [{"turn": user_turn, "verdict": "ok", "reason": None, "evidence": None}],
-                "overall": {"verdict": "ok", "reason": None, "evidence": None}}
+    bad_turn = {
+        "turns": [{"turn": user_turn, "verdict": "ok", "reason": None, "evidence": None}],
+        "overall": {"verdict": "ok", "reason": None, "evidence": None},
+    }
     # a generation answer in the same chunk: it becomes a sample as before
     gen_sc = make_scenarios("train", {"menu": 1}, 99, start_seq={"menu": 500})[0]
     gen_line = offline.complete_request(gen_sc["custom_id"], jobs.build_request_line(gen_sc, model="gpt-4.1-mini", temperature=0.9)["body"], opts)
@@ -312,19 +351,38 @@ def test_ingest_routes_judge_lines_and_a_malformed_answer_fails_alone(db, no_fau
     assert status[good["custom_id"]] == "parsed" and status[not_assistant["custom_id"]] == "failed"
 
 
-@pytest.mark.parametrize("answer, reason", [
-    ({"turns": [{"turn": 1, "verdict": "defect", "reason": None, "evidence": "x"}], "overall": {"verdict": "defect", "reason": "other", "evidence": "x"}},
-     r"turn #1이\(가\) 사유 키 없는 결함"),
-    ({"turns": [{"turn": 1, "verdict": "defect", "reason": "other", "evidence": " "}], "overall": {"verdict": "defect", "reason": "other", "evidence": "x"}},
-     r"turn #1이\(가\) 근거 인용 없는 결함"),
-    ({"turns": [{"turn": 1, "verdict": "ok", "reason": "other", "evidence": None}], "overall": {"verdict": "ok", "reason": None, "evidence": None}},
-     r"turn #1은\(는\) ok인데 사유"),
-    ({"turns": [{"turn": 1, "verdict": "defect", "reason": "other", "evidence": "x"}], "overall": {"verdict": "ok", "reason": None, "evidence": None}},
-     r"전체 판정은 ok인데 턴 #1은\(는\) 결함"),
-    ({"turns": [{"turn": 1, "verdict": "ok", "reason": None, "evidence": None}] * 2, "overall": {"verdict": "ok", "reason": None, "evidence": None}},
-     r"턴 #1을\(를\) 두 번 판정"),
-    ({"turns": [], "overall": {"verdict": "defect", "reason": "duplicate", "evidence": "x"}}, "스키마를 따르지 않습니다"),
-])
+@pytest.mark.parametrize(
+    "answer, reason",
+    [
+        (
+            {
+                "turns": [{"turn": 1, "verdict": "defect", "reason": None, "evidence": "x"}],
+                "overall": {"verdict": "defect", "reason": "other", "evidence": "x"},
+            },
+            r"turn #1이\(가\) 사유 키 없는 결함",
+        ),
+        (
+            {
+                "turns": [{"turn": 1, "verdict": "defect", "reason": "other", "evidence": " "}],
+                "overall": {"verdict": "defect", "reason": "other", "evidence": "x"},
+            },
+            r"turn #1이\(가\) 근거 인용 없는 결함",
+        ),
+        (
+            {"turns": [{"turn": 1, "verdict": "ok", "reason": "other", "evidence": None}], "overall": {"verdict": "ok", "reason": None, "evidence": None}},
+            r"turn #1은\(는\) ok인데 사유",
+        ),
+        (
+            {"turns": [{"turn": 1, "verdict": "defect", "reason": "other", "evidence": "x"}], "overall": {"verdict": "ok", "reason": None, "evidence": None}},
+            r"전체 판정은 ok인데 턴 #1은\(는\) 결함",
+        ),
+        (
+            {"turns": [{"turn": 1, "verdict": "ok", "reason": None, "evidence": None}] * 2, "overall": {"verdict": "ok", "reason": None, "evidence": None}},
+            r"턴 #1을\(를\) 두 번 판정",
+        ),
+        ({"turns": [], "overall": {"verdict": "defect", "reason": "duplicate", "evidence": "x"}}, "스키마를 따르지 않습니다"),
+    ],
+)
 def test_answers_that_contradict_themselves_are_refused(answer, reason):
     request = {"scenario": json.dumps({"uid": "u1", "model": MODEL, "assistant_turns": [1, 3]})}
     with pytest.raises(FormatError, match=reason):
@@ -343,9 +401,18 @@ def test_rule_gate_and_judge_each_replace_only_their_own_findings(db, no_faults)
 
     # a verdict for one sample from each model, with a defect (so there are findings to keep)
     def verdict(model, reason, turn):
-        return {"uid": uid, "model": model, "custom_id": f"judge:{model}:{uid}:9", "revision_id": None, "verdict": "defect", "reason": reason,
-                "evidence": "인용", "turns": [{"turn": turn, "verdict": "defect", "reason": reason, "evidence": "인용"}],
-                "response_model": model, "usage": None}
+        return {
+            "uid": uid,
+            "model": model,
+            "custom_id": f"judge:{model}:{uid}:9",
+            "revision_id": None,
+            "verdict": "defect",
+            "reason": reason,
+            "evidence": "인용",
+            "turns": [{"turn": turn, "verdict": "defect", "reason": reason, "evidence": "인용"}],
+            "response_model": model,
+            "usage": None,
+        }
 
     a_turn = judge.assistant_turns(review.get_dialogue(db, uid))[0]
     with write_transaction(db):
@@ -368,27 +435,51 @@ def test_rule_gate_and_judge_each_replace_only_their_own_findings(db, no_faults)
     assert uid in judge.judged_uids(db, "gpt-4.1")  # judged ok is still judged
     # the rule writers' replacement is bound to their source, even for a check id a judge row might share
     with write_transaction(db):
-        db.execute("INSERT INTO findings (uid, check_id, severity, turn, reason, message, created_at, source) "
-                   "VALUES (?, 'contamination', 'warning', NULL, 'other', 'm', 't', 'judge:judge-c')", [uid])
+        db.execute(
+            "INSERT INTO findings (uid, check_id, severity, turn, reason, message, created_at, source) "
+            "VALUES (?, 'contamination', 'warning', NULL, 'other', 'm', 't', 'judge:judge-c')",
+            [uid],
+        )
     quality.decontaminate(db)
     assert db.execute("SELECT COUNT(*) FROM findings WHERE source = 'judge:judge-c'").fetchone()[0] == 1
 
 
 def test_findings_for_labels_the_judges_findings():
-    from datagen.store import connect
-
     # (a fresh db of its own: only the shape of findings_for matters here)
     import tempfile
+
+    from datagen.store import connect
 
     with tempfile.TemporaryDirectory() as tmp:
         db = connect(Path(tmp) / "x.db")
         d = Dialogue(uid="u-1", turns=[Turn(role="user", content="안녕"), Turn(role="assistant", content="네")])
         with db.conn:
-            db["samples"].insert({"uid": d.uid, "custom_id": None, "kind": "train", "category": "search", "source": "t", "model": None,
-                                  "dialogue": d.model_dump_json(), "usage": None, "content_hash": "h", "created_at": "t"})
-        payload = {"uid": "u-1", "model": MODEL, "custom_id": f"judge:{MODEL}:u-1:1", "revision_id": None, "verdict": "defect",
-                   "reason": "unnatural_korean", "evidence": "<b>네</b>", "response_model": MODEL, "usage": None,
-                   "turns": [{"turn": 1, "verdict": "defect", "reason": "unnatural_korean", "evidence": "<b>네</b>"}]}
+            db["samples"].insert(
+                {
+                    "uid": d.uid,
+                    "custom_id": None,
+                    "kind": "train",
+                    "category": "search",
+                    "source": "t",
+                    "model": None,
+                    "dialogue": d.model_dump_json(),
+                    "usage": None,
+                    "content_hash": "h",
+                    "created_at": "t",
+                }
+            )
+        payload = {
+            "uid": "u-1",
+            "model": MODEL,
+            "custom_id": f"judge:{MODEL}:u-1:1",
+            "revision_id": None,
+            "verdict": "defect",
+            "reason": "unnatural_korean",
+            "evidence": "<b>네</b>",
+            "response_model": MODEL,
+            "usage": None,
+            "turns": [{"turn": 1, "verdict": "defect", "reason": "unnatural_korean", "evidence": "<b>네</b>"}],
+        }
         with write_transaction(db):
             judge.store_verdicts(db, [(None, payload)])
         (f,) = quality.findings_for(db, "u-1")
@@ -404,29 +495,70 @@ def test_findings_for_labels_the_judges_findings():
 
 # ----------------------------------------------------------------------------- agreement
 
+
 def _store_case(db, cases):
     """cases: [(uid, category, human decision, human reasons, judge verdict, judge reasons)]."""
     with db.conn:
         for uid, category, *_ in cases:
-            d = Dialogue(uid=uid, category=category, turns=[Turn(role="user", content=f"{uid} 안녕"), Turn(role="assistant", content="네"),
-                                                             Turn(role="user", content="고마워"), Turn(role="assistant", content="네")])
-            db["samples"].insert({"uid": uid, "custom_id": None, "kind": "train", "category": category, "source": "t", "model": None,
-                                  "dialogue": d.model_dump_json(), "usage": None, "content_hash": uid, "created_at": "t"})
+            d = Dialogue(
+                uid=uid,
+                category=category,
+                turns=[
+                    Turn(role="user", content=f"{uid} 안녕"),
+                    Turn(role="assistant", content="네"),
+                    Turn(role="user", content="고마워"),
+                    Turn(role="assistant", content="네"),
+                ],
+            )
+            db["samples"].insert(
+                {
+                    "uid": uid,
+                    "custom_id": None,
+                    "kind": "train",
+                    "category": category,
+                    "source": "t",
+                    "model": None,
+                    "dialogue": d.model_dump_json(),
+                    "usage": None,
+                    "content_hash": uid,
+                    "created_at": "t",
+                }
+            )
     for uid, category, decision, reasons, verdict, jreasons in cases:
         if decision:
             review.record_decision(db, uid, annotator="민지", decision=decision, reasons=reasons)
         if verdict:
             turns = [{"turn": 1 + 2 * i, "verdict": "defect", "reason": r, "evidence": "네"} for i, r in enumerate(jreasons)]
             with write_transaction(db):
-                judge.store_verdicts(db, [(None, {"uid": uid, "model": MODEL, "custom_id": f"judge:{MODEL}:{uid}:1", "revision_id": None,
-                                                  "verdict": verdict, "reason": jreasons[0] if jreasons else None,
-                                                  "evidence": "네" if jreasons else None, "turns": turns, "response_model": MODEL, "usage": None})])
+                judge.store_verdicts(
+                    db,
+                    [
+                        (
+                            None,
+                            {
+                                "uid": uid,
+                                "model": MODEL,
+                                "custom_id": f"judge:{MODEL}:{uid}:1",
+                                "revision_id": None,
+                                "verdict": verdict,
+                                "reason": jreasons[0] if jreasons else None,
+                                "evidence": "네" if jreasons else None,
+                                "turns": turns,
+                                "response_model": MODEL,
+                                "usage": None,
+                            },
+                        )
+                    ],
+                )
 
 
-CASE = st.tuples(st.sampled_from(["search", "cart"]), st.sampled_from(["accept", "reject", "skip", None]),
-                 st.lists(st.sampled_from(["wrong_tool", "bad_arguments", "unnatural_korean", "duplicate"]), min_size=1, max_size=2, unique=True),
-                 st.sampled_from(["ok", "defect", None]),
-                 st.lists(st.sampled_from(["wrong_tool", "bad_arguments", "unnatural_korean"]), min_size=1, max_size=2, unique=True))
+CASE = st.tuples(
+    st.sampled_from(["search", "cart"]),
+    st.sampled_from(["accept", "reject", "skip", None]),
+    st.lists(st.sampled_from(["wrong_tool", "bad_arguments", "unnatural_korean", "duplicate"]), min_size=1, max_size=2, unique=True),
+    st.sampled_from(["ok", "defect", None]),
+    st.lists(st.sampled_from(["wrong_tool", "bad_arguments", "unnatural_korean"]), min_size=1, max_size=2, unique=True),
+)
 
 
 @given(rows=st.lists(CASE, min_size=1, max_size=10))
@@ -435,17 +567,20 @@ def test_agreement_counts_what_the_constructed_decisions_say(isolated_env, rows)
     from datagen.store import connect
 
     db = connect(isolated_env / "output" / f"agree_{os.urandom(4).hex()}.db")
-    cases = [(f"u{i}", c, dec, reasons if dec == "reject" else [], verdict, jr if verdict == "defect" else [])
-             for i, (c, dec, reasons, verdict, jr) in enumerate(rows)]
+    cases = [
+        (f"u{i}", c, dec, reasons if dec == "reject" else [], verdict, jr if verdict == "defect" else [])
+        for i, (c, dec, reasons, verdict, jr) in enumerate(rows)
+    ]
     _store_case(db, cases)
     got = judge.agreement(db)
     counted = [c for c in cases if c[2] in ("accept", "reject") and c[4]]
     if not counted:
         assert got == {"overall": [], "by_category": [], "by_reason": []}
         return
+
     def cells(cs):
-        return Counter("tp" if v == "defect" and d == "reject" else "fp" if v == "defect" else "fn" if d == "reject" else "tn"
-                       for _, _, d, _, v, _ in cs)
+        return Counter("tp" if v == "defect" and d == "reject" else "fp" if v == "defect" else "fn" if d == "reject" else "tn" for _, _, d, _, v, _ in cs)
+
     (overall,) = got["overall"]
     want = cells(counted)
     assert {k: overall[k] for k in ("tp", "fp", "fn", "tn")} == {k: want[k] for k in ("tp", "fp", "fn", "tn")}
@@ -465,14 +600,14 @@ def test_agreement_counts_what_the_constructed_decisions_say(isolated_env, rows)
 
 def test_agreement_on_a_small_known_table(db):
     cases = [
-        ("a", "search", "reject", ["wrong_tool"], "defect", ["wrong_tool"]),       # caught, right reason
+        ("a", "search", "reject", ["wrong_tool"], "defect", ["wrong_tool"]),  # caught, right reason
         ("b", "search", "reject", ["unnatural_korean"], "defect", ["wrong_tool"]),  # caught, other reason
-        ("c", "search", "reject", ["bad_arguments"], "ok", []),                     # missed
-        ("d", "search", "accept", [], "defect", ["unnatural_korean"]),              # false alarm
-        ("e", "cart", "accept", [], "ok", []),                                      # right: clean
-        ("f", "cart", "reject", ["duplicate"], "ok", []),                           # a reason no judge can see: missed
-        ("g", "cart", None, [], "defect", ["wrong_tool"]),                          # undecided: not counted
-        ("h", "cart", "accept", [], None, []),                                      # not judged: not counted
+        ("c", "search", "reject", ["bad_arguments"], "ok", []),  # missed
+        ("d", "search", "accept", [], "defect", ["unnatural_korean"]),  # false alarm
+        ("e", "cart", "accept", [], "ok", []),  # right: clean
+        ("f", "cart", "reject", ["duplicate"], "ok", []),  # a reason no judge can see: missed
+        ("g", "cart", None, [], "defect", ["wrong_tool"]),  # undecided: not counted
+        ("h", "cart", "accept", [], None, []),  # not judged: not counted
     ]
     _store_case(db, cases)
     got = judge.agreement(db, MODEL)
@@ -491,6 +626,7 @@ def test_agreement_on_a_small_known_table(db):
 
 
 # ----------------------------------------------------------------------------- CLI
+
 
 def test_cli_plan_submit_status_retrieve_agreement(db, capsys, no_faults, monkeypatch):
     job_id = _generate(db, {"search": 4, "cart": 4})

@@ -59,8 +59,9 @@ def _library_files() -> list[Path]:
 
 
 def test_only_ui_imports_streamlit():
-    offenders = [str(p.relative_to(ROOT)) for p in _library_files()
-                 if p.name != "ui.py" and any(m == "streamlit" or m.startswith("streamlit.") for m in _imports(p))]
+    offenders = [
+        str(p.relative_to(ROOT)) for p in _library_files() if p.name != "ui.py" and any(m == "streamlit" or m.startswith("streamlit.") for m in _imports(p))
+    ]
     assert offenders == []
 
 

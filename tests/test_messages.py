@@ -86,9 +86,7 @@ def test_a_bug_is_not_passed_off_as_a_user_error(bug, capsys):
 
 
 def test_a_bug_in_a_step_shows_its_traceback_and_exits_1():
-    code = ("import sys\nfrom datagen.cli import run\n"
-            "def main(argv):\n    return {}['no_such_key']\n"
-            "sys.exit(run(main))\n")
+    code = "import sys\nfrom datagen.cli import run\ndef main(argv):\n    return {}['no_such_key']\nsys.exit(run(main))\n"
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1
     assert "Traceback" in proc.stderr and "KeyError: 'no_such_key'" in proc.stderr and "오류:" not in proc.stderr
@@ -97,9 +95,7 @@ def test_a_bug_in_a_step_shows_its_traceback_and_exits_1():
 def test_output_piped_into_head_ends_quietly():
     """``python -m datagen.validate | head`` closes the pipe early: no traceback (the old run()
     printed it as a user error, ``error: [Errno 32] Broken pipe``)."""
-    code = ("import sys\nfrom datagen.cli import run\n"
-            "def main(argv):\n    for i in range(200000):\n        print('줄', i)\n    return 0\n"
-            "sys.exit(run(main))\n")
+    code = "import sys\nfrom datagen.cli import run\ndef main(argv):\n    for i in range(200000):\n        print('줄', i)\n    return 0\nsys.exit(run(main))\n"
     proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stdout.readline().decode().startswith("줄 0")
     proc.stdout.close()
@@ -117,9 +113,15 @@ def test_every_user_error_class_is_a_datagen_error_and_keeps_its_old_base():
     from datagen import auth, batches, dialogue, pricing, publish, review
 
     old_bases = {
-        dialogue.FormatError: ValueError, auth.PermissionDenied: PermissionError, auth.IdentityError: ValueError,
-        review.ReviewError: ValueError, review.StaleDecision: ValueError, pricing.PricingError: ValueError,
-        batches.BatchError: RuntimeError, publish.PublishError: RuntimeError, errors.InputError: ValueError,
+        dialogue.FormatError: ValueError,
+        auth.PermissionDenied: PermissionError,
+        auth.IdentityError: ValueError,
+        review.ReviewError: ValueError,
+        review.StaleDecision: ValueError,
+        pricing.PricingError: ValueError,
+        batches.BatchError: RuntimeError,
+        publish.PublishError: RuntimeError,
+        errors.InputError: ValueError,
         errors.MissingFileError: FileNotFoundError,
     }
     for cls, base in old_bases.items():
@@ -219,7 +221,7 @@ def test_each_cli_user_error_is_one_korean_line(what, main, argv, isolated_env, 
     captured = capsys.readouterr()
     lines = _user_lines(captured.err)
     assert len(lines) == 1 and lines[0].startswith("오류: "), captured.err
-    assert HANGUL.search(lines[0][len("오류: "):]), lines[0]
+    assert HANGUL.search(lines[0][len("오류: ") :]), lines[0]
 
 
 def test_a_whole_cli_run_speaks_korean(isolated_env, capsys, monkeypatch):
@@ -227,10 +229,17 @@ def test_a_whole_cli_run_speaks_korean(isolated_env, capsys, monkeypatch):
     reads (not JSON, not the banner, not a log line) that holds an English phrase holds Hangul too."""
     monkeypatch.setenv("DATAGEN_OFFLINE_ERROR_RATE", "0.2")
     monkeypatch.setenv("DATAGEN_OFFLINE_DEFECT_RATE", "0.4")
-    steps = [(generate_batch.main, ["--count", "8", "--seed", "5"]), (submit_batch.main, ["--wait", "--poll-interval", "0"]),
-             (retrieve_batch.main, []), (preprocess.main, []), (render_txt.main, []), (validate.main, []),
-             (retry_failed.main, ["--job-id", "JOB"]), (review_cli.main, ["accept-clean", "--job-id", "JOB", "--operator", "민지"]),
-             (push_to_hub.main, ["--repo-id", "me/delivery", "--dry-run"])]
+    steps = [
+        (generate_batch.main, ["--count", "8", "--seed", "5"]),
+        (submit_batch.main, ["--wait", "--poll-interval", "0"]),
+        (retrieve_batch.main, []),
+        (preprocess.main, []),
+        (render_txt.main, []),
+        (validate.main, []),
+        (retry_failed.main, ["--job-id", "JOB"]),
+        (review_cli.main, ["accept-clean", "--job-id", "JOB", "--operator", "민지"]),
+        (push_to_hub.main, ["--repo-id", "me/delivery", "--dry-run"]),
+    ]
     english, seen = [], 0
     for main, argv in steps:
         if "JOB" in argv:

@@ -36,8 +36,12 @@ def add_sample(db, uid: str, kind: str, dialogue: str | None = None) -> None:
         db.execute(
             "INSERT INTO samples (uid, custom_id, kind, category, source, model, dialogue, usage, content_hash, created_at) "
             "VALUES (?, ?, ?, 'cancel', 'import:x.jsonl', 'm', ?, '{}', 'h', 't')",
-            [uid, f"{kind}-cancel-{uid}", kind,
-             dialogue if dialogue is not None else json.dumps({"uid": uid, "turns": [{"role": "user", "content": "주문 취소"}]})],
+            [
+                uid,
+                f"{kind}-cancel-{uid}",
+                kind,
+                dialogue if dialogue is not None else json.dumps({"uid": uid, "turns": [{"role": "user", "content": "주문 취소"}]}),
+            ],
         )
 
 
@@ -53,39 +57,56 @@ def test_a_database_reviewed_at_002_gets_todays_state_when_migrated_to_head(samp
         add_sample(db, f"u{i}", kind)
         with db.conn:
             for annotator, decision in decisions:
-                db.execute("INSERT INTO reviews (uid, annotator, decision, reasons, note, created_at) VALUES (?, ?, ?, '[]', '', 't')",
-                           [f"u{i}", annotator, decision])
+                db.execute(
+                    "INSERT INTO reviews (uid, annotator, decision, reasons, note, created_at) VALUES (?, ?, ?, '[]', '', 't')", [f"u{i}", annotator, decision]
+                )
     assert migrations.migrate(db) == NAMES[2:]
     for i, (kind, _) in enumerate(samples):
         uid = f"u{i}"
-        rows = db.execute("SELECT id, annotator, decision, undoes, adjudication, revision_id FROM reviews WHERE uid = ? ORDER BY id",
-                          [uid]).fetchall()
+        rows = db.execute("SELECT id, annotator, decision, undoes, adjudication, revision_id FROM reviews WHERE uid = ? ORDER BY id", [uid]).fetchall()
         want = review.derive_state(rows, kind=kind, required_votes=review.GOLD_REQUIRED_VOTES)
-        got = db.execute("SELECT state, rank, decision, n_votes, accepted_revision_id, accepted_review_id FROM sample_state "
-                         "WHERE uid = ?", [uid]).fetchone()
-        assert got == (want["state"], want["rank"], want["decision"], want["n_votes"], want["accepted_revision_id"],
-                       want["accepted_review_id"])
-        assert {a: (d, r) for a, d, r in db.execute(
-            "SELECT annotator, decision, review_id FROM annotator_decisions WHERE uid = ?", [uid])} == want["annotators"]
+        got = db.execute("SELECT state, rank, decision, n_votes, accepted_revision_id, accepted_review_id FROM sample_state WHERE uid = ?", [uid]).fetchone()
+        assert got == (want["state"], want["rank"], want["decision"], want["n_votes"], want["accepted_revision_id"], want["accepted_review_id"])
+        assert {a: (d, r) for a, d, r in db.execute("SELECT annotator, decision, review_id FROM annotator_decisions WHERE uid = ?", [uid])} == want[
+            "annotators"
+        ]
 
 
 def test_gold_votes_at_002_become_disputed_decided_or_partial():
     """The property above on named cases, so a rule that gives every sample the same state fails."""
     db = at_002()
-    for uid, kind, votes in [("g1", "gold", [("a", "accept"), ("b", "reject")]), ("g2", "gold", [("a", "accept"), ("b", "accept")]),
-                             ("g3", "gold", [("a", "reject")]), ("t1", "train", [("a", "accept"), ("a", "skip")]), ("t2", "train", [])]:
+    for uid, kind, votes in [
+        ("g1", "gold", [("a", "accept"), ("b", "reject")]),
+        ("g2", "gold", [("a", "accept"), ("b", "accept")]),
+        ("g3", "gold", [("a", "reject")]),
+        ("t1", "train", [("a", "accept"), ("a", "skip")]),
+        ("t2", "train", []),
+    ]:
         add_sample(db, uid, kind)
         with db.conn:
             for annotator, decision in votes:
-                db.execute("INSERT INTO reviews (uid, annotator, decision, reasons, note, created_at) VALUES (?, ?, ?, '[]', '', 't')",
-                           [uid, annotator, decision])
+                db.execute(
+                    "INSERT INTO reviews (uid, annotator, decision, reasons, note, created_at) VALUES (?, ?, ?, '[]', '', 't')", [uid, annotator, decision]
+                )
     migrations.migrate(db)
     assert dict(db.execute("SELECT uid, state || ':' || COALESCE(decision, '-') FROM sample_state").fetchall()) == {
-        "g1": "disputed:-", "g2": "decided:accept", "g3": "partial:-", "t1": "skipped:skip", "t2": "pending:-"}
+        "g1": "disputed:-",
+        "g2": "decided:accept",
+        "g3": "partial:-",
+        "t1": "skipped:skip",
+        "t2": "pending:-",
+    }
 
 
-_rows = st.lists(st.tuples(st.sampled_from(["a", "b", "c"]), st.sampled_from(["accept", "reject", "skip", "undo"]),
-                           st.integers(0, 5).map(lambda n: n == 5), st.one_of(st.none(), st.integers(1, 3))), max_size=8)
+_rows = st.lists(
+    st.tuples(
+        st.sampled_from(["a", "b", "c"]),
+        st.sampled_from(["accept", "reject", "skip", "undo"]),
+        st.integers(0, 5).map(lambda n: n == 5),
+        st.one_of(st.none(), st.integers(1, 3)),
+    ),
+    max_size=8,
+)
 
 
 @settings(max_examples=300)
@@ -97,8 +118,7 @@ def test_the_frozen_003_rule_is_todays_live_rule(rows, kind, required):
     full = [(k + 1, a, d, (k if d == "undo" and k else None), int(adj and d != "undo"), rev) for k, (a, d, adj, rev) in enumerate(rows)]
     state, rank, decision, n_votes, accepted, per = migrations._m003_state_of(full, kind=kind, required_votes=required)
     live = review.derive_state(full, kind=kind, required_votes=required)
-    assert (state, rank, decision, n_votes, accepted) == (live["state"], live["rank"], live["decision"], live["n_votes"],
-                                                          live["accepted_revision_id"])
+    assert (state, rank, decision, n_votes, accepted) == (live["state"], live["rank"], live["decision"], live["n_votes"], live["accepted_revision_id"])
     assert {a: (r[2], r[0]) for a, r in per.items()} == live["annotators"]
 
 
@@ -117,13 +137,16 @@ def test_the_materialised_deciding_review_is_the_one_publishing_used_to_derive(s
             ids = []
             for annotator, decision, adjudication, _ in rows:
                 undoes = ids[-1] if decision == "undo" and ids else None
-                cur = db.execute("INSERT INTO reviews (uid, annotator, decision, reasons, note, created_at, undoes, adjudication) "
-                                 "VALUES (?, ?, ?, '[]', '', 't', ?, ?)", [uid, annotator, decision, undoes, int(adjudication)])
+                cur = db.execute(
+                    "INSERT INTO reviews (uid, annotator, decision, reasons, note, created_at, undoes, adjudication) VALUES (?, ?, ?, '[]', '', 't', ?, ?)",
+                    [uid, annotator, decision, undoes, int(adjudication)],
+                )
                 ids.append(cur.lastrowid)
         review.recompute_state(db, uid)
     got = db.execute("SELECT uid, accepted_review_id FROM sample_state ORDER BY uid").fetchall()
-    old = db.execute(f"SELECT uid, CASE WHEN state = 'decided' AND decision = 'accept' THEN {migrations._M011_DECIDING_REVIEW_SQL} END "
-                     "FROM sample_state ORDER BY uid").fetchall()
+    old = db.execute(
+        f"SELECT uid, CASE WHEN state = 'decided' AND decision = 'accept' THEN {migrations._M011_DECIDING_REVIEW_SQL} END FROM sample_state ORDER BY uid"
+    ).fetchall()
     assert got == old
 
 
@@ -224,13 +247,16 @@ def test_012_marks_every_finding_stored_before_as_a_rules_and_adds_judge_verdict
     migrations.migrate(db, stop_before="012_judge")
     add_sample(db, "u1", "train")
     with db.conn:
-        db.execute("INSERT INTO findings (uid, check_id, severity, turn, reason, message, created_at) "
-                   "VALUES ('u1', 'ungrounded_id', 'error', 1, 'ungrounded_id', 'm', 't')")
+        db.execute(
+            "INSERT INTO findings (uid, check_id, severity, turn, reason, message, created_at) "
+            "VALUES ('u1', 'ungrounded_id', 'error', 1, 'ungrounded_id', 'm', 't')"
+        )
     assert "source" not in db["findings"].columns_dict and "judge_verdicts" not in db.table_names()
     assert migrations.migrate(db)[0] == "012_judge"
     assert db.execute("SELECT source FROM findings").fetchall() == [("rule",)]
-    assert {"uid", "model", "custom_id", "raw_id", "revision_id", "verdict", "reason", "evidence", "turns", "response_model",
-            "usage", "created_at"} <= set(db["judge_verdicts"].columns_dict)
+    assert {"uid", "model", "custom_id", "raw_id", "revision_id", "verdict", "reason", "evidence", "turns", "response_model", "usage", "created_at"} <= set(
+        db["judge_verdicts"].columns_dict
+    )
     with db.conn:  # a new row without a source is a rule's too (the writers of the checks name none)
         db.execute("INSERT INTO findings (uid, check_id, severity, created_at) VALUES ('u1', 'x', 'warning', 't')")
     assert [r[0] for r in db.execute("SELECT source FROM findings")] == ["rule", "rule"]

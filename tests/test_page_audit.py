@@ -28,8 +28,13 @@ def _plain(md: str) -> str:
 
 
 def _texts(at: AppTest) -> str:
-    return "\n".join([m.value for m in at.markdown] + [c.value for c in at.caption] + [s.value for s in at.success]
-                     + [e.value for e in at.error] + [i.value for i in at.info])
+    return "\n".join(
+        [m.value for m in at.markdown]
+        + [c.value for c in at.caption]
+        + [s.value for s in at.success]
+        + [e.value for e in at.error]
+        + [i.value for i in at.info]
+    )
 
 
 def test_audit_flow_from_parameters_to_the_card(db):

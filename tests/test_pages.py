@@ -4,12 +4,12 @@ import json
 from pathlib import Path
 
 import pytest
+from seed_fixture import seed_uid
 from streamlit.testing.v1 import AppTest
 
 from datagen import quality, review
 from datagen.ingest import import_file
 from datagen.store import get_db
-from seed_fixture import seed_uid
 
 ROOT = Path(__file__).resolve().parents[1]
 FIX = Path(__file__).parent / "fixtures"
@@ -178,7 +178,10 @@ def test_review_undo_edit_and_adjudication_in_the_page(db):
 def test_review_filters_by_text_and_findings(db):
     import_file(db, FIX / "seed001_dataset.jsonl")
     with db.conn:
-        db.execute("INSERT INTO findings (uid, check_id, severity, turn, reason, message) VALUES (?, 'ungrounded_id', 'error', 1, 'ungrounded_id', '근거 없는 주문 ID')", [seed_uid(db, 3)])
+        db.execute(
+            "INSERT INTO findings (uid, check_id, severity, turn, reason, message) VALUES (?, 'ungrounded_id', 'error', 1, 'ungrounded_id', '근거 없는 주문 ID')",
+            [seed_uid(db, 3)],
+        )
     at = _page("pages/3_Review.py").run()
     at.sidebar.text_input(key="rev_text").input("페퍼로니").run()
     assert at.session_state["rev_uid"] == seed_uid(db, 2)
@@ -247,8 +250,9 @@ def test_review_shows_the_duplicate_cluster_and_gold_overlap(db):
     import_file(db, FIX / "seed001_dataset.jsonl")
     uids = review.queue(db, review.QueueFilter(decision=None))
     with db.conn:
-        db["duplicates"].insert_all([{"uid": uids[0], "cluster": uids[0], "kind": "near", "similarity": 1.0},
-                                     {"uid": uids[1], "cluster": uids[0], "kind": "near", "similarity": 0.91}])
+        db["duplicates"].insert_all(
+            [{"uid": uids[0], "cluster": uids[0], "kind": "near", "similarity": 1.0}, {"uid": uids[1], "cluster": uids[0], "kind": "near", "similarity": 0.91}]
+        )
         db["contamination"].insert({"uid": uids[1], "gold_uid": "g-1", "method": "char8_ko", "overlap": 0.62, "band": "excluded", "created_at": "t"})
     at = _page("pages/3_Review.py").run()
     at.sidebar.text_input(key="rev_jump").input(uids[1]).run()
@@ -331,7 +335,9 @@ def test_review_progress_shows_my_decisions_apart_from_decided_gold(db):
     assert "내 결정 0" in at.get("progress")[0].proto.text
 
 
-@pytest.mark.parametrize("page", ["app.py", "pages/1_Generate.py", "pages/2_Batches.py", "pages/3_Review.py", "pages/4_Publish.py", "pages/5_Analytics.py", "pages/6_Admin.py"])
+@pytest.mark.parametrize(
+    "page", ["app.py", "pages/1_Generate.py", "pages/2_Batches.py", "pages/3_Review.py", "pages/4_Publish.py", "pages/5_Analytics.py", "pages/6_Admin.py"]
+)
 def test_every_page_says_the_offline_backend_is_in_use(page, db):
     """Item 15: every page shows the offline notice (Review in its sidebar, beside the dialogue)."""
     import_file(db, FIX / "seed001_dataset.jsonl")
@@ -368,7 +374,6 @@ TIME_ON_SCREEN = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC$"
 
 
 def test_home_kappa_and_speed_read_as_numbers_not_none_nor_clock_hours(db):
-    import re
 
     import_file(db, FIX / "seed001_dataset.jsonl")
     uids = review.queue(db, review.QueueFilter(decision=None))
@@ -441,8 +446,7 @@ def test_analytics_counts_have_whole_ticks_and_the_sequence_axis_has_no_overlapp
     assert not at.exception
     specs = [_json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
     assert len(specs) == 4
-    count_axes = [e[ax] for s in specs for ax, e in [("x", s["encoding"]), ("y", s["encoding"])]
-                  if e[ax].get("field") in ("dialogues", "count")]
+    count_axes = [e[ax] for s in specs for ax, e in [("x", s["encoding"]), ("y", s["encoding"])] if e[ax].get("field") in ("dialogues", "count")]
     assert count_axes and all(a["axis"]["format"] == "d" and a["axis"]["tickMinStep"] == 1 for a in count_axes)
     seq = next(s["encoding"]["y"] for s in specs if s["encoding"]["y"].get("field") == "sequence")
     assert seq.get("title") is None
@@ -481,8 +485,17 @@ def test_review_refuses_an_accept_when_the_sample_changed_after_rendering_and_sh
     assert db["reviews"].count == 0 and review.latest_decision(db, uid) is None
     assert at.session_state["rev_uid"] == uid and any("수정본" in c.value for c in at.caption)  # the same sample, reloaded
     # a new error-level finding after rendering: refused too
-    db["findings"].insert({"uid": uid, "check_id": "unsaid_value", "severity": "error", "turn": 1, "reason": "unsaid_value",
-                           "message": "새 오류", "created_at": "2099-01-01T00:00:00+00:00"})
+    db["findings"].insert(
+        {
+            "uid": uid,
+            "check_id": "unsaid_value",
+            "severity": "error",
+            "turn": 1,
+            "reason": "unsaid_value",
+            "message": "새 오류",
+            "created_at": "2099-01-01T00:00:00+00:00",
+        }
+    )
     _button(at, "rev_accept").click().run()
     assert any("새 오류가 발견되었습니다" in e.value for e in at.error) and db["reviews"].count == 0
     # now the screen shows what is there: the accept is recorded, bound to that revision and those findings

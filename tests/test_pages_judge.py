@@ -62,13 +62,25 @@ def _judged_sample(db) -> tuple[str, dict]:
     d = review.get_dialogue(db, uid)
     turn = judge.assistant_turns(d)[0]
     evidence = "<script>alert(1)</script> **굵게** [링크](javascript:alert(1))"
-    payload = {"uid": uid, "model": "gpt-4.1", "custom_id": f"judge:gpt-4.1:{uid}:1", "revision_id": None, "verdict": "defect",
-               "reason": "unnatural_korean", "evidence": evidence, "response_model": "gpt-4.1", "usage": None,
-               "turns": [{"turn": turn, "verdict": "defect", "reason": "unnatural_korean", "evidence": evidence}]}
+    payload = {
+        "uid": uid,
+        "model": "gpt-4.1",
+        "custom_id": f"judge:gpt-4.1:{uid}:1",
+        "revision_id": None,
+        "verdict": "defect",
+        "reason": "unnatural_korean",
+        "evidence": evidence,
+        "response_model": "gpt-4.1",
+        "usage": None,
+        "turns": [{"turn": turn, "verdict": "defect", "reason": "unnatural_korean", "evidence": evidence}],
+    }
     with write_transaction(db):
         judge.store_verdicts(db, [(None, payload)])
-        db.execute("INSERT INTO findings (uid, check_id, severity, turn, reason, message, created_at) "
-                   "VALUES (?, 'ungrounded_id', 'warning', ?, 'ungrounded_id', '규칙 검사 메시지', 't')", [uid, turn])
+        db.execute(
+            "INSERT INTO findings (uid, check_id, severity, turn, reason, message, created_at) "
+            "VALUES (?, 'ungrounded_id', 'warning', ?, 'ungrounded_id', '규칙 검사 메시지', 't')",
+            [uid, turn],
+        )
     return uid, payload
 
 
@@ -106,9 +118,26 @@ def test_review_says_when_the_judge_found_nothing(monkeypatch):
     uid = next(r[0] for r in db.execute("SELECT uid FROM samples ORDER BY rowid"))
     turns = judge.assistant_turns(review.get_dialogue(db, uid))
     with write_transaction(db):
-        judge.store_verdicts(db, [(None, {"uid": uid, "model": "gpt-4.1", "custom_id": "c", "revision_id": None, "verdict": "ok", "reason": None,
-                                          "evidence": None, "response_model": None, "usage": None,
-                                          "turns": [{"turn": t, "verdict": "ok", "reason": None, "evidence": None} for t in turns]})])
+        judge.store_verdicts(
+            db,
+            [
+                (
+                    None,
+                    {
+                        "uid": uid,
+                        "model": "gpt-4.1",
+                        "custom_id": "c",
+                        "revision_id": None,
+                        "verdict": "ok",
+                        "reason": None,
+                        "evidence": None,
+                        "response_model": None,
+                        "usage": None,
+                        "turns": [{"turn": t, "verdict": "ok", "reason": None, "evidence": None} for t in turns],
+                    },
+                )
+            ],
+        )
     at = _page("pages/3_Review.py").run()
     at.sidebar.text_input(key="rev_jump").input(uid).run()
     assert any(f"판정 모델 gpt\\-4\\.1\\: 문제 없음 \\(상담사 턴 {len(turns)}개 모두 ok\\)" in i.value for i in at.info)
@@ -120,8 +149,26 @@ def test_analytics_shows_judge_agreement(monkeypatch):
     uid, _ = _judged_sample(db)
     other = next(r[0] for r in db.execute("SELECT uid FROM samples WHERE uid != ? ORDER BY rowid", [uid]))
     with write_transaction(db):
-        judge.store_verdicts(db, [(None, {"uid": other, "model": "gpt-4.1", "custom_id": "c2", "revision_id": None, "verdict": "ok", "reason": None,
-                                          "evidence": None, "response_model": None, "usage": None, "turns": []})])
+        judge.store_verdicts(
+            db,
+            [
+                (
+                    None,
+                    {
+                        "uid": other,
+                        "model": "gpt-4.1",
+                        "custom_id": "c2",
+                        "revision_id": None,
+                        "verdict": "ok",
+                        "reason": None,
+                        "evidence": None,
+                        "response_model": None,
+                        "usage": None,
+                        "turns": [],
+                    },
+                )
+            ],
+        )
     review.record_decision(db, uid, annotator="민지", decision="reject", reasons=["unnatural_korean"])
     review.record_decision(db, other, annotator="민지", decision="reject", reasons=["wrong_tool"])
     at = _page("pages/5_Analytics.py").run()

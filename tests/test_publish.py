@@ -9,7 +9,7 @@ import pytest
 from publish_data import FakeHub, add_finding, as_gold, fixture_dialogues, insert
 
 from datagen import publish, review
-from datagen.dialogue import Dialogue, ToolCall, Turn, _template, render_qwen_text, to_seed_record, from_seed_record
+from datagen.dialogue import Dialogue, ToolCall, Turn, _template, from_seed_record, render_qwen_text, to_seed_record
 
 
 def _uids(folder) -> dict[str, list[str]]:
@@ -52,8 +52,7 @@ def test_export_holds_exactly_the_accepted_records_and_round_trips(decided, tmp_
     card = (tmp_path / "ds" / "README.md").read_text()
     assert card == release.card and card.startswith("---\nlanguage:\n- ko\n") and "path: data/train-*" in card
     assert db["publish_items"].count == 2 and db["publishes"].count == 1
-    assert publish.shipping_status(db) == {uids[0]: "ships", uids[1]: "rejected", uids[2]: "ships",
-                                           uids[3]: "rejected", uids[4]: "skipped"}
+    assert publish.shipping_status(db) == {uids[0]: "ships", uids[1]: "rejected", uids[2]: "ships", uids[3]: "rejected", uids[4]: "skipped"}
 
 
 def test_openai_format_is_chat_template_ready_and_round_trips_exactly(db, tmp_path):
@@ -92,7 +91,7 @@ def test_openai_format_is_chat_template_ready_and_round_trips_exactly(db, tmp_pa
 def test_every_exclusion_rule_names_its_reason(db):
     base = fixture_dialogues()[0]
     ds = [base.model_copy(update={"uid": f"s{i}"}, deep=True) for i in range(12)]
-    uids = insert(db, ds)
+    insert(db, ds)
     acc = lambda u, who="a", seen=None: review.record_decision(db, u, annotator=who, decision="accept", findings_seen=seen)  # noqa: E731
     review.record_decision(db, "s0", annotator="a", decision="reject", reasons=["other"])
     # s1 pending; s2 skipped
@@ -112,13 +111,29 @@ def test_every_exclusion_rule_names_its_reason(db):
     acc("s8", "b", seen=["unsaid_value"])  # accepted with the finding on screen
     add_finding(db, "s9", "repeated_closing", severity="warning")
     assert publish.shipping_status(db) == {
-        "s0": "rejected", "s1": "pending", "s2": "skipped", "s3": "disputed", "s4": "decontaminated",
-        "s5": "ships", "s6": "duplicate", "s7": "unreviewed_error", "s8": "ships", "s9": "ships", "s10": "ships",
+        "s0": "rejected",
+        "s1": "pending",
+        "s2": "skipped",
+        "s3": "disputed",
+        "s4": "decontaminated",
+        "s5": "ships",
+        "s6": "duplicate",
+        "s7": "unreviewed_error",
+        "s8": "ships",
+        "s9": "ships",
+        "s10": "ships",
         "s11": "pending",
     }
     release = publish.prepare(db)
     assert release.counts == {"train": 4} and dict(release.left_out()) == {
-        "rejected": 1, "pending": 2, "skipped": 1, "disputed": 1, "decontaminated": 1, "duplicate": 1, "unreviewed_error": 1}
+        "rejected": 1,
+        "pending": 2,
+        "skipped": 1,
+        "disputed": 1,
+        "decontaminated": 1,
+        "duplicate": 1,
+        "unreviewed_error": 1,
+    }
     for reason, n in release.left_out().items():
         assert f"| {publish.LEFT_OUT[reason]} (`{reason}`) | {n} |" in release.card
     # the person who accepted s7 now sees the finding and accepts again: it ships
@@ -169,13 +184,20 @@ def test_the_card_has_what_the_issue_asks_for(decided):
     with db.conn:
         db.execute("UPDATE sample_state SET checked_at = 'x'")
         db.execute("INSERT INTO contamination (uid, gold_uid, method, overlap, band, created_at) VALUES (?, 'g', 'char8_ko', 0.3, 'flagged', 'x')", [uids[0]])
-        db.execute("INSERT INTO jobs (id, kind, created_at, counts, seed, model, temperature, params, input_file, operator, backend) "
-                   "VALUES ('job_1', 'train', '2026-11-20T00:00:00', '{}', 7, 'gpt-4.1-mini', 0.8, '{\"tools_version\": \"v3\"}', 'f', 'pm', 'offline')")
+        db.execute(
+            "INSERT INTO jobs (id, kind, created_at, counts, seed, model, temperature, params, input_file, operator, backend) "
+            "VALUES ('job_1', 'train', '2026-11-20T00:00:00', '{}', 7, 'gpt-4.1-mini', 0.8, '{\"tools_version\": \"v3\"}', 'f', 'pm', 'offline')"
+        )
         db.execute("UPDATE sample_state SET job_id = 'job_1' WHERE uid = ?", [uids[0]])
     card = publish.prepare(db, repo_id="me/delivery").card
     yaml, body = card.split("\n---\n", 1)
-    for line in ("language:\n- ko", "license: other", "task_categories:\n- text-generation", "size_categories:\n- n<1K",
-                 "configs:\n- config_name: default\n  data_files:\n  - split: train\n    path: data/train-*"):
+    for line in (
+        "language:\n- ko",
+        "license: other",
+        "task_categories:\n- text-generation",
+        "size_categories:\n- n<1K",
+        "configs:\n- config_name: default\n  data_files:\n  - split: train\n    path: data/train-*",
+    ):
         assert line in yaml
     assert "# me/delivery" in body and "- 버전: v1" in body and "| train | imported | 2 |" in body
     assert "| job_1 | train | gpt-4.1-mini | 0.8 | 7 | offline | v3 | 2026-11-20 | 1 |" in body
@@ -320,8 +342,12 @@ def test_shards_are_named_and_sized(db, tmp_path, monkeypatch):
             review.record_decision(db, u, annotator="b", decision="accept")
     monkeypatch.setattr(publish.shards, "SHARD_ROWS", 3)
     release = publish.export_local(db, tmp_path / "s")
-    assert release.shards == ["data/test-00000-of-00001.parquet", "data/train-00000-of-00003.parquet",
-                              "data/train-00001-of-00003.parquet", "data/train-00002-of-00003.parquet"]
+    assert release.shards == [
+        "data/test-00000-of-00001.parquet",
+        "data/train-00000-of-00003.parquet",
+        "data/train-00001-of-00003.parquet",
+        "data/train-00002-of-00003.parquet",
+    ]
     assert release.counts == {"train": 8, "test": 2}
     ds = datasets.load_dataset(str(tmp_path / "s"), cache_dir=str(tmp_path / "hf"))
     assert list(ds["train"]["uid"]) == release.splits["train"] and list(ds["test"]["uid"]) == release.splits["test"]
@@ -370,12 +396,16 @@ def test_qwen_rows_are_seed_001_records(decided):
 
 
 def test_openai_rows_keep_every_turn_field():
-    d = Dialogue(uid="x", system_prompt="", turns=[
-        Turn(role="user", content="주문 상태", name="고객"),
-        Turn(role="assistant", tool_calls=[ToolCall(id=None, name="get_order_status", arguments={})]),
-        Turn(role="tool", content="{}", tool_call_id=None, name=None),
-        Turn(role="assistant", content="확인했어요"),
-    ])
+    d = Dialogue(
+        uid="x",
+        system_prompt="",
+        turns=[
+            Turn(role="user", content="주문 상태", name="고객"),
+            Turn(role="assistant", tool_calls=[ToolCall(id=None, name="get_order_status", arguments={})]),
+            Turn(role="tool", content="{}", tool_call_id=None, name=None),
+            Turn(role="assistant", content="확인했어요"),
+        ],
+    )
     row = publish.to_row(d, "openai")
     assert row["messages"][0]["role"] == "user"  # no system prompt, no system message
     assert publish.from_row(json.loads(json.dumps(row))) == d
@@ -420,8 +450,13 @@ def test_hugging_face_boundary_calls(monkeypatch, tmp_path):
     assert hub.upload(tmp_path, repo_id="me/ds", token="t", private=True, commit_message="m") == "abc123"
     hub.tag("me/ds", tag="v1", revision="abc123", token="t", message="m")
     assert calls[1] == ("create_repo", "me/ds", {"repo_type": "dataset", "private": True, "exist_ok": True})
-    assert calls[2][1] == {"folder_path": str(tmp_path), "repo_id": "me/ds", "repo_type": "dataset", "commit_message": "m",
-                           "delete_patterns": ["data/*"]}  # stale shards of a bigger earlier version go
+    assert calls[2][1] == {
+        "folder_path": str(tmp_path),
+        "repo_id": "me/ds",
+        "repo_type": "dataset",
+        "commit_message": "m",
+        "delete_patterns": ["data/*"],
+    }  # stale shards of a bigger earlier version go
     assert calls[4] == ("create_tag", "me/ds", {"tag": "v1", "tag_message": "m", "revision": "abc123", "repo_type": "dataset"})
 
 

@@ -34,8 +34,11 @@ def _build(db, tmp_path: Path) -> None:
     # a job on the offline backend, with fixed settings and date, and an audited lot over it
     lot_uids = job_samples(db, 12)
     with db.conn:
-        db.execute("UPDATE jobs SET created_at = ?, model = 'gpt-4.1-mini', temperature = 0.8, seed = 7, backend = 'offline', "
-                   "params = '{\"tools_version\": \"v3\"}', operator = 'pm' WHERE id = 'job_t'", [JOB_DATE])
+        db.execute(
+            "UPDATE jobs SET created_at = ?, model = 'gpt-4.1-mini', temperature = 0.8, seed = 7, backend = 'offline', "
+            "params = '{\"tools_version\": \"v3\"}', operator = 'pm' WHERE id = 'job_t'",
+            [JOB_DATE],
+        )
     audit.set_params(db, actor=None, p0=0.3, confidence=0.9)  # a sample of 7
     lot_id = audit.start(db, "job_t", "search", actor="민지", seed=11)
     drawn = [r[0] for r in db.execute("SELECT uid FROM lot_items WHERE lot_id = ? AND draw IS NOT NULL ORDER BY draw", [lot_id])]
@@ -57,12 +60,17 @@ def _build(db, tmp_path: Path) -> None:
     add_finding(db, uids[0], quality.JUDGE_CHECK, severity="warning")
     with db.conn:
         db.execute("UPDATE sample_state SET checked_at = '2026-11-21T00:00:00'")
-        db.execute("INSERT INTO contamination (uid, gold_uid, method, overlap, band, created_at) VALUES (?, ?, 'char8_ko', 0.3, 'flagged', 'x')",
-                   [uids[0], uids[3]])
-        db.execute("INSERT INTO contamination (uid, gold_uid, method, overlap, band, created_at) VALUES (?, ?, 'tulu3_word8', 0.9, 'excluded', 'x')",
-                   [lot_uids[1], uids[4]])
-        db.execute("INSERT INTO duplicates (uid, cluster, kind, similarity) VALUES (?, ?, 'exact', 1.0), (?, ?, 'exact', 1.0)",
-                   [lot_uids[2], lot_uids[2], lot_uids[3], lot_uids[2]])
+        db.execute(
+            "INSERT INTO contamination (uid, gold_uid, method, overlap, band, created_at) VALUES (?, ?, 'char8_ko', 0.3, 'flagged', 'x')", [uids[0], uids[3]]
+        )
+        db.execute(
+            "INSERT INTO contamination (uid, gold_uid, method, overlap, band, created_at) VALUES (?, ?, 'tulu3_word8', 0.9, 'excluded', 'x')",
+            [lot_uids[1], uids[4]],
+        )
+        db.execute(
+            "INSERT INTO duplicates (uid, cluster, kind, similarity) VALUES (?, ?, 'exact', 1.0), (?, ?, 'exact', 1.0)",
+            [lot_uids[2], lot_uids[2], lot_uids[3], lot_uids[2]],
+        )
     # a local export, then two Hub versions, with changes between them
     publish.export_and_record(db, tmp_path / "v0", operator="민지")
     edited = review.get_dialogue(db, uids[0]).model_copy(deep=True)
@@ -112,12 +120,15 @@ def _build_reselected(db, tmp_path: Path) -> None:
         db.execute("UPDATE publishes SET counts = json_remove(counts, '$.row_hashes')")
 
 
-@pytest.mark.parametrize("name, build, kwargs", [
-    ("local_qwen.md", _build, {}),
-    ("hub_openai.md", _build, {"fmt": "openai", "repo_id": "me/delivery"}),
-    ("first_version.md", _build_minimal, {"repo_id": "me/first"}),
-    ("selection_after_local.md", _build_reselected, {"fmt": "openai", "uids": {"msg-1", "msg-2"}}),
-])
+@pytest.mark.parametrize(
+    "name, build, kwargs",
+    [
+        ("local_qwen.md", _build, {}),
+        ("hub_openai.md", _build, {"fmt": "openai", "repo_id": "me/delivery"}),
+        ("first_version.md", _build_minimal, {"repo_id": "me/first"}),
+        ("selection_after_local.md", _build_reselected, {"fmt": "openai", "uids": {"msg-1", "msg-2"}}),
+    ],
+)
 def test_the_card_is_the_stored_card(db, tmp_path, name, build, kwargs):
     build(db, tmp_path)
     release = publish.prepare(db, **kwargs)

@@ -20,8 +20,14 @@ N = 4
 ANNOTATORS = ["a", "b", "c"]
 CHECKS = ["ungrounded_id", "unsaid_value"]
 
-decide = st.tuples(st.just("decide"), st.integers(0, N - 1), st.sampled_from(ANNOTATORS),
-                   st.sampled_from(["accept", "accept", "reject", "skip"]), st.sets(st.sampled_from(CHECKS)), st.booleans())
+decide = st.tuples(
+    st.just("decide"),
+    st.integers(0, N - 1),
+    st.sampled_from(ANNOTATORS),
+    st.sampled_from(["accept", "accept", "reject", "skip"]),
+    st.sets(st.sampled_from(CHECKS)),
+    st.booleans(),
+)
 undo = st.tuples(st.just("undo"), st.sampled_from(ANNOTATORS), st.one_of(st.none(), st.integers(0, N - 1)))
 finding = st.tuples(st.just("finding"), st.integers(0, N - 1), st.sampled_from(CHECKS), st.sampled_from(["error", "warning"]))
 edit = st.tuples(st.just("edit"), st.integers(0, N - 1))
@@ -66,18 +72,29 @@ def expected(kinds, reviews, undone, findings, contaminated, dup_of):
 )
 @example(  # an edit re-checks the sample: a finding of the old version no longer holds it back
     actions=[("decide", 0, "a", "accept", set(), False), ("finding", 0, "ungrounded_id", "error"), ("edit", 0)],
-    gold=set(), contaminated={}, clusters=[],
+    gold=set(),
+    contaminated={},
+    clusters=[],
 )
 @example(  # two accepts on a training sample: the later one (which saw the finding) decides
-    actions=[("decide", 0, "a", "accept", set(), False), ("decide", 0, "b", "accept", {"ungrounded_id"}, False),
-             ("finding", 0, "ungrounded_id", "error")],
-    gold=set(), contaminated={}, clusters=[],
+    actions=[("decide", 0, "a", "accept", set(), False), ("decide", 0, "b", "accept", {"ungrounded_id"}, False), ("finding", 0, "ungrounded_id", "error")],
+    gold=set(),
+    contaminated={},
+    clusters=[],
 )
 @example(  # gold: two agreeing votes, the later one saw the finding; then an adjudicated dispute
-    actions=[("finding", 1, "unsaid_value", "error"), ("decide", 1, "a", "accept", set(), False),
-             ("decide", 1, "b", "accept", {"unsaid_value"}, False), ("decide", 2, "a", "accept", set(), False),
-             ("decide", 2, "b", "reject", set(), False), ("edit", 2), ("decide", 2, "c", "accept", set(), True)],
-    gold={1, 2}, contaminated={}, clusters=[],
+    actions=[
+        ("finding", 1, "unsaid_value", "error"),
+        ("decide", 1, "a", "accept", set(), False),
+        ("decide", 1, "b", "accept", {"unsaid_value"}, False),
+        ("decide", 2, "a", "accept", set(), False),
+        ("decide", 2, "b", "reject", set(), False),
+        ("edit", 2),
+        ("decide", 2, "c", "accept", set(), True),
+    ],
+    gold={1, 2},
+    contaminated={},
+    clusters=[],
 )
 def test_published_set_is_exactly_what_the_rules_allow(actions, gold, contaminated, clusters):
     with tempfile.TemporaryDirectory() as tmp:
@@ -91,10 +108,18 @@ def test_published_set_is_exactly_what_the_rules_allow(actions, gold, contaminat
         for action in actions:
             if action[0] == "decide":
                 _, i, who, decision, seen, adjudication = action
-                rid = review.record_decision(db, uids[i], annotator=who, decision=decision, findings_seen=sorted(seen),
-                                             reasons=["other"] if decision == "reject" else [], adjudication=adjudication)
-                reviews.append({"id": rid, "uid": uids[i], "annotator": who, "decision": decision, "adjudication": adjudication,
-                                "seen": seen, "content": content[uids[i]]})
+                rid = review.record_decision(
+                    db,
+                    uids[i],
+                    annotator=who,
+                    decision=decision,
+                    findings_seen=sorted(seen),
+                    reasons=["other"] if decision == "reject" else [],
+                    adjudication=adjudication,
+                )
+                reviews.append(
+                    {"id": rid, "uid": uids[i], "annotator": who, "decision": decision, "adjudication": adjudication, "seen": seen, "content": content[uids[i]]}
+                )
             elif action[0] == "undo":
                 _, who, i = action
                 mine = [r for r in reviews if r["annotator"] == who and r["id"] not in undone and (i is None or r["uid"] == uids[i])]
@@ -105,8 +130,10 @@ def test_published_set_is_exactly_what_the_rules_allow(actions, gold, contaminat
             elif action[0] == "finding":
                 _, i, check, severity = action
                 with db.conn:
-                    db.execute("INSERT INTO findings (uid, check_id, severity, turn, reason, message, created_at) "
-                               "VALUES (?, ?, ?, 0, 'other', 'm', 'x')", [uids[i], check, severity])
+                    db.execute(
+                        "INSERT INTO findings (uid, check_id, severity, turn, reason, message, created_at) VALUES (?, ?, ?, 0, 'other', 'm', 'x')",
+                        [uids[i], check, severity],
+                    )
                 findings.append((uids[i], check, severity))
             else:
                 edits += 1
@@ -117,8 +144,7 @@ def test_published_set_is_exactly_what_the_rules_allow(actions, gold, contaminat
                 content[uid] = current.turns[0].content
                 # an edit re-checks the sample: its per-dialogue findings are now the edited version's
                 findings = [f for f in findings if not (f[0] == uid and f[1] in quality.PER_SAMPLE)]
-                findings += [(uid, c, sev) for c, sev in db.execute(
-                    "SELECT check_id, severity FROM findings WHERE uid = ?", [uid]) if c in quality.PER_SAMPLE]
+                findings += [(uid, c, sev) for c, sev in db.execute("SELECT check_id, severity FROM findings WHERE uid = ?", [uid]) if c in quality.PER_SAMPLE]
         dup_of = {}
         with db.conn:
             for i, band in contaminated.items():
@@ -136,6 +162,7 @@ def test_published_set_is_exactly_what_the_rules_allow(actions, gold, contaminat
         if want:
             release = publish.prepare(db)
             assert {s: set(us) for s, us in release.splits.items()} == {
-                s: {u for u, (split, _) in want.items() if split == s} for s in {split for split, _ in want.values()}}
+                s: {u for u, (split, _) in want.items() if split == s} for s in {split for split, _ in want.values()}
+            }
             assert sum(release.left_out().values()) == N - len(want)
         db.conn.close()

@@ -7,12 +7,12 @@ import json
 from pathlib import Path
 
 import pytest
+from seed_fixture import seed_uid
 
 from datagen import config, quality
 from datagen.dialogue import Dialogue, to_seed_record
 from datagen.ingest import import_file
 from datagen.quality.decontam import _GoldIndex
-from seed_fixture import seed_uid
 
 FIX = Path(__file__).parent / "fixtures"
 SEED = FIX / "seed001_dataset.jsonl"
@@ -80,14 +80,18 @@ def test_the_latest_edit_is_what_gets_checked(db):
     import_file(db, SEED)
     text = db.execute("SELECT dialogue FROM samples WHERE uid = ?", [seed_uid(db, 3)]).fetchone()[0]
     edited = text.replace("궁금한 점이 있으면 상담원에게 연결해 드릴게요.", "")
-    db["revisions"].insert({"uid": seed_uid(db, 3), "annotator": "민지", "dialogue": edited, "note": "", "seconds": 1.0, "created_at": "2026-11-21T00:00:00+00:00"})
+    db["revisions"].insert(
+        {"uid": seed_uid(db, 3), "annotator": "민지", "dialogue": edited, "note": "", "seconds": 1.0, "created_at": "2026-11-21T00:00:00+00:00"}
+    )
     db.conn.commit()
     quality.check_samples(db, uids=[seed_uid(db, 3)])
     assert checks_of(db, seed_uid(db, 3)) == {"ungrounded_id"}
 
 
 def test_workers_give_the_same_findings(db, tmp_path):
-    dialogues = [dialogue(f"w{i}", ["주문번호 O26112101 어디쯤이에요?"], "라이더가 배달 중이에요. 상담원에게 연결해 드릴게요." if i % 2 else "네!") for i in range(40)]
+    dialogues = [
+        dialogue(f"w{i}", ["주문번호 O26112101 어디쯤이에요?"], "라이더가 배달 중이에요. 상담원에게 연결해 드릴게요." if i % 2 else "네!") for i in range(40)
+    ]
     import_file(db, write(tmp_path, "w.jsonl", dialogues))
     one = sorted(db.execute("SELECT uid, check_id, turn, message FROM findings").fetchall())
     stats = quality.check_samples(db, workers=2)
@@ -121,8 +125,10 @@ def test_one_closing_line_repeated_across_many_samples_is_flagged(db, tmp_path):
 
 
 def test_exact_and_near_duplicates_form_clusters_named_in_the_findings(db, tmp_path):
-    a = ["안녕하세요, 오늘 저녁에 먹을 양념치킨 한 마리 주문하고 싶어요. 근처에 맛있는 치킨집 있을까요?",
-         "그럼 첫 번째 가게 메뉴 좀 보여주세요. 순살로 바꿀 수 있는지도 궁금해요."]
+    a = [
+        "안녕하세요, 오늘 저녁에 먹을 양념치킨 한 마리 주문하고 싶어요. 근처에 맛있는 치킨집 있을까요?",
+        "그럼 첫 번째 가게 메뉴 좀 보여주세요. 순살로 바꿀 수 있는지도 궁금해요.",
+    ]
     near = [a[0], a[1].replace("궁금해요", "알고 싶어요")]
     dialogues = [
         dialogue("a1", a),
@@ -157,8 +163,10 @@ def test_find_duplicates_rejects_bad_parameters(db):
 # ----------------------------------------------------------------------------- decontamination
 
 
-GOLD_TURNS = ["안녕하세요 오늘 저녁에 친구들이랑 먹을 양념치킨 두 마리를 배달로 시키고 싶은데 근처에 괜찮은 곳 있을까요",
-              "첫 번째 가게에서 양념치킨 두 마리 담아 주시고 하나는 순살로 바꿔 주세요"]
+GOLD_TURNS = [
+    "안녕하세요 오늘 저녁에 친구들이랑 먹을 양념치킨 두 마리를 배달로 시키고 싶은데 근처에 괜찮은 곳 있을까요",
+    "첫 번째 가게에서 양념치킨 두 마리 담아 주시고 하나는 순살로 바꿔 주세요",
+]
 
 
 def test_tulu3_rule_and_korean_variant_exclude_and_flag_with_a_report(db, tmp_path):
@@ -244,8 +252,7 @@ def test_validate_prints_counts_per_check_and_json_lines(db, capsys):
     lines = [json.loads(l) for l in capsys.readouterr().out.splitlines()]
     assert [r["uid"] for r in lines][-1] == seed_uid(db, 3) and len(lines) == 3
     rec = lines[-1]
-    assert rec["findings"][0] == {"check": "ungrounded_id", "severity": "error", "turn": 1, "reason": "ungrounded_id",
-                                  "message": rec["findings"][0]["message"]}
+    assert rec["findings"][0] == {"check": "ungrounded_id", "severity": "error", "turn": 1, "reason": "ungrounded_id", "message": rec["findings"][0]["message"]}
     assert lines[0]["findings"] == []
 
 
@@ -269,12 +276,16 @@ def test_decontamination_names_the_same_gold_item_under_any_hash_seed(tmp_path):
 
     folder = tmp_path / "out"
     db = connect(folder / "datagen.db")
-    import_file(db, write(tmp_path, "tie.jsonl", [dialogue("gold-b", GOLD_TURNS, kind="gold"), dialogue("gold-a", GOLD_TURNS, kind="gold"),
-                                                  dialogue("copy", GOLD_TURNS)]))
+    import_file(
+        db,
+        write(tmp_path, "tie.jsonl", [dialogue("gold-b", GOLD_TURNS, kind="gold"), dialogue("gold-a", GOLD_TURNS, kind="gold"), dialogue("copy", GOLD_TURNS)]),
+    )
     db.close()
-    script = ("from datagen.store import connect; from datagen import quality; db = connect(); quality.decontaminate(db); "
-              "print(sorted(db.execute(\"SELECT gold_uid, method FROM contamination WHERE uid = 'copy'\").fetchall())[0][0], "
-              "db.execute(\"SELECT message FROM findings WHERE uid = 'copy' AND check_id LIKE 'contamination%'\").fetchone()[0])")
+    script = (
+        "from datagen.store import connect; from datagen import quality; db = connect(); quality.decontaminate(db); "
+        "print(sorted(db.execute(\"SELECT gold_uid, method FROM contamination WHERE uid = 'copy'\").fetchall())[0][0], "
+        "db.execute(\"SELECT message FROM findings WHERE uid = 'copy' AND check_id LIKE 'contamination%'\").fetchone()[0])"
+    )
     outs = set()
     for seed in ("1", "2", "3", "4"):
         env = dict(os.environ, PYTHONHASHSEED=seed, DATAGEN_OUTPUT_DIR=str(folder), DATAGEN_DB=str(folder / "datagen.db"))

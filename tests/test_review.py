@@ -5,11 +5,11 @@ import threading
 from pathlib import Path
 
 import pytest
+from seed_fixture import seed_uid
 
 from datagen import publish, quality, review
 from datagen.ingest import import_file
 from datagen.store import connect
-from seed_fixture import seed_uid
 
 FIX = Path(__file__).parent / "fixtures"
 ALL = review.QueueFilter(decision=None)
@@ -144,12 +144,22 @@ def test_a_decision_is_bound_to_the_revision_and_findings_that_were_shown(loaded
     rid = review.save_revision(loaded, uid, edited, annotator="지훈")  # saved while 민지 still looks at the original
     for decision in ("accept", "reject"):
         with pytest.raises(review.StaleDecision, match="수정본"):
-            review.record_decision(loaded, uid, annotator="민지", decision=decision, reasons=["other"] if decision == "reject" else [],
-                                   shown_revision=None, shown_findings=shown)
+            review.record_decision(
+                loaded, uid, annotator="민지", decision=decision, reasons=["other"] if decision == "reject" else [], shown_revision=None, shown_findings=shown
+            )
     assert loaded["reviews"].count == 0 and review.state_of(loaded, uid)["state"] == before["state"]
     # a new error-level finding since rendering: refused the same way, nothing written
-    loaded["findings"].insert({"uid": uid, "check_id": "unsaid_value", "severity": "error", "turn": 1, "reason": "unsaid_value",
-                               "message": "새 오류", "created_at": "2099-01-01T00:00:00+00:00"})
+    loaded["findings"].insert(
+        {
+            "uid": uid,
+            "check_id": "unsaid_value",
+            "severity": "error",
+            "turn": 1,
+            "reason": "unsaid_value",
+            "message": "새 오류",
+            "created_at": "2099-01-01T00:00:00+00:00",
+        }
+    )
     with pytest.raises(review.StaleDecision, match="unsaid_value"):
         review.record_decision(loaded, uid, annotator="민지", decision="accept", shown_revision=rid, shown_findings=shown)
     assert loaded["reviews"].count == 0
@@ -252,7 +262,7 @@ def test_search_ignores_nul_and_lone_surrogates_inside_a_word(loaded):
     assert review.queue(loaded, review.QueueFilter(decision=None, text="짜장면\ud800")) == plain
 
 
-@pytest.mark.parametrize("limit,offset", [(10**30, 0), (2**63, 0), (-1, 0), (5, 10**30), (5, -10**30)])
+@pytest.mark.parametrize("limit,offset", [(10**30, 0), (2**63, 0), (-1, 0), (5, 10**30), (5, -(10**30))])
 def test_huge_or_negative_limits_never_raise(loaded, limit, offset):
     got = review.queue(loaded, ALL, limit=limit, offset=offset)
     everything = review.queue(loaded, ALL)

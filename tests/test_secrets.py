@@ -4,13 +4,13 @@ output folder (exports, cards, status files, logs), anything printed, or any pag
 import logging
 from pathlib import Path
 
+from publish_data import FakeHub
 from streamlit.testing.v1 import AppTest
 
 from datagen import generate_batch, preprocess, publish, push_to_hub, render_txt, retrieve_batch, review, submit_batch, validate
 from datagen.cli import run
 from datagen.ingest import import_file
 from datagen.store import get_db
-from publish_data import FakeHub
 
 OPENAI_KEY = "sk-test-SECRET-openai-7f3a9c"
 HF_TOKEN = "hf_SECRET_token_4b8e2d"

@@ -31,12 +31,15 @@ def _memory_db() -> sqlite_utils.Database:
     return db
 
 
-ops = st.lists(st.one_of(
-    st.tuples(st.just("add"), st.integers(0, 3), st.sampled_from(["error", "warning"])),
-    st.tuples(st.just("delete"), st.integers(0, 3), st.none()),
-    st.tuples(st.just("delete_one"), st.integers(0, 3), st.none()),
-    st.tuples(st.just("gold"), st.integers(0, 3), st.none()),
-), max_size=25)
+ops = st.lists(
+    st.one_of(
+        st.tuples(st.just("add"), st.integers(0, 3), st.sampled_from(["error", "warning"])),
+        st.tuples(st.just("delete"), st.integers(0, 3), st.none()),
+        st.tuples(st.just("delete_one"), st.integers(0, 3), st.none()),
+        st.tuples(st.just("gold"), st.integers(0, 3), st.none()),
+    ),
+    max_size=25,
+)
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -117,8 +120,11 @@ def test_why_names_a_judge_source_once_findings_have_one(db):
     """Findings carry ``source`` (migration 012); the lane text names a judge's."""
     uids = job_samples(db, 1)
     with db.conn:
-        db.execute("INSERT INTO findings (uid, check_id, severity, turn, reason, message, created_at, source) "
-                   "VALUES (?, 'unnatural_korean', 'warning', 2, 'unnatural_korean', 'x', 't', 'judge:gpt-5-mini')", [uids[0]])
+        db.execute(
+            "INSERT INTO findings (uid, check_id, severity, turn, reason, message, created_at, source) "
+            "VALUES (?, 'unnatural_korean', 'warning', 2, 'unnatural_korean', 'x', 't', 'judge:gpt-5-mini')",
+            [uids[0]],
+        )
     info = triage.describe(db, uids[0])
     assert info["lane"] == "flagged" and "judge:gpt-5-mini:unnatural_korean (경고)" in info["why"]
 

@@ -24,10 +24,12 @@ computed over many samples by :mod:`datagen.quality`.
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable, Mapping
+from typing import Any
+from collections.abc import Iterable, Mapping
 
 from .. import config
 from ..dialogue import Dialogue
+
 # Registration order is report order: structure, calls, grounding, values, consistency, contract/content, corpus.
 from . import structure, calls, grounding, values, consistency, content, claims, corpus  # noqa: F401,I001
 from .core import CHECKS, REASONS, SEVERITIES, CheckSpec, Finding, View, run_view
@@ -164,6 +166,16 @@ def check_table() -> list[dict]:
 
 
 __all__ = [
-    "CHECKS", "PER_DIALOGUE", "REASONS", "RETURN_FORMATS", "SEVERITIES", "CheckSpec", "Finding",
-    "View", "check_stored", "check_table", "load_view", "run_checks",
+    "CHECKS",
+    "PER_DIALOGUE",
+    "REASONS",
+    "RETURN_FORMATS",
+    "SEVERITIES",
+    "CheckSpec",
+    "Finding",
+    "View",
+    "check_stored",
+    "check_table",
+    "load_view",
+    "run_checks",
 ]

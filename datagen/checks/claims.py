@@ -117,12 +117,21 @@ def ungrounded_claim(v: View):
 
 
 _CAPABILITY_WORDS = {
-    "할인": ("discount", "coupon", "promo", "할인"), "쿠폰": ("coupon", "쿠폰"), "프로모션": ("promo", "event", "프로모션"),
-    "이벤트": ("event", "promo", "이벤트"), "환불": ("refund", "환불"), "취소": ("cancel", "취소"),
-    "포인트": ("point", "reward", "포인트"), "적립": ("point", "reward", "적립"), "리뷰": ("review", "리뷰"),
-    "예약": ("reserv", "book", "schedule", "예약"), "실시간 위치": ("track", "location", "위치"),
+    "할인": ("discount", "coupon", "promo", "할인"),
+    "쿠폰": ("coupon", "쿠폰"),
+    "프로모션": ("promo", "event", "프로모션"),
+    "이벤트": ("event", "promo", "이벤트"),
+    "환불": ("refund", "환불"),
+    "취소": ("cancel", "취소"),
+    "포인트": ("point", "reward", "포인트"),
+    "적립": ("point", "reward", "적립"),
+    "리뷰": ("review", "리뷰"),
+    "예약": ("reserv", "book", "schedule", "예약"),
+    "실시간 위치": ("track", "location", "위치"),
 }
-_OFFER = re.compile(r"도와\s*드릴\s*수\s*있|도와드릴\s*수\s*있|해\s*드릴\s*수\s*있|확인해\s*드릴\s*수\s*있|가능합니다|가능해요|할\s*수\s*있어요|할\s*수\s*있습니다")
+_OFFER = re.compile(
+    r"도와\s*드릴\s*수\s*있|도와드릴\s*수\s*있|해\s*드릴\s*수\s*있|확인해\s*드릴\s*수\s*있|가능합니다|가능해요|할\s*수\s*있어요|할\s*수\s*있습니다"
+)
 _NEGATED = re.compile(r"수\s*(?:는\s*)?없|어렵|못|불가|않")
 
 
@@ -202,8 +211,11 @@ _NAME_KEYS = ("menu_name", "name", "item_name", "product_name", "title")
 
 def _added_name(v: View, k: int, args: dict) -> str | None:
     """Name of the element the add call ``k`` names by id, from its result (or a listing before)."""
-    ids = {key: val for key, val in args.items() if isinstance(val, str) and key.endswith("_id") and "user" not in key
-           and "restaurant" not in key and "store" not in key and "cart" not in key}
+    ids = {
+        key: val
+        for key, val in args.items()
+        if isinstance(val, str) and key.endswith("_id") and "user" not in key and "restaurant" not in key and "store" not in key and "cart" not in key
+    }
     if not ids:
         return None
     r = v.call_result(k)

@@ -25,11 +25,34 @@ FILTER_EQUIVALENTS: dict[str, dict[str, set[str]]] = {
 _SKIP_KEYS = frozenset({"query", "page", "page_size", "limit", "offset"})
 
 CURRENCY_NAMES: dict[str, str] = {
-    "원": "KRW", "원화": "KRW", "한국돈": "KRW", "한국 돈": "KRW", "한화": "KRW", "₩": "KRW",
-    "달러": "USD", "미국 달러": "USD", "미국달러": "USD", "불": "USD", "$": "USD",
-    "유로": "EUR", "€": "EUR", "엔": "JPY", "엔화": "JPY", "일본엔": "JPY", "일본 엔": "JPY", "¥": "JPY",
-    "위안": "CNY", "위안화": "CNY", "파운드": "GBP", "£": "GBP", "코루나": "CZK", "체코 코루나": "CZK",
-    "프랑": "CHF", "스위스 프랑": "CHF", "바트": "THB", "동": "VND",
+    "원": "KRW",
+    "원화": "KRW",
+    "한국돈": "KRW",
+    "한국 돈": "KRW",
+    "한화": "KRW",
+    "₩": "KRW",
+    "달러": "USD",
+    "미국 달러": "USD",
+    "미국달러": "USD",
+    "불": "USD",
+    "$": "USD",
+    "유로": "EUR",
+    "€": "EUR",
+    "엔": "JPY",
+    "엔화": "JPY",
+    "일본엔": "JPY",
+    "일본 엔": "JPY",
+    "¥": "JPY",
+    "위안": "CNY",
+    "위안화": "CNY",
+    "파운드": "GBP",
+    "£": "GBP",
+    "코루나": "CZK",
+    "체코 코루나": "CZK",
+    "프랑": "CHF",
+    "스위스 프랑": "CHF",
+    "바트": "THB",
+    "동": "VND",
 }
 """Korean currency words and symbols → ISO 4217 code: ``달러`` and ``USD`` name the same value
 (issue 13, false-alarm class 3). Codes compare case-insensitively."""
@@ -207,8 +230,28 @@ def prices(text: str) -> list[tuple[str, float]]:
 _RATING = re.compile(r"(?:평점|별점)\s*(\d(?:\.\d)?)(?!\d)")
 _LIST_ITEM = re.compile(r"(?:\d{1,2}[.)]|[-•*·])[ \t]*(.+)$")
 _BRACKET = re.compile(r"\[([^\]\n]{2,30})\]")
-_LABELS = ("상품", "배달비", "배달료", "총", "합계", "할인", "쿠폰", "결제", "배송지", "요청사항", "주문", "최소", "예상", "도착",
-           "영업", "옵션", "가격", "수량", "메뉴", "가게")
+_LABELS = (
+    "상품",
+    "배달비",
+    "배달료",
+    "총",
+    "합계",
+    "할인",
+    "쿠폰",
+    "결제",
+    "배송지",
+    "요청사항",
+    "주문",
+    "최소",
+    "예상",
+    "도착",
+    "영업",
+    "옵션",
+    "가격",
+    "수량",
+    "메뉴",
+    "가게",
+)
 _LIST_START = frozenset("-•*·0123456789")
 _LISTING_LINE = re.compile(r"^[^\S\n]*([-•*·0-9][^\n]*)", re.M)
 """A line (between ``\\n``) without its leading white space (``str.lstrip``'s: the same Unicode

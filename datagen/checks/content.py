@@ -47,14 +47,47 @@ def category_contract(v: View):
 
 # ----------------------------------------------------------------------------- content
 
-MODEL_NAMES = frozenset({
-    "openai", "chatgpt", "gpt", "gpts", "claude", "anthropic", "qwen", "qwen2", "qwen3", "gemini", "bard", "llama",
-    "mistral", "mixtral", "deepseek", "copilot", "exaone", "hyperclova",
-})
+MODEL_NAMES = frozenset(
+    {
+        "openai",
+        "chatgpt",
+        "gpt",
+        "gpts",
+        "claude",
+        "anthropic",
+        "qwen",
+        "qwen2",
+        "qwen3",
+        "gemini",
+        "bard",
+        "llama",
+        "mistral",
+        "mixtral",
+        "deepseek",
+        "copilot",
+        "exaone",
+        "hyperclova",
+    }
+)
 """Model and model-maker names, matched as whole Latin words (case-insensitive); Tülu 3 drops
 training samples mentioning them (ARCHITECTURE.md, "Facts")."""
-MODEL_NAMES_KO = ("오픈ai", "오픈 ai", "오픈에이아이", "챗gpt", "챗 gpt", "챗지피티", "지피티", "클로드", "앤트로픽", "큐웬", "큐원",
-                  "제미나이", "딥시크", "하이퍼클로바", "엑사원")
+MODEL_NAMES_KO = (
+    "오픈ai",
+    "오픈 ai",
+    "오픈에이아이",
+    "챗gpt",
+    "챗 gpt",
+    "챗지피티",
+    "지피티",
+    "클로드",
+    "앤트로픽",
+    "큐웬",
+    "큐원",
+    "제미나이",
+    "딥시크",
+    "하이퍼클로바",
+    "엑사원",
+)
 _LATIN_WORD = re.compile(r"[A-Za-z]+[0-9]?")
 _MODEL_NAME_KO = re.compile("|".join(map(re.escape, MODEL_NAMES_KO)))
 _ANY_MODEL_NAME = re.compile("|".join(map(re.escape, sorted(MODEL_NAMES | {"open ai"} | set(MODEL_NAMES_KO), key=len, reverse=True))))
@@ -199,8 +232,10 @@ def length_out_of_bounds(v: View):
 
 # ----------------------------------------------------------------------------- unsupported handling
 
-_PERSON = re.compile(r"상담원|상담\s*직원|직원|담당자|담당\s*(?:팀|부서)|관련\s*(?:팀|부서)|기술\s*팀|고객\s*지원\s*팀|매니저|고객센터"
-                     r"|사람(?:과|이랑|에게|한테)")
+_PERSON = re.compile(
+    r"상담원|상담\s*직원|직원|담당자|담당\s*(?:팀|부서)|관련\s*(?:팀|부서)|기술\s*팀|고객\s*지원\s*팀|매니저|고객센터"
+    r"|사람(?:과|이랑|에게|한테)"
+)
 _PERSON_HINTS = ("상담", "직원", "담당", "관련", "기술", "지원", "매니저", "고객센터", "사람")
 _HANDOFF = re.compile(r"연결|이관|넘겨|넘기|바꿔\s*드|전달(?:하|해|드|할|을|되)|(?:확인|문의|처리)\s*요청(?:하|드리|드릴|해)")
 _NEGATION = re.compile(r"수\s*(?:는\s*|가\s*)?없|어렵|못\s|못해|불가|안\s*돼|않|없어요|없습니다")
@@ -236,15 +271,39 @@ def handoff_promise(v: View):
 
 # (claim, tool-name fragments that make it true; None = any successful call that is not a lookup)
 _CLAIMS: list[tuple[re.Pattern, tuple[str, ...] | None, str, tuple[str, ...]]] = [
-    (re.compile(r"담았어요|담았습니다|담아\s*(?:드렸|놨|놓았|두었|뒀)|(?:장바구니|카트)에\s*추가(?:했|해\s*드렸)"), ("add", "cart"), "장바구니 담기", ("담았", "담아", "추가")),
-    (re.compile(r"뺐어요|뺐습니다|빼\s*(?:드렸|놨|놓았)|(?:삭제|제거)(?:했어요|했습니다|해\s*드렸)"), ("remove", "delete"), "장바구니 빼기", ("뺐", "빼", "삭제", "제거")),
-    (re.compile(r"개로\s*(?:바꿨|바꾸었|변경했|변경해\s*드렸|수정했)|수량을?\s*(?:\S+\s*)?(?:바꿨|변경했|변경해\s*드렸|수정했)"), ("update", "quantity", "cart"), "수량 변경", ("바꿨", "바꾸었", "변경", "수정")),
-    (re.compile(r"주문(?:이|을|은)?\s*(?:접수(?:됐|되었|했|해\s*드렸)|완료(?:됐|되었|했)|넣었|넣어\s*드렸|해\s*드렸)"), ("place", "create", "submit", "confirm", "status", "orders"), "주문 접수", ("접수", "완료", "넣었", "넣어", "드렸")),
+    (
+        re.compile(r"담았어요|담았습니다|담아\s*(?:드렸|놨|놓았|두었|뒀)|(?:장바구니|카트)에\s*추가(?:했|해\s*드렸)"),
+        ("add", "cart"),
+        "장바구니 담기",
+        ("담았", "담아", "추가"),
+    ),
+    (
+        re.compile(r"뺐어요|뺐습니다|빼\s*(?:드렸|놨|놓았)|(?:삭제|제거)(?:했어요|했습니다|해\s*드렸)"),
+        ("remove", "delete"),
+        "장바구니 빼기",
+        ("뺐", "빼", "삭제", "제거"),
+    ),
+    (
+        re.compile(r"개로\s*(?:바꿨|바꾸었|변경했|변경해\s*드렸|수정했)|수량을?\s*(?:\S+\s*)?(?:바꿨|변경했|변경해\s*드렸|수정했)"),
+        ("update", "quantity", "cart"),
+        "수량 변경",
+        ("바꿨", "바꾸었", "변경", "수정"),
+    ),
+    (
+        re.compile(r"주문(?:이|을|은)?\s*(?:접수(?:됐|되었|했|해\s*드렸)|완료(?:됐|되었|했)|넣었|넣어\s*드렸|해\s*드렸)"),
+        ("place", "create", "submit", "confirm", "status", "orders"),
+        "주문 접수",
+        ("접수", "완료", "넣었", "넣어", "드렸"),
+    ),
     (re.compile(r"취소(?:해\s*드렸|해\s*드릴게요|해\s*드리겠습니다|했어요|했습니다|처리(?:해\s*드렸|했|됐|되었))"), ("cancel",), "주문 취소", ("취소",)),
     (re.compile(r"환불(?:해\s*드렸|해\s*드릴게요|해\s*드리겠습니다|처리(?:해\s*드렸|했|됐|되었|해\s*드릴))"), ("refund",), "환불", ("환불",)),
     (re.compile(r"(?:쿠폰|할인)[^.!?\n]{0,20}적용(?:했|해\s*드렸|됐|되었)"), ("coupon", "checkout", "apply"), "쿠폰 적용", ("적용",)),
-    (re.compile(r"(?:전달|신고|접수|등록|발급|처리|예약|조치)(?:해|하)\s*(?:드렸|드릴게요|둘게요|두겠|뒀|두었|놓을게요|놓겠|놨|드리겠습니다|겠습니다)"), None, "요청 처리",
-     ("전달", "신고", "접수", "등록", "발급", "처리", "예약", "조치")),  # the verb the pattern needs: "겠습니다" alone is in most turns
+    (
+        re.compile(r"(?:전달|신고|접수|등록|발급|처리|예약|조치)(?:해|하)\s*(?:드렸|드릴게요|둘게요|두겠|뒀|두었|놓을게요|놓겠|놨|드리겠습니다|겠습니다)"),
+        None,
+        "요청 처리",
+        ("전달", "신고", "접수", "등록", "발급", "처리", "예약", "조치"),
+    ),  # the verb the pattern needs: "겠습니다" alone is in most turns
 ]
 _LOOKUP = ("get", "list", "search", "find", "check", "lookup", "view", "show")
 _CLAIM_TESTS = [(*c, re.compile("|".join(map(re.escape, c[3]))).search) for c in _CLAIMS]

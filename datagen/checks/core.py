@@ -16,8 +16,9 @@ from __future__ import annotations
 import json
 import re
 from bisect import bisect_left
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 from ..fastjson import loads as fast_loads
 from . import text as tx
@@ -26,8 +27,17 @@ from .schema import CompiledSchema, compiled
 SEVERITIES = ("error", "warning")
 
 REASONS = (
-    "wrong_tool", "bad_arguments", "unsaid_value", "ungrounded_id", "result_contradicts_call",
-    "unnatural_korean", "unsupported_handling", "incomplete", "duplicate", "contamination", "other",
+    "wrong_tool",
+    "bad_arguments",
+    "unsaid_value",
+    "ungrounded_id",
+    "result_contradicts_call",
+    "unnatural_korean",
+    "unsupported_handling",
+    "incomplete",
+    "duplicate",
+    "contamination",
+    "other",
 )
 """The review taxonomy keys (``datagen.review.REJECT_REASONS``) a check may suggest."""
 
@@ -76,7 +86,7 @@ class CheckSpec:
     reason: str
     title: str
     group: str
-    fn: Callable[["View"], Iterable[tuple[int | None, str]]] | None = None
+    fn: Callable[[View], Iterable[tuple[int | None, str]]] | None = None
 
 
 CHECKS: dict[str, CheckSpec] = {}
@@ -111,6 +121,7 @@ def declare(id: str, severity: str, reason: str, title: str, group: str) -> Chec
 
 
 # ----------------------------------------------------------------------------- the view
+
 
 class cached_property:  # noqa: N801 - the functools name, on purpose
     """``functools.cached_property`` without its lock: Python 3.11's takes an ``RLock`` on every first
@@ -200,7 +211,7 @@ class ToolTable:
                 if reg is not None and p == reg[0]:
                     self.returns[name] = compiled(reg[1])
 
-    def memo_get(self, key: str, make: Callable[["ToolTable"], Any]) -> Any:
+    def memo_get(self, key: str, make: Callable[[ToolTable], Any]) -> Any:
         """``make(self)``, computed on first use for ``key`` and kept with this tool list."""
         got = self.memo.get(key, _MISSING_MEMO)
         if got is _MISSING_MEMO:
@@ -219,10 +230,11 @@ def tool_table(tools_raw: list, return_formats: dict[str, tuple[dict, dict]]) ->
     hit = _TABLE_BY_ID.get(id(tools_raw))
     if hit is not None and hit.tools_raw is tools_raw and hit.return_formats is return_formats:
         return hit
-    key = (id(return_formats), len(tools_raw), tuple(
-        (s.get("function") or {}).get("name") if isinstance(s.get("function"), dict) else s.get("name")
-        for s in tools_raw if isinstance(s, dict)
-    ))
+    key = (
+        id(return_formats),
+        len(tools_raw),
+        tuple((s.get("function") or {}).get("name") if isinstance(s.get("function"), dict) else s.get("name") for s in tools_raw if isinstance(s, dict)),
+    )
     bucket = _TABLES.get(key)
     if bucket is not None:
         for t in bucket:
@@ -251,8 +263,7 @@ class View:
             ones (the same tool, not just the same name).
     """
 
-    def __init__(self, turns: list[dict], tools: list, category: str, system_prompt: str,
-                 return_formats: dict[str, tuple[dict, dict]]):
+    def __init__(self, turns: list[dict], tools: list, category: str, system_prompt: str, return_formats: dict[str, tuple[dict, dict]]):
         self.turns = turns
         self.n = len(turns)
         self.tools_raw = tools or []
@@ -262,7 +273,7 @@ class View:
 
     # -- tools --------------------------------------------------------------------------------
     @cached_property
-    def table(self) -> "ToolTable":
+    def table(self) -> ToolTable:
         """The record's tools, compiled (shared by every record carrying an equal tool list)."""
         return tool_table(self.tools_raw, self.return_formats)
 
@@ -472,9 +483,7 @@ class View:
     @cached_property
     def texts(self) -> list[tuple[int, str, str]]:
         """``(turn, role, content)`` of user and assistant turns with text."""
-        return [(i, t["role"], t.get("content") or "") for i, t in enumerate(self.turns)
-                if t.get("role") in ("user", "assistant") and t.get("content")]
-
+        return [(i, t["role"], t.get("content") or "") for i, t in enumerate(self.turns) if t.get("role") in ("user", "assistant") and t.get("content")]
 
     @cached_property
     def assistant_texts(self) -> list[tuple[int, str]]:

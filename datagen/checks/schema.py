@@ -26,7 +26,8 @@ Two layers, one authority:
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError, ValidationError, best_match
@@ -36,9 +37,24 @@ Fast = Callable[[Any], bool]
 # Keywords jsonschema 2020-12 validates that the pre-screen does not understand: their presence
 # anywhere in a schema means "no pre-screen for this (sub)schema" (full validation instead).
 _UNSUPPORTED = frozenset(Draft202012Validator.VALIDATORS) - {
-    "type", "properties", "required", "additionalProperties", "items", "enum", "const", "pattern",
-    "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minItems", "maxItems",
-    "minLength", "maxLength", "anyOf", "format",
+    "type",
+    "properties",
+    "required",
+    "additionalProperties",
+    "items",
+    "enum",
+    "const",
+    "pattern",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "minItems",
+    "maxItems",
+    "minLength",
+    "maxLength",
+    "anyOf",
+    "format",
 }
 
 _TYPE_EXPR: dict[str, str] = {
@@ -112,8 +128,12 @@ class _Gen:
                     return None
                 test = f"{v} {op} {bound!r}"
                 parts.append(test if only_num else f"(not {_NUM_EXPR.format(v=v)} or {test})")
-        for key, op, kind, known in (("minLength", ">=", "str", only_str), ("maxLength", "<=", "str", only_str),
-                                     ("minItems", ">=", "list", only_list), ("maxItems", "<=", "list", only_list)):
+        for key, op, kind, known in (
+            ("minLength", ">=", "str", only_str),
+            ("maxLength", "<=", "str", only_str),
+            ("minItems", ">=", "list", only_list),
+            ("maxItems", "<=", "list", only_list),
+        ):
             if key in schema:
                 bound = schema[key]
                 if type(bound) is not int:

@@ -15,8 +15,7 @@ import unicodedata
 # quickly; the look-behind conditions are checked in Python.
 _NUM = re.compile(r"(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)\s*(만|천|백)?(?:\s*(\d+)\s*(천|백))?")
 _UNIT = {"만": 10000, "천": 1000, "백": 100}
-_NATIVE = {"한": 1, "하나": 1, "두": 2, "둘": 2, "세": 3, "셋": 3, "석": 3, "네": 4, "넷": 4, "다섯": 5,
-           "여섯": 6, "일곱": 7, "여덟": 8, "아홉": 9, "열": 10}
+_NATIVE = {"한": 1, "하나": 1, "두": 2, "둘": 2, "세": 3, "셋": 3, "석": 3, "네": 4, "넷": 4, "다섯": 5, "여섯": 6, "일곱": 7, "여덟": 8, "아홉": 9, "열": 10}
 _COUNTERS = "개|마리|판|인분|그릇|잔|병|세트|조각|통|캔|명|줄|봉지|접시|팩|박스|공기|장|인"
 _NATIVE_COUNT = re.compile(rf"(한|두|세|석|네|다섯|여섯|일곱|여덟|아홉|열)\s*(?:{_COUNTERS})")
 _NATIVE_ALONE = re.compile(r"(하나|둘|셋|넷)")
@@ -92,7 +91,7 @@ def won_amounts(text: str) -> list[tuple[str, float]]:
         if a == j or (a and text[a - 1] in "."):
             pos = nxt
             continue
-        body = text[a:pos + 1]
+        body = text[a : pos + 1]
         simple = _ONE_GROUP.fullmatch(body, 0, len(body[:-1].rstrip()))
         if simple:  # the common case, one group without a unit ("12,000원"): what the loop below reads
             out.append((body, float(simple.group().replace(",", ""))))
@@ -105,7 +104,7 @@ def won_amounts(text: str) -> list[tuple[str, float]]:
         ranks = [_WON_UNIT[u] for _, u in groups]
         if len(groups) > 1 and any(r1 <= r2 for r1, r2 in zip(ranks, ranks[1:])):
             last = _GROUP.findall(body)[-1][0]
-            body = body[body.rfind(last):]
+            body = body[body.rfind(last) :]
             groups, ranks = groups[-1:], ranks[-1:]
         out.append((body, sum(n * r for (n, _), r in zip(groups, ranks))))
         pos = nxt
@@ -123,9 +122,7 @@ def squash(text: str) -> str:
     return _NON_WORD.sub("", unicodedata.normalize("NFKC", text).lower())
 
 
-_POLITE_TAIL = re.compile(
-    r"(?:해\s*)?(?:주세요|주십시오|주시고|줘요|줘|줄래요?|부탁(?:드려요|드립니다|해요|합니다)?|바랍니다|요)$"
-)
+_POLITE_TAIL = re.compile(r"(?:해\s*)?(?:주세요|주십시오|주시고|줘요|줘|줄래요?|부탁(?:드려요|드립니다|해요|합니다)?|바랍니다|요)$")
 
 
 def bigram_coverage(needle: str, haystack_squashed: str) -> float:

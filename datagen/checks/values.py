@@ -37,10 +37,7 @@ OPTION_WORDS: dict[str, object] = {
         "cancelled": r"취소",
     },
 }
-_OPTION_RX = {
-    k: ({v: re.compile(p) for v, p in words.items()} if isinstance(words, dict) else re.compile(words))
-    for k, words in OPTION_WORDS.items()
-}
+_OPTION_RX = {k: ({v: re.compile(p) for v, p in words.items()} if isinstance(words, dict) else re.compile(words)) for k, words in OPTION_WORDS.items()}
 _MORE = re.compile(r"더|다음|다른|또|\d+\s*페이지|넘겨")
 _FIRST = re.compile(r"첫|처음|1\s*페이지")
 

@@ -36,18 +36,46 @@ from .shards import PARALLEL_MIN_ROWS, PREVIEW_ROWS, SHARD_ROWS
 
 __all__ = [
     # rules
-    "SPLIT_OF_KIND", "SHIPS", "LEFT_OUT", "PublishError", "deciding_reviews", "shipping_status", "accepted_dialogues",
+    "SPLIT_OF_KIND",
+    "SHIPS",
+    "LEFT_OUT",
+    "PublishError",
+    "deciding_reviews",
+    "shipping_status",
+    "accepted_dialogues",
     "publishable_dialogues",
     # rows
-    "FORMATS", "FORMAT_KO", "ROW_LAYOUT", "features", "to_row", "from_row", "load_export",
+    "FORMATS",
+    "FORMAT_KO",
+    "ROW_LAYOUT",
+    "features",
+    "to_row",
+    "from_row",
+    "load_export",
     # history
-    "ROW_HASH_CHARS", "Diff", "previous_publish", "publish_history",
+    "ROW_HASH_CHARS",
+    "Diff",
+    "previous_publish",
+    "publish_history",
     # shards
-    "SHARD_ROWS", "PARALLEL_MIN_ROWS", "PREVIEW_ROWS",
+    "SHARD_ROWS",
+    "PARALLEL_MIN_ROWS",
+    "PREVIEW_ROWS",
     # card
-    "LICENSE", "offline_rows", "dataset_card",
+    "LICENSE",
+    "offline_rows",
+    "dataset_card",
     # release
-    "Release", "prepare", "write_release", "default_export_dir", "export_local", "export_and_record",
+    "Release",
+    "prepare",
+    "write_release",
+    "default_export_dir",
+    "export_local",
+    "export_and_record",
     # hub
-    "HubBoundary", "HuggingFaceHub", "default_hub", "check_repo_id", "publish_to_hub",
+    "HubBoundary",
+    "HuggingFaceHub",
+    "default_hub",
+    "check_repo_id",
+    "publish_to_hub",
 ]

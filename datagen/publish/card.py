@@ -62,8 +62,7 @@ def _environment() -> jinja2.Environment:
     """The card's Jinja2 environment (made once): Markdown, so no autoescape; ``StrictUndefined``."""
     global _ENV
     if _ENV is None:
-        env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=False, keep_trailing_newline=True,
-                                 undefined=jinja2.StrictUndefined)
+        env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=False, keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
         env.filters.update(cell=_cell, json=lambda v: json.dumps(v, ensure_ascii=False), json_ascii=json.dumps)
         env.globals["pct"] = _pct
         _ENV = env
@@ -75,8 +74,7 @@ def offline_rows(db: sqlite_utils.Database, release: Release) -> int:
     job_ids = [j for j in release.jobs if j]
     if not job_ids:
         return 0
-    offline = {j for (j,) in db.execute(
-        f"SELECT id FROM jobs WHERE backend = 'offline' AND id IN ({','.join('?' * len(job_ids))})", job_ids)}
+    offline = {j for (j,) in db.execute(f"SELECT id FROM jobs WHERE backend = 'offline' AND id IN ({','.join('?' * len(job_ids))})", job_ids)}
     return sum(n for j, n in release.jobs.items() if j in offline)
 
 
@@ -92,10 +90,25 @@ def _generator_section(db: sqlite_utils.Database, release: Release) -> dict:
     for job_id, n in sorted(release.jobs.items(), key=lambda kv: (kv[0] is None, kv[0] or "")):
         j = jobs.get(job_id) or {}
         params = loads(j.get("params"), {}) or {}
-        rows.append({"id": job_id, "kind": j.get("kind"), "model": j.get("model"), "temperature": j.get("temperature"), "seed": j.get("seed"),
-                     "backend": j.get("backend"), "tools_version": params.get("tools_version"), "created": (j.get("created_at") or "")[:10], "rows": n})
-    return {"models": sorted(release.models.items(), key=lambda kv: (-kv[1], kv[0])), "tools_version": config.TOOLS_VERSION,
-            "jobs": rows, "offline": offline_rows(db, release)}
+        rows.append(
+            {
+                "id": job_id,
+                "kind": j.get("kind"),
+                "model": j.get("model"),
+                "temperature": j.get("temperature"),
+                "seed": j.get("seed"),
+                "backend": j.get("backend"),
+                "tools_version": params.get("tools_version"),
+                "created": (j.get("created_at") or "")[:10],
+                "rows": n,
+            }
+        )
+    return {
+        "models": sorted(release.models.items(), key=lambda kv: (-kv[1], kv[0])),
+        "tools_version": config.TOOLS_VERSION,
+        "jobs": rows,
+        "offline": offline_rows(db, release),
+    }
 
 
 def _review_section(db: sqlite_utils.Database) -> dict:
@@ -103,51 +116,68 @@ def _review_section(db: sqlite_utils.Database) -> dict:
     gold needs, and gold agreement (:func:`datagen.review.agreement`)."""
     from .. import review
 
-    n_annotators, n_decisions = db.execute(
-        "SELECT COUNT(DISTINCT annotator), COUNT(*) FROM reviews WHERE decision IN ('accept', 'reject', 'skip')"
-    ).fetchone()
+    n_annotators, n_decisions = db.execute("SELECT COUNT(DISTINCT annotator), COUNT(*) FROM reviews WHERE decision IN ('accept', 'reject', 'skip')").fetchone()
     per = db.execute(
-        "SELECT category, SUM(decision = 'accept'), SUM(decision = 'reject') FROM sample_state WHERE state = 'decided' "
-        "GROUP BY category ORDER BY category"
+        "SELECT category, SUM(decision = 'accept'), SUM(decision = 'reject') FROM sample_state WHERE state = 'decided' GROUP BY category ORDER BY category"
     ).fetchall()
     acc = sum(a or 0 for _, a, _ in per)
     rej = sum(r or 0 for _, _, r in per)
-    return {"annotators": n_annotators, "decisions": n_decisions, "accepted": acc, "rejected": rej,
-            "gold_votes": review.GOLD_REQUIRED_VOTES, "per_category": [(c, a or 0, r or 0) for c, a, r in per],
-            "agreement": review.agreement(db)}
+    return {
+        "annotators": n_annotators,
+        "decisions": n_decisions,
+        "accepted": acc,
+        "rejected": rej,
+        "gold_votes": review.GOLD_REQUIRED_VOTES,
+        "per_category": [(c, a or 0, r or 0) for c, a, r in per],
+        "agreement": review.agreement(db),
+    }
 
 
 def _checks_section(db: sqlite_utils.Database) -> dict:
     """Samples checked and without an error finding, samples per (check, severity), and the check
     titles (the model judge's from :mod:`datagen.quality`)."""
-    checked = db.execute(
-        "SELECT COUNT(*) FROM sample_state WHERE checked_at IS NOT NULL OR uid IN (SELECT uid FROM findings)"
-    ).fetchone()[0]
+    checked = db.execute("SELECT COUNT(*) FROM sample_state WHERE checked_at IS NOT NULL OR uid IN (SELECT uid FROM findings)").fetchone()[0]
     if not checked:
         return {"checked": 0}
     clean = checked - db.execute("SELECT COUNT(DISTINCT uid) FROM findings WHERE severity = 'error'").fetchone()[0]
     per = db.execute("SELECT check_id, severity, COUNT(DISTINCT uid) FROM findings GROUP BY 1, 2 ORDER BY 2, 1").fetchall()
-    return {"checked": checked, "clean": clean, "findings": per, "titles": {k: v.title for k, v in CHECKS.items()},
-            "judge_check": quality.JUDGE_CHECK, "judge_title": quality.JUDGE_TITLE}
+    return {
+        "checked": checked,
+        "clean": clean,
+        "findings": per,
+        "titles": {k: v.title for k, v in CHECKS.items()},
+        "judge_check": quality.JUDGE_CHECK,
+        "judge_title": quality.JUDGE_TITLE,
+    }
 
 
 def _decontamination_section(db: sqlite_utils.Database, release: Release) -> dict:
     """The method's parameters (:mod:`datagen.quality`), stored overlaps per method and band, and
     accepted records this release leaves out for contamination."""
-    rows = db.execute(
-        "SELECT method, band, COUNT(DISTINCT uid), COUNT(DISTINCT gold_uid) FROM contamination GROUP BY 1, 2 ORDER BY 1, 2"
-    ).fetchall()
-    return {"ngram_words": quality.NGRAM_WORDS, "ngram_chars": quality.NGRAM_CHARS, "exclude_above": quality.EXCLUDE_ABOVE,
-            "flag_above": quality.FLAG_ABOVE, "overlaps": rows, "excluded": release.left_out().get("decontaminated", 0)}
+    rows = db.execute("SELECT method, band, COUNT(DISTINCT uid), COUNT(DISTINCT gold_uid) FROM contamination GROUP BY 1, 2 ORDER BY 1, 2").fetchall()
+    return {
+        "ngram_words": quality.NGRAM_WORDS,
+        "ngram_chars": quality.NGRAM_CHARS,
+        "exclude_above": quality.EXCLUDE_ABOVE,
+        "flag_above": quality.FLAG_ABOVE,
+        "overlaps": rows,
+        "excluded": release.left_out().get("decontaminated", 0),
+    }
 
 
 def _changelog_section(db: sqlite_utils.Database, release: Release) -> dict:
     """The difference from the previous publish (:class:`datagen.publish.history.Diff`: counts, why
     rows were removed, per reason) and, for a Hub repo, its earlier versions."""
     diff = release.diff
-    return {"base": diff.base, "added": len(diff.added), "removed": len(diff.removed),
-            "removed_reasons": sorted(Counter(diff.removed_reasons.values()).items()), "changed": len(diff.changed), "exact": diff.exact,
-            "history": publish_history(db, release.repo_id) if release.repo_id else []}
+    return {
+        "base": diff.base,
+        "added": len(diff.added),
+        "removed": len(diff.removed),
+        "removed_reasons": sorted(Counter(diff.removed_reasons.values()).items()),
+        "changed": len(diff.changed),
+        "exact": diff.exact,
+        "history": publish_history(db, release.repo_id) if release.repo_id else [],
+    }
 
 
 def dataset_card(db: sqlite_utils.Database, release: Release) -> str:
@@ -162,15 +192,22 @@ def dataset_card(db: sqlite_utils.Database, release: Release) -> str:
     Deterministic for a given database state and release (no clock reads), so the card shown on
     the Publish page is byte for byte the card pushed.
     """
-    card = _environment().get_template("card.md.j2").render(
-        license=LICENSE, size_category=_size_category(release.total), release=release, reasons=LEFT_OUT,
-        categories=[(s, c, n) for (s, c), n in sorted(release.categories.items())],
-        generator=_generator_section(db, release),
-        review=_review_section(db),
-        approval="\n".join(audit.card_section(db, {uid for us in release.splits.values() for uid in us})),  # ends with a blank line
-        checks=_checks_section(db),
-        decontamination=_decontamination_section(db, release),
-        left_out=list(release.left_out().items()),
-        changelog=_changelog_section(db, release),
+    card = (
+        _environment()
+        .get_template("card.md.j2")
+        .render(
+            license=LICENSE,
+            size_category=_size_category(release.total),
+            release=release,
+            reasons=LEFT_OUT,
+            categories=[(s, c, n) for (s, c), n in sorted(release.categories.items())],
+            generator=_generator_section(db, release),
+            review=_review_section(db),
+            approval="\n".join(audit.card_section(db, {uid for us in release.splits.values() for uid in us})),  # ends with a blank line
+            checks=_checks_section(db),
+            decontamination=_decontamination_section(db, release),
+            left_out=list(release.left_out().items()),
+            changelog=_changelog_section(db, release),
+        )
     )
     return card.strip()  # no trailing newline: the page's st.code shows it byte for byte

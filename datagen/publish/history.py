@@ -58,9 +58,17 @@ def _publish_info(row: dict, *, hashes: bool = True) -> dict:
     info = loads(row.get("counts"), {}) or {}
     splits = info.get("splits", {k: v for k, v in info.items() if isinstance(v, int)})  # seed 001 rows: {split: n}
     return {
-        "id": row["id"], "target": row["target"], "repo_id": row["repo_id"], "revision": row["revision"],
-        "record_hash": row["record_hash"], "format": row["format"], "created_at": row["created_at"],
-        "tag": info.get("tag"), "version": info.get("version"), "splits": splits, "total": sum(splits.values()),
+        "id": row["id"],
+        "target": row["target"],
+        "repo_id": row["repo_id"],
+        "revision": row["revision"],
+        "record_hash": row["record_hash"],
+        "format": row["format"],
+        "created_at": row["created_at"],
+        "tag": info.get("tag"),
+        "version": info.get("version"),
+        "splits": splits,
+        "total": sum(splits.values()),
         **({"row_hashes": info.get("row_hashes") or {}} if hashes else {}),
     }
 
@@ -80,8 +88,9 @@ def _next_version(db: sqlite_utils.Database, repo_id: str) -> int | None:
     return db.execute("SELECT COUNT(*) FROM publishes WHERE target = 'hub' AND repo_id = ?", [repo_id]).fetchone()[0] + 1
 
 
-def _diff(db: sqlite_utils.Database, base: dict | None, splits: dict[str, list[str]], row_hashes: dict[str, str],
-          status: dict[str, str], selected: set[str] | None) -> Diff:
+def _diff(
+    db: sqlite_utils.Database, base: dict | None, splits: dict[str, list[str]], row_hashes: dict[str, str], status: dict[str, str], selected: set[str] | None
+) -> Diff:
     now_uids = {u for us in splits.values() for u in us}
     if base is None:
         return Diff(added=sorted(now_uids))
@@ -98,5 +107,6 @@ def _diff(db: sqlite_utils.Database, base: dict | None, splits: dict[str, list[s
             reasons[u] = "deleted"
     changed = sorted(u for u in now_uids & before if old and old.get(u) != row_hashes[u])
     info = {k: base[k] for k in ("id", "target", "repo_id", "tag", "revision", "created_at", "format", "total")}
-    return Diff(base=info, added=sorted(now_uids - before), removed=removed, changed=changed,
-                removed_reasons=reasons, exact=bool(old) or not (now_uids & before))
+    return Diff(
+        base=info, added=sorted(now_uids - before), removed=removed, changed=changed, removed_reasons=reasons, exact=bool(old) or not (now_uids & before)
+    )

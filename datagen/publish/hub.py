@@ -53,8 +53,7 @@ class HuggingFaceHub:
 
         api = HfApi(token=token)
         api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
-        info = api.upload_folder(folder_path=str(folder), repo_id=repo_id, repo_type="dataset",
-                                 commit_message=commit_message, delete_patterns=["data/*"])
+        info = api.upload_folder(folder_path=str(folder), repo_id=repo_id, repo_type="dataset", commit_message=commit_message, delete_patterns=["data/*"])
         return getattr(info, "oid", None) or str(info)
 
     def tag(self, repo_id: str, *, tag: str, revision: str, token: str, message: str) -> None:

@@ -154,15 +154,25 @@ def prepare(
     shipped = [st for v in by_split.values() for st in v]
     version = _next_version(db, repo_id)
     release = Release(
-        fmt=fmt, repo_id=repo_id, selection=frozenset(uids) if uids is not None else None, status=status,
-        missing=missing, splits={s: [st.uid for st in v] for s, v in by_split.items()},
-        categories=Counter((st.split, st.category) for st in shipped), row_hashes=row_hashes,
-        record_hash=hashlib.sha256("\n".join(full).encode()).hexdigest(), version=version,
+        fmt=fmt,
+        repo_id=repo_id,
+        selection=frozenset(uids) if uids is not None else None,
+        status=status,
+        missing=missing,
+        splits={s: [st.uid for st in v] for s, v in by_split.items()},
+        categories=Counter((st.split, st.category) for st in shipped),
+        row_hashes=row_hashes,
+        record_hash=hashlib.sha256("\n".join(full).encode()).hexdigest(),
+        version=version,
         tag=f"v{version}" if version else None,
         diff=_diff(db, previous_publish(db, repo_id), {s: [st.uid for st in v] for s, v in by_split.items()}, row_hashes, status, uids),
-        jobs=Counter(st.job_id for st in shipped), models=Counter(st.model or "unknown" for st in shipped),
-        edited=sum(st.revision_id is not None for st in shipped), float_drift=drift, preview=preview,
-        path=str(out) if out is not None else None, shards=sorted(r.file for r in results if r.file),
+        jobs=Counter(st.job_id for st in shipped),
+        models=Counter(st.model or "unknown" for st in shipped),
+        edited=sum(st.revision_id is not None for st in shipped),
+        float_drift=drift,
+        preview=preview,
+        path=str(out) if out is not None else None,
+        shards=sorted(r.file for r in results if r.file),
     )
     release.card = dataset_card(db, release)
     if out is not None:
@@ -223,15 +233,32 @@ def _record_publish(db: sqlite_utils.Database, release: Release, *, target: str,
     ``publishes.counts`` (JSON): ``{"splits": {split: n}, "tag", "version", "left_out": {reason: n},
     "row_hashes": {uid: hash}}`` — the row hashes let the next publish tell changed records.
     """
-    counts = {"splits": release.counts, "tag": release.tag if target == "hub" else None,
-              "version": release.version if target == "hub" else None, "left_out": dict(release.left_out()),
-              "row_hashes": release.row_hashes}
+    counts = {
+        "splits": release.counts,
+        "tag": release.tag if target == "hub" else None,
+        "version": release.version if target == "hub" else None,
+        "left_out": dict(release.left_out()),
+        "row_hashes": release.row_hashes,
+    }
     with write_transaction(db):
-        pid = db.table("publishes").insert(
-            {"target": target, "repo_id": release.repo_id, "revision": revision, "record_hash": release.record_hash,
-             "format": release.fmt, "counts": dumps(counts), "card": release.card, "path": release.path,
-             "created_at": now(), "operator": operator}
-        ).last_pk
+        pid = (
+            db.table("publishes")
+            .insert(
+                {
+                    "target": target,
+                    "repo_id": release.repo_id,
+                    "revision": revision,
+                    "record_hash": release.record_hash,
+                    "format": release.fmt,
+                    "counts": dumps(counts),
+                    "card": release.card,
+                    "path": release.path,
+                    "created_at": now(),
+                    "operator": operator,
+                }
+            )
+            .last_pk
+        )
         db.conn.executemany(
             "INSERT INTO publish_items (publish_id, uid, split) VALUES (?, ?, ?)",
             ((pid, uid, split) for split, us in release.splits.items() for uid in us),

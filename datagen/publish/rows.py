@@ -63,8 +63,7 @@ def _features(fmt: str, json_type: Any):
     s = Value("string")
     lineage = {"category": s, "kind": s, "custom_id": s, "source": s, "job_id": s, "model": s}
     if fmt == "qwen":
-        return Features({"uid": s, "dates": s, "system_prompt": s, "messages": List({"role": s, "content": s}),
-                         "tools": s, **lineage})
+        return Features({"uid": s, "dates": s, "system_prompt": s, "messages": List({"role": s, "content": s}), "tools": s, **lineage})
     call = {"id": s, "type": s, "function": {"name": s, "arguments": json_type}}
     message = {"role": s, "content": s, "tool_calls": List(call), "tool_call_id": s, "name": s}
     return Features({"uid": s, "messages": List(message), "tools": List(json_type), "dates": s, **lineage})
@@ -98,12 +97,10 @@ def to_row(d: Dialogue, fmt: str = "qwen", *, job_id: str | None = None, _tools:
     """
     _check_format(fmt)
     tools = _tools if _tools is not None else _tools_columns(d.tools, fmt)
-    lineage = {"category": d.category, "kind": d.kind, "custom_id": d.custom_id, "source": d.source,
-               "job_id": job_id, "model": d.model}
+    lineage = {"category": d.category, "kind": d.kind, "custom_id": d.custom_id, "source": d.source, "job_id": job_id, "model": d.model}
     if fmt == "qwen":
         rec = to_seed_record(d)
-        return {"uid": d.uid, "dates": d.dates, "system_prompt": d.system_prompt, "messages": rec["messages"],
-                "tools": tools, **lineage}
+        return {"uid": d.uid, "dates": d.dates, "system_prompt": d.system_prompt, "messages": rec["messages"], "tools": tools, **lineage}
     messages = to_messages(d, arguments_as="json")
     offset = len(messages) - len(d.turns)  # the system message, when there is a system prompt
     for i, m in enumerate(messages):
@@ -150,16 +147,25 @@ def from_row(row: dict, fmt: str | None = None) -> Dialogue:
         Turn(
             role=m["role"],
             content=m.get("content") or "",
-            tool_calls=[ToolCall(id=c.get("id"), name=c["function"]["name"], arguments=_json_value(c["function"].get("arguments")) or {})
-                        for c in m.get("tool_calls") or []],
+            tool_calls=[
+                ToolCall(id=c.get("id"), name=c["function"]["name"], arguments=_json_value(c["function"].get("arguments")) or {})
+                for c in m.get("tool_calls") or []
+            ],
             tool_call_id=m.get("tool_call_id"),
             name=m.get("name"),
         )
         for m in messages
     ]
-    return Dialogue(uid=row["uid"], kind=row.get("kind") or "train", category=row.get("category") or "imported",
-                    dates=row.get("dates") or "", system_prompt=system_prompt,
-                    tools=[_json_value(t) for t in row.get("tools") or []], turns=turns, **lineage)
+    return Dialogue(
+        uid=row["uid"],
+        kind=row.get("kind") or "train",
+        category=row.get("category") or "imported",
+        dates=row.get("dates") or "",
+        system_prompt=system_prompt,
+        tools=[_json_value(t) for t in row.get("tools") or []],
+        turns=turns,
+        **lineage,
+    )
 
 
 def _floats_drift(arguments: Any) -> bool:

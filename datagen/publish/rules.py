@@ -31,8 +31,8 @@ path :func:`_split_tools`), and owns :class:`PublishError`, the error of the who
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from typing import Iterator
 
 import sqlite_utils
 
@@ -105,8 +105,7 @@ def deciding_reviews(db: sqlite_utils.Database, uids: set[str] | None = None) ->
         f"JOIN reviews r ON r.id = {_DECIDING_REVIEW_ID} WHERE st.state = 'decided' AND st.decision = 'accept'"
     ):
         if uids is None or uid in uids:
-            out[uid] = {"review_id": rid, "annotator": annotator, "findings_seen": loads(seen, []),
-                        "revision_id": revision, "adjudication": bool(adjudication)}
+            out[uid] = {"review_id": rid, "annotator": annotator, "findings_seen": loads(seen, []), "revision_id": revision, "adjudication": bool(adjudication)}
     return out
 
 
@@ -139,8 +138,7 @@ def _recheck_edited_after_accept(db: sqlite_utils.Database, states: list[_State]
     the latest edit (the checks judge the version a next accept would ship), but the version that
     ships is the accepted one. Those versions are checked here (:func:`quality.check_record`) and
     their error-level check ids compared with what the deciding review saw; the other rules stand."""
-    stale = [k for k, st in enumerate(states)
-             if st.status in (SHIPS, "unreviewed_error") and st.revision_id != st.checked_revision_id]
+    stale = [k for k, st in enumerate(states) if st.status in (SHIPS, "unreviewed_error") and st.revision_id != st.checked_revision_id]
     if not stale:
         return states
     from ..quality import check_record
@@ -151,11 +149,14 @@ def _recheck_edited_after_accept(db: sqlite_utils.Database, states: list[_State]
     ordered = sorted(uids)
     for i in range(0, len(ordered), 500):
         part = ordered[i : i + 500]
-        shipped.update((uid, edited or original) for uid, original, edited in db.execute(
-            "SELECT sd.uid, sd.dialogue, rv.dialogue FROM sample_dialogues sd JOIN sample_state st ON st.uid = sd.uid "
-            f"LEFT JOIN revisions rv ON rv.id = st.accepted_revision_id WHERE sd.uid IN ({','.join('?' * len(part))})",
-            part,
-        ))
+        shipped.update(
+            (uid, edited or original)
+            for uid, original, edited in db.execute(
+                "SELECT sd.uid, sd.dialogue, rv.dialogue FROM sample_dialogues sd JOIN sample_state st ON st.uid = sd.uid "
+                f"LEFT JOIN revisions rv ON rv.id = st.accepted_revision_id WHERE sd.uid IN ({','.join('?' * len(part))})",
+                part,
+            )
+        )
     out = list(states)
     for k in stale:
         st = states[k]

@@ -56,8 +56,15 @@ class _ShardResult:
 
 def _preview_row(split: str, d: Dialogue, edited: bool) -> dict:
     first_user = next((t.content for t in d.turns if t.role == "user"), "")
-    return {"uid": d.uid, "split": split, "category": d.category, "turns": len(d.turns),
-            "tool_calls": len(d.tool_calls()), "edited": edited, "first_user_turn": first_user[:80]}
+    return {
+        "uid": d.uid,
+        "split": split,
+        "category": d.category,
+        "turns": len(d.turns),
+        "tool_calls": len(d.tool_calls()),
+        "edited": edited,
+        "first_user_turn": first_user[:80],
+    }
 
 
 def _run_shard(task: _ShardTask, db: sqlite_utils.Database | None = None) -> _ShardResult:
@@ -144,8 +151,7 @@ def _shard_tasks(db: sqlite_utils.Database, fmt: str, by_split: dict[str, list[_
         size = math.ceil(len(states) / n)
         for i in range(n):
             part = states[i * size : (i + 1) * size]
-            tasks.append(_ShardTask(_db_path(db), fmt, split, i, n, part, str(folder) if folder else None,
-                                    PREVIEW_ROWS if i == 0 else 0))
+            tasks.append(_ShardTask(_db_path(db), fmt, split, i, n, part, str(folder) if folder else None, PREVIEW_ROWS if i == 0 else 0))
     return tasks
 
 
@@ -189,8 +195,7 @@ def _run_workers(tasks: list[_ShardTask], workers: int) -> list[_ShardResult]:
         for w, group in enumerate(g for g in groups if g):
             src, dst = Path(tmp) / f"tasks-{w}.pkl", Path(tmp) / f"results-{w}.pkl"
             src.write_bytes(pickle.dumps([tasks[i] for i in group]))
-            proc = subprocess.Popen([sys.executable, "-m", "datagen.publish", str(src), str(dst)], env=env,
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            proc = subprocess.Popen([sys.executable, "-m", "datagen.publish", str(src), str(dst)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             procs.append((group, dst, proc))
         for group, dst, proc in procs:
             _, err = proc.communicate()

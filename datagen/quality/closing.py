@@ -35,9 +35,7 @@ CLOSING = ("repeated_closing",)
 
 
 _NEW_ROWS_SQL = "SELECT uid, rowid FROM samples WHERE kind = ? AND rowid > ? ORDER BY rowid"
-_LAST_TURN_SQL = (
-    "SELECT uid, json_extract(dialogue, '$.turns[#-1]'), json_array_length(dialogue, '$.turns') FROM samples WHERE uid IN ({})"
-)
+_LAST_TURN_SQL = "SELECT uid, json_extract(dialogue, '$.turns[#-1]'), json_array_length(dialogue, '$.turns') FROM samples WHERE uid IN ({})"
 
 
 class _ClosingIndex:
@@ -157,8 +155,7 @@ def _closing_check_locked(db: sqlite_utils.Database, kinds: Iterable[str], check
         existing = {
             (u, t, m)
             for u, t, m in db.execute(
-                "SELECT f.uid, f.turn, f.message FROM findings f JOIN samples s ON s.uid = f.uid "
-                "WHERE f.check_id = 'repeated_closing' AND s.kind = ?",
+                "SELECT f.uid, f.turn, f.message FROM findings f JOIN samples s ON s.uid = f.uid WHERE f.check_id = 'repeated_closing' AND s.kind = ?",
                 [kind],
             )
         }
@@ -171,9 +168,7 @@ def _closing_check_locked(db: sqlite_utils.Database, kinds: Iterable[str], check
         if stale or fresh:
             with write_transaction(db):
                 for part in _chunks(sorted(stale), 500):
-                    db.execute(
-                        f"DELETE FROM findings WHERE check_id = 'repeated_closing' AND uid IN ({','.join('?' * len(part))})", part
-                    )
+                    db.execute(f"DELETE FROM findings WHERE check_id = 'repeated_closing' AND uid IN ({','.join('?' * len(part))})", part)
                 _replace_findings(db, [r[0] for r in fresh], CLOSING, fresh)
         flagged_total += len(hot)
     return flagged_total

@@ -177,18 +177,13 @@ def decontaminate(
     for uid, gold_uid, m, overlap, band in best.values():
         spec = CHECKS["contamination" if band == "excluded" else "contamination_suspect"]
         what = "게시에서 제외됩니다" if band == "excluded" else "사람이 확인해 주세요"
-        finding_rows.append(
-            (uid, spec.id, spec.severity, None, spec.reason,
-             f"평가셋 {gold_uid}의 고객 발화와 {overlap:.0%} 겹칩니다({m}): {what}.")
-        )
+        finding_rows.append((uid, spec.id, spec.severity, None, spec.reason, f"평가셋 {gold_uid}의 고객 발화와 {overlap:.0%} 겹칩니다({m}): {what}."))
     ts = now()
     with write_transaction(db):
         old: dict[tuple, str] = {}
         for part in _chunks(train_uids, 500):
             marks = ",".join("?" * len(part))
-            for u, g, m, o, b, c in db.execute(
-                f"SELECT uid, gold_uid, method, overlap, band, created_at FROM contamination WHERE uid IN ({marks})", part
-            ):
+            for u, g, m, o, b, c in db.execute(f"SELECT uid, gold_uid, method, overlap, band, created_at FROM contamination WHERE uid IN ({marks})", part):
                 old[(u, g, m, o, b)] = c
             db.execute(f"DELETE FROM contamination WHERE uid IN ({marks})", part)
         db.conn.executemany(

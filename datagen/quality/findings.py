@@ -42,8 +42,7 @@ def _replace_findings(db: sqlite_utils.Database, uids: Sequence[str], check_ids:
     for part in _chunks(uids, 500):
         marks = ",".join("?" * len(part))
         for uid, cid, turn, message, created in db.execute(
-            f"SELECT uid, check_id, turn, message, created_at FROM findings WHERE uid IN ({marks}) AND check_id IN ({ids_sql}) "
-            "AND source = 'rule'",
+            f"SELECT uid, check_id, turn, message, created_at FROM findings WHERE uid IN ({marks}) AND check_id IN ({ids_sql}) AND source = 'rule'",
             [*part, *check_ids],
         ):
             old.setdefault((uid, cid, turn, message), created)

@@ -48,10 +48,7 @@ def _sample_rows(db: sqlite_utils.Database, uids: Sequence[str] | None, kind: st
             yield _current(db, rows)
         return
     for chunk in _chunks(dict.fromkeys(uids), CHUNK):
-        found = {
-            r[0]: r
-            for r in db.execute(f"SELECT uid, kind, dialogue FROM sample_dialogues WHERE uid IN ({','.join('?' * len(chunk))})", chunk)
-        }
+        found = {r[0]: r for r in db.execute(f"SELECT uid, kind, dialogue FROM sample_dialogues WHERE uid IN ({','.join('?' * len(chunk))})", chunk)}
         rows = [found[u] for u in chunk if u in found]
         if rows:
             yield _current(db, rows)
