@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -110,3 +111,77 @@ def test_publish_modules_import_only_the_ones_below_them(name):
 
 def test_publish_lists_every_module_of_the_package():
     assert {p.stem for p in (ROOT / "datagen" / "publish").glob("*.py")} == {*PUBLISH, "__init__", "__main__"}
+
+
+TESTS_OF = {
+    # library module → the test modules that test it, where it has no tests/test_<module>.py of its
+    # own (issue 16, point 6: one place to look for a module's tests). CLI modules are run as
+    # ``python -m datagen.<module>`` in a subprocess, which the check below accepts as a use.
+    "audit_cli": ["test_audit.py"],  # run as python -m datagen.audit (its entry point: ENTRY_POINT_OF)
+    "calibration": ["test_checks.py"],
+    "cli": ["test_cli_pipeline.py", "test_cli_review.py", "test_cli_push_to_hub.py"],
+    "config": ["test_domain.py"],
+    "errors": ["test_messages.py"],
+    "fastjson": ["test_ingest_scale.py"],
+    "generate_batch": ["test_cli_pipeline.py"],
+    "generate_gold_batch": ["test_cli_pipeline.py"],
+    "generator_schema": ["test_domain.py", "test_judge.py"],
+    "import_file": ["test_ingest_hostile.py", "test_import.py"],
+    "ingest": ["test_import.py", "test_import_layouts.py", "test_ingest_hostile.py", "test_ingest_scale.py"],
+    "jobs": ["test_batches.py", "test_cli_pipeline.py"],
+    "offline": ["test_batches.py", "test_judge.py"],
+    "offline_dialogues": ["test_domain.py", "test_checks.py"],
+    "pools": ["test_ingest_scale.py"],
+    "preprocess": ["test_cli_pipeline.py"],
+    "pricing": ["test_batches.py"],
+    "prompts": ["test_domain.py"],
+    "push_to_hub": ["test_cli_push_to_hub.py"],
+    "retrieve_batch": ["test_cli_pipeline.py"],
+    "retry_failed": ["test_batches.py", "test_cli_pipeline.py"],
+    "review_cli": ["test_cli_review.py"],
+    "scenarios": ["test_domain.py", "test_batches.py"],
+    "settings": ["test_backend.py", "test_secrets.py"],
+    "stats": ["test_buckets.py", "test_cli_pipeline.py"],
+    "store": ["test_transactions.py", "test_migrations.py", "test_ingest_scale.py"],
+    "submit_batch": ["test_batches.py", "test_cli_pipeline.py"],
+    "ui": ["test_checks.py"],  # and through every page: tests/test_pages*.py run them with AppTest
+    "validate": ["test_quality.py", "test_cli_pipeline.py"],
+    "yields": ["test_buckets.py", "test_batches.py"],
+}
+
+
+def _library_modules() -> list[str]:
+    """``datagen/<name>.py`` and ``datagen/<package>/`` names (what a ``tests/test_<name>.py`` would be named after)."""
+    lib = ROOT / "datagen"
+    return sorted({p.stem for p in lib.glob("*.py") if p.stem not in ("__init__", "__main__")} | {p.parent.name for p in lib.glob("*/__init__.py")})
+
+
+ENTRY_POINT_OF = {"audit_cli": "audit"}
+"""CLI modules run through another module's ``python -m`` entry point."""
+
+
+def _uses(test_file: Path, module: str) -> bool:
+    """The test file imports ``datagen.<module>`` (or something inside it), or names it in code it
+    runs in a subprocess (``-m datagen.<module>``, a script string), or runs its entry point."""
+    dotted = f"datagen.{module}"
+    if any(m == dotted or m.startswith(dotted + ".") for m in _imports(test_file)):
+        return True
+    names = [dotted] + ([f"datagen.{ENTRY_POINT_OF[module]}"] if module in ENTRY_POINT_OF else [])
+    text = test_file.read_text(encoding="utf-8")
+    return any(re.search(rf"\b{re.escape(n)}\b(?!\.)", text) or f'"{n}"' in text for n in names)
+
+
+@pytest.mark.parametrize("module", _library_modules())
+def test_every_library_module_has_its_tests_in_a_known_place(module):
+    """Each library module has ``tests/test_<module>.py``, or :data:`TESTS_OF` names the test
+    modules that test it; each named test module exists and really imports (or runs) the module."""
+    own = ROOT / "tests" / f"test_{module}.py"
+    if own.exists():
+        assert module not in TESTS_OF, f"{module} has tests/test_{module}.py: drop it from TESTS_OF"
+        assert _uses(own, module), f"tests/test_{module}.py does not import datagen.{module}"
+        return
+    assert module in TESTS_OF, f"datagen/{module}: add tests/test_{module}.py or name its test modules in TESTS_OF"
+    for name in TESTS_OF[module]:
+        path = ROOT / "tests" / name
+        assert path.exists(), name
+        assert _uses(path, module), f"{name} does not import or run datagen.{module}"
