@@ -269,8 +269,10 @@ def test_a_judge_job_runs_like_a_generation_job_and_stores_findings_by_source(db
 
 
 def test_judge_requests_that_failed_are_retried_like_generation_requests(db, monkeypatch, no_faults):
-    job_id = _generate(db, {"search": 5, "menu": 5})
-    monkeypatch.setenv("DATAGEN_OFFLINE_ERROR_RATE", "0.3")  # some judge answers are HTTP errors
+    job_id = _generate(db, {"search": 8, "menu": 8})
+    # some judge answers are HTTP errors: which ones follows the custom_ids (new each run), so the
+    # rate is high enough that "none failed" is negligible (0.4**16 with 16 or more requests)
+    monkeypatch.setenv("DATAGEN_OFFLINE_ERROR_RATE", "0.6")
     got, summaries = _run_judge(db, job_id)
     failed = batches.retry_candidates(db, got["job"]["id"])
     assert failed and len(failed) == sum(s["parsed"]["failed"] for s in summaries)
