@@ -3,6 +3,7 @@ X reject (reasons 1–9, 0, O) · S skip · U undo · J next / K previous (vim's
 E edit; adjudicate disputed gold samples. Context (reason buttons, memo, duplicates, gold overlap,
 history) follows the dialogue."""
 
+import dataclasses
 import time
 
 import pandas as pd
@@ -183,7 +184,12 @@ flt = review.QueueFilter(
 signature = (kind, category, decision, check_id, batch_id, decided_by, text, order, annotator, lane, lot_id, skip_errors)
 done, total = review.progress(db(), flt)
 mine = review.decided_by_count(db(), flt, annotator)
-st.progress(done / total if total else 0.0, text=f"확정 {done} / {total} · 내 결정 {mine} · 이 필터 {review.count(db(), flt)}건")
+in_filter = review.count(db(), flt)
+skipped = review.count(db(), dataclasses.replace(flt, skip_errors=False)) - in_filter if skip_errors else 0
+st.progress(
+    done / total if total else 0.0,
+    text=f"확정 {done} / {total} · 내 결정 {mine} · 이 필터 {in_filter}건" + (f" · 건너뛴 오류 샘플 {skipped}건 (미검토로 남음)" if skipped else ""),
+)
 if show_progress:
     st.dataframe(pd.DataFrame(review.category_progress(db(), kind)), hide_index=True)
 

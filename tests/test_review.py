@@ -319,4 +319,4 @@ def test_review_page_skip_errors_toggle_leaves_error_samples_out(db):
     assert any(f"이 필터 {everything}건" in str(p.proto) for p in at.get("progress"))
     at.sidebar.toggle(key="rev_skip_errors").set_value(True).run()
     assert not at.exception, at.exception
-    assert any(f"이 필터 {len(kept)}건" in str(p.proto) for p in at.get("progress"))
+    assert any(f"이 필터 {len(kept)}건 · 건너뛴 오류 샘플 {everything - len(kept)}건" in str(p.proto) for p in at.get("progress"))
