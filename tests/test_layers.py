@@ -185,3 +185,12 @@ def test_every_library_module_has_its_tests_in_a_known_place(module):
         path = ROOT / "tests" / name
         assert path.exists(), name
         assert _uses(path, module), f"{name} does not import or run datagen.{module}"
+
+
+def test_the_package_version_is_the_one_pyproject_declares():
+    import tomllib
+
+    import datagen
+
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
+    assert datagen.__version__ == declared
