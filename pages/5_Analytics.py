@@ -109,6 +109,7 @@ else:
     tools = sorted(presence["tool"].unique())
     tool = st.selectbox("도구", tools, key="ana_tool")
     part = presence[presence["tool"] == tool]
+    part = part.assign(declared_ko=part["declared"].map({True: "예", False: "아니오 (스키마 밖)"}))
     st.caption(f"이 도구 호출 {int(part['calls'].iloc[0]):,}건 중 각 인자를 보낸 비율")
     chart = (
         alt.Chart(part)
@@ -116,7 +117,7 @@ else:
         .encode(
             x=alt.X("share:Q", title="보낸 비율", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
             y=alt.Y("parameter:N", title="인자", sort="-x"),
-            color=alt.Color("declared:N", title="스키마에 있음", legend=alt.Legend(orient="bottom")),
+            color=alt.Color("declared_ko:N", title="스키마에 있음", legend=alt.Legend(orient="bottom"), scale=alt.Scale(domain=["예", "아니오 (스키마 밖)"])),
             tooltip=[
                 alt.Tooltip("parameter:N", title="인자"),
                 alt.Tooltip("sent:Q", title="보낸 횟수"),
