@@ -84,22 +84,7 @@ def _write_requests(job_id: str, items: list[dict], input_path: Path, encode, ma
                 p["sha256"] = h.hexdigest()
             path = input_path.with_name(f"{input_path.stem}_part{len(parts) + 1:03d}.jsonl")
             fh, h = path.open("wb"), hashlib.sha256()
-            parts.append(
-                {
-                    "job_id": job_id,
-                    "part": len(parts) + 1,
-                    "path": str(path),
-                    "sha256": "",
-                    "n_requests": 0,
-                    "bytes": 0,
-                    "file_id": None,
-                    "batch_id": None,
-                    "create_attempts": 0,
-                    "retry_of": None,
-                    "status": "planned",
-                    "created_at": now(),
-                }
-            )
+            parts.append(_planned_part(job_id, len(parts) + 1, path))
             p = parts[-1]
         fh.write(line)
         h.update(line)
@@ -464,22 +449,7 @@ def split_job(
     src = Path(job[0])
     n_lines, n_bytes, biggest = _measure(src)
     if n_lines <= max_requests and n_bytes <= max_bytes:
-        whole = [
-            {
-                "job_id": job_id,
-                "part": 1,
-                "path": str(src),
-                "sha256": file_sha256(src),
-                "n_requests": n_lines,
-                "bytes": n_bytes,
-                "file_id": None,
-                "batch_id": None,
-                "create_attempts": 0,
-                "retry_of": None,
-                "status": "planned",
-                "created_at": now(),
-            }
-        ]
+        whole = [_planned_part(job_id, 1, src, sha256=file_sha256(src), n_requests=n_lines, n_bytes=n_bytes)]
         with write_transaction(db):
             db.table("job_parts").insert_all(whole)
         return whole
@@ -503,22 +473,7 @@ def split_job(
                 close()
                 path = src.with_name(f"{src.stem}_part{len(parts) + 1:03d}.jsonl")
                 out = path.open("wb")
-                parts.append(
-                    {
-                        "job_id": job_id,
-                        "part": len(parts) + 1,
-                        "path": str(path),
-                        "sha256": "",
-                        "n_requests": 0,
-                        "bytes": 0,
-                        "file_id": None,
-                        "batch_id": None,
-                        "create_attempts": 0,
-                        "retry_of": None,
-                        "status": "planned",
-                        "created_at": now(),
-                    }
-                )
+                parts.append(_planned_part(job_id, len(parts) + 1, path))
                 n = size = 0
             out.write(line)
             n += 1
@@ -529,6 +484,25 @@ def split_job(
     with write_transaction(db):
         db.table("job_parts").insert_all(parts)
     return parts
+
+
+def _planned_part(job_id: str, part: int, path: Path, *, sha256: str = "", n_requests: int = 0, n_bytes: int = 0) -> dict:
+    """A ``job_parts`` row for a part file not submitted yet (status ``planned``); the writers of
+    part files fill in ``sha256``, ``n_requests`` and ``bytes`` as they write."""
+    return {
+        "job_id": job_id,
+        "part": part,
+        "path": str(path),
+        "sha256": sha256,
+        "n_requests": n_requests,
+        "bytes": n_bytes,
+        "file_id": None,
+        "batch_id": None,
+        "create_attempts": 0,
+        "retry_of": None,
+        "status": "planned",
+        "created_at": now(),
+    }
 
 
 def _measure(path: Path) -> tuple[int, int, int]:
