@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import sqlite_utils
 
@@ -417,6 +417,14 @@ def count(db: sqlite_utils.Database, flt: QueueFilter) -> int:
         return db.execute(f"SELECT COUNT(*) FROM sample_state st{where}", params).fetchone()[0] - mine
     where, params = flt.where()
     return db.execute(f"SELECT COUNT(*) FROM sample_state st{where}", params).fetchone()[0]
+
+
+def skipped_errors(db: sqlite_utils.Database, flt: QueueFilter) -> int:
+    """How many samples ``flt`` leaves out only because of ``skip_errors`` (they have an error
+    finding and stay pending); 0 when the option is off."""
+    if not flt.skip_errors:
+        return 0
+    return count(db, replace(flt, skip_errors=False)) - count(db, flt)
 
 
 def progress(db: sqlite_utils.Database, flt: QueueFilter | None = None) -> tuple[int, int]:

@@ -3,7 +3,6 @@ X reject (reasons 1–9, 0, O) · S skip · U undo · J next / K previous (vim's
 E edit; adjudicate disputed gold samples. Context (reason buttons, memo, duplicates, gold overlap,
 history) follows the dialogue."""
 
-import dataclasses
 import time
 
 import pandas as pd
@@ -185,7 +184,7 @@ signature = (kind, category, decision, check_id, batch_id, decided_by, text, ord
 done, total = review.progress(db(), flt)
 mine = review.decided_by_count(db(), flt, annotator)
 in_filter = review.count(db(), flt)
-skipped = review.count(db(), dataclasses.replace(flt, skip_errors=False)) - in_filter if skip_errors else 0
+skipped = review.skipped_errors(db(), flt)
 st.progress(
     done / total if total else 0.0,
     text=f"확정 {done} / {total} · 내 결정 {mine} · 이 필터 {in_filter}건" + (f" · 건너뛴 오류 샘플 {skipped}건 (미검토로 남음)" if skipped else ""),

@@ -141,6 +141,7 @@ def test_skip_errors_serves_warnings_and_clean_and_the_skipped_never_ship(db):
     finding(db, uids[2], "claimed_action", "warning")  # an error and a warning: still skipped
     skip = review.QueueFilter(annotator="민지", skip_errors=True)
     assert review.queue(db, skip) == [uids[1], uids[3]]
+    assert review.skipped_errors(db, skip) == 2 and review.skipped_errors(db, review.QueueFilter(annotator="민지")) == 0
     assert review.count(db, skip) == 2
     assert review.queue(db, review.QueueFilter(annotator="민지", skip_errors=True, lane="flagged")) == [uids[1]]
     for uid in review.queue(db, skip):
