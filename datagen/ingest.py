@@ -62,6 +62,7 @@ from .store import (
     dumps,
     index_for_search,
     insert_raw_lines,
+    insert_values,
     now,
     search_text,
     tools_hash,
@@ -497,6 +498,10 @@ def process_raw(
 
         pool = worker_pool(workers, _worker_init)
     state = _IngestState()
+    # the multi-row inserts into tables with triggers (store.insert_values) go through an ephemeral
+    # table of the rows (~5 MB a chunk): kept in memory, not in a temp file (/var/tmp/etilqs_*)
+    temp_store = db.execute("PRAGMA temp_store").fetchone()[0]
+    db.execute("PRAGMA temp_store = MEMORY")
     key = uuid.uuid4().hex
     last_id = 0
     pending: deque[tuple[list, Any]] = deque()  # chunks read and handed to the workers, not yet written
@@ -525,6 +530,7 @@ def process_raw(
             if not rows and not fed:
                 break
     finally:
+        db.execute(f"PRAGMA temp_store = {int(temp_store)}")
         if pool is not None:
             pool.close()
             pool.join()
@@ -714,16 +720,11 @@ def _store_results(db: sqlite_utils.Database, by_id: dict[int, tuple], results: 
         # explicit rowids and state rows (checked: their findings are stored below); the samples
         # trigger then has nothing to do (migrations._m007_ingest_at_scale)
         base = db.execute("SELECT COALESCE(MAX(rowid), 0) FROM samples").fetchone()[0]
-        db.conn.executemany(
-            STATE_INSERT_SQL,
-            [
-                {"uid": r[0], "rowid": base + k, "kind": r[2], "category": r[3], "source": r[4], "custom_id": r[1], "checked_at": ts}
-                for k, r in enumerate(samples, 1)
-            ],
-        )
-        db.conn.executemany(
-            "INSERT INTO samples (rowid, uid, custom_id, kind, category, source, model, dialogue, usage, content_hash, toolset, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        # (one statement per many rows: store.insert_values says why)
+        insert_values(db, STATE_INSERT_SQL, [(r[0], base + k, r[2], r[3], r[4], r[1], ts) for k, r in enumerate(samples, 1)])
+        insert_values(
+            db,
+            "INSERT INTO samples (rowid, uid, custom_id, kind, category, source, model, dialogue, usage, content_hash, toolset, created_at) {values}",
             [(base + k, *r, ts) for k, r in enumerate(samples, 1)],
         )
         index_for_search(db, [(base + k, t) for k, t in enumerate(texts, 1)])
@@ -796,6 +797,12 @@ _DECODERS = {
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
+READ_BUFFER = 1 << 16
+"""Bytes :func:`_read_lines` reads from a file at a time (Python's default is 8 KB: a ~4.6 KB batch
+line then costs a ``read`` call of its own; reading 495 MB line by line took 0.36 s with the default
+and 0.10 s with 64 KB, BENCHMARKS.md "Ingest without statement journals")."""
+
+
 def _read_lines(path: Path) -> Iterator[tuple]:
     """Non-blank lines of a JSONL file as ``(line_no, text)``, or ``(line_no, text, reason)`` for a
     line that is not valid text (stored with its reason, never parsed).
@@ -810,7 +817,7 @@ def _read_lines(path: Path) -> Iterator[tuple]:
         InputError: ``<file>: <reason>``: the file looks like UTF-16 without a byte order mark, or a
             UTF-16 / UTF-32 file is not valid in its encoding (``<file>:<line>: <reason>``).
     """
-    with path.open("rb") as fh:
+    with path.open("rb", buffering=READ_BUFFER) as fh:
         head = fh.read(4)
         enc = next((e for bom, e in _BOMS if head.startswith(bom)), None)
         if enc in _DECODERS:

@@ -188,10 +188,20 @@ def _m002_quality_gate(db: sqlite_utils.Database) -> None:
 STATE_COLUMNS = "uid, seq, kind, category, batch_id, job_id, state"
 
 
+STATE_PARAMS = ("uid", "rowid", "kind", "category", "source", "custom_id")
+"""What :func:`state_values` reads of a samples row, in the order of its ``VALUES`` columns."""
+
+
 def state_values(s: str) -> str:
     """The sample_state values of a samples row named ``s`` (``s`` or ``new`` in the trigger; ``:``
-    for named parameters ``:uid, :rowid, :kind, :category, :source, :custom_id``)."""
-    c = (lambda name: f":{name}") if s == ":" else (lambda name: f"{s}.{name}")
+    for named parameters ``:uid, :rowid, :kind, :category, :source, :custom_id``; ``VALUES`` for
+    the columns ``column1`` … ``column6`` of a ``VALUES`` list, in :data:`STATE_PARAMS` order)."""
+    if s == ":":
+        c = lambda name: f":{name}"
+    elif s == "VALUES":
+        c = lambda name: f"column{STATE_PARAMS.index(name) + 1}"
+    else:
+        c = lambda name: f"{s}.{name}"
     return (
         f"{c('uid')}, {c('rowid')}, {c('kind')}, {c('category')}, "
         f"CASE WHEN {c('source')} LIKE 'batch:%' THEN substr({c('source')}, 7, instr(substr({c('source')}, 7), ':') - 1) END, "

@@ -93,10 +93,41 @@ def now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
-STATE_INSERT_SQL = f"INSERT OR IGNORE INTO sample_state ({STATE_COLUMNS}, checked_at) VALUES ({state_values(':')}, :checked_at)"
-"""The ``sample_state`` row of a sample about to be stored with an explicit rowid (named parameters
-``uid, rowid, kind, category, source, custom_id, checked_at``): what the ``samples`` insert trigger
-would write, for a writer that stores many samples at once (the trigger then does nothing)."""
+STATE_INSERT_SQL = f"INSERT OR IGNORE INTO sample_state ({STATE_COLUMNS}, checked_at) SELECT {state_values('VALUES')}, column7 FROM ({{values}})"
+"""The ``sample_state`` rows of samples about to be stored with explicit rowids, for
+:func:`insert_values`: rows ``(uid, rowid, kind, category, source, custom_id, checked_at)``. What
+the ``samples`` insert trigger would write, for a writer that stores many samples at once (the
+trigger then does nothing)."""
+
+ROWS_PER_STATEMENT = 1000
+"""Most rows :func:`insert_values` puts in one statement (fewer when the connection's variable limit,
+``SQLITE_LIMIT_VARIABLE_NUMBER``, is smaller: 999 before SQLite 3.32, 32,766 since)."""
+
+
+def insert_values(db: sqlite_utils.Database, sql: str, rows: list[tuple]) -> None:
+    """Run ``sql`` with its ``{values}`` replaced by ``VALUES (?, …), (?, …), …`` for ``rows``
+    (tuples of one width), as few statements as the variable limit allows, in the caller's
+    transaction: the bulk form of ``executemany`` for tables with triggers.
+
+    Why: SQLite gives a statement that fires a trigger (or may abort midway) a statement journal:
+    before it changes a page that existed when it started, it copies the page there (temp files,
+    ``/var/tmp/etilqs_*``). ``executemany`` runs one statement per row, so each row copied every
+    table and index page it touched, 16 KB each: for 20,000 ingested lines, 4.4 GB of temp-file
+    writes from the ``samples``, ``sample_state`` and ``findings`` inserts (strace; BENCHMARKS.md,
+    "Ingest without statement journals"). One statement for many rows copies each page at most once.
+    Rows are inserted in order; the triggers fire per row as before.
+
+    Raises:
+        sqlite3.Error: as ``executemany`` would (the transaction is the caller's to roll back).
+    """
+    if not rows:
+        return
+    width = len(rows[0])
+    per = max(1, min(ROWS_PER_STATEMENT, db.conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // width))
+    group = "(" + ", ".join("?" * width) + ")"
+    for i in range(0, len(rows), per):
+        part = rows[i : i + per]
+        db.conn.execute(sql.replace("{values}", "VALUES " + ", ".join([group] * len(part))), [v for row in part for v in row])
 
 
 def search_text(turns: list[dict]) -> str:

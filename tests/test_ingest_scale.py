@@ -440,3 +440,49 @@ def test_a_database_from_before_migration_007_keeps_its_samples_and_raw_lines(tm
     write_batch_output(path, 5, error_rate=0, truncation_rate=0)
     assert ingest.import_file(new, path)["imported"] == 5
     assert new["samples"].count == 6 and new["toolsets"].count == 1
+
+
+# ----------------------------------------------------------------------------- bulk inserts
+
+_CELL = st.one_of(st.none(), st.integers(-(2**63), 2**63 - 1), st.text(max_size=20), st.binary(max_size=8), st.floats(allow_nan=False))
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=st.lists(st.tuples(_CELL, _CELL, _CELL), max_size=40), limit=st.integers(3, 40))
+def test_insert_values_stores_what_executemany_does_in_order_with_triggers_per_row(rows, limit):
+    """store.insert_values against executemany: the same rows in the same order, every row's trigger
+    fired once, for any number of rows and a variable limit that forces several statements."""
+    import sqlite3
+
+    import sqlite_utils
+
+    def fresh():
+        conn = sqlite3.connect(":memory:")
+        conn.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, limit)
+        conn.executescript("CREATE TABLE t (a, b, c); CREATE TABLE log (a);CREATE TRIGGER t_ai AFTER INSERT ON t BEGIN INSERT INTO log (a) VALUES (new.a); END")
+        return sqlite_utils.Database(conn)
+
+    bulk, one_by_one = fresh(), fresh()
+    store.insert_values(bulk, "INSERT INTO t (a, b, c) {values}", rows)
+    one_by_one.conn.executemany("INSERT INTO t (a, b, c) VALUES (?, ?, ?)", rows)
+    for table in ("t", "log"):
+        assert bulk.execute(f"SELECT * FROM {table} ORDER BY rowid").fetchall() == one_by_one.execute(f"SELECT * FROM {table} ORDER BY rowid").fetchall()
+    assert bulk.execute("SELECT COUNT(*) FROM log").fetchone()[0] == len(rows)
+
+
+def test_insert_values_with_a_row_sqlite_refuses_raises_like_executemany(db):
+    """A refused row makes the call raise (the caller's transaction rolls back: ingest then writes the
+    chunk one line at a time, test_ingest_hostile); rows before it are not silently kept."""
+    import sqlite3
+
+    db.execute("CREATE TABLE u (k TEXT PRIMARY KEY)")
+    with pytest.raises(sqlite3.IntegrityError):
+        with store.write_transaction(db):
+            store.insert_values(db, "INSERT INTO u (k) {values}", [("a",), ("b",), ("a",)])
+    assert db.execute("SELECT COUNT(*) FROM u").fetchone()[0] == 0
+
+
+def test_ingest_leaves_the_connections_temp_store_as_it_was(db, output_file):
+    db.execute("PRAGMA temp_store = FILE")
+    ingest.import_file(db, output_file)
+    assert db.execute("PRAGMA temp_store").fetchone()[0] == 1

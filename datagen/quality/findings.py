@@ -20,7 +20,7 @@ import sqlite_utils
 
 from .. import checks
 from ..checks.core import CHECKS
-from ..store import now
+from ..store import insert_values, now
 from .samples import _chunks
 
 RULE_SOURCE = "rule"
@@ -30,6 +30,10 @@ JUDGE_CHECK = "judge"
 its reject reason key is in ``findings.reason``."""
 JUDGE_TITLE = "판정 모델"
 """The Korean title of :data:`JUDGE_CHECK` findings (not a registered check: a model, not a rule)."""
+
+
+FINDINGS_INSERT_SQL = "INSERT INTO findings (uid, check_id, severity, turn, reason, message, created_at) {values}"
+"""Rule findings ``(uid, check_id, severity, turn, reason, message, created_at)`` for :func:`store.insert_values`."""
 
 
 def _replace_findings(db: sqlite_utils.Database, uids: Sequence[str], check_ids: Sequence[str], rows: list[tuple]) -> None:
@@ -48,8 +52,9 @@ def _replace_findings(db: sqlite_utils.Database, uids: Sequence[str], check_ids:
             old.setdefault((uid, cid, turn, message), created)
         db.execute(f"DELETE FROM findings WHERE uid IN ({marks}) AND check_id IN ({ids_sql}) AND source = 'rule'", [*part, *check_ids])
     ts = now()
-    db.conn.executemany(
-        "INSERT INTO findings (uid, check_id, severity, turn, reason, message, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    insert_values(
+        db,
+        FINDINGS_INSERT_SQL,
         [(u, c, s, t, r, m, old.get((u, c, t, m), ts)) for u, c, s, t, r, m in rows],
     )
 

@@ -20,9 +20,9 @@ import sqlite_utils
 from .. import checks
 from ..checks.core import run_view
 from ..checks.corpus import final_closing
-from ..store import now, write_transaction
+from ..store import insert_values, now, write_transaction
 from .closing import _closing_check
-from .findings import _replace_findings, _rows
+from .findings import FINDINGS_INSERT_SQL, _replace_findings, _rows
 from .samples import _chunks, _sample_rows
 
 PER_SAMPLE = checks.PER_DIALOGUE
@@ -69,10 +69,7 @@ def store_check_results(
     uids = [r[0] for r in results]
     if fresh:
         ts = now()
-        db.conn.executemany(
-            "INSERT INTO findings (uid, check_id, severity, turn, reason, message, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(*r, ts) for r in rows],
-        )
+        insert_values(db, FINDINGS_INSERT_SQL, [(*r, ts) for r in rows])
         return
     _replace_findings(db, uids, PER_SAMPLE, rows)
     ts = now()
