@@ -18,9 +18,11 @@ import pydantic_core
 def loads(text: str | bytes) -> Any:
     """``json.loads``, through pydantic-core's Rust parser (jiter) first.
 
-    jiter reads integers of any size exactly, ``NaN`` / ``Infinity`` like ``json``, and the last of
-    duplicate keys; what it refuses (lone surrogates, invalid JSON) goes to ``json.loads``, so the
-    value returned, and the error raised for text that is not JSON, are the standard library's.
+    ``text`` may be UTF-8 bytes (ingest hands its workers each line's bytes: no decode there and no
+    encode again for the parser); they are read exactly as their decoded text would be. jiter reads
+    integers of any size exactly, ``NaN`` / ``Infinity`` like ``json``, and the last of duplicate
+    keys; what it refuses (lone surrogates, invalid JSON) goes to ``json.loads``, so the value
+    returned, and the error raised for text that is not JSON, are the standard library's.
     (orjson was measured too: it reads an integer beyond 64 bits as a float, and the walk needed to
     catch that made it no faster.)
 
@@ -29,8 +31,8 @@ def loads(text: str | bytes) -> Any:
     """
     try:
         return pydantic_core.from_json(text)
-    except ValueError:
-        return json.loads(text)
+    except ValueError:  # bytes as the text they hold: json.loads would read a leading BOM as utf-8-sig
+        return json.loads(text.decode("utf-8") if isinstance(text, bytes) else text)
 
 
 def dumps_sorted(value: Any) -> bytes:

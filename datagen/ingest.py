@@ -332,11 +332,24 @@ UNEXPECTED = "처리할 수 없음"
 """How :func:`poison_reason` starts for an exception it does not know (then possibly a bug in a check)."""
 
 
-def prepare(items: list[tuple[int, str | None, str, dict | None, str]], ingest_key: str = "", hash_lines: bool = False) -> list[tuple]:
+def _wire(line: str) -> str | bytes:
+    """A raw line as handed to :func:`prepare`: its UTF-8 bytes. The writer's copy of the text
+    already holds them (binding it to SQLite stored them in the string), so this is a copy; a
+    worker then unpickles bytes instead of decoding text, and the JSON parser reads them without
+    encoding the text again (~12 µs a 4.6 KB line; BENCHMARKS.md, "Ingest without statement
+    journals"). A text that has no UTF-8 form (a lone surrogate) goes as it is."""
+    try:
+        return line.encode("utf-8")
+    except UnicodeEncodeError:
+        return line
+
+
+def prepare(items: list[tuple[int, str | None, str | bytes, dict | None, str]], ingest_key: str = "", hash_lines: bool = False) -> list[tuple]:
     """Parse and check raw lines (the CPU part of ingest; module level, so worker processes run it).
 
     Args:
-        items: ``(raw id, custom_id, line, request row {"kind", "category", "scenario"} or None, source)``.
+        items: ``(raw id, custom_id, line, request row {"kind", "category", "scenario"} or None, source)``;
+            the line as text or as its UTF-8 bytes (:func:`_wire`), read the same either way.
         ingest_key: names the ingest these items belong to: a tool list's JSON is returned with the
             first item that has it, per process and ingest.
         hash_lines: also return each parsed line's content key (SHA-256 hex of its text), for
@@ -406,7 +419,7 @@ def prepare(items: list[tuple[int, str | None, str, dict | None, str]], ingest_k
             text = search_text(data["turns"])
             data["tools"] = tools
             findings, closing = check_record(data)
-            key = hashlib.sha256(line.encode("utf-8")).hexdigest() if hash_lines else None
+            key = hashlib.sha256(line if isinstance(line, bytes) else line.encode("utf-8")).hexdigest() if hash_lines else None
             out.append((raw_id, row, tools_json, text, findings, closing, key))
         except Exception as exc:  # a poison line fails alone (RecursionError is an Exception too)
             if first is not None:
@@ -514,7 +527,7 @@ def process_raw(
             if rows:
                 last_id = rows[-1][0]
                 requests = _requests_of(db, [r[3] for r in rows if r[3]])
-                items = [(r[0], r[3], r[4], requests.get(r[3]), source or r[1]) for r in rows]
+                items = [(r[0], r[3], _wire(r[4]), requests.get(r[3]), source or r[1]) for r in rows]
                 if pool is None:
                     job = prepare(items, key, dedupe)
                 else:
