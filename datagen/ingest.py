@@ -41,6 +41,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
+import orjson
 import sqlite_utils
 
 from . import config, jobs, judge
@@ -271,28 +272,40 @@ def _finite(value: Any) -> bool:
     return True
 
 
-def _decoded(d: Dialogue, stored: str) -> dict:
-    """``json.loads(stored)`` for ``stored = d.model_dump_json(exclude={"tools"})``, built from the
-    model (``model_dump``: ~2.5× faster than parsing). JSON output writes NaN and infinities as
-    ``null``; a dialogue whose call arguments (the only numbers a Dialogue holds) have one is parsed
-    back instead, so the checks always read what is stored."""
+def _serialised(d: Dialogue) -> tuple[str, dict]:
+    """``(stored, value)``: ``stored = d.model_dump_json(exclude={"tools"})`` and ``value =
+    json.loads(stored)``, what the checks read, both built from the model.
+
+    ``value`` is ``model_dump`` (~2.5× faster than parsing) and ``stored`` is orjson's text of it
+    (~2× faster than pydantic's serialiser): the same text for every value a Dialogue holds
+    (strings, 64-bit integers, finite floats: tests/test_ingest_scale.py compares them on
+    generated dialogues). What orjson refuses (an integer beyond 64 bits) is serialised by pydantic.
+    JSON writes NaN and infinities as ``null``; a dialogue whose call arguments (the only numbers a
+    Dialogue holds) have one is serialised by pydantic and parsed back, so the checks always read
+    what is stored."""
     if all(_finite(c.arguments) for t in d.turns for c in t.tool_calls):
-        return d.model_dump(exclude={"tools"})
-    return fast_loads(stored)
+        value = d.model_dump(exclude={"tools"})
+        try:
+            return orjson.dumps(value).decode("utf-8"), value
+        except TypeError:  # orjson.JSONEncodeError: beyond 64 bits
+            return d.model_dump_json(exclude={"tools"}), value
+    stored = d.model_dump_json(exclude={"tools"})
+    return stored, fast_loads(stored)
 
 
-def _stored_form(d: Dialogue, sent: set[str]) -> tuple[str, str, str | None, list]:
-    """``(stored JSON without tools, toolset hash, tools JSON or None, tools as a shared list)``.
+def _stored_form(d: Dialogue, sent: set[str]) -> tuple[str, str, str | None, list, dict]:
+    """``(stored JSON without tools, toolset hash, tools JSON or None, tools as a shared list,
+    stored JSON decoded)``.
 
     ``stored JSON`` is ``store.split_tools(d.model_dump_json(), tools JSON)`` (the one stored-format
     cut; tests/test_ingest_scale.py pins the equality), serialised without the tools instead of
-    cut, so the ~7 KB list is not written out for every line; :func:`store.join_tools` gives back
-    ``d.model_dump_json()``. A dialogue whose tools are made of the same objects as one seen before
-    (every batch line gets ``config.TOOLS``) reuses that JSON; others are serialised and looked up
-    by text. The tools JSON is returned only the first time this process meets the list in this
-    ingest (``sent``: hashes returned before; the writer stores each list once); the parsed list
-    is shared by every dialogue with the same tools, so the checks build their compiled tool table
-    once (``checks.core.tool_table``)."""
+    cut, so the ~7 KB list is not written out for every line (:func:`_serialised`);
+    :func:`store.join_tools` gives back ``d.model_dump_json()``. A dialogue whose tools are made of
+    the same objects as one seen before (every batch line gets ``config.TOOLS``) reuses that JSON;
+    others are serialised and looked up by text. The tools JSON is returned only the first time
+    this process meets the list in this ingest (``sent``: hashes returned before; the writer stores
+    each list once); the parsed list is shared by every dialogue with the same tools, so the checks
+    build their compiled tool table once (``checks.core.tool_table``)."""
     for ref, tools_json, digest, parsed in _TOOLSETS:
         if _same_objects(d.tools, ref):
             break
@@ -306,10 +319,10 @@ def _stored_form(d: Dialogue, sent: set[str]) -> tuple[str, str, str | None, lis
         digest, parsed = _TOOLSETS_BY_JSON[tools_json]
         if len(_TOOLSETS) < 16:
             _TOOLSETS.append((d.tools, tools_json, digest, parsed))
-    stored = d.model_dump_json(exclude={"tools"})
+    stored, value = _serialised(d)
     first = digest not in sent
     sent.add(digest)
-    return stored, digest, tools_json if first else None, parsed
+    return stored, digest, tools_json if first else None, parsed, value
 
 
 def poison_reason(exc: BaseException) -> str:
@@ -400,10 +413,9 @@ def prepare(items: list[tuple[int, str | None, str | bytes, dict | None, str]], 
                 out.append((raw_id, None, reason))
                 continue
             d.source = source
-            stored, digest, tools_json, tools = _stored_form(d, sent)
+            stored, digest, tools_json, tools, data = _stored_form(d, sent)
             if tools_json is not None:
                 first = digest  # handed over with this line: taken back if the line fails below
-            data = _decoded(d, stored)
             row = (
                 d.uid,
                 d.custom_id,

@@ -111,32 +111,44 @@ def test_split_and_join_round_trip_any_dialogue(system_prompt, contents, extra):
     assert store.split_tools(full.encode(), tools_json.encode()) == stored.encode()
     assert store.join_tools(stored.encode(), tools_json.encode()) == full.encode()
     # ingest serialises the stored form straight from the model: it is exactly that cut
-    ingested, digest, ingested_tools, _ = ingest._stored_form(d, set())
+    ingested, digest, ingested_tools, _, value = ingest._stored_form(d, set())
+    assert value == json.loads(stored)
     assert (ingested, ingested_tools, digest) == (stored, tools_json, store.tools_hash(tools_json))
 
 
-@given(args=st.dictionaries(st.text(max_size=5), _json_value, max_size=4), content=_text)
-@settings(max_examples=60, deadline=None)
-def test_what_the_checks_read_at_ingest_is_the_stored_json_decoded(args, content):
-    """Ingest builds the checks' input from the model instead of parsing what it stores; it must be
-    the same value, also for integers beyond 64 bits and for arguments JSON would write as null."""
+_any_json_value = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | _text,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_text, inner, max_size=3),
+    max_leaves=12,
+)
+
+
+@given(args=st.dictionaries(_text, _any_json_value, max_size=4), content=_text, name=_text)
+@settings(max_examples=150, deadline=None)
+def test_what_ingest_stores_and_the_checks_read_is_the_models_json(args, content, name):
+    """Ingest serialises the stored form with orjson from model_dump instead of pydantic's
+    serialiser, and builds the checks' input from the model instead of parsing what it stores: the
+    text must be pydantic's to the byte and the value its parse, for any arguments (integers beyond
+    64 bits, NaN and infinities, which JSON writes as null) and any text."""
     turns = [
         Turn(role="user", content=content),
-        Turn(role="assistant", tool_calls=[{"id": "c1", "name": "f", "arguments": args}]),
-        Turn(role="tool", tool_call_id="c1", name="f", content='{"ok": true}'),
+        Turn(role="assistant", content=name, tool_calls=[{"id": "c1", "name": name or "f", "arguments": args}]),
+        Turn(role="tool", tool_call_id="c1", name=name, content='{"ok": true}'),
     ]
-    d = Dialogue(uid="u", system_prompt="s", turns=turns, tools=config.TOOLS)
-    stored = d.model_dump_json(exclude={"tools"})
-    assert ingest._decoded(d, stored) == json.loads(stored)
+    d = Dialogue(uid="u", system_prompt=content, turns=turns, tools=config.TOOLS, model=name or None)
+    stored, value = ingest._serialised(d)
+    assert stored == d.model_dump_json(exclude={"tools"})
+    assert value == json.loads(stored)
 
 
-@pytest.mark.parametrize("value", [math.inf, -math.inf, [1, {"x": math.nan}], 10**30])
+@pytest.mark.parametrize("value", [math.inf, -math.inf, [1, {"x": math.nan}], 10**30, 2**64 - 1, -(2**63) - 1])
 def test_arguments_json_cannot_keep_are_read_back_as_stored(value):
     d = Dialogue(uid="u", turns=[Turn(role="assistant", tool_calls=[{"name": "f", "arguments": {"a": value}}])])
-    stored = d.model_dump_json(exclude={"tools"})
-    got = ingest._decoded(d, stored)["turns"][0]["tool_calls"][0]["arguments"]["a"]
+    stored, decoded = ingest._serialised(d)
+    assert stored == d.model_dump_json(exclude={"tools"})
+    got = decoded["turns"][0]["tool_calls"][0]["arguments"]["a"]
     assert got == json.loads(stored)["turns"][0]["tool_calls"][0]["arguments"]["a"]
-    assert got == (10**30 if value == 10**30 else None if not isinstance(value, list) else [1, {"x": None}])
+    assert got == (value if isinstance(value, int) else None if not isinstance(value, list) else [1, {"x": None}])
 
 
 def test_a_tool_list_is_reused_only_when_made_of_the_same_objects_in_the_same_order():
