@@ -106,10 +106,11 @@ ROWS_PER_STATEMENT = 128
 ``SQLITE_LIMIT_VARIABLE_NUMBER``, is smaller: 999 before SQLite 3.32, 32,766 since)."""
 
 
-def insert_values(db: sqlite_utils.Database, sql: str, rows: list[tuple]) -> None:
+def insert_values(db: sqlite_utils.Database, sql: str, rows: list[tuple], *, row_sql: str | None = None) -> None:
     """Run ``sql`` with its ``{values}`` replaced by ``VALUES (?, …), (?, …), …`` for ``rows``
     (tuples of one width), in the caller's transaction: the bulk form of ``executemany`` for tables
-    with triggers.
+    with triggers. ``row_sql`` is one row's values when they are not ``(?, …)``: with
+    ``CAST(? AS TEXT)`` for a column given as UTF-8 bytes, say (stored as the text they hold).
 
     Why: SQLite gives a statement that fires a trigger (or may abort midway) a statement journal:
     before it changes a page that existed when it started, it copies the page there (temp files,
@@ -131,7 +132,7 @@ def insert_values(db: sqlite_utils.Database, sql: str, rows: list[tuple]) -> Non
         return
     width = len(rows[0])
     full = max(1, min(ROWS_PER_STATEMENT, db.conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // width))
-    group = "(" + ", ".join("?" * width) + ")"
+    group = row_sql or "(" + ", ".join("?" * width) + ")"
     i = 0
     while i < len(rows):
         per = full

@@ -62,6 +62,8 @@ def test_a_batch_stores_its_tool_list_once_and_every_reader_gets_it_back(db, out
     assert d.tools == config.TOOLS and d.turns
     (text,) = db.execute("SELECT dialogue FROM sample_dialogues WHERE uid = ?", [uid]).fetchone()
     assert text == d.model_dump_json()  # byte for byte what the Dialogue dumps
+    # (the workers hand the writer UTF-8 bytes: stored as text, never as a blob)
+    assert db.execute("SELECT COUNT(*) FROM samples WHERE typeof(dialogue) <> 'text'").fetchone()[0] == 0
     assert all(x.tools == config.TOOLS for x in ingest.iter_dialogues(db))
     frame = load_dialogues(db)
     assert len(frame) == summary["imported"]
@@ -113,7 +115,7 @@ def test_split_and_join_round_trip_any_dialogue(system_prompt, contents, extra):
     # ingest serialises the stored form straight from the model: it is exactly that cut
     ingested, digest, ingested_tools, _, value = ingest._stored_form(d, set())
     assert value == json.loads(stored)
-    assert (ingested, ingested_tools, digest) == (stored, tools_json, store.tools_hash(tools_json))
+    assert (ingested, ingested_tools, digest) == (stored.encode(), tools_json, store.tools_hash(tools_json))
 
 
 _any_json_value = st.recursive(
@@ -137,7 +139,7 @@ def test_what_ingest_stores_and_the_checks_read_is_the_models_json(args, content
     ]
     d = Dialogue(uid="u", system_prompt=content, turns=turns, tools=config.TOOLS, model=name or None)
     stored, value = ingest._serialised(d)
-    assert stored == d.model_dump_json(exclude={"tools"})
+    assert stored == d.model_dump_json(exclude={"tools"}).encode()
     assert value == json.loads(stored)
 
 
@@ -145,7 +147,7 @@ def test_what_ingest_stores_and_the_checks_read_is_the_models_json(args, content
 def test_arguments_json_cannot_keep_are_read_back_as_stored(value):
     d = Dialogue(uid="u", turns=[Turn(role="assistant", tool_calls=[{"name": "f", "arguments": {"a": value}}])])
     stored, decoded = ingest._serialised(d)
-    assert stored == d.model_dump_json(exclude={"tools"})
+    assert stored == d.model_dump_json(exclude={"tools"}).encode()
     got = decoded["turns"][0]["tool_calls"][0]["arguments"]["a"]
     assert got == json.loads(stored)["turns"][0]["tool_calls"][0]["arguments"]["a"]
     assert got == (value if isinstance(value, int) else None if not isinstance(value, list) else [1, {"x": None}])
@@ -526,7 +528,7 @@ def _same_result(a: tuple, b: tuple) -> bool:
     if a[1] is None or b[1] is None or a[1] == ingest.JUDGED:
         return a == b
     (ua, *ra), (ub, *rb) = a[1], b[1]
-    return ra[:5] == rb[:5] and ra[5].replace(ua, "") == rb[5].replace(ub, "") and ra[6:] == rb[6:] and a[2:] == b[2:]
+    return ra[:5] == rb[:5] and ra[5].replace(ua.encode(), b"") == rb[5].replace(ub.encode(), b"") and ra[6:] == rb[6:] and a[2:] == b[2:]
 
 
 _LINE_TEXT = st.one_of(
