@@ -601,12 +601,14 @@ def _count_new(db: sqlite_utils.Database, origins: list[str]) -> int:
 
 
 def _requests_of(db: sqlite_utils.Database, custom_ids: list[str]) -> dict[str, dict]:
-    """``custom_id → {"kind", "category", "scenario"}`` of the stored requests among ``custom_ids``."""
+    """``custom_id → {"kind", "category", "scenario"}`` of the stored requests among ``custom_ids``;
+    the scenario JSON as its UTF-8 bytes (``CAST … AS BLOB``: the ~2 KB text is neither decoded here
+    nor encoded again to reach a worker and its JSON parser; both readers take bytes)."""
     found: dict[str, dict] = {}
     for i in range(0, len(custom_ids), 500):
         chunk = custom_ids[i : i + 500]
         for cid, kind, category, scenario in db.execute(
-            f"SELECT custom_id, kind, category, scenario FROM requests WHERE custom_id IN ({','.join('?' * len(chunk))})", chunk
+            f"SELECT custom_id, kind, category, CAST(scenario AS BLOB) FROM requests WHERE custom_id IN ({','.join('?' * len(chunk))})", chunk
         ):
             found[cid] = {"kind": kind, "category": category, "scenario": scenario}
     return found

@@ -290,8 +290,8 @@ def dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def loads(text: str | None, default: Any = None) -> Any:
-    """Decode a JSON column; ``None`` or empty gives ``default``."""
+def loads(text: str | bytes | None, default: Any = None) -> Any:
+    """Decode a JSON column (text, or its UTF-8 bytes); ``None`` or empty gives ``default``."""
     return json.loads(text) if text else default
 
 
