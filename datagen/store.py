@@ -67,7 +67,7 @@ import re
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from itertools import islice
@@ -130,16 +130,23 @@ def insert_values(db: sqlite_utils.Database, sql: str, rows: list[tuple], *, row
     """
     if not rows:
         return
-    width = len(rows[0])
-    full = max(1, min(ROWS_PER_STATEMENT, db.conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // width))
-    group = row_sql or "(" + ", ".join("?" * width) + ")"
+    group = row_sql or "(" + ", ".join("?" * len(rows[0])) + ")"
+    for part in _row_groups(db, rows):
+        db.conn.execute(sql.replace("{values}", "VALUES " + ", ".join([group] * len(part))), [v for row in part for v in row])
+
+
+def _row_groups(db: sqlite_utils.Database, rows: list[tuple]) -> Iterator[list[tuple]]:
+    """``rows`` cut into runs of :data:`ROWS_PER_STATEMENT` (at most the variable limit allows),
+    then 64, 32, … 1 for the rest: the statement sizes :func:`insert_values` documents."""
+    if not rows:
+        return
+    full = max(1, min(ROWS_PER_STATEMENT, db.conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // len(rows[0])))
     i = 0
     while i < len(rows):
         per = full
         while per > len(rows) - i:
             per //= 2
-        part = rows[i : i + per]
-        db.conn.execute(sql.replace("{values}", "VALUES " + ", ".join([group] * per)), [v for row in part for v in row])
+        yield rows[i : i + per]
         i += per
 
 
@@ -339,29 +346,28 @@ def _storable(no: int, text: str, reason: str | None = None) -> tuple[int, str, 
 
 
 def _insert_raw_chunk(db: sqlite_utils.Database, origin: str, chunk: list[tuple[int, str, str | None]], ts: str, failed: list | None) -> int:
+    """One transaction: the chunk's ``raw_results`` rows not stored before (``INSERT OR IGNORE …
+    RETURNING`` names exactly the ones this call added), then the text of each of those in
+    ``raw_lines``; both as statements of many rows (:func:`insert_values`' grouping), not one
+    statement and one ``(origin, line_no)`` lookup per line."""
+    added: dict[int, int] = {}  # line_no → raw id, for the rows this call stored
+    rows = [(origin, no, None if reason else _peek_custom_id(text), "failed" if reason else "new", reason, ts) for no, text, reason in chunk]
     with write_transaction(db):
-        before = db.conn.total_changes
-        db.conn.executemany(
-            "INSERT OR IGNORE INTO raw_results (origin, line_no, custom_id, status, reason, received_at) VALUES (?, ?, ?, ?, ?, ?)",
-            [(origin, no, None if reason else _peek_custom_id(text), "failed" if reason else "new", reason, ts) for no, text, reason in chunk],
-        )
-        n = db.conn.total_changes - before
-        if n:  # the text of each row just added (a row stored before keeps its own text)
-            db.conn.executemany(
-                "INSERT OR IGNORE INTO raw_lines (id, line) SELECT id, ? FROM raw_results WHERE origin = ? AND line_no = ?",
-                [(text, origin, no) for no, text, _ in chunk],
+        for part in _row_groups(db, rows):
+            added.update(
+                (no, rid)
+                for rid, no in db.conn.execute(
+                    "INSERT OR IGNORE INTO raw_results (origin, line_no, custom_id, status, reason, received_at) VALUES "
+                    + ", ".join(["(?, ?, ?, ?, ?, ?)"] * len(part))
+                    + " RETURNING id, line_no",
+                    [v for row in part for v in row],
+                )
             )
-            bad = [(no, reason) for no, _, reason in chunk if reason]
-            if bad and failed is not None:  # which of them this call stored (the others were there before)
-                mine = {
-                    r[0]
-                    for r in db.execute(
-                        f"SELECT line_no FROM raw_results WHERE origin = ? AND received_at = ? AND line_no IN ({','.join('?' * len(bad))})",
-                        [origin, ts, *(no for no, _ in bad)],
-                    )
-                }
-                failed.extend((no, reason) for no, reason in bad if no in mine)
-    return n
+        if added:  # the text of each row just added (a row stored before keeps its own text)
+            insert_values(db, "INSERT OR IGNORE INTO raw_lines (id, line) {values}", [(added[no], text) for no, text, _ in chunk if no in added])
+            if failed is not None:
+                failed.extend((no, reason) for no, _, reason in chunk if reason and no in added)
+    return len(added)
 
 
 RAW_CHUNK = 1000
