@@ -106,11 +106,12 @@ ROWS_PER_STATEMENT = 128
 ``SQLITE_LIMIT_VARIABLE_NUMBER``, is smaller: 999 before SQLite 3.32, 32,766 since)."""
 
 
-def insert_values(db: sqlite_utils.Database, sql: str, rows: list[tuple], *, row_sql: str | None = None) -> None:
+def insert_values(db: sqlite_utils.Database, sql: str, rows: list[tuple], *, row_sql: str | None = None) -> list[tuple]:
     """Run ``sql`` with its ``{values}`` replaced by ``VALUES (?, …), (?, …), …`` for ``rows``
     (tuples of one width), in the caller's transaction: the bulk form of ``executemany`` for tables
     with triggers. ``row_sql`` is one row's values when they are not ``(?, …)``: with
     ``CAST(? AS TEXT)`` for a column given as UTF-8 bytes, say (stored as the text they hold).
+    Returns the rows a ``RETURNING`` clause in ``sql`` gives (``[]`` without one).
 
     Why: SQLite gives a statement that fires a trigger (or may abort midway) a statement journal:
     before it changes a page that existed when it started, it copies the page there (temp files,
@@ -129,10 +130,12 @@ def insert_values(db: sqlite_utils.Database, sql: str, rows: list[tuple], *, row
         sqlite3.Error: as ``executemany`` would (the transaction is the caller's to roll back).
     """
     if not rows:
-        return
+        return []
     group = row_sql or "(" + ", ".join("?" * len(rows[0])) + ")"
+    returned: list[tuple] = []
     for part in _row_groups(db, rows):
-        db.conn.execute(sql.replace("{values}", "VALUES " + ", ".join([group] * len(part))), [v for row in part for v in row])
+        returned += db.conn.execute(sql.replace("{values}", "VALUES " + ", ".join([group] * len(part))), [v for row in part for v in row]).fetchall()
+    return returned
 
 
 def _row_groups(db: sqlite_utils.Database, rows: list[tuple]) -> Iterator[list[tuple]]:
@@ -350,19 +353,12 @@ def _insert_raw_chunk(db: sqlite_utils.Database, origin: str, chunk: list[tuple[
     RETURNING`` names exactly the ones this call added), then the text of each of those in
     ``raw_lines``; both as statements of many rows (:func:`insert_values`' grouping), not one
     statement and one ``(origin, line_no)`` lookup per line."""
-    added: dict[int, int] = {}  # line_no → raw id, for the rows this call stored
     rows = [(origin, no, None if reason else _peek_custom_id(text), "failed" if reason else "new", reason, ts) for no, text, reason in chunk]
     with write_transaction(db):
-        for part in _row_groups(db, rows):
-            added.update(
-                (no, rid)
-                for rid, no in db.conn.execute(
-                    "INSERT OR IGNORE INTO raw_results (origin, line_no, custom_id, status, reason, received_at) VALUES "
-                    + ", ".join(["(?, ?, ?, ?, ?, ?)"] * len(part))
-                    + " RETURNING id, line_no",
-                    [v for row in part for v in row],
-                )
-            )
+        returned = insert_values(
+            db, "INSERT OR IGNORE INTO raw_results (origin, line_no, custom_id, status, reason, received_at) {values} RETURNING line_no, id", rows
+        )
+        added: dict[int, int] = dict(returned)  # line_no → raw id, for the rows this call stored
         if added:  # the text of each row just added (a row stored before keeps its own text)
             insert_values(db, "INSERT OR IGNORE INTO raw_lines (id, line) {values}", [(added[no], text) for no, text, _ in chunk if no in added])
             if failed is not None:
