@@ -347,12 +347,14 @@ UNEXPECTED = "처리할 수 없음"
 """How :func:`poison_reason` starts for an exception it does not know (then possibly a bug in a check)."""
 
 
-def _wire(line: str) -> str | bytes:
-    """A raw line as handed to :func:`prepare`: its UTF-8 bytes. The writer's copy of the text
-    already holds them (binding it to SQLite stored them in the string), so this is a copy; a
-    worker then unpickles bytes instead of decoding text, and the JSON parser reads them without
-    encoding the text again (~12 µs a 4.6 KB line; BENCHMARKS.md, "Ingest without statement
-    journals"). A text that has no UTF-8 form (a lone surrogate) goes as it is."""
+def _wire(line: str | bytes) -> str | bytes:
+    """A raw line as handed to :func:`prepare`: its UTF-8 bytes (a line read from a file or from
+    the database already is; text is encoded). A worker then unpickles bytes instead of decoding
+    text, and the JSON parser reads them without encoding the text again (~12 µs a 4.6 KB line;
+    BENCHMARKS.md, "Ingest without statement journals"). A text that has no UTF-8 form (a lone
+    surrogate) goes as it is."""
+    if isinstance(line, bytes):
+        return line
     try:
         return line.encode("utf-8")
     except UnicodeEncodeError:
@@ -503,7 +505,7 @@ def process_raw(
     fed = feed is not None
     if fed and len(origins) != 1:
         raise InputError("feed는 origin 하나에 저장합니다: 그 origin 하나만 주세요")
-    fresh: dict[int, str] = {}  # line_no → text of lines the feed stored and returned, not parsed yet
+    fresh: dict[int, str | bytes] = {}  # line_no → text (or its UTF-8) of lines the feed stored and returned, not parsed yet
 
     def take_feed() -> bool:
         if feed is None:
@@ -581,18 +583,19 @@ def _origin_clause(origins: list[str]) -> str:
     return "origin = ?" if len(origins) == 1 else f"origin IN ({','.join('?' * len(origins))})"
 
 
-def _new_rows(db: sqlite_utils.Database, origins: list[str], after_id: int, fresh: dict[int, str]) -> list[tuple]:
+def _new_rows(db: sqlite_utils.Database, origins: list[str], after_id: int, fresh: dict[int, str | bytes]) -> list[tuple]:
     """The next :data:`CHUNK` ``new`` raw rows of ``origins`` after ``after_id`` as ``(id, origin,
-    line_no, custom_id, line)``; lines in ``fresh`` (by line number, one origin) are taken from it, not read."""
+    line_no, custom_id, line)``, the line as text or as its UTF-8 bytes; lines in ``fresh`` (by
+    line number, one origin) are taken from it, not read."""
     rows = db.execute(
         f"SELECT id, origin, line_no, custom_id FROM raw_results WHERE status = 'new' AND {_origin_clause(origins)} AND id > ? ORDER BY id LIMIT ?",
         [*origins, after_id, CHUNK],
     ).fetchall()
     missing = [r[0] for r in rows if r[2] not in fresh]
-    stored: dict[int, str] = {}
+    stored: dict[int, str | bytes] = {}
     for i in range(0, len(missing), 500):
-        part = missing[i : i + 500]
-        stored.update(db.execute(f"SELECT id, line FROM raw_lines WHERE id IN ({','.join('?' * len(part))})", part))
+        part = missing[i : i + 500]  # read as the UTF-8 bytes they are stored as: they go to a worker so (_wire)
+        stored.update(db.execute(f"SELECT id, CAST(line AS BLOB) FROM raw_lines WHERE id IN ({','.join('?' * len(part))})", part))
     return [(i, origin, no, cid, fresh.pop(no) if no in fresh else stored[i]) for i, origin, no, cid in rows]
 
 
@@ -834,8 +837,11 @@ and 0.10 s with 64 KB, BENCHMARKS.md "Ingest without statement journals")."""
 
 
 def _read_lines(path: Path) -> Iterator[tuple]:
-    """Non-blank lines of a JSONL file as ``(line_no, text)``, or ``(line_no, text, reason)`` for a
-    line that is not valid text (stored with its reason, never parsed).
+    """Non-blank lines of a JSONL file as ``(line_no, line)``, or ``(line_no, text, reason)`` for a
+    line that is not valid text (stored with its reason, never parsed). ``line`` is text, or for a
+    UTF-8 file the line's own bytes once they decoded as UTF-8: stored as the text they hold and
+    handed to the parser as they are, never decoded to keep nor encoded again (~0.6 s of the
+    writer's CPU for 100,000 lines; BENCHMARKS.md, "Raw lines as bytes").
 
     Encodings (issue 14): UTF-8, with or without a byte order mark; UTF-16 and UTF-32 with one (the
     mark says which, RFC 8259 §8.1 asks for UTF-8 but Windows tools write UTF-16 with a mark). A line
@@ -864,7 +870,7 @@ def _read_lines(path: Path) -> Iterator[tuple]:
             for part in raw.split(b"\r") if b"\r" in raw else (raw,):
                 no += 1
                 try:
-                    text = part.decode("utf-8")
+                    text = part.decode("utf-8")  # checked, then dropped: the line goes on as its bytes
                 except UnicodeDecodeError as exc:
                     text = part.decode("utf-8", "backslashreplace")
                     if text.strip():
@@ -878,7 +884,7 @@ def _read_lines(path: Path) -> Iterator[tuple]:
                         )
                     continue
                 if text.strip():
-                    yield no, text
+                    yield no, part
 
 
 _JSON_DOC = json.JSONDecoder()

@@ -310,9 +310,11 @@ def insert_raw_lines(db: sqlite_utils.Database, origin: str, lines: Iterable[tup
 
     Args:
         origin: ``batch:<id>:output``, ``batch:<id>:error`` or ``import:<path>``.
-        lines: ``(line_no, text)`` pairs, line numbers from 1, or ``(line_no, text, reason)`` for a
-            line already known to fail (a reader that found invalid UTF-8): stored ``failed`` with
-            that reason, never parsed.
+        lines: ``(line_no, text)`` pairs, line numbers from 1, the text as ``str`` or as UTF-8
+            ``bytes`` the caller has checked decode (stored as the text they hold, ``CAST(? AS
+            TEXT)``: no decode and re-encode of a line read from a file), or ``(line_no, text,
+            reason)`` for a line already known to fail (a reader that found invalid UTF-8): stored
+            ``failed`` with that reason, never parsed.
         failed: when given, ``(line_no, reason)`` of every line this call stored as ``failed`` is
             appended to it (counted once, by the process that stored it).
 
@@ -333,8 +335,10 @@ def insert_raw_lines(db: sqlite_utils.Database, origin: str, lines: Iterable[tup
     return added
 
 
-def _storable(no: int, text: str, reason: str | None = None) -> tuple[int, str, str | None]:
-    """``(line_no, text, reason)`` with a text SQLite can store (valid UTF-8)."""
+def _storable(no: int, text: str | bytes, reason: str | None = None) -> tuple[int, str | bytes, str | None]:
+    """``(line_no, text, reason)`` with a text SQLite can store (valid UTF-8; bytes are)."""
+    if isinstance(text, bytes):
+        return no, text, reason
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:
@@ -348,7 +352,7 @@ def _storable(no: int, text: str, reason: str | None = None) -> tuple[int, str, 
     return no, text, reason
 
 
-def _insert_raw_chunk(db: sqlite_utils.Database, origin: str, chunk: list[tuple[int, str, str | None]], ts: str, failed: list | None) -> int:
+def _insert_raw_chunk(db: sqlite_utils.Database, origin: str, chunk: list[tuple[int, str | bytes, str | None]], ts: str, failed: list | None) -> int:
     """One transaction: the chunk's ``raw_results`` rows not stored before (``INSERT OR IGNORE …
     RETURNING`` names exactly the ones this call added), then the text of each of those in
     ``raw_lines``; both as statements of many rows (:func:`insert_values`' grouping), not one
@@ -360,7 +364,12 @@ def _insert_raw_chunk(db: sqlite_utils.Database, origin: str, chunk: list[tuple[
         )
         added: dict[int, int] = dict(returned)  # line_no → raw id, for the rows this call stored
         if added:  # the text of each row just added (a row stored before keeps its own text)
-            insert_values(db, "INSERT OR IGNORE INTO raw_lines (id, line) {values}", [(added[no], text) for no, text, _ in chunk if no in added])
+            insert_values(
+                db,
+                "INSERT OR IGNORE INTO raw_lines (id, line) {values}",
+                [(added[no], text) for no, text, _ in chunk if no in added],
+                row_sql="(?, CAST(? AS TEXT))",  # a line given as its UTF-8 bytes is stored as the text they hold
+            )
             if failed is not None:
                 failed.extend((no, reason) for no, _, reason in chunk if reason and no in added)
     return len(added)
@@ -369,18 +378,27 @@ def _insert_raw_chunk(db: sqlite_utils.Database, origin: str, chunk: list[tuple[
 RAW_CHUNK = 1000
 """Raw lines per transaction in :func:`insert_raw_lines`."""
 
-_BATCH_LINE_HEAD = re.compile(r'\{\s*"id"\s*:\s*"[^"\\]*"\s*,\s*"custom_id"\s*:\s*"([^"\\]*)"\s*,')
+_BATCH_LINE_HEAD = re.compile(r'\{[ \t\n\r]*"id"[ \t\n\r]*:[ \t\n\r]*"[^"\\]*"[ \t\n\r]*,[ \t\n\r]*"custom_id"[ \t\n\r]*:[ \t\n\r]*"([^"\\]*)"[ \t\n\r]*,')
+"""The head of a batch output line; white space is JSON's (RFC 8259 §2: space, tab, line feed,
+carriage return), so a line reads the same as text and as its UTF-8 bytes."""
+_BATCH_LINE_HEAD_BYTES = re.compile(_BATCH_LINE_HEAD.pattern.encode())
 
 
-def _peek_custom_id(text: str) -> str | None:
-    """The custom_id of a batch line, if it is JSON with one (None otherwise; never raises).
+def _peek_custom_id(text: str | bytes) -> str | None:
+    """The custom_id of a batch line (text, or its UTF-8 bytes), if it is JSON with one (None
+    otherwise; never raises).
 
     Batch API output lines (OpenAI, vLLM) begin ``{"id": "…", "custom_id": "…",``: that head is
     read with a regular expression (a string without quotes or backslashes, so the match is the
     top-level key); any other line is decoded whole."""
-    m = _BATCH_LINE_HEAD.match(text)
-    if m:
-        return m.group(1)
+    if isinstance(text, bytes):
+        mb = _BATCH_LINE_HEAD_BYTES.match(text)
+        if mb:
+            return mb.group(1).decode("utf-8")
+    else:
+        m = _BATCH_LINE_HEAD.match(text)
+        if m:
+            return m.group(1)
     try:
         obj = fast_loads(text)
     except Exception:  # not JSON, nested too deeply (RecursionError), an integer beyond 4300 digits…

@@ -450,6 +450,13 @@ _BREAK_B = re.compile(rb"\r\n|\r|\n")
 def expected_lines(data: bytes) -> list[int] | None:
     """Numbers of the non-blank lines a reader must store, or None when the file must be refused
     (restated from the rules, not from the reader: the byte order mark, then \\r\\n | \\r | \\n)."""
+    texts = expected_texts(data)
+    return None if texts is None else list(texts)
+
+
+def expected_texts(data: bytes) -> dict[int, str] | None:
+    """:func:`expected_lines` with the text each must be stored as: the line decoded, a UTF-8 line
+    that is not valid UTF-8 with its bytes escaped (``\\xff``)."""
     for bom, enc in (
         (codecs.BOM_UTF32_LE, "utf-32-le"),
         (codecs.BOM_UTF32_BE, "utf-32-be"),
@@ -465,11 +472,12 @@ def expected_lines(data: bytes) -> list[int] | None:
                 text = data.decode(enc)
             except UnicodeDecodeError:
                 return None
-            return [i for i, part in enumerate(_BREAK.split(text), 1) if part.strip()]
+            return {i: part for i, part in enumerate(_BREAK.split(text), 1) if part.strip()}
     else:
         if len(data) >= 2 and (data[0] == 0) != (data[1] == 0):
             return None
-    return [i for i, part in enumerate(_BREAK_B.split(data), 1) if part.decode("utf-8", "backslashreplace").strip()]
+    parts = (part.decode("utf-8", "backslashreplace") for part in _BREAK_B.split(data))
+    return {i: text for i, text in enumerate(parts, 1) if text.strip()}
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -499,6 +507,12 @@ def test_fuzz_import_file_stores_every_line_once_and_never_crashes(isolated_env,
         summary = json.loads(out.getvalue().strip().splitlines()[-1])
         rows = db.execute("SELECT line_no, status FROM raw_results WHERE origin = ? ORDER BY line_no", [ingest.import_origin(path)]).fetchall()
         assert [r[0] for r in rows] == want  # every non-blank line stored raw, under its own number
+        stored = db.execute(
+            "SELECT r.line_no, l.line, typeof(l.line) FROM raw_results r JOIN raw_lines l USING (id) WHERE r.origin = ? ORDER BY r.line_no",
+            [ingest.import_origin(path)],
+        ).fetchall()
+        assert {kind for _, _, kind in stored} <= {"text"}  # stored as text (a line read as bytes too), not as a blob
+        assert dict((no, line) for no, line, _ in stored) == expected_texts(data)  # the text each line holds, exactly
         assert all(r[1] in ("parsed", "failed") for r in rows)
         assert summary["read"] == len(want) == summary["imported"] + summary["failed"]
         assert summary["imported"] == sum(r[1] == "parsed" for r in rows)

@@ -388,6 +388,27 @@ def test_batch_line_custom_id_is_read_from_the_head_or_the_whole_line():
     assert store._peek_custom_id("not json") is None and store._peek_custom_id('{"custom_id": 5}') is None
 
 
+_HEAD_PART = st.sampled_from(["{", '"id"', '"custom_id"', ":", ",", '"', " ", "\t", "\n", "\u00a0", "\u3000", "\\", "x", "한", '"r":1}', "}"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    line=st.one_of(
+        st.lists(_HEAD_PART, max_size=24).map("".join),
+        st.text(),
+        st.builds(lambda cid, ws: f'{{"id":"b"{ws},{ws}"custom_id":"{cid}",{ws}"response":{{}}}}', st.text(), st.sampled_from(["", " ", "\u00a0", "\t"])),
+    )
+)
+def test_batch_line_custom_id_is_the_same_read_from_text_or_its_utf8(line):
+    """A file's lines reach the raw-line store as their UTF-8 bytes, other lines as text: the
+    custom_id read from one is the one read from the other (white space is JSON's in both)."""
+    try:
+        data = line.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: no bytes form (such a line never comes as bytes)
+        return
+    assert store._peek_custom_id(data) == store._peek_custom_id(line)
+
+
 def test_lines_stored_before_a_crash_are_parsed_as_stored_even_if_the_file_changed(db, tmp_path):
     path = tmp_path / "again.jsonl"
     write_batch_output(path, 6, error_rate=0, truncation_rate=0)
