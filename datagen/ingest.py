@@ -234,8 +234,11 @@ def _benchmark_messages(obj: dict) -> tuple[list, Any] | None:
     return [*query, truth], tools
 
 
-CHUNK = 1000
-"""Raw lines per read / parse / write transaction."""
+CHUNK = 2000
+"""Raw lines per read / parse / write transaction. Fewer, larger write transactions write fewer
+pages twice (an index page a commit left half full is written again by the next): 2,000 instead of
+1,000 took 7% off the writer's CPU on 100,000 lines, and the ingest's peak memory went from 298 to
+395 MB (the target is 500 MB; BENCHMARKS.md, "Raw lines as bytes")."""
 
 PARALLEL_FROM = 5_000
 """New lines from which parsing and checking run in 2 worker processes (:func:`pools.worker_pool`;
